@@ -1,0 +1,121 @@
+//! Browser sessions: a random opaque token in an HttpOnly cookie; the database keeps its
+//! SHA-256. Sessions end at an absolute expiry or after an idle period.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use chrono::{Duration, Utc};
+use nexus_kernel::request::RequestMeta;
+use nexus_kernel::{AppState, token};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::entities::{session, user};
+
+pub const SESSION_COOKIE: &str = "nexus_session";
+
+/// Don't write `last_seen_at` more often than this: reads stay reads.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+pub struct NewSession {
+    pub token: String,
+    pub csrf_token: String,
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    user_id: Uuid,
+    meta: &RequestMeta,
+) -> Result<NewSession, sea_orm::DbErr> {
+    let token = token::random_token();
+    let csrf_token = token::random_token();
+    let now = Utc::now();
+    session::Entity::insert(session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        token_digest: Set(token::digest(&token)),
+        user_id: Set(user_id),
+        csrf_token: Set(csrf_token.clone()),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + Duration::hours(state.settings.session_absolute_hours)),
+        ip: Set(meta.ip.clone()),
+        user_agent: Set(meta.user_agent.clone()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(NewSession { token, csrf_token })
+}
+
+/// The session and its user for a cookie token, if the session is still alive.
+pub async fn resolve(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(user::Model, session::Model)>, sea_orm::DbErr> {
+    let db = state.db.conn();
+    let Some(s) = session::Entity::find()
+        .filter(session::Column::TokenDigest.eq(token::digest(token)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let idle_deadline = s.last_seen_at + Duration::minutes(state.settings.session_idle_minutes);
+    if now >= s.expires_at || now >= idle_deadline {
+        session::Entity::delete_by_id(s.id).exec(db).await?;
+        return Ok(None);
+    }
+    let Some(u) = user::Entity::find_by_id(s.user_id).one(db).await? else {
+        return Ok(None);
+    };
+    if now - s.last_seen_at > TOUCH_EVERY {
+        let db = state.db.clone();
+        let id = s.id;
+        // Best effort and off the request path: a missed touch only shortens idle expiry.
+        tokio::spawn(async move {
+            let _ = session::Entity::update_many()
+                .col_expr(
+                    session::Column::LastSeenAt,
+                    sea_orm::sea_query::Expr::value(Utc::now()),
+                )
+                .filter(session::Column::Id.eq(id))
+                .exec(db.conn())
+                .await;
+        });
+    }
+    Ok(Some((u, s)))
+}
+
+/// The session token from the request's cookies.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+pub fn set_cookie(state: &AppState, token: &str) -> HeaderValue {
+    let max_age = state.settings.session_absolute_hours * 3600;
+    cookie(state, token, max_age)
+}
+
+pub fn clear_cookie(state: &AppState) -> HeaderValue {
+    cookie(state, "", 0)
+}
+
+fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    );
+    HeaderValue::from_str(&text)
+        .unwrap_or_else(|_| HeaderValue::from_static("nexus_session=; Path=/; Max-Age=0"))
+}

@@ -1,0 +1,234 @@
+//! The audit log: append-only and hash-chained per workspace. Each event's hash covers its
+//! content and the previous event's hash, so editing or deleting any event breaks every
+//! hash after it; [`verify_chain`] finds the first break.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, Statement,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::entities::audit_event;
+use crate::error::ApiError;
+use crate::tenancy::{Actor, TenantCtx};
+
+/// One mutation to record.
+pub struct Event<'a> {
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub target_id: Option<String>,
+    /// What changed. Never secret values.
+    pub summary: Value,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(action: &'a str, target_type: &'a str, target_id: impl ToString) -> Self {
+        Self {
+            action,
+            target_type,
+            target_id: Some(target_id.to_string()),
+            summary: Value::Object(Default::default()),
+        }
+    }
+
+    pub fn summary(mut self, summary: Value) -> Self {
+        self.summary = summary;
+        self
+    }
+}
+
+/// Append an event inside the caller's transaction (the one making the change).
+pub async fn record(
+    tx: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    event: Event<'_>,
+) -> Result<(), ApiError> {
+    record_as(tx, ctx.workspace_id, &ctx.actor, &ctx.meta, event).await
+}
+
+pub async fn record_as(
+    tx: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    actor: &Actor,
+    meta: &crate::request::RequestMeta,
+    event: Event<'_>,
+) -> Result<(), ApiError> {
+    let backend = tx.get_database_backend();
+    // Taking the next sequence number row-locks the workspace until commit (PostgreSQL) or
+    // runs under the single writer (SQLite), so the chain never forks.
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "UPDATE workspaces SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq, audit_head"
+        }
+        _ => {
+            "UPDATE workspaces SET audit_seq = audit_seq + 1 WHERE id = ? RETURNING audit_seq, audit_head"
+        }
+    };
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [workspace_id.into()],
+        ))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let seq: i64 = row.try_get("", "audit_seq")?;
+    let prev_hash: String = row.try_get("", "audit_head")?;
+
+    let mut model = audit_event::Model {
+        workspace_id,
+        id: Uuid::now_v7(),
+        seq,
+        actor_type: actor.kind().into(),
+        actor_id: actor.id(),
+        actor_label: actor.label(),
+        action: event.action.into(),
+        target_type: event.target_type.into(),
+        target_id: event.target_id,
+        summary: event.summary,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        request_id: meta.request_id.clone(),
+        // Stored at microsecond precision on both engines, so hash what is stored.
+        created_at: truncate_micros(Utc::now()),
+        prev_hash,
+        hash: String::new(),
+    };
+    model.hash = hash_event(&model);
+
+    let sql = match backend {
+        DbBackend::Postgres => "UPDATE workspaces SET audit_head = $1 WHERE id = $2",
+        _ => "UPDATE workspaces SET audit_head = ? WHERE id = ?",
+    };
+    tx.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [model.hash.clone().into(), workspace_id.into()],
+    ))
+    .await?;
+    audit_event::Entity::insert(to_active(model))
+        .exec_without_returning(tx)
+        .await?;
+    Ok(())
+}
+
+fn to_active(m: audit_event::Model) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        workspace_id: Set(m.workspace_id),
+        id: Set(m.id),
+        seq: Set(m.seq),
+        actor_type: Set(m.actor_type),
+        actor_id: Set(m.actor_id),
+        actor_label: Set(m.actor_label),
+        action: Set(m.action),
+        target_type: Set(m.target_type),
+        target_id: Set(m.target_id),
+        summary: Set(m.summary),
+        ip: Set(m.ip),
+        user_agent: Set(m.user_agent),
+        request_id: Set(m.request_id),
+        created_at: Set(m.created_at),
+        prev_hash: Set(m.prev_hash),
+        hash: Set(m.hash),
+    }
+}
+
+fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+/// SHA-256 over the previous hash and every field, each length-prefixed so that no two
+/// different events serialise the same way.
+pub fn hash_event(e: &audit_event::Model) -> String {
+    let mut h = Sha256::new();
+    let fields: [String; 14] = [
+        e.prev_hash.clone(),
+        e.workspace_id.to_string(),
+        e.id.to_string(),
+        e.seq.to_string(),
+        e.actor_type.clone(),
+        e.actor_id.map(|u| u.to_string()).unwrap_or_default(),
+        e.actor_label.clone(),
+        e.action.clone(),
+        e.target_type.clone(),
+        e.target_id.clone().unwrap_or_default(),
+        canonical_json(&e.summary),
+        format!(
+            "{}|{}",
+            e.ip.clone().unwrap_or_default(),
+            e.user_agent.clone().unwrap_or_default()
+        ),
+        e.request_id.clone(),
+        e.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+    ];
+    for f in fields {
+        h.update((f.len() as u64).to_be_bytes());
+        h.update(f.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// JSON with object keys sorted, so the hash does not depend on how a database stored it.
+fn canonical_json(v: &Value) -> String {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<_> = map.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ChainReport {
+    pub ok: bool,
+    pub events_checked: u64,
+    /// Sequence number of the first event whose hash or link does not match.
+    pub first_broken_seq: Option<i64>,
+}
+
+/// Walk a workspace's chain from the first event and report the first break.
+pub async fn verify_chain(
+    tx: &impl ConnectionTrait,
+    workspace_id: Uuid,
+) -> Result<ChainReport, ApiError> {
+    let events = audit_event::Entity::find()
+        .filter(audit_event::Column::WorkspaceId.eq(workspace_id))
+        .order_by_asc(audit_event::Column::Seq)
+        .all(tx)
+        .await?;
+    let mut prev = String::new();
+    let mut expected_seq = 1;
+    for (n, e) in events.iter().enumerate() {
+        if e.seq != expected_seq || e.prev_hash != prev || hash_event(e) != e.hash {
+            return Ok(ChainReport {
+                ok: false,
+                events_checked: n as u64,
+                first_broken_seq: Some(expected_seq),
+            });
+        }
+        prev = e.hash.clone();
+        expected_seq += 1;
+    }
+    Ok(ChainReport {
+        ok: true,
+        events_checked: events.len() as u64,
+        first_broken_seq: None,
+    })
+}

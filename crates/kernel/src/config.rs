@@ -1,0 +1,160 @@
+//! One typed settings struct: defaults, then an optional `nexus.toml`, then `NEXUS_*`
+//! environment variables (nested keys with `__`, e.g. `NEXUS_PLANS__FREE__SEATS=10`).
+//! The defaults make `nexus serve` work with no configuration at all.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the embedded database and the generated master key live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Connection used to run migrations (a schema owner); default: `database_url`.
+    pub migration_database_url: Option<String>,
+    /// PostgreSQL role the server runs as; when set, migrations grant it exactly the
+    /// privileges it needs (and no UPDATE/DELETE on the audit log).
+    pub database_app_role: Option<String>,
+    pub database_max_connections: u32,
+    /// Run pending migrations when `serve` starts.
+    pub migrate_on_start: bool,
+    /// Base64 of 32 bytes. Default: a key file in `data_dir`, generated on first run.
+    pub master_key: Option<SecretString>,
+    pub master_key_file: Option<PathBuf>,
+    /// Comma-separated emails that are platform operators (`system_admin`).
+    pub admin_emails: String,
+    /// Set `Secure` on cookies (do this behind https).
+    pub secure_cookies: bool,
+    /// Believe `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_proxy: bool,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+    /// Requests per minute per IP on `/auth/*`.
+    pub auth_rate_per_minute: u32,
+    /// Failed logins in a row before an account is throttled.
+    pub login_failures_before_lockout: i32,
+    /// `pretty` or `json`.
+    pub log_format: String,
+    pub plans: Plans,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Plans {
+    pub free: PlanLimits,
+    pub pro: PlanLimits,
+    pub enterprise: PlanLimits,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanLimits {
+    /// Members plus pending invitations.
+    pub seats: u32,
+    pub monthly_ai_tokens: u64,
+    /// Per API key or user, per workspace.
+    pub api_requests_per_minute: u32,
+}
+
+impl Default for Plans {
+    fn default() -> Self {
+        Self {
+            free: PlanLimits {
+                seats: 5,
+                monthly_ai_tokens: 200_000,
+                api_requests_per_minute: 600,
+            },
+            pro: PlanLimits {
+                seats: 50,
+                monthly_ai_tokens: 5_000_000,
+                api_requests_per_minute: 3_000,
+            },
+            enterprise: PlanLimits {
+                seats: 10_000,
+                monthly_ai_tokens: 100_000_000,
+                api_requests_per_minute: 20_000,
+            },
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:5000".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            migration_database_url: None,
+            database_app_role: None,
+            database_max_connections: 16,
+            migrate_on_start: true,
+            master_key: None,
+            master_key_file: None,
+            admin_emails: String::new(),
+            secure_cookies: false,
+            trust_proxy: false,
+            session_idle_minutes: 7 * 24 * 60,
+            session_absolute_hours: 30 * 24,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 20,
+            auth_rate_per_minute: 60,
+            login_failures_before_lockout: 5,
+            log_format: "pretty".into(),
+            plans: Plans::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults < `nexus.toml` (or the file named by `NEXUS_CONFIG`) < `NEXUS_*` env.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var("NEXUS_CONFIG").unwrap_or_else(|_| "nexus.toml".into());
+        let settings: Self = Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("NEXUS_").ignore(&["CONFIG"]).split("__"))
+            .extract()?;
+        Ok(settings)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("nexus.db").display()
+            )
+        })
+    }
+
+    pub fn master_key_file(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    pub fn is_admin_email(&self, email: &str) -> bool {
+        self.admin_emails
+            .split(',')
+            .map(str::trim)
+            .any(|a| !a.is_empty() && a.eq_ignore_ascii_case(email))
+    }
+
+    pub fn plan(&self, plan: crate::modules::Plan) -> PlanLimits {
+        use crate::modules::Plan;
+        match plan {
+            Plan::Free => self.plans.free,
+            Plan::Pro => self.plans.pro,
+            Plan::Enterprise => self.plans.enterprise,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! What every handler can reach: the database, settings, the master keyring, limiters.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::db::Db;
+use crate::rate_limit::RateLimiter;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub keyring: Arc<Keyring>,
+    pub limiter: Arc<RateLimiter>,
+}
