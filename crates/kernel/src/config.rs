@@ -3,7 +3,7 @@
 //! The defaults make `nexus serve` work with no configuration at all.
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ pub struct Settings {
     pub plans: Plans,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Plans {
     pub free: PlanLimits,
@@ -88,6 +88,34 @@ impl Default for Plans {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_one_plan_limit_and_keeps_the_rest() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("NEXUS_PLANS__FREE__SEATS", "9");
+            jail.set_env("NEXUS_LISTEN", "0.0.0.0:8080");
+            jail.set_env("NEXUS_LOG", "debug");
+            jail.set_env("NEXUS_TEST_POSTGRES", "require");
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            assert_eq!(s.plans.free.seats, 9);
+            assert_eq!(
+                s.plans.free.api_requests_per_minute,
+                Plans::default().free.api_requests_per_minute
+            );
+            assert_eq!(s.listen, "0.0.0.0:8080");
+            jail.set_env("NEXUS_LISTN", "typo");
+            assert!(
+                Settings::load().is_err(),
+                "an unknown NEXUS_ variable is an error"
+            );
+            Ok(())
+        });
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -116,13 +144,24 @@ impl Default for Settings {
     }
 }
 
+/// `NEXUS_*` variables that are not settings: read elsewhere (`NEXUS_LOG`,
+/// `NEXUS_CONFIG`, `NEXUS_ADMIN_PASSWORD`) or by the test kit (`NEXUS_TEST_*`). Every
+/// other `NEXUS_*` variable must be a setting, so a typo fails loudly at start.
+fn is_setting(key: &figment::value::UncasedStr) -> bool {
+    let key = key.as_str().to_ascii_lowercase();
+    !matches!(key.as_str(), "log" | "config" | "admin_password") && !key.starts_with("test_")
+}
+
 impl Settings {
     /// Defaults < `nexus.toml` (or the file named by `NEXUS_CONFIG`) < `NEXUS_*` env.
     pub fn load() -> anyhow::Result<Self> {
         let file = std::env::var("NEXUS_CONFIG").unwrap_or_else(|_| "nexus.toml".into());
+        // The default plans are a layer of their own, so that overriding one limit
+        // (`NEXUS_PLANS__FREE__SEATS`) keeps the others.
         let settings: Self = Figment::new()
+            .merge(Serialized::default("plans", Plans::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("NEXUS_").ignore(&["CONFIG"]).split("__"))
+            .merge(Env::prefixed("NEXUS_").filter(is_setting).split("__"))
             .extract()?;
         Ok(settings)
     }

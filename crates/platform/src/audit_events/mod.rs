@@ -43,6 +43,19 @@ fn first_id_at(t: DateTime<Utc>) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(ms, &[0u8; 10]).into_uuid()
 }
 
+/// A text filter: short, and free of control characters (PostgreSQL refuses NUL in text,
+/// and nothing we store contains any).
+fn filter_text<'a>(field: &str, value: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) if v.len() > 200 => Err(ApiError::field(field, "is too long")),
+        Some(v) if v.chars().any(char::is_control) => Err(ApiError::field(
+            field,
+            "must not contain control characters",
+        )),
+        other => Ok(other),
+    }
+}
+
 impl AuditFilter {
     pub fn apply(
         &self,
@@ -51,20 +64,17 @@ impl AuditFilter {
         if let Some(actor) = self.actor_id {
             q = q.filter(audit_event::Column::ActorId.eq(actor));
         }
-        if let Some(action) = self.action.as_deref().filter(|a| !a.is_empty()) {
-            if action.len() > 100 {
-                return Err(ApiError::field("action", "is too long"));
-            }
+        if let Some(action) = filter_text("action", self.action.as_deref())? {
             q = if action.ends_with('.') {
                 q.filter(audit_event::Column::Action.starts_with(action))
             } else {
                 q.filter(audit_event::Column::Action.eq(action))
             };
         }
-        if let Some(t) = self.target_type.as_deref().filter(|a| !a.is_empty()) {
+        if let Some(t) = filter_text("target_type", self.target_type.as_deref())? {
             q = q.filter(audit_event::Column::TargetType.eq(t));
         }
-        if let Some(t) = self.target_id.as_deref().filter(|a| !a.is_empty()) {
+        if let Some(t) = filter_text("target_id", self.target_id.as_deref())? {
             q = q.filter(audit_event::Column::TargetId.eq(t));
         }
         if let (Some(from), Some(to)) = (self.from, self.to) {

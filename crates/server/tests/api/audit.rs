@@ -1,0 +1,277 @@
+use nexus_testkit::{Engine, TestApp, both_engines};
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::{assert_error, owner};
+
+both_engines!(
+    every_mutation_is_audited,
+    filters_and_pagination,
+    exports_stream_csv_and_jsonl,
+    tampering_is_detected
+);
+
+async fn every_mutation_is_audited(app: TestApp) {
+    let (o, ws, user) = owner(&app, "o@example.com").await;
+    o.patch(
+        &format!("/api/v1/workspaces/{ws}"),
+        json!({ "name": "Renamed" }),
+    )
+    .await;
+    o.invite(&ws, "i@example.com", "viewer").await;
+    o.create_key(&ws, "viewer").await;
+    o.put(
+        &format!("/api/v1/workspaces/{ws}/secrets/TOKEN"),
+        json!({ "value": "hunter2-secret" }),
+    )
+    .await;
+    o.put(
+        &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+        json!({ "enabled": true }),
+    )
+    .await;
+    let r = o
+        .get(&format!("/api/v1/workspaces/{ws}/audit-events"))
+        .await;
+    assert_eq!(r.status, 200);
+    let actions: Vec<&str> = r.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "module.enabled",
+            "secret.created",
+            "api_key.created",
+            "invitation.created",
+            "workspace.renamed",
+            "workspace.created"
+        ]
+    );
+    let first = &r.body["items"][5];
+    assert_eq!(first["actor"]["id"], user.as_str());
+    assert_eq!(first["actor"]["label"], "o@example.com");
+    assert_eq!(first["ip"], "127.0.0.1");
+    assert!(first["request_id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(
+        !r.text.contains("hunter2-secret"),
+        "secret values never reach the log"
+    );
+    // The request id in the log is the one the client saw.
+    let resp = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}"),
+            json!({ "name": "Again" }),
+        )
+        .await;
+    let rid = resp
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let last = o
+        .get(&format!("/api/v1/workspaces/{ws}/audit-events?limit=1"))
+        .await;
+    assert_eq!(last.body["items"][0]["request_id"], rid.as_str());
+    // There is no way to change or delete an event over the API.
+    let id = last.body["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        o.delete(&format!("/api/v1/workspaces/{ws}/audit-events/{id}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        o.delete(&format!("/api/v1/workspaces/{ws}/audit-events"))
+            .await
+            .status,
+        405
+    );
+}
+
+async fn filters_and_pagination(app: TestApp) {
+    let (o, ws, user) = owner(&app, "o@example.com").await;
+    let key = o.create_key(&ws, "admin").await;
+    let k = nexus_testkit::Client::with_key(&app.base, &key);
+    for i in 0..4 {
+        k.put(
+            &format!("/api/v1/workspaces/{ws}/secrets/S{i}"),
+            json!({ "value": "v" }),
+        )
+        .await;
+    }
+    let base = format!("/api/v1/workspaces/{ws}/audit-events");
+    let by_action = o.get(&format!("{base}?action=secret.created")).await;
+    assert_eq!(by_action.body["items"].as_array().map(Vec::len), Some(4));
+    let by_prefix = o.get(&format!("{base}?action=api_key.")).await;
+    assert_eq!(by_prefix.body["items"].as_array().map(Vec::len), Some(1));
+    let by_actor = o.get(&format!("{base}?actor_id={user}")).await;
+    assert_eq!(
+        by_actor.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        by_actor.text
+    );
+    let by_target = o
+        .get(&format!("{base}?target_type=secret&target_id=S2"))
+        .await;
+    assert_eq!(by_target.body["items"].as_array().map(Vec::len), Some(1));
+    let future = o.get(&format!("{base}?from=2999-01-01T00:00:00Z")).await;
+    assert_eq!(future.body["items"], json!([]));
+    let past = o.get(&format!("{base}?to=2000-01-01T00:00:00Z")).await;
+    assert_eq!(past.body["items"], json!([]));
+    let now = o
+        .get(&format!(
+            "{base}?from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z"
+        ))
+        .await;
+    assert_eq!(now.body["items"].as_array().map(Vec::len), Some(6));
+    assert_error(
+        &o.get(&format!(
+            "{base}?from=2999-01-01T00:00:00Z&to=2000-01-01T00:00:00Z"
+        ))
+        .await,
+        422,
+        "validation_failed",
+    );
+
+    let mut seqs = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{base}?limit=4&cursor={c}"),
+            None => format!("{base}?limit=4"),
+        };
+        let page = o.get(&url).await;
+        seqs.extend(
+            page.body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["seq"].as_i64()),
+        );
+        cursor = page.body["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seqs, [6, 5, 4, 3, 2, 1]);
+}
+
+async fn exports_stream_csv_and_jsonl(app: TestApp) {
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    for i in 0..3 {
+        o.put(
+            &format!("/api/v1/workspaces/{ws}/secrets/S{i}"),
+            json!({ "value": "v" }),
+        )
+        .await;
+    }
+    let csv = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/audit-events/export?format=csv"
+        ))
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/csv")
+    );
+    assert!(
+        csv.headers["content-disposition"]
+            .to_str()
+            .unwrap_or_default()
+            .contains("attachment")
+    );
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 5, "header + 4 events:\n{}", csv.text);
+    assert!(lines[0].starts_with("id,seq,created_at"));
+    assert!(lines[1].contains("workspace.created"));
+
+    let jsonl = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/audit-events/export?format=jsonl&action=secret.created"
+        ))
+        .await;
+    let events: Vec<serde_json::Value> = jsonl
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["target"]["id"], "S0", "oldest first");
+    assert_error(
+        &o.get(&format!(
+            "/api/v1/workspaces/{ws}/audit-events/export?format=xml"
+        ))
+        .await,
+        422,
+        "validation_failed",
+    );
+}
+
+async fn tampering_is_detected(app: TestApp) {
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    for i in 0..3 {
+        o.put(
+            &format!("/api/v1/workspaces/{ws}/secrets/S{i}"),
+            json!({ "value": "v" }),
+        )
+        .await;
+    }
+    let verify = o
+        .get(&format!("/api/v1/workspaces/{ws}/audit-events/verify"))
+        .await;
+    assert_eq!(
+        verify.body,
+        json!({ "ok": true, "events_checked": 4, "first_broken_seq": null })
+    );
+
+    // Someone with direct database access rewrites history.
+    let db = app.owner_db().await;
+    if app.engine == Engine::Postgres {
+        // Even the owner needs to switch the append-only trigger off first.
+        db.execute_unprepared("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            .await
+            .expect("disable");
+        db.execute_unprepared(&format!("SET app.workspace_id = '{ws}'"))
+            .await
+            .expect("scope");
+    }
+    db.execute_unprepared("UPDATE audit_events SET actor_label = 'someone else' WHERE seq = 3")
+        .await
+        .expect("tamper");
+    let verify = o
+        .get(&format!("/api/v1/workspaces/{ws}/audit-events/verify"))
+        .await;
+    assert_eq!(verify.body["ok"], false);
+    assert_eq!(verify.body["first_broken_seq"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refuses_to_rewrite_the_log() {
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    o.patch(&format!("/api/v1/workspaces/{ws}"), json!({ "name": "B" }))
+        .await;
+    let db = app.owner_db().await;
+    db.execute_unprepared(&format!("SET app.workspace_id = '{ws}'"))
+        .await
+        .expect("scope");
+    let err = db
+        .execute_unprepared("DELETE FROM audit_events")
+        .await
+        .expect_err("trigger blocks the owner");
+    assert!(err.to_string().contains("append-only"), "{err}");
+}

@@ -1,0 +1,188 @@
+//! Every route from the OpenAPI document, called by workspace B (with a session and with
+//! an API key) against workspace A's ids, answers 404 and changes nothing. A new route is
+//! covered the moment it is registered; a route outside workspaces must be listed here.
+
+use nexus_testkit::{Client, TestApp, both_engines, member_with_role};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::owner;
+
+both_engines!(another_workspace_is_invisible_and_untouchable);
+
+/// Routes that are not about one workspace, and why they need no tenant check.
+pub const PLATFORM_ROUTES: &[&str] = &[
+    "/api/v1/auth/signup",
+    "/api/v1/auth/login",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/logout-all",
+    "/api/v1/auth/password",
+    "/api/v1/me",
+    "/api/v1/workspaces",         // lists only the caller's own
+    "/api/v1/invitations/accept", // by secret token, bound to the invitee's email
+];
+
+/// Operator routes: for anyone else they answer 403.
+pub const OPERATOR_PREFIX: &str = "/api/v1/admin/";
+
+/// Ids of workspace A's resources, by path parameter name.
+pub struct Fixture {
+    pub ws: String,
+    pub user_id: String,
+    pub invitation_id: String,
+    pub key_id: String,
+}
+
+impl Fixture {
+    pub async fn build(app: &TestApp, a: &Client, ws: &str) -> Self {
+        let (_, user_id) = member_with_role(
+            &app.base,
+            a,
+            ws,
+            &format!("viewer-{}@example.com", &ws[..8]),
+            "viewer",
+        )
+        .await;
+        a.invite(ws, "pending@example.com", "member").await;
+        a.create_key(ws, "member").await;
+        a.put(
+            &format!("/api/v1/workspaces/{ws}/secrets/SECRET"),
+            json!({ "value": "a's secret" }),
+        )
+        .await;
+        let invitation_id = a
+            .get(&format!("/api/v1/workspaces/{ws}/invitations"))
+            .await
+            .body["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let key_id = a
+            .get(&format!("/api/v1/workspaces/{ws}/api-keys"))
+            .await
+            .body["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Self {
+            ws: ws.to_owned(),
+            user_id,
+            invitation_id,
+            key_id,
+        }
+    }
+
+    pub fn fill(&self, path: &str) -> String {
+        path.replace("{workspace_id}", &self.ws)
+            .replace("{user_id}", &self.user_id)
+            .replace("{invitation_id}", &self.invitation_id)
+            .replace("{key_id}", &self.key_id)
+            .replace("{name}", "SECRET")
+            .replace("{module}", "crm")
+    }
+}
+
+/// A body that would be accepted by the route, so a 404 cannot come from validation.
+pub fn valid_body(method: &str, path: &str) -> Option<Value> {
+    let tail = path.rsplit('/').next().unwrap_or_default();
+    match (method, tail) {
+        ("get" | "delete", _) => None,
+        ("patch", "{workspace_id}") => Some(json!({ "name": "Taken over" })),
+        ("patch", "{user_id}") => Some(json!({ "role": "admin" })),
+        ("post", "invitations") => Some(json!({ "email": "x@example.com", "role": "member" })),
+        ("post", "api-keys") => Some(json!({ "name": "stolen", "role": "member" })),
+        ("put", "{name}") => Some(json!({ "value": "overwritten" })),
+        ("put", "{module}") => Some(json!({ "enabled": false })),
+        ("patch", _) | ("post", _) | ("put", _) => Some(json!({})),
+        _ => None,
+    }
+}
+
+/// Everything an owner of A can observe about A.
+pub async fn snapshot(a: &Client, ws: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for part in [
+        "",
+        "/members",
+        "/invitations",
+        "/api-keys",
+        "/secrets",
+        "/modules",
+        "/audit-events/verify",
+    ] {
+        let r = a.get(&format!("/api/v1/workspaces/{ws}{part}")).await;
+        out.insert(
+            part.to_owned(),
+            json!({ "status": r.status, "body": r.body }),
+        );
+    }
+    Value::Object(out)
+}
+
+pub async fn operations(app: &TestApp) -> Vec<(String, String)> {
+    let doc = app.client().get("/api/openapi.json").await.body;
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in item
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(m, _)| m.clone())
+        {
+            ops.push((method, path.clone()));
+        }
+    }
+    ops
+}
+
+async fn another_workspace_is_invisible_and_untouchable(app: TestApp) {
+    let (a, ws_a, _) = owner(&app, "a@example.com").await;
+    let fixture = Fixture::build(&app, &a, &ws_a).await;
+    let (b, ws_b, _) = owner(&app, "b@example.com").await;
+    let b_key = Client::with_key(&app.base, &b.create_key(&ws_b, "owner").await);
+    let before = snapshot(&a, &ws_a).await;
+
+    let mut tenant_routes = 0;
+    for (method, path) in operations(&app).await {
+        let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+        if path.starts_with(OPERATOR_PREFIX) {
+            let r = b
+                .call(m, &fixture.fill(&path), valid_body(&method, &path))
+                .await;
+            assert_eq!(
+                r.status, 403,
+                "{method} {path} for a non-operator: {}",
+                r.text
+            );
+            continue;
+        }
+        if !path.contains("{workspace_id}") {
+            assert!(
+                PLATFORM_ROUTES.contains(&path.as_str()),
+                "{method} {path} is not under a workspace and not listed in PLATFORM_ROUTES: decide how it is isolated"
+            );
+            continue;
+        }
+        tenant_routes += 1;
+        for (who, client) in [("session", &b), ("api key", &b_key)] {
+            let r = client
+                .call(m.clone(), &fixture.fill(&path), valid_body(&method, &path))
+                .await;
+            assert_eq!(
+                r.status, 404,
+                "B's {who} on {method} {path} must get 404: {}",
+                r.text
+            );
+            assert_eq!(r.code(), "not_found");
+        }
+    }
+    assert!(
+        tenant_routes >= 15,
+        "only {tenant_routes} workspace routes checked"
+    );
+    assert_eq!(
+        snapshot(&a, &ws_a).await,
+        before,
+        "B changed something in A"
+    );
+}

@@ -1,0 +1,106 @@
+use nexus_testkit::{Engine, TestApp};
+use serde_json::json;
+
+use crate::assert_error;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_metrics_and_headers() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let c = app.client();
+    assert_eq!(c.get("/healthz").await.body, json!({ "status": "ok" }));
+    assert_eq!(c.get("/readyz").await.status, 200);
+    c.signup("m@example.com").await;
+    c.get("/api/v1/me").await;
+    let metrics = c.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .text
+            .contains("http_request_duration_seconds_bucket"),
+        "{}",
+        metrics.text
+    );
+    assert!(metrics.text.contains("route=\"/api/v1/me\""));
+    assert!(metrics.text.contains("db_pool_connections"));
+
+    let r = c.get("/api/v1/me").await;
+    for h in [
+        "x-request-id",
+        "x-content-type-options",
+        "x-frame-options",
+        "content-security-policy",
+        "referrer-policy",
+    ] {
+        assert!(r.headers.get(h).is_some(), "missing {h}");
+    }
+    let echoed = c
+        .send(
+            c.request(reqwest::Method::GET, "/healthz")
+                .header("x-request-id", "trace-abc-123"),
+        )
+        .await;
+    assert_eq!(echoed.headers["x-request-id"], "trace-abc-123");
+    let home = c.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.text.contains("Nexus"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_wrong_methods_and_huge_bodies_get_the_envelope() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.body_limit_bytes = 64 * 1024).await
+    else {
+        return;
+    };
+    let c = app.client();
+    assert_error(&c.get("/api/v1/nope").await, 404, "not_found");
+    assert_error(
+        &c.call(reqwest::Method::PUT, "/api/v1/auth/login", Some(json!({})))
+            .await,
+        405,
+        "method_not_allowed",
+    );
+    let big = "x".repeat(200 * 1024);
+    let r = c
+        .post(
+            "/api/v1/auth/signup",
+            json!({ "email": "a@example.com", "password": big, "name": "x" }),
+        )
+        .await;
+    assert_error(&r, 413, "payload_too_large");
+}
+
+#[test]
+fn an_unknown_database_scheme_is_a_clear_startup_error() {
+    let err = nexus_kernel::db::engine_of("mysql://localhost/db").expect_err("unsupported");
+    assert!(err.to_string().contains("sqlite: or postgres://"), "{err}");
+    assert!(nexus_kernel::db::engine_of("sqlite://./data/x.db").is_ok());
+    assert!(nexus_kernel::db::engine_of("postgresql://u@h/db").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let c = app.client();
+    c.signup("s@example.com").await;
+    // Many requests in flight, then shutdown: each either completes or was never accepted.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            c.post("/api/v1/workspaces", json!({ "name": format!("W{i}") }))
+                .await
+                .status
+        }));
+    }
+    drop(app);
+    for t in tasks {
+        let status = t.await;
+        if let Ok(status) = status {
+            assert!(status == 201 || status == 0, "unexpected {status}");
+        }
+    }
+}
