@@ -203,7 +203,8 @@ pub struct ChainReport {
     pub first_broken_seq: Option<i64>,
 }
 
-/// Walk a workspace's chain from the first event and report the first break.
+/// Walk a workspace's chain from the first event and report the first break. The chain's
+/// head is also kept on the workspace row, so deleting the newest events shows too.
 pub async fn verify_chain(
     tx: &impl ConnectionTrait,
     workspace_id: Uuid,
@@ -213,22 +214,32 @@ pub async fn verify_chain(
         .order_by_asc(audit_event::Column::Seq)
         .all(tx)
         .await?;
+    let head = crate::entities::workspace::Entity::find_by_id(workspace_id)
+        .one(tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut prev = String::new();
-    let mut expected_seq = 1;
-    for (n, e) in events.iter().enumerate() {
+    for (expected_seq, e) in (1_i64..).zip(&events) {
         if e.seq != expected_seq || e.prev_hash != prev || hash_event(e) != e.hash {
             return Ok(ChainReport {
                 ok: false,
-                events_checked: n as u64,
+                events_checked: (expected_seq - 1) as u64,
                 first_broken_seq: Some(expected_seq),
             });
         }
         prev = e.hash.clone();
-        expected_seq += 1;
+    }
+    let checked = events.len() as u64;
+    if head.audit_seq != checked as i64 || head.audit_head != prev {
+        return Ok(ChainReport {
+            ok: false,
+            events_checked: checked,
+            first_broken_seq: Some(checked as i64 + 1),
+        });
     }
     Ok(ChainReport {
         ok: true,
-        events_checked: events.len() as u64,
+        events_checked: checked,
         first_broken_seq: None,
     })
 }

@@ -88,34 +88,6 @@ impl Default for Plans {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_overrides_one_plan_limit_and_keeps_the_rest() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("NEXUS_PLANS__FREE__SEATS", "9");
-            jail.set_env("NEXUS_LISTEN", "0.0.0.0:8080");
-            jail.set_env("NEXUS_LOG", "debug");
-            jail.set_env("NEXUS_TEST_POSTGRES", "require");
-            let s = Settings::load().map_err(|e| e.to_string())?;
-            assert_eq!(s.plans.free.seats, 9);
-            assert_eq!(
-                s.plans.free.api_requests_per_minute,
-                Plans::default().free.api_requests_per_minute
-            );
-            assert_eq!(s.listen, "0.0.0.0:8080");
-            jail.set_env("NEXUS_LISTN", "typo");
-            assert!(
-                Settings::load().is_err(),
-                "an unknown NEXUS_ variable is an error"
-            );
-            Ok(())
-        });
-    }
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -195,5 +167,37 @@ impl Settings {
             Plan::Pro => self.plans.pro,
             Plan::Enterprise => self.plans.enterprise,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn env_overrides_one_plan_limit_and_keeps_the_rest() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("NEXUS_PLANS__FREE__SEATS", "9");
+            jail.set_env("NEXUS_LISTEN", "0.0.0.0:8080");
+            jail.set_env("NEXUS_LOG", "debug");
+            jail.set_env("NEXUS_TEST_POSTGRES", "require");
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            assert_eq!(s.plans.free.seats, 9);
+            assert_eq!(
+                s.plans.free.api_requests_per_minute,
+                Plans::default().free.api_requests_per_minute
+            );
+            assert_eq!(s.listen, "0.0.0.0:8080");
+            jail.set_env("NEXUS_LISTN", "typo");
+            assert!(
+                Settings::load().is_err(),
+                "an unknown NEXUS_ variable is an error"
+            );
+            Ok(())
+        });
     }
 }

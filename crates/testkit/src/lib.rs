@@ -123,6 +123,13 @@ impl TestApp {
         })
     }
 
+    /// Ask the server to shut down gracefully (as SIGTERM does), keeping the database.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// A client with its own cookie jar (a separate browser).
     pub fn client(&self) -> Client {
         Client::new(&self.base)

@@ -85,9 +85,8 @@ pub async fn accept_invitation(
     if inv.email != me.user.email {
         return Err(ApiError::forbidden(
             "invitation_email_mismatch",
-            format!(
-                "This invitation is for another email address; sign in as that address to accept it."
-            ),
+            "This invitation is for another email address; sign in as that address to accept it."
+                .to_string(),
         ));
     }
     if ws.suspended_at.is_some() {

@@ -115,40 +115,40 @@ pub async fn update_workspace_as_admin(
     let mut update =
         workspace::Entity::update_many().filter(workspace::Column::Id.eq(workspace_id));
     let mut changed = false;
-    if let Some(suspend) = body.suspended {
-        if suspend != ws.suspended_at.is_some() {
-            let at = if suspend { Some(Utc::now()) } else { None };
-            update = update.col_expr(workspace::Column::SuspendedAt, Expr::value(at));
-            let action = if suspend {
-                "workspace.suspended"
-            } else {
-                "workspace.unsuspended"
-            };
-            audit::record_as(
-                &tx,
-                workspace_id,
-                &actor,
-                &admin.meta,
-                Event::new(action, "workspace", workspace_id),
-            )
-            .await?;
-            changed = true;
-        }
+    if let Some(suspend) = body.suspended
+        && suspend != ws.suspended_at.is_some()
+    {
+        let at = if suspend { Some(Utc::now()) } else { None };
+        update = update.col_expr(workspace::Column::SuspendedAt, Expr::value(at));
+        let action = if suspend {
+            "workspace.suspended"
+        } else {
+            "workspace.unsuspended"
+        };
+        audit::record_as(
+            &tx,
+            workspace_id,
+            &actor,
+            &admin.meta,
+            Event::new(action, "workspace", workspace_id),
+        )
+        .await?;
+        changed = true;
     }
-    if let Some(plan) = body.plan {
-        if plan.as_str() != ws.plan {
-            update = update.col_expr(workspace::Column::Plan, Expr::value(plan.as_str()));
-            audit::record_as(
-                &tx,
-                workspace_id,
-                &actor,
-                &admin.meta,
-                Event::new("workspace.plan_changed", "workspace", workspace_id)
-                    .summary(json!({ "from": ws.plan, "to": plan.as_str() })),
-            )
-            .await?;
-            changed = true;
-        }
+    if let Some(plan) = body.plan
+        && plan.as_str() != ws.plan
+    {
+        update = update.col_expr(workspace::Column::Plan, Expr::value(plan.as_str()));
+        audit::record_as(
+            &tx,
+            workspace_id,
+            &actor,
+            &admin.meta,
+            Event::new("workspace.plan_changed", "workspace", workspace_id)
+                .summary(json!({ "from": ws.plan, "to": plan.as_str() })),
+        )
+        .await?;
+        changed = true;
     }
     if changed {
         update

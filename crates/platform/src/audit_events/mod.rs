@@ -77,10 +77,10 @@ impl AuditFilter {
         if let Some(t) = filter_text("target_id", self.target_id.as_deref())? {
             q = q.filter(audit_event::Column::TargetId.eq(t));
         }
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            if from > to {
-                return Err(ApiError::field("from", "must not be after `to`"));
-            }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(ApiError::field("from", "must not be after `to`"));
         }
         if let Some(from) = self.from {
             q = q.filter(audit_event::Column::Id.gte(first_id_at(from)));
