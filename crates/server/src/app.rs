@@ -9,10 +9,11 @@ use axum::{Router, middleware as mw};
 use nexus_kernel::AppState;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{docs, metrics, middleware, openapi::ApiDoc};
+use crate::{docs, metrics, middleware, openapi::ApiDoc, web};
 
 /// Every `/api/v1` route, with its OpenAPI description.
 pub fn api_routes() -> OpenApiRouter<AppState> {
@@ -58,8 +59,7 @@ pub fn build_router(state: AppState) -> Router {
             "/metrics",
             get(|State(state): State<AppState>| async move { metrics::render(&state) }),
         )
-        .route("/", get(|| async { Html(docs::HOME) }))
-        .fallback(|| async { StatusCode::NOT_FOUND })
+        .fallback_service(Router::new().fallback(web::serve).layer(CompressionLayer::new()))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(mw::from_fn_with_state(state.clone(), middleware::timeout))
         .layer(mw::from_fn(middleware::envelope_errors))

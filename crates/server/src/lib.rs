@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod serve;
+pub mod web;
 
 pub use app::build_router;
 pub use bootstrap::build_state;

@@ -42,9 +42,14 @@ async fn health_readiness_metrics_and_headers() {
         )
         .await;
     assert_eq!(echoed.headers["x-request-id"], "trace-abc-123");
-    let home = c.get("/").await;
-    assert_eq!(home.status, 200);
-    assert!(home.text.contains("Nexus"));
+    // The web app (or, unbuilt, a page saying how to build it) at `/` and every client route.
+    for route in ["/", "/w/some-workspace/members", "/login"] {
+        let page = c.get(route).await;
+        assert_eq!(page.status, 200, "{route}");
+        assert!(page.headers["content-type"].to_str().unwrap_or_default().starts_with("text/html"), "{route}");
+        assert!(page.text.contains("Nexus"), "{route}");
+    }
+    assert_eq!(c.get("/assets/missing-file.js").await.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it. Fails on the first failure.
+#
+# PostgreSQL: tests use NEXUS_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+# Without a reachable server those tests are skipped with a notice, unless
+# NEXUS_TEST_POSTGRES=require (CI sets it), which makes them fail instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "Rust tests (SQLite and PostgreSQL)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace
+fi
+
+if [ -f web/package.json ]; then
+  step "web: install, typecheck, unit tests, build"
+  (cd web && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run build)
+
+  step "web: end-to-end tests in headless Chromium"
+  if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "chromium is missing: install Debian's chromium package (apt-get install chromium)" >&2
+      exit 1
+    fi
+  fi
+  cargo build --bin nexus
+  (cd web && npm run e2e)
+fi
+
+step "all tests passed"
