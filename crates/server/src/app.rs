@@ -59,7 +59,11 @@ pub fn build_router(state: AppState) -> Router {
             "/metrics",
             get(|State(state): State<AppState>| async move { metrics::render(&state) }),
         )
-        .fallback_service(Router::new().fallback(web::serve).layer(CompressionLayer::new()))
+        .fallback_service(
+            Router::new()
+                .fallback(web::serve)
+                .layer(CompressionLayer::new()),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(mw::from_fn_with_state(state.clone(), middleware::timeout))
         .layer(mw::from_fn(middleware::envelope_errors))

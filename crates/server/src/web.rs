@@ -21,7 +21,11 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         return respond(path, file, &headers);
     }
     // A path with an extension is a missing file; anything else is a client route.
-    if path.rsplit('/').next().is_some_and(|last| last.contains('.')) {
+    if path
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
+    {
         return StatusCode::NOT_FOUND.into_response();
     }
     match Assets::get("index.html") {
@@ -32,8 +36,15 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
 
 fn respond(path: &str, file: rust_embed::EmbeddedFile, request: &HeaderMap) -> Response {
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
-    let cache = if path.starts_with("assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
-    let not_modified = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == etag);
+    let cache = if path.starts_with("assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let not_modified = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag);
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

@@ -9,6 +9,7 @@ mod bad_input;
 mod crash;
 mod cross_tenant;
 mod invitations;
+mod limits;
 mod members;
 mod modules;
 mod openapi;

@@ -46,7 +46,13 @@ async fn health_readiness_metrics_and_headers() {
     for route in ["/", "/w/some-workspace/members", "/login"] {
         let page = c.get(route).await;
         assert_eq!(page.status, 200, "{route}");
-        assert!(page.headers["content-type"].to_str().unwrap_or_default().starts_with("text/html"), "{route}");
+        assert!(
+            page.headers["content-type"]
+                .to_str()
+                .unwrap_or_default()
+                .starts_with("text/html"),
+            "{route}"
+        );
         assert!(page.text.contains("Nexus"), "{route}");
     }
     assert_eq!(c.get("/assets/missing-file.js").await.status, 404);
