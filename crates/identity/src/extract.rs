@@ -121,6 +121,12 @@ impl Member {
         &self.tx
     }
 
+    /// End the read transaction and keep only the context: for work that must not hold a
+    /// connection while it waits (other transactions, the network).
+    pub fn into_ctx(self) -> TenantCtx {
+        self.ctx
+    }
+
     /// Trade the read transaction for a write transaction bound to the same workspace.
     /// Writes re-check whatever they depend on inside it.
     pub async fn write(
@@ -183,6 +189,19 @@ impl FromRequestParts<AppState> for Member {
             return api_key_member(state, key.to_owned(), workspace_id, meta).await;
         }
         let (user, _session) = session_user(parts, state).await?;
+        Member::for_user(state, user, workspace_id, meta).await
+    }
+}
+
+impl Member {
+    /// The membership of a signed-in user in a workspace (also used by the WebSocket,
+    /// where one connection acts in many workspaces).
+    pub async fn for_user(
+        state: &AppState,
+        user: user::Model,
+        workspace_id: Uuid,
+        meta: RequestMeta,
+    ) -> Result<Self, ApiError> {
         let tx = state
             .db
             .tenant(

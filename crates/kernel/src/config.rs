@@ -46,6 +46,26 @@ pub struct Settings {
     /// `pretty` or `json`.
     pub log_format: String,
     pub plans: Plans,
+    /// The platform's default AI provider (any OpenAI-compatible endpoint), offered to
+    /// every workspace after its own providers.
+    pub ai_base_url: Option<String>,
+    pub ai_api_key: Option<SecretString>,
+    /// Comma-separated models of the default provider; the first is the default model.
+    pub ai_models: String,
+    /// The model used for titles and small tasks (default: the first of `ai_models`).
+    pub ai_small_model: Option<String>,
+    pub ai_first_token_timeout_secs: u64,
+    pub ai_stream_timeout_secs: u64,
+    /// When a client disconnects mid-answer: false cancels the upstream request, true
+    /// finishes the answer in the background and saves it.
+    pub ai_finish_in_background: bool,
+    pub ai_cache_ttl_secs: u64,
+    /// Completion budget per call (also the quota reservation for the answer).
+    pub ai_max_completion_tokens: u32,
+    /// How long a provider's circuit stays open after 5 consecutive failures.
+    pub ai_breaker_open_secs: u64,
+    /// First retry delay (exponential with full jitter, capped at 5 s).
+    pub ai_retry_base_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -112,6 +132,17 @@ impl Default for Settings {
             login_failures_before_lockout: 5,
             log_format: "pretty".into(),
             plans: Plans::default(),
+            ai_base_url: None,
+            ai_api_key: None,
+            ai_models: String::new(),
+            ai_small_model: None,
+            ai_first_token_timeout_secs: 30,
+            ai_stream_timeout_secs: 300,
+            ai_finish_in_background: false,
+            ai_cache_ttl_secs: 24 * 3600,
+            ai_max_completion_tokens: 2048,
+            ai_breaker_open_secs: 30,
+            ai_retry_base_ms: 200,
         }
     }
 }

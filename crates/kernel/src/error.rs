@@ -36,8 +36,23 @@ pub enum ApiError {
         retry_after_secs: u64,
         code: &'static str,
     },
+    /// A 429 with its own message and details (quotas: `details.resets_at`).
+    #[error("rate limited: {code}")]
+    RateLimitedWith {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+        details: Value,
+    },
     #[error("service unavailable")]
     Unavailable,
+    /// 502: a service we depend on (an AI provider) failed.
+    #[error("upstream failure: {code}")]
+    Upstream {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -81,13 +96,18 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::RateLimitedWith { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    fn code_message_details(&self) -> (&'static str, String, Value) {
+    /// The envelope's code, message and details (also for non-HTTP channels like the
+    /// WebSocket).
+    pub fn code_message_details(&self) -> (&'static str, String, Value) {
         match self {
             Self::BadRequest { code, message } => (code, message.clone(), json!({})),
             Self::Validation { fields } => (
@@ -117,6 +137,17 @@ impl ApiError {
                 "Too many requests; try again later.".into(),
                 json!({ "retry_after": retry_after_secs }),
             ),
+            Self::RateLimitedWith {
+                code,
+                message,
+                details,
+                ..
+            }
+            | Self::Upstream {
+                code,
+                message,
+                details,
+            } => (code, message.clone(), details.clone()),
             Self::Unavailable => (
                 "unavailable",
                 "The service is unavailable; try again shortly.".into(),
@@ -152,10 +183,17 @@ impl IntoResponse for ApiError {
             axum::Json(error_body(code, &message, details)),
         )
             .into_response();
-        if let Self::RateLimited {
-            retry_after_secs, ..
-        } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        let retry_after = match self {
+            Self::RateLimited {
+                retry_after_secs, ..
+            }
+            | Self::RateLimitedWith {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }

@@ -57,11 +57,14 @@ pub enum Permission {
     ReadSecrets,
     ManageSecrets,
     ManageModules,
+    UseAssistant,
+    ManageAi,
+    ReadAiUsage,
 }
 
 impl Permission {
     /// The matrix: each permission and the lowest role that holds it.
-    pub const ALL: [(Permission, Role, &'static str); 12] = [
+    pub const ALL: [(Permission, Role, &'static str); 15] = [
         (
             Permission::ReadWorkspace,
             Role::Viewer,
@@ -113,6 +116,21 @@ impl Permission {
             Permission::ManageModules,
             Role::Admin,
             "switch modules on and off",
+        ),
+        (
+            Permission::UseAssistant,
+            Role::Member,
+            "start conversations and chat with AI models",
+        ),
+        (
+            Permission::ManageAi,
+            Role::Admin,
+            "add, test and order AI providers; set AI defaults",
+        ),
+        (
+            Permission::ReadAiUsage,
+            Role::Admin,
+            "see the workspace's AI usage by day, member and model",
         ),
     ];
 

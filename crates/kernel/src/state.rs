@@ -1,6 +1,7 @@
 //! What every handler can reach: the database, settings, the master keyring, limiters.
 
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::crypto::Keyring;
@@ -13,4 +14,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub keyring: Arc<Keyring>,
     pub limiter: Arc<RateLimiter>,
+    /// Cancelled when the server begins to shut down, so long-running work (AI streams)
+    /// can send its final event and stop before the drain deadline.
+    pub shutdown: CancellationToken,
 }

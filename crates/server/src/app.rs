@@ -16,21 +16,23 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::{docs, metrics, middleware, openapi::ApiDoc, web};
 
 /// Every `/api/v1` route, with its OpenAPI description.
-pub fn api_routes() -> OpenApiRouter<AppState> {
+pub fn api_routes(ai: Arc<nexus_ai::AiService>) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(
         "/api/v1",
-        nexus_identity::router().merge(nexus_platform::router()),
+        nexus_identity::router()
+            .merge(nexus_platform::router())
+            .merge(nexus_ai::router(ai)),
     )
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api_routes().into_openapi()
+    api_routes(nexus_ai::AiService::new(&Default::default())).into_openapi()
 }
 
 pub fn build_router(state: AppState) -> Router {
     let _ = metrics::handle();
-    let (api, doc) = api_routes().split_for_parts();
+    let (api, doc) = api_routes(nexus_ai::AiService::new(&state.settings)).split_for_parts();
     let doc_json: Arc<str> = doc.to_json().unwrap_or_else(|_| "{}".into()).into();
     let body_limit = state.settings.body_limit_bytes;
 

@@ -1,10 +1,11 @@
 //! Turn settings into a running state: open the database, migrate, load the master key.
 
+use crate::migrator::Migrator;
 use nexus_kernel::AppState;
 use nexus_kernel::config::Settings;
 use nexus_kernel::crypto::Keyring;
 use nexus_kernel::db::Db;
-use nexus_kernel::migrations::{Migrator, grant_app_role, role_bypasses_rls};
+use nexus_kernel::migrations::{grant_app_role, role_bypasses_rls};
 use nexus_kernel::rate_limit::RateLimiter;
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
@@ -51,5 +52,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings: Arc::new(settings),
         keyring: Arc::new(keyring),
         limiter: Arc::new(RateLimiter::default()),
+        shutdown: tokio_util::sync::CancellationToken::new(),
     })
 }

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod docs;
 pub mod metrics;
 pub mod middleware;
+pub mod migrator;
 pub mod openapi;
 pub mod serve;
 pub mod web;

@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         (name = "secrets", description = "Encrypted secrets"),
         (name = "modules", description = "Module switches and plan"),
         (name = "admin", description = "Platform operators"),
+        (name = "ai", description = "AI providers, models, settings and usage"),
+        (name = "assistant", description = "Conversations with AI models, streamed answers"),
     ),
     security(("session" = []), ("api_key" = []))
 )]

@@ -16,6 +16,7 @@ pub async fn serve(
     let grace = Duration::from_secs(state.settings.shutdown_grace_secs);
     let app = crate::build_router(state.clone());
     let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let stopping = state.shutdown.clone();
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -23,6 +24,8 @@ pub async fn serve(
     .with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
+        // Long-running work (AI streams) ends with a final event instead of being cut.
+        stopping.cancel();
         let _ = tx.send(true);
     });
     let deadline = async move {

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
     base: String,
     csrf: Arc<Mutex<Option<String>>>,
     bearer: Option<String>,
@@ -34,12 +35,14 @@ impl Resp {
 
 impl Client {
     pub fn new(base: &str) -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .build()
             .expect("http client");
         Self {
             http,
+            jar,
             base: base.to_owned(),
             csrf: Arc::new(Mutex::new(None)),
             bearer: None,
@@ -50,9 +53,25 @@ impl Client {
     pub fn with_key(base: &str, key: &str) -> Self {
         Self {
             http: reqwest::Client::new(),
+            jar: Arc::new(reqwest::cookie::Jar::default()),
             base: base.to_owned(),
             csrf: Arc::new(Mutex::new(None)),
             bearer: Some(key.to_owned()),
+        }
+    }
+
+    /// The same browser (cookies, CSRF token), but every request on a new connection:
+    /// for tests that make the server close connections early (oversized bodies), where
+    /// reusing a pooled connection would race with its closing.
+    pub fn without_keep_alive(&self) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_provider(self.jar.clone())
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("http client");
+        Self {
+            http,
+            ..self.clone()
         }
     }
 

@@ -9,6 +9,7 @@
 //! them fail.
 
 mod client;
+pub mod fake_ai;
 
 pub use client::{Client, Resp, member_with_role};
 
@@ -36,6 +37,20 @@ pub struct TestApp {
     pg_database: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
+}
+
+/// Warnings and errors from the server go to the test's output (shown when it fails), so
+/// a 500's cause is visible. `NEXUS_LOG` changes the level.
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("NEXUS_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
 }
 
 fn admin_url() -> String {
@@ -67,6 +82,7 @@ impl TestApp {
     /// Start with settings adjusted by `tweak`. `None` means "PostgreSQL unavailable and
     /// not required": the caller skips.
     pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> Option<Self> {
+        init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(dir.path());
         let mut pg_database = None;

@@ -270,23 +270,17 @@ impl MigrationTrait for Migration {
 /// the table owner, keyed on settings that `Db::tenant` sets per transaction; and a
 /// trigger that makes the audit log append-only for every role.
 async fn postgres_security(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let ws = "workspace_id = nullif(current_setting('app.workspace_id', true), '')::uuid";
     let me = "user_id = nullif(current_setting('app.user_id', true), '')::uuid";
     let token = "token_digest = nullif(current_setting('app.token_digest', true), '')";
     for table in TENANT_TABLES {
-        let policy = match *table {
+        let extra = match *table {
             // A user sees their own memberships in every workspace (the workspace list).
-            "members" => format!("{ws} OR {me}"),
+            "members" => Some(me),
             // A holder of an API key or invitation token may find its row by digest.
-            "api_keys" | "invitations" => format!("{ws} OR {token}"),
-            _ => ws.to_owned(),
+            "api_keys" | "invitations" => Some(token),
+            _ => None,
         };
-        conn.execute_unprepared(&format!(
-            "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
-             ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
-             CREATE POLICY tenant_isolation ON {table} USING ({policy}) WITH CHECK ({ws});"
-        ))
-        .await?;
+        super::enable_rls(conn, table, extra).await?;
     }
     conn.execute_unprepared(
         "CREATE FUNCTION nexus_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -5,13 +5,34 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
 
-pub struct Migrator;
+/// The kernel's migrations, in order. The server's migrator runs these first, then each
+/// module's.
+pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
+    vec![Box::new(m0001_platform::Migration)]
+}
 
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_platform::Migration)]
+/// PostgreSQL only: row-level security on a tenant table, forced for the owner too, keyed
+/// on the transaction's `app.workspace_id`; `extra` widens what may be read (never written).
+pub async fn enable_rls(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    extra: Option<&str>,
+) -> Result<(), DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
     }
+    let ws = "workspace_id = nullif(current_setting('app.workspace_id', true), '')::uuid";
+    let using = match extra {
+        Some(extra) => format!("{ws} OR {extra}"),
+        None => ws.to_owned(),
+    };
+    conn.execute_unprepared(&format!(
+        "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+         ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+         CREATE POLICY tenant_isolation ON {table} USING ({using}) WITH CHECK ({ws});"
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Every table that holds one workspace's rows. Each gets row-level security on

@@ -61,6 +61,7 @@ fn wrong_type(prop: &Value) -> Value {
 async fn bad_input_changes_nothing(app: TestApp) {
     let (a, ws, _) = owner(&app, "a@example.com").await;
     let fixture = Fixture::build(&app, &a, &ws).await;
+    let a = a.without_keep_alive();
     let doc = a.get("/api/openapi.json").await.body;
     let before = snapshot(&a, &ws).await;
     let huge = "x".repeat(100 * 1024);

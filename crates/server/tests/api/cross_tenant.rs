@@ -2,6 +2,7 @@
 //! an API key) against workspace A's ids, answers 404 and changes nothing. A new route is
 //! covered the moment it is registered; a route outside workspaces must be listed here.
 
+use nexus_testkit::fake_ai::FakeAi;
 use nexus_testkit::{Client, TestApp, both_engines, member_with_role};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -20,6 +21,7 @@ pub const PLATFORM_ROUTES: &[&str] = &[
     "/api/v1/me",
     "/api/v1/workspaces",         // lists only the caller's own
     "/api/v1/invitations/accept", // by secret token, bound to the invitee's email
+    "/api/v1/ws", // a session's socket; each frame names its workspace and is checked like a request
 ];
 
 /// Operator routes: for anyone else they answer 403.
@@ -31,6 +33,10 @@ pub struct Fixture {
     pub user_id: String,
     pub invitation_id: String,
     pub key_id: String,
+    pub provider_id: String,
+    pub conversation_id: String,
+    pub message_id: String,
+    _fake: FakeAi,
 }
 
 impl Fixture {
@@ -64,11 +70,34 @@ impl Fixture {
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        let fake = FakeAi::start(None).await;
+        let provider_id = crate::ai_support::enable_ai(a, ws, &fake, "Fake").await;
+        let conversation_id = crate::ai_support::conversation(
+            a,
+            ws,
+            json!({ "title": "A's chat", "visibility": "workspace" }),
+        )
+        .await;
+        let turn = a
+            .post(
+                &format!("/api/v1/workspaces/{ws}/conversations/{conversation_id}/messages"),
+                json!({ "content": "hello" }),
+            )
+            .await;
+        assert_eq!(turn.status, 201, "{}", turn.text);
+        let message_id = turn.body["assistant_message"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         Self {
             ws: ws.to_owned(),
             user_id,
             invitation_id,
             key_id,
+            provider_id,
+            conversation_id,
+            message_id,
+            _fake: fake,
         }
     }
 
@@ -77,6 +106,9 @@ impl Fixture {
             .replace("{user_id}", &self.user_id)
             .replace("{invitation_id}", &self.invitation_id)
             .replace("{key_id}", &self.key_id)
+            .replace("{provider_id}", &self.provider_id)
+            .replace("{conversation_id}", &self.conversation_id)
+            .replace("{message_id}", &self.message_id)
             .replace("{name}", "SECRET")
             .replace("{module}", "crm")
     }
@@ -93,6 +125,14 @@ pub fn valid_body(method: &str, path: &str) -> Option<Value> {
         ("post", "api-keys") => Some(json!({ "name": "stolen", "role": "member" })),
         ("put", "{name}") => Some(json!({ "value": "overwritten" })),
         ("put", "{module}") => Some(json!({ "enabled": false })),
+        ("post", "messages") => Some(json!({ "content": "hello from B" })),
+        ("post", "edit") => Some(json!({ "content": "rewritten by B" })),
+        ("patch", "{conversation_id}") => Some(json!({ "title": "Taken over" })),
+        ("post", "providers") => {
+            Some(json!({ "name": "B's", "base_url": "http://127.0.0.1:9/v1", "models": ["m"] }))
+        }
+        ("patch", "{provider_id}") => Some(json!({ "name": "Taken over" })),
+        ("put", "settings") => Some(json!({})),
         ("patch", _) | ("post", _) | ("put", _) => Some(json!({})),
         _ => None,
     }
@@ -101,7 +141,10 @@ pub fn valid_body(method: &str, path: &str) -> Option<Value> {
 /// Everything an owner of A can observe about A.
 pub async fn snapshot(a: &Client, ws: &str) -> Value {
     let mut out = serde_json::Map::new();
-    for part in [
+    let conversations = a
+        .get(&format!("/api/v1/workspaces/{ws}/conversations"))
+        .await;
+    let mut parts: Vec<String> = [
         "",
         "/members",
         "/invitations",
@@ -109,7 +152,20 @@ pub async fn snapshot(a: &Client, ws: &str) -> Value {
         "/secrets",
         "/modules",
         "/audit-events/verify",
-    ] {
+        "/ai/providers",
+        "/ai/settings",
+        "/conversations",
+    ]
+    .iter()
+    .map(|p| (*p).to_owned())
+    .collect();
+    for c in conversations.body["items"].as_array().into_iter().flatten() {
+        parts.push(format!(
+            "/conversations/{}/messages",
+            c["id"].as_str().unwrap_or_default()
+        ));
+    }
+    for part in parts {
         let r = a.get(&format!("/api/v1/workspaces/{ws}{part}")).await;
         out.insert(
             part.to_owned(),

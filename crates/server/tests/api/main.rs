@@ -2,7 +2,10 @@
 //! a fresh PostgreSQL database (see `nexus_testkit`).
 
 mod admin;
+mod ai_resilience;
+mod ai_support;
 mod api_keys;
+mod assistant;
 mod audit;
 mod auth;
 mod bad_input;

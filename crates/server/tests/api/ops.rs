@@ -105,7 +105,9 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
             c.post("/api/v1/auth/signup", body).await.status
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    // Long enough for the requests to be accepted and read (a connection whose request
+    // has not arrived yet counts as idle and is closed), short of their completion.
+    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
     app.begin_shutdown();
     for t in tasks {
         assert_eq!(

@@ -47,6 +47,9 @@ fn probe(p: Permission, ws: &str, target: &str) -> (Method, String, Option<Value
             format!("{w}/modules/crm"),
             Some(json!({ "enabled": true })),
         ),
+        Permission::UseAssistant => (Method::POST, format!("{w}/conversations"), Some(json!({}))),
+        Permission::ManageAi => (Method::PUT, format!("{w}/ai/settings"), Some(json!({}))),
+        Permission::ReadAiUsage => (Method::GET, format!("{w}/ai/usage"), None),
     }
 }
 
@@ -57,6 +60,34 @@ async fn every_role_gets_exactly_its_permissions(app: TestApp) {
             .signup(&format!("owner-{}@example.com", role.as_str()))
             .await;
         let ws = owner.create_workspace("Matrix").await;
+        // The assistant on, with a provider configured (it is never called here).
+        owner
+            .put(
+                &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+                json!({ "enabled": true }),
+            )
+            .await;
+        let r = owner
+            .post(
+                &format!("/api/v1/workspaces/{ws}/ai/providers"),
+                json!({ "name": "Stub", "base_url": "http://127.0.0.1:9/v1", "models": ["stub"] }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        // The assistant on, with a provider configured (it is never called here).
+        owner
+            .put(
+                &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+                json!({ "enabled": true }),
+            )
+            .await;
+        let r = owner
+            .post(
+                &format!("/api/v1/workspaces/{ws}/ai/providers"),
+                json!({ "name": "Stub", "base_url": "http://127.0.0.1:9/v1", "models": ["stub"] }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
         let (_, target) = member_with_role(
             &app.base,
             &owner,

@@ -29,7 +29,22 @@ async fn unfiltered_queries_see_only_the_bound_workspace() {
     };
     let (a, ws_a, _) = owner(&app, "a@example.com").await;
     let (b, ws_b, _) = owner(&app, "b@example.com").await;
+    let fake = nexus_testkit::fake_ai::FakeAi::start(None).await;
     for (c, ws) in [(&a, &ws_a), (&b, &ws_b)] {
+        crate::ai_support::enable_ai(c, ws, &fake, "Fake").await;
+        c.put(
+            &format!("/api/v1/workspaces/{ws}/ai/settings"),
+            json!({ "default_model": "fake-small" }),
+        )
+        .await;
+        let conv = crate::ai_support::conversation(c, ws, json!({ "title": "T" })).await;
+        let r = c
+            .post(
+                &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+                json!({ "content": "hi", "temperature": 0 }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
         c.invite(ws, "guest@example.com", "viewer").await;
         c.create_key(ws, "viewer").await;
         c.put(
@@ -50,7 +65,10 @@ async fn unfiltered_queries_see_only_the_bound_workspace() {
             .await
             .expect("role check")
     );
-    for table in TENANT_TABLES {
+    for table in TENANT_TABLES
+        .iter()
+        .chain(nexus_ai::migrations::TENANT_TABLES)
+    {
         assert_eq!(
             count(db.conn(), table, None).await,
             0,

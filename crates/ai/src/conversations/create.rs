@@ -1,0 +1,134 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use nexus_identity::domain::parse_name;
+use nexus_identity::extract::Member;
+use nexus_kernel::audit::{self, Event};
+use nexus_kernel::json::ApiJson;
+use nexus_kernel::roles::Permission;
+use nexus_kernel::{ApiError, ApiResult, AppState};
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ConversationView, Visibility, assistant_on};
+use crate::catalog::Catalog;
+use crate::entities::conversation;
+
+pub const MAX_SYSTEM_PROMPT: usize = 20_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConversationRequest {
+    /// Optional; generated after the first exchange when empty.
+    pub title: Option<String>,
+    /// Default: the workspace's default model.
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    /// Default `private`.
+    pub visibility: Option<Visibility>,
+}
+
+/// Start a conversation.
+#[utoipa::path(post, path = "/workspaces/{workspace_id}/conversations", tag = "assistant",
+    params(("workspace_id" = Uuid, Path)), request_body = CreateConversationRequest,
+    responses(
+        (status = 201, body = ConversationView),
+        (status = 403, description = "Assistant switched off", body = nexus_kernel::error::ErrorEnvelope),
+        (status = 409, description = "No AI provider configured", body = nexus_kernel::error::ErrorEnvelope),
+    ))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn create_conversation(
+    State(state): State<AppState>,
+    member: Member,
+    ApiJson(body): ApiJson<CreateConversationRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ConversationView>)> {
+    assistant_on(&member).await?;
+    member.require(Permission::UseAssistant)?;
+    let title = match body
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => parse_name("title", t, 200)?,
+        None => String::new(),
+    };
+    let system_prompt = body.system_prompt.unwrap_or_default();
+    if system_prompt.chars().count() > MAX_SYSTEM_PROMPT {
+        return Err(ApiError::field(
+            "system_prompt",
+            format!("must be at most {MAX_SYSTEM_PROMPT} characters"),
+        ));
+    }
+    let catalog = Catalog::load(member.tx(), &state, member.workspace_id()).await?;
+    if !catalog.is_configured() {
+        return Err(Catalog::not_configured());
+    }
+    let model = match body.model {
+        Some(m) if catalog.offers(&m) => m,
+        Some(_) => {
+            return Err(ApiError::field(
+                "model",
+                "is not offered by this workspace's AI providers",
+            ));
+        }
+        None => catalog
+            .default_model()
+            .ok_or_else(Catalog::not_configured)?,
+    };
+    let visibility = body.visibility.unwrap_or(Visibility::Private);
+    let (ctx, tx) = member.write(&state).await?;
+    let now = Utc::now();
+    let model_row = conversation::Model {
+        workspace_id: ctx.workspace_id,
+        id: Uuid::now_v7(),
+        created_by: ctx.actor.id().unwrap_or_default(),
+        title_generated: !title.is_empty(),
+        title,
+        model,
+        system_prompt,
+        visibility: visibility.as_str().into(),
+        pinned: false,
+        archived: false,
+        head_message_id: None,
+        message_count: 0,
+        tokens_used: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    conversation::Entity::insert(conversation::ActiveModel {
+        workspace_id: Set(model_row.workspace_id),
+        id: Set(model_row.id),
+        created_by: Set(model_row.created_by),
+        title: Set(model_row.title.clone()),
+        title_generated: Set(model_row.title_generated),
+        model: Set(model_row.model.clone()),
+        system_prompt: Set(model_row.system_prompt.clone()),
+        visibility: Set(model_row.visibility.clone()),
+        pinned: Set(false),
+        archived: Set(false),
+        head_message_id: Set(None),
+        message_count: Set(0),
+        tokens_used: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&tx)
+    .await?;
+    // The title can be private; the log records that a conversation exists, not its content.
+    audit::record(
+        &tx,
+        &ctx,
+        Event::new("conversation.created", "conversation", model_row.id)
+            .summary(json!({ "visibility": visibility.as_str(), "model": model_row.model })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ConversationView::new(&model_row, &ctx)),
+    ))
+}

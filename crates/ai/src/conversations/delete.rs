@@ -1,0 +1,46 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use nexus_identity::extract::Member;
+use nexus_kernel::audit::{self, Event};
+use nexus_kernel::roles::Permission;
+use nexus_kernel::{ApiResult, AppState};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::{assistant_on, find_writable};
+use crate::entities::{conversation, message};
+
+/// Delete a conversation and its messages.
+#[utoipa::path(delete, path = "/workspaces/{workspace_id}/conversations/{conversation_id}", tag = "assistant",
+    params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = nexus_kernel::error::ErrorEnvelope)))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn delete_conversation(
+    State(state): State<AppState>,
+    member: Member,
+    Path(path): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let (_, id) = path;
+    assistant_on(&member).await?;
+    member.require(Permission::UseAssistant)?;
+    let (ctx, tx) = member.write(&state).await?;
+    find_writable(&tx, &ctx, id).await?;
+    message::Entity::delete_many()
+        .filter(message::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(message::Column::ConversationId.eq(id))
+        .exec(&tx)
+        .await?;
+    conversation::Entity::delete_many()
+        .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(conversation::Column::Id.eq(id))
+        .exec(&tx)
+        .await?;
+    audit::record(
+        &tx,
+        &ctx,
+        Event::new("conversation.deleted", "conversation", id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

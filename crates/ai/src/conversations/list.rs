@@ -1,0 +1,75 @@
+use axum::extract::Query;
+use nexus_identity::extract::Member;
+use nexus_kernel::ApiError;
+use nexus_kernel::ApiResult;
+use nexus_kernel::pagination::List;
+use nexus_kernel::roles::Permission;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{ConversationView, ListCursor, assistant_on, search_visible};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListConversationsParams {
+    /// Words in the title or in any message.
+    pub q: Option<String>,
+    /// Show archived conversations instead of current ones.
+    pub archived: Option<bool>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// Conversations the caller can see: pinned first, then most recently active.
+#[utoipa::path(get, path = "/workspaces/{workspace_id}/conversations", tag = "assistant",
+    params(("workspace_id" = uuid::Uuid, Path), ListConversationsParams),
+    responses((status = 200, body = List<ConversationView>)))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn list_conversations(
+    member: Member,
+    Query(params): Query<ListConversationsParams>,
+) -> ApiResult<axum::Json<List<ConversationView>>> {
+    assistant_on(&member).await?;
+    member.require(Permission::ReadWorkspace)?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 200"));
+    }
+    if params
+        .q
+        .as_ref()
+        .is_some_and(|q| q.len() > 200 || q.chars().any(char::is_control))
+    {
+        return Err(ApiError::field(
+            "q",
+            "must be at most 200 characters, without control characters",
+        ));
+    }
+    let after = params
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(ListCursor::parse)
+        .transpose()?;
+    let mut rows = search_visible(
+        member.tx(),
+        &member.ctx,
+        params.q.as_deref(),
+        params.archived.unwrap_or(false),
+        after,
+        limit + 1,
+    )
+    .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|c| ListCursor::of(c).encode())
+    } else {
+        None
+    };
+    let items = rows
+        .iter()
+        .map(|c| ConversationView::new(c, &member.ctx))
+        .collect();
+    Ok(axum::Json(List { items, next_cursor }))
+}

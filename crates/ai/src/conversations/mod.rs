@@ -1,0 +1,273 @@
+//! Conversations: a workspace's chats. A `private` conversation is invisible to everyone
+//! but its creator; a `workspace` one is readable by every member and writable by its
+//! creator and admins.
+
+mod create;
+mod delete;
+mod get;
+mod list;
+mod update;
+
+use chrono::{DateTime, Utc};
+use nexus_identity::extract::Member;
+use nexus_kernel::modules::{Module, require_module};
+use nexus_kernel::roles::Role;
+use nexus_kernel::tenancy::TenantCtx;
+use nexus_kernel::{ApiError, AppState};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::entities::{conversation, message};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            create::create_conversation,
+            list::list_conversations
+        ))
+        .routes(routes!(
+            get::get_conversation,
+            update::update_conversation,
+            delete::delete_conversation
+        ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Private,
+    Workspace,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Private => "private",
+            Self::Workspace => "workspace",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: Uuid,
+    /// Empty until the first exchange gives it one (or someone names it).
+    pub title: String,
+    pub model: String,
+    pub system_prompt: String,
+    pub visibility: Visibility,
+    pub pinned: bool,
+    pub archived: bool,
+    pub created_by: Uuid,
+    pub message_count: i32,
+    pub tokens_used: i64,
+    /// The last message of the branch being shown.
+    pub head_message_id: Option<Uuid>,
+    /// Whether the caller may send messages and change it.
+    pub can_write: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ConversationView {
+    pub fn new(c: &conversation::Model, ctx: &TenantCtx) -> Self {
+        Self {
+            id: c.id,
+            title: c.title.clone(),
+            model: c.model.clone(),
+            system_prompt: c.system_prompt.clone(),
+            visibility: if c.visibility == "workspace" {
+                Visibility::Workspace
+            } else {
+                Visibility::Private
+            },
+            pinned: c.pinned,
+            archived: c.archived,
+            created_by: c.created_by,
+            message_count: c.message_count,
+            tokens_used: c.tokens_used,
+            head_message_id: c.head_message_id,
+            can_write: can_write(c, ctx),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+pub fn can_read(c: &conversation::Model, ctx: &TenantCtx) -> bool {
+    c.visibility == "workspace" || Some(c.created_by) == ctx.actor.id()
+}
+
+pub fn can_write(c: &conversation::Model, ctx: &TenantCtx) -> bool {
+    ctx.role >= Role::Member
+        && (Some(c.created_by) == ctx.actor.id()
+            || (c.visibility == "workspace" && ctx.role >= Role::Admin))
+}
+
+/// Every assistant route starts here: the module must be on.
+pub async fn assistant_on(member: &Member) -> Result<(), ApiError> {
+    require_module(member.tx(), member.workspace_id(), Module::Assistant).await
+}
+
+/// A conversation the caller can read, or 404 (a private conversation of someone else
+/// does not exist for them).
+pub async fn find_readable(
+    db: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    id: Uuid,
+) -> Result<conversation::Model, ApiError> {
+    conversation::Entity::find()
+        .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(conversation::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .filter(|c| can_read(c, ctx))
+        .ok_or(ApiError::NotFound)
+}
+
+pub async fn find_writable(
+    db: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    id: Uuid,
+) -> Result<conversation::Model, ApiError> {
+    let c = find_readable(db, ctx, id).await?;
+    if can_write(&c, ctx) {
+        Ok(c)
+    } else {
+        Err(ApiError::forbidden(
+            "forbidden",
+            "Only its creator and admins can change this conversation.",
+        ))
+    }
+}
+
+/// Where a page of the list starts: after (pinned, updated_at, id) of the last row.
+#[derive(Debug, Clone, Copy)]
+pub struct ListCursor {
+    pinned: bool,
+    updated_at: DateTime<Utc>,
+    id: Uuid,
+}
+
+impl ListCursor {
+    pub fn of(c: &conversation::Model) -> Self {
+        Self {
+            pinned: c.pinned,
+            updated_at: c.updated_at,
+            id: c.id,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        format!(
+            "{}_{}_{}",
+            u8::from(self.pinned),
+            self.updated_at.timestamp_nanos_opt().unwrap_or_default(),
+            self.id
+        )
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let bad = || ApiError::field("cursor", "is not a cursor from this API");
+        let mut parts = s.splitn(3, '_');
+        let pinned = match parts.next() {
+            Some("1") => true,
+            Some("0") => false,
+            _ => return Err(bad()),
+        };
+        let nanos: i64 = parts.next().and_then(|n| n.parse().ok()).ok_or_else(bad)?;
+        let id = parts
+            .next()
+            .and_then(|i| Uuid::parse_str(i).ok())
+            .ok_or_else(bad)?;
+        Ok(Self {
+            pinned,
+            updated_at: DateTime::from_timestamp_nanos(nanos),
+            id,
+        })
+    }
+}
+
+fn escape_like(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Conversations the caller can see, pinned first, most recently active first; `query`
+/// matches the title or any message's text (case-insensitive).
+pub async fn search_visible(
+    db: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    query: Option<&str>,
+    archived: bool,
+    after: Option<ListCursor>,
+    limit: u64,
+) -> Result<Vec<conversation::Model>, ApiError> {
+    use conversation::Column as C;
+    let mut visible = Condition::any().add(C::Visibility.eq("workspace"));
+    if let Some(actor) = ctx.actor.id() {
+        visible = visible.add(C::CreatedBy.eq(actor));
+    }
+    let mut q = conversation::Entity::find()
+        .filter(C::WorkspaceId.eq(ctx.workspace_id))
+        .filter(visible)
+        .filter(C::Archived.eq(archived));
+    if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = escape_like(text);
+        let in_messages = Query::select()
+            .column(message::Column::ConversationId)
+            .from(message::Entity)
+            .and_where(message::Column::WorkspaceId.eq(ctx.workspace_id))
+            .and_where(
+                Expr::expr(Func::lower(Expr::col(message::Column::Content)))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
+            )
+            .to_owned();
+        q = q.filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(C::Title)))
+                        .like(LikeExpr::new(pattern).escape('\\')),
+                )
+                .add(C::Id.in_subquery(in_messages)),
+        );
+    }
+    if let Some(c) = after {
+        // Keyset pagination over (pinned DESC, updated_at DESC, id DESC).
+        q = q.filter(
+            Condition::any()
+                .add(C::Pinned.lt(c.pinned))
+                .add(
+                    Condition::all()
+                        .add(C::Pinned.eq(c.pinned))
+                        .add(C::UpdatedAt.lt(c.updated_at)),
+                )
+                .add(
+                    Condition::all()
+                        .add(C::Pinned.eq(c.pinned))
+                        .add(C::UpdatedAt.eq(c.updated_at))
+                        .add(C::Id.lt(c.id)),
+                ),
+        );
+    }
+    Ok(q.order_by_desc(C::Pinned)
+        .order_by_desc(C::UpdatedAt)
+        .order_by_desc(C::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

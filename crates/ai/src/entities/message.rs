@@ -1,0 +1,33 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "messages")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub workspace_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub role: String,
+    #[sea_orm(column_type = "Text")]
+    pub content: String,
+    pub status: String,
+    pub model: Option<String>,
+    pub provider_id: Option<Uuid>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub latency_ms: Option<i64>,
+    pub ttft_ms: Option<i64>,
+    pub cached: bool,
+    pub tool_calls: Option<Json>,
+    pub error: Option<Json>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,9 @@
+//! SeaORM entities for the AI module's tables (schema in `migrations/`).
+
+pub mod ai_settings;
+pub mod cache_entry;
+pub mod conversation;
+pub mod message;
+pub mod provider;
+pub mod quota_usage;
+pub mod usage;

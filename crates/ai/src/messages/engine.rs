@@ -1,0 +1,485 @@
+//! One assistant turn, from the first token to the saved answer. It runs as its own task
+//! and reports through a channel, so the HTTP response (SSE, JSON or WebSocket) is only a
+//! reader: if the client goes away the task notices, cancels the upstream request (or
+//! finishes in the background when configured so) and saves what arrived.
+
+use chrono::Utc;
+use nexus_kernel::AppState;
+use nexus_kernel::tenancy::TenantCtx;
+use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::MessageView;
+use crate::AiService;
+use crate::entities::{conversation, message};
+use crate::provider::{ChatMessage, ChatRequest, StreamEvent, ToolCall, Usage};
+use crate::resilience::{Candidate, OpenError};
+use crate::usage::quota::{Reservation, settle};
+use crate::usage::{UsageRecord, tokens};
+
+/// Save the partial answer this often while it streams.
+const PERSIST_EVERY: Duration = Duration::from_secs(1);
+/// Model ↔ tool round trips per answer.
+const MAX_TOOL_ROUNDS: usize = 5;
+
+/// What a turn reports, in order: `Message`, then `Delta`/`ToolCall`/`ToolResult`, then
+/// exactly one of `Done` or `Error`.
+#[derive(Debug, Clone)]
+pub enum TurnEvent {
+    Message(Box<MessageView>),
+    Delta(String),
+    ToolCall {
+        id: String,
+        name: String,
+        arguments: String,
+    },
+    ToolResult {
+        id: String,
+        name: String,
+        result: Value,
+    },
+    Done(Box<MessageView>),
+    Error {
+        code: &'static str,
+        message: String,
+        assistant: Option<Box<MessageView>>,
+    },
+}
+
+pub struct Turn {
+    pub ctx: TenantCtx,
+    pub conversation_id: Uuid,
+    pub user_message: MessageView,
+    pub assistant_id: Uuid,
+    pub request: ChatRequest,
+    pub candidates: Vec<Candidate>,
+    pub reservation: Reservation,
+    pub cache_key: Option<String>,
+    /// Generate a title when this turn completes.
+    pub needs_title: bool,
+    pub small_model_candidates: Vec<Candidate>,
+}
+
+struct Outcome {
+    content: String,
+    tool_calls: Vec<Value>,
+    usage: Usage,
+    usage_reported: bool,
+    status: &'static str,
+    error: Option<(&'static str, String)>,
+    candidate: Option<Candidate>,
+    ttft: Option<Duration>,
+    cached: bool,
+}
+
+/// Start the turn; events arrive on the returned channel.
+pub fn spawn(state: AppState, ai: Arc<AiService>, turn: Turn) -> mpsc::Receiver<TurnEvent> {
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        let _ = tx
+            .send(TurnEvent::Message(Box::new(turn.user_message.clone())))
+            .await;
+        run(state, ai, turn, tx).await;
+    });
+    rx
+}
+
+async fn run(state: AppState, ai: Arc<AiService>, turn: Turn, tx: mpsc::Sender<TurnEvent>) {
+    let started = Instant::now();
+    let background = state.settings.ai_finish_in_background;
+    // Cancelled when the server shuts down, or when the client leaves (unless answers
+    // finish in the background).
+    let cancel = state.shutdown.child_token();
+    let watch_client = {
+        let (tx, cancel) = (tx.clone(), cancel.clone());
+        tokio::spawn(async move {
+            tx.closed().await;
+            if !background {
+                cancel.cancel();
+            }
+        })
+    };
+    let mut out = Outcome {
+        content: String::new(),
+        tool_calls: Vec::new(),
+        usage: Usage::default(),
+        usage_reported: false,
+        status: "complete",
+        error: None,
+        candidate: None,
+        ttft: None,
+        cached: false,
+    };
+
+    let cached = match &turn.cache_key {
+        Some(key) => match state.db.tenant(turn.ctx.scope(), true).await {
+            Ok(db) => {
+                let hit = crate::cache::get(&db, turn.ctx.workspace_id, key)
+                    .await
+                    .ok()
+                    .flatten();
+                let _ = db.commit().await;
+                hit
+            }
+            Err(_) => None,
+        },
+        None => None,
+    };
+    if let Some(hit) = cached {
+        // A cached answer still streams, word by word.
+        for piece in hit.content.split_inclusive(' ') {
+            let _ = tx.send(TurnEvent::Delta(piece.to_owned())).await;
+        }
+        out.content = hit.content;
+        out.usage = Usage {
+            prompt_tokens: hit.prompt_tokens,
+            completion_tokens: hit.completion_tokens,
+        };
+        out.usage_reported = true;
+        out.cached = true;
+        out.candidate = turn.candidates.first().cloned();
+        out.ttft = Some(started.elapsed());
+    } else {
+        generate(&state, &ai, &turn, &tx, &cancel, started, &mut out).await;
+    }
+    watch_client.abort();
+
+    let latency = started.elapsed();
+    let saved = finish(&state, &turn, &out, latency).await;
+    let charged = if out.cached {
+        0
+    } else {
+        out.usage.prompt_tokens + out.usage.completion_tokens
+    };
+    settle(&state.db, &turn.reservation, charged).await;
+    match (&out.error, saved) {
+        (None, Ok(view)) => {
+            let _ = tx.send(TurnEvent::Done(Box::new(view))).await;
+        }
+        (Some((code, message)), saved) => {
+            let _ = tx
+                .send(TurnEvent::Error {
+                    code,
+                    message: message.clone(),
+                    assistant: saved.ok().map(Box::new),
+                })
+                .await;
+        }
+        (None, Err(err)) => {
+            tracing::error!(error = ?err, "could not save an assistant answer");
+            let _ = tx
+                .send(TurnEvent::Error {
+                    code: "internal_error",
+                    message: "The answer could not be saved.".into(),
+                    assistant: None,
+                })
+                .await;
+        }
+    }
+    // End the client's stream now; the title is written afterwards.
+    drop(tx);
+    if turn.needs_title && out.status == "complete" {
+        crate::messages::title::generate(state, ai, &turn, &out.content).await;
+    }
+}
+
+async fn generate(
+    state: &AppState,
+    ai: &AiService,
+    turn: &Turn,
+    tx: &mpsc::Sender<TurnEvent>,
+    cancel: &CancellationToken,
+    started: Instant,
+    out: &mut Outcome,
+) {
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_secs(Ord::max(state.settings.ai_stream_timeout_secs, 1));
+    let mut request = turn.request.clone();
+    let mut candidates = turn.candidates.clone();
+    let mut last_persist = Instant::now();
+    for _round in 0..MAX_TOOL_ROUNDS {
+        let opened = match ai.resilience.open(&candidates, &request, cancel).await {
+            Ok(o) => o,
+            Err(OpenError::Cancelled) => {
+                out.status = "interrupted";
+                out.error = Some(cancel_reason(state));
+                return;
+            }
+            Err(e) => {
+                out.status = "error";
+                out.error = Some((
+                    "ai_provider_error",
+                    format!("No AI provider could answer: {e}"),
+                ));
+                return;
+            }
+        };
+        out.ttft.get_or_insert(started.elapsed());
+        // Later rounds go to the provider that answered.
+        candidates.retain(|c| {
+            c.provider.id != opened.candidate.provider.id || c.model != opened.candidate.model
+        });
+        candidates.insert(0, opened.candidate.clone());
+        out.candidate = Some(opened.candidate.clone());
+        let mut stream = opened.stream;
+        let mut pending: std::collections::VecDeque<StreamEvent> = opened.first.into();
+        let mut round_usage = None;
+        let mut round_text = String::new();
+        let mut calls: Vec<ToolCall> = Vec::new();
+        let mut last_token = Instant::now();
+        loop {
+            let event = match pending.pop_front() {
+                Some(ev) => Some(Ok(ev)),
+                None => tokio::select! {
+                    () = cancel.cancelled() => {
+                        out.status = "interrupted";
+                        out.error = Some(cancel_reason(state));
+                        break;
+                    }
+                    () = tokio::time::sleep_until(deadline) => {
+                        out.status = "interrupted";
+                        out.error = Some(("ai_timeout", "The answer took too long and was stopped.".into()));
+                        break;
+                    }
+                    ev = stream.next() => ev,
+                },
+            };
+            match event {
+                Some(Ok(StreamEvent::Delta(text))) => {
+                    let now = Instant::now();
+                    metrics::histogram!("ai_time_between_tokens_seconds")
+                        .record(now.duration_since(last_token).as_secs_f64());
+                    last_token = now;
+                    round_text.push_str(&text);
+                    out.content.push_str(&text);
+                    let _ = tx.send(TurnEvent::Delta(text)).await;
+                    if last_persist.elapsed() >= PERSIST_EVERY {
+                        last_persist = Instant::now();
+                        persist_partial(state, turn, &out.content).await;
+                    }
+                }
+                Some(Ok(StreamEvent::ToolCalls(c))) => calls = c,
+                Some(Ok(StreamEvent::Usage(u))) => round_usage = Some(u),
+                Some(Ok(StreamEvent::Finished { .. })) => {}
+                Some(Err(e)) => {
+                    out.status = "interrupted";
+                    out.error = Some((
+                        "ai_stream_interrupted",
+                        format!("The answer was cut off: {e}"),
+                    ));
+                    break;
+                }
+                None => break,
+            }
+        }
+        drop(stream);
+        let usage = round_usage.unwrap_or_else(|| Usage {
+            prompt_tokens: tokens::count_messages(&request.messages),
+            completion_tokens: tokens::count(&round_text),
+        });
+        out.usage_reported |= round_usage.is_some();
+        out.usage.prompt_tokens += usage.prompt_tokens;
+        out.usage.completion_tokens += usage.completion_tokens;
+        if out.error.is_some() || calls.is_empty() {
+            return;
+        }
+        // The model asked for tools: run them as the member, then ask again.
+        let cx = crate::tools::ToolContext {
+            state,
+            ctx: &turn.ctx,
+        };
+        request.messages.push(ChatMessage {
+            role: "assistant".into(),
+            content: None,
+            tool_calls: Some(calls.clone()),
+            tool_call_id: None,
+        });
+        for call in calls {
+            let _ = tx
+                .send(TurnEvent::ToolCall {
+                    id: call.id.clone(),
+                    name: call.function.name.clone(),
+                    arguments: call.function.arguments.clone(),
+                })
+                .await;
+            let result = ai
+                .tools
+                .call(&cx, &call.function.name, &call.function.arguments)
+                .await;
+            let _ = tx
+                .send(TurnEvent::ToolResult {
+                    id: call.id.clone(),
+                    name: call.function.name.clone(),
+                    result: result.clone(),
+                })
+                .await;
+            out.tool_calls.push(json!({ "id": call.id, "name": call.function.name, "arguments": call.function.arguments, "result": result }));
+            request.messages.push(ChatMessage {
+                role: "tool".into(),
+                content: Some(result.to_string()),
+                tool_calls: None,
+                tool_call_id: Some(call.id),
+            });
+        }
+        // Stay within the quota reservation: no new round once it is spent.
+        if out.usage.prompt_tokens + out.usage.completion_tokens >= turn.reservation.tokens {
+            out.status = "interrupted";
+            out.error = Some((
+                "ai_quota_exceeded",
+                "The answer used up its token budget.".into(),
+            ));
+            return;
+        }
+    }
+}
+
+fn cancel_reason(state: &AppState) -> (&'static str, String) {
+    if state.shutdown.is_cancelled() {
+        (
+            "server_shutting_down",
+            "The server is restarting; what was answered so far is saved.".into(),
+        )
+    } else {
+        (
+            "client_disconnected",
+            "The client went away; what was answered so far is saved.".into(),
+        )
+    }
+}
+
+async fn persist_partial(state: &AppState, turn: &Turn, content: &str) {
+    let Ok(db) = state.db.tenant(turn.ctx.scope(), true).await else {
+        return;
+    };
+    let ok = message::Entity::update_many()
+        .col_expr(message::Column::Content, Expr::value(content))
+        .col_expr(message::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
+        .filter(message::Column::Id.eq(turn.assistant_id))
+        .exec(&db)
+        .await
+        .is_ok();
+    if ok {
+        let _ = db.commit().await;
+    }
+}
+
+/// Save the answer, the conversation's counters, the usage ledger and the cache, in one
+/// transaction.
+async fn finish(
+    state: &AppState,
+    turn: &Turn,
+    out: &Outcome,
+    latency: Duration,
+) -> Result<MessageView, anyhow::Error> {
+    let db = state.db.tenant(turn.ctx.scope(), true).await?;
+    let model = out.candidate.as_ref().map(|c| c.model.clone());
+    let provider_id = out.candidate.as_ref().map(|c| c.provider.id);
+    let now = Utc::now();
+    let total = (out.usage.prompt_tokens + out.usage.completion_tokens) as i64;
+    let error = out
+        .error
+        .as_ref()
+        .map(|(code, message)| json!({ "code": code, "message": message }));
+    let tool_calls = (!out.tool_calls.is_empty()).then(|| Value::Array(out.tool_calls.clone()));
+    message::Entity::update_many()
+        .col_expr(message::Column::Content, Expr::value(out.content.clone()))
+        .col_expr(message::Column::Status, Expr::value(out.status))
+        .col_expr(message::Column::Model, Expr::value(model.clone()))
+        .col_expr(message::Column::ProviderId, Expr::value(provider_id))
+        .col_expr(
+            message::Column::PromptTokens,
+            Expr::value(out.usage.prompt_tokens as i64),
+        )
+        .col_expr(
+            message::Column::CompletionTokens,
+            Expr::value(out.usage.completion_tokens as i64),
+        )
+        .col_expr(
+            message::Column::LatencyMs,
+            Expr::value(latency.as_millis() as i64),
+        )
+        .col_expr(
+            message::Column::TtftMs,
+            Expr::value(out.ttft.map(|t| t.as_millis() as i64)),
+        )
+        .col_expr(message::Column::Cached, Expr::value(out.cached))
+        .col_expr(message::Column::ToolCalls, Expr::value(tool_calls))
+        .col_expr(message::Column::Error, Expr::value(error))
+        .col_expr(message::Column::UpdatedAt, Expr::value(now))
+        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
+        .filter(message::Column::Id.eq(turn.assistant_id))
+        .exec(&db)
+        .await?;
+    conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::TokensUsed,
+            Expr::col(conversation::Column::TokensUsed).add(if out.cached { 0 } else { total }),
+        )
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+        .filter(conversation::Column::WorkspaceId.eq(turn.ctx.workspace_id))
+        .filter(conversation::Column::Id.eq(turn.conversation_id))
+        .exec(&db)
+        .await?;
+    if let Some(c) = &out.candidate {
+        crate::usage::record(
+            &db,
+            UsageRecord {
+                workspace_id: turn.ctx.workspace_id,
+                user_id: turn.ctx.actor.user_id(),
+                api_key_id: match &turn.ctx.actor {
+                    nexus_kernel::tenancy::Actor::ApiKey { id, .. } => Some(*id),
+                    _ => None,
+                },
+                conversation_id: Some(turn.conversation_id),
+                message_id: Some(turn.assistant_id),
+                provider_id: Some(c.provider.id),
+                provider_name: c.provider.name.clone(),
+                model: c.model.clone(),
+                prompt_tokens: out.usage.prompt_tokens,
+                completion_tokens: out.usage.completion_tokens,
+                cached: out.cached,
+                latency_ms: latency.as_millis() as u64,
+                status: match out.status {
+                    "complete" => "ok",
+                    "interrupted" => "interrupted",
+                    _ => "error",
+                },
+            },
+        )
+        .await?;
+    }
+    if let (Some(key), "complete", false, true) = (
+        &turn.cache_key,
+        out.status,
+        out.cached,
+        out.tool_calls.is_empty(),
+    ) && let Some(m) = &model
+    {
+        crate::cache::put(
+            &db,
+            turn.ctx.workspace_id,
+            key,
+            m,
+            &out.content,
+            out.usage,
+            state.settings.ai_cache_ttl_secs,
+        )
+        .await?;
+    }
+    let row = message::Entity::find()
+        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
+        .filter(message::Column::Id.eq(turn.assistant_id))
+        .one(&db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the assistant message disappeared"))?;
+    db.commit().await?;
+    Ok(MessageView::new(&row, Vec::new()))
+}

@@ -1,0 +1,33 @@
+use axum::extract::Path;
+use nexus_identity::extract::Member;
+use nexus_kernel::ApiResult;
+use nexus_kernel::pagination::List;
+use nexus_kernel::roles::Permission;
+use uuid::Uuid;
+
+use super::{MessageView, load_all, path_to, siblings};
+use crate::conversations::{assistant_on, find_readable};
+
+/// The conversation's messages along the branch being shown, oldest first.
+#[utoipa::path(get, path = "/workspaces/{workspace_id}/conversations/{conversation_id}/messages", tag = "assistant",
+    params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)),
+    responses((status = 200, body = List<MessageView>)))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn list_messages(
+    member: Member,
+    Path(path): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<List<MessageView>>> {
+    let (_, id) = path;
+    assistant_on(&member).await?;
+    member.require(Permission::ReadWorkspace)?;
+    let c = find_readable(member.tx(), &member.ctx, id).await?;
+    let all = load_all(member.tx(), member.workspace_id(), id).await?;
+    let items = path_to(&all, c.head_message_id)
+        .into_iter()
+        .map(|m| MessageView::new(m, siblings(&all, m)))
+        .collect();
+    Ok(axum::Json(List {
+        items,
+        next_cursor: None,
+    }))
+}

@@ -1,0 +1,158 @@
+//! Messages: the active branch of a conversation, sending (streamed as Server-Sent Events
+//! or answered as JSON), regenerating an answer, and editing a message (a new branch; the
+//! old one is kept).
+
+pub mod engine;
+mod list;
+pub mod respond;
+mod send;
+pub mod title;
+mod turn;
+
+pub use turn::{Options, TurnKind, prepare};
+
+use chrono::{DateTime, Utc};
+use nexus_kernel::{ApiError, AppState};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::entities::message;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list::list_messages, send::send_message))
+        .routes(routes!(send::regenerate_message))
+        .routes(routes!(send::edit_message))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    /// `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+    /// `complete`, `streaming` (still being written), `interrupted` (ended early, content
+    /// kept) or `error`.
+    pub status: String,
+    pub model: Option<String>,
+    pub provider_id: Option<Uuid>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub latency_ms: Option<i64>,
+    /// Time to first token.
+    pub ttft_ms: Option<i64>,
+    /// Answered from the response cache.
+    pub cached: bool,
+    /// Tools the model called for this answer, with their results.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub tool_calls: Option<Value>,
+    /// `{code, message}` when the answer failed or was interrupted.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<Value>,
+    pub created_by: Option<Uuid>,
+    /// Other versions of this message (edits or regenerations), oldest first, this one
+    /// included.
+    pub sibling_ids: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl MessageView {
+    pub fn new(m: &message::Model, sibling_ids: Vec<Uuid>) -> Self {
+        Self {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            parent_id: m.parent_id,
+            role: m.role.clone(),
+            content: m.content.clone(),
+            status: m.status.clone(),
+            model: m.model.clone(),
+            provider_id: m.provider_id,
+            prompt_tokens: m.prompt_tokens,
+            completion_tokens: m.completion_tokens,
+            latency_ms: m.latency_ms,
+            ttft_ms: m.ttft_ms,
+            cached: m.cached,
+            tool_calls: m.tool_calls.clone(),
+            error: m.error.clone(),
+            created_by: m.created_by,
+            sibling_ids: if sibling_ids.is_empty() {
+                vec![m.id]
+            } else {
+                sibling_ids
+            },
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+pub async fn load_all(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<message::Model>, ApiError> {
+    Ok(message::Entity::find()
+        .filter(message::Column::WorkspaceId.eq(workspace_id))
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .order_by_asc(message::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The messages from the first one down to `leaf`, in order.
+pub fn path_to(all: &[message::Model], leaf: Option<Uuid>) -> Vec<&message::Model> {
+    let mut path = Vec::new();
+    let mut next = leaf;
+    while let Some(id) = next {
+        let Some(m) = all.iter().find(|m| m.id == id) else {
+            break;
+        };
+        path.push(m);
+        next = m.parent_id;
+        if path.len() > all.len() {
+            break; // a cycle would be a bug; never loop forever on one
+        }
+    }
+    path.reverse();
+    path
+}
+
+pub fn siblings(all: &[message::Model], m: &message::Model) -> Vec<Uuid> {
+    all.iter()
+        .filter(|o| o.parent_id == m.parent_id && o.role == m.role)
+        .map(|o| o.id)
+        .collect()
+}
+
+/// The newest leaf under `message_id`: the end of the branch that contains it.
+pub async fn branch_leaf(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+    message_id: Uuid,
+) -> Result<Uuid, ApiError> {
+    let all = load_all(db, workspace_id, conversation_id).await?;
+    if !all.iter().any(|m| m.id == message_id) {
+        return Err(ApiError::field(
+            "active_message_id",
+            "is not a message of this conversation",
+        ));
+    }
+    let mut current = message_id;
+    while let Some(child) = all
+        .iter()
+        .filter(|m| m.parent_id == Some(current))
+        .map(|m| m.id)
+        .max()
+    {
+        current = child;
+    }
+    Ok(current)
+}

@@ -1,0 +1,324 @@
+//! Preparing a turn: check access, pick the model and providers, reserve quota, save the
+//! user's message and an empty answer (so a crash leaves a consistent, resumable state),
+//! and build the request with the conversation's history.
+
+use chrono::Utc;
+use nexus_identity::extract::Member;
+use nexus_kernel::roles::Permission;
+use nexus_kernel::{ApiError, AppState};
+use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+use std::sync::Arc;
+use uuid::Uuid;
+
+use super::engine::Turn;
+use super::{MessageView, load_all, path_to, siblings};
+use crate::AiService;
+use crate::catalog::Catalog;
+use crate::conversations::{assistant_on, find_writable};
+use crate::entities::{conversation, message};
+use crate::provider::{ChatMessage, ChatRequest, FunctionCall, ToolCall};
+use crate::usage::{quota, tokens};
+
+pub const MAX_CONTENT_CHARS: usize = 100_000;
+
+pub enum TurnKind {
+    /// A new message at the end of the current branch.
+    Send { content: String },
+    /// A new version of a user message: a new branch from its parent.
+    Edit { message_id: Uuid, content: String },
+    /// A new answer to the user message before this assistant message.
+    Regenerate { message_id: Uuid },
+}
+
+pub struct Options {
+    pub model: Option<String>,
+    /// Use the workspace's large model instead of the conversation's.
+    pub escalate: bool,
+    pub temperature: Option<f32>,
+}
+
+pub fn check_content(content: &str) -> Result<(), ApiError> {
+    if content.trim().is_empty() {
+        return Err(ApiError::field("content", "must not be empty"));
+    }
+    if content.chars().count() > MAX_CONTENT_CHARS {
+        return Err(ApiError::field(
+            "content",
+            format!("must be at most {MAX_CONTENT_CHARS} characters"),
+        ));
+    }
+    if content.contains('\0') {
+        return Err(ApiError::field(
+            "content",
+            "must not contain NUL characters",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn prepare(
+    state: &AppState,
+    ai: &Arc<AiService>,
+    member: Member,
+    conversation_id: Uuid,
+    kind: TurnKind,
+    opts: Options,
+) -> Result<Turn, ApiError> {
+    assistant_on(&member).await?;
+    member.require(Permission::UseAssistant)?;
+    if let Some(t) = opts.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(ApiError::field("temperature", "must be between 0 and 2"));
+    }
+    let catalog = Catalog::load(member.tx(), state, member.workspace_id()).await?;
+    if !catalog.is_configured() {
+        return Err(Catalog::not_configured());
+    }
+    let conv = find_writable(member.tx(), &member.ctx, conversation_id).await?;
+    let model = match (&opts.model, opts.escalate) {
+        (Some(m), _) if catalog.offers(m) => m.clone(),
+        (Some(_), _) => {
+            return Err(ApiError::field(
+                "model",
+                "is not offered by this workspace's AI providers",
+            ));
+        }
+        (None, true) => catalog.large_model().ok_or_else(Catalog::not_configured)?,
+        (None, false) if catalog.offers(&conv.model) => conv.model.clone(),
+        (None, false) => catalog
+            .default_model()
+            .ok_or_else(Catalog::not_configured)?,
+    };
+    let candidates = catalog.candidates(&model);
+    let small_model_candidates = catalog
+        .small_model()
+        .map(|m| catalog.candidates(&m))
+        .unwrap_or_default();
+
+    let all = load_all(member.tx(), member.workspace_id(), conversation_id).await?;
+    // Where the new user message hangs (None for a regeneration, which reuses one).
+    let (parent, content, regenerate_of) = match kind {
+        TurnKind::Send { content } => {
+            check_content(&content)?;
+            (Some(conv.head_message_id), content, None)
+        }
+        TurnKind::Edit {
+            message_id,
+            content,
+        } => {
+            check_content(&content)?;
+            let target = all
+                .iter()
+                .find(|m| m.id == message_id && m.role == "user")
+                .ok_or(ApiError::NotFound)?;
+            (Some(target.parent_id), content, None)
+        }
+        TurnKind::Regenerate { message_id } => {
+            let target = all
+                .iter()
+                .find(|m| m.id == message_id && m.role == "assistant")
+                .ok_or(ApiError::NotFound)?;
+            let user = all
+                .iter()
+                .find(|m| Some(m.id) == target.parent_id)
+                .ok_or(ApiError::NotFound)?;
+            (None, user.content.clone(), Some(user.clone()))
+        }
+    };
+
+    // The history the model sees: the branch up to the new message's parent.
+    let history_leaf = match (&parent, &regenerate_of) {
+        (Some(p), _) => *p,
+        (None, Some(user)) => user.parent_id,
+        (None, None) => None,
+    };
+    let mut messages = Vec::new();
+    if !conv.system_prompt.trim().is_empty() {
+        messages.push(ChatMessage::text("system", conv.system_prompt.clone()));
+    }
+    for m in path_to(&all, history_leaf) {
+        push_history(&mut messages, m);
+    }
+    messages.push(ChatMessage::text("user", content.clone()));
+    let request = ChatRequest {
+        model: model.clone(),
+        messages,
+        tools: ai.tools.specs_for(&member.ctx),
+        temperature: opts.temperature,
+        max_tokens: Some(state.settings.ai_max_completion_tokens),
+    };
+    let cache_key = crate::cache::key(&request);
+
+    // From here on, each step uses its own short transaction: holding the read transaction
+    // while the reservation waits for a connection would starve the pool under load.
+    let ctx = member.into_ctx();
+    let reserve = tokens::count_messages(&request.messages)
+        + u64::from(state.settings.ai_max_completion_tokens);
+    let member_limit = catalog
+        .settings
+        .as_ref()
+        .and_then(|s| s.member_monthly_tokens)
+        .map(|l| Ord::max(l, 0) as u64);
+    let limit = state.settings.plan(ctx.plan).monthly_ai_tokens;
+    let reservation = quota::reserve(
+        state,
+        ctx.workspace_id,
+        ctx.actor.user_id(),
+        reserve,
+        limit,
+        member_limit,
+    )
+    .await?;
+
+    let saved = save_messages(state, ctx, &conv, parent, &content, regenerate_of, &all).await;
+    match saved {
+        Ok((ctx, user_message, assistant_id)) => Ok(Turn {
+            ctx,
+            conversation_id,
+            user_message,
+            assistant_id,
+            request,
+            candidates,
+            reservation,
+            cache_key,
+            needs_title: !conv.title_generated && all.is_empty(),
+            small_model_candidates,
+        }),
+        Err(err) => {
+            quota::settle(&state.db, &reservation, 0).await;
+            Err(err)
+        }
+    }
+}
+
+fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
+    if m.role == "user" {
+        messages.push(ChatMessage::text("user", m.content.clone()));
+        return;
+    }
+    if m.status == "error" && m.content.is_empty() {
+        return;
+    }
+    if let Some(Value::Array(calls)) = &m.tool_calls {
+        let tool_calls: Vec<ToolCall> = calls
+            .iter()
+            .map(|c| ToolCall {
+                id: c["id"].as_str().unwrap_or_default().into(),
+                kind: "function".into(),
+                function: FunctionCall {
+                    name: c["name"].as_str().unwrap_or_default().into(),
+                    arguments: c["arguments"].as_str().unwrap_or("{}").into(),
+                },
+            })
+            .collect();
+        messages.push(ChatMessage {
+            role: "assistant".into(),
+            content: None,
+            tool_calls: Some(tool_calls),
+            tool_call_id: None,
+        });
+        for c in calls {
+            messages.push(ChatMessage {
+                role: "tool".into(),
+                content: Some(c["result"].to_string()),
+                tool_calls: None,
+                tool_call_id: c["id"].as_str().map(str::to_owned),
+            });
+        }
+    }
+    if !m.content.is_empty() {
+        messages.push(ChatMessage::text("assistant", m.content.clone()));
+    }
+}
+
+/// Save the user message (unless regenerating) and the empty answer, and point the
+/// conversation at the new branch.
+async fn save_messages(
+    state: &AppState,
+    ctx: nexus_kernel::tenancy::TenantCtx,
+    conv: &conversation::Model,
+    parent: Option<Option<Uuid>>,
+    content: &str,
+    regenerate_of: Option<message::Model>,
+    all: &[message::Model],
+) -> Result<(nexus_kernel::tenancy::TenantCtx, MessageView, Uuid), ApiError> {
+    let tx = state.db.tenant(ctx.scope(), true).await?;
+    // Re-check inside the write transaction: the conversation may have gone meanwhile.
+    find_writable(&tx, &ctx, conv.id).await?;
+    let now = Utc::now();
+    let new_row = |id: Uuid, parent_id: Option<Uuid>, role: &str, content: &str, status: &str| {
+        message::ActiveModel {
+            workspace_id: Set(ctx.workspace_id),
+            id: Set(id),
+            conversation_id: Set(conv.id),
+            parent_id: Set(parent_id),
+            role: Set(role.into()),
+            content: Set(content.into()),
+            status: Set(status.into()),
+            model: Set(None),
+            provider_id: Set(None),
+            prompt_tokens: Set(0),
+            completion_tokens: Set(0),
+            latency_ms: Set(None),
+            ttft_ms: Set(None),
+            cached: Set(false),
+            tool_calls: Set(None),
+            error: Set(None),
+            created_by: Set(ctx.actor.id()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    };
+    let (user_row, added) = match regenerate_of {
+        Some(user) => (user, 1),
+        None => {
+            let id = Uuid::now_v7();
+            let parent_id = parent.flatten();
+            message::Entity::insert(new_row(id, parent_id, "user", content, "complete"))
+                .exec_without_returning(&tx)
+                .await?;
+            let row = message::Entity::find()
+                .filter(message::Column::WorkspaceId.eq(ctx.workspace_id))
+                .filter(message::Column::Id.eq(id))
+                .one(&tx)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            (row, 2)
+        }
+    };
+    let assistant_id = Uuid::now_v7();
+    message::Entity::insert(new_row(
+        assistant_id,
+        Some(user_row.id),
+        "assistant",
+        "",
+        "streaming",
+    ))
+    .exec_without_returning(&tx)
+    .await?;
+    conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::HeadMessageId,
+            Expr::value(assistant_id),
+        )
+        .col_expr(
+            conversation::Column::MessageCount,
+            Expr::col(conversation::Column::MessageCount).add(added),
+        )
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+        .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(conversation::Column::Id.eq(conv.id))
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    let mut with_new = all.to_vec();
+    if !with_new.iter().any(|m| m.id == user_row.id) {
+        with_new.push(user_row.clone());
+    }
+    let view = MessageView::new(&user_row, siblings(&with_new, &user_row));
+    Ok((ctx, view, assistant_id))
+}

@@ -1,0 +1,20 @@
+//! The AI module's tables. Append-only, run after the kernel's.
+
+use sea_orm_migration::MigrationTrait;
+
+mod m0002_ai;
+
+pub fn all() -> Vec<Box<dyn MigrationTrait>> {
+    vec![Box::new(m0002_ai::Migration)]
+}
+
+/// The AI module's tenant tables (row-level security on PostgreSQL).
+pub const TENANT_TABLES: &[&str] = &[
+    "ai_providers",
+    "ai_settings",
+    "conversations",
+    "messages",
+    "ai_usage",
+    "ai_quota_usage",
+    "ai_cache",
+];

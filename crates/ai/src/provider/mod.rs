@@ -1,0 +1,144 @@
+//! One provider interface for every module: OpenAI-compatible Chat Completions (OpenAI,
+//! Azure OpenAI, Ollama, vLLM, llama.cpp, LiteLLM, OpenRouter all speak it).
+
+mod openai;
+mod sse;
+
+pub use openai::{OpenAiClient, ProviderStream};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tool_call_id: Option<String>,
+}
+
+impl ChatMessage {
+    pub fn text(role: &str, content: impl Into<String>) -> Self {
+        Self {
+            role: role.into(),
+            content: Some(content.into()),
+            tool_calls: None,
+            tool_call_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    #[serde(rename = "type", default = "function_type")]
+    pub kind: String,
+    pub function: FunctionCall,
+}
+
+fn function_type() -> String {
+    "function".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FunctionCall {
+    pub name: String,
+    /// JSON text, as the model wrote it.
+    pub arguments: String,
+}
+
+/// A tool offered to the model, serialised as `{"type":"function","function":{…}}`.
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: Value,
+}
+
+impl Serialize for ToolSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_json::json!({
+            "type": "function",
+            "function": { "name": self.name, "description": self.description, "parameters": self.parameters }
+        })
+        .serialize(s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// What a stream yields, already normalised across providers' quirks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// A piece of the answer's text.
+    Delta(String),
+    /// The model asks for these tool calls (complete: arguments reassembled).
+    ToolCalls(Vec<ToolCall>),
+    Usage(Usage),
+    /// The answer ended normally.
+    Finished {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    #[error("could not connect: {0}")]
+    Connect(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("provider answered {status}: {message}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    #[error("unexpected response: {0}")]
+    Protocol(String),
+    /// The stream broke after it had started.
+    #[error("stream interrupted: {0}")]
+    Interrupted(String),
+}
+
+impl ProviderError {
+    /// Worth another attempt at the same provider: connection trouble, timeouts, 429, 5xx.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Connect(_) | Self::Timeout | Self::Interrupted(_) => true,
+            Self::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
+            Self::Protocol(_) => false,
+        }
+    }
+
+    /// A low-cardinality label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Connect(_) => "connect",
+            Self::Timeout => "timeout",
+            Self::Status { status: 429, .. } => "rate_limited",
+            Self::Status { status, .. } if *status >= 500 => "server_error",
+            Self::Status { .. } => "client_error",
+            Self::Protocol(_) => "protocol",
+            Self::Interrupted(_) => "interrupted",
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! A workspace's own AI providers: any OpenAI-compatible endpoint, tried in `priority`
+//! order (lowest first) before the platform's default. Keys live in the kernel's secrets
+//! (`ai_provider.<id>`) and are never returned.
+
+mod create;
+mod delete;
+mod list;
+mod test;
+mod update;
+
+use chrono::{DateTime, Utc};
+use nexus_kernel::{ApiError, AppState};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::entities::provider;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create::create_ai_provider, list::list_ai_providers))
+        .routes(routes!(
+            update::update_ai_provider,
+            delete::delete_ai_provider
+        ))
+        .routes(routes!(test::test_ai_provider))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderView {
+    pub id: Uuid,
+    pub name: String,
+    pub base_url: String,
+    pub models: Vec<String>,
+    /// Lower first.
+    pub priority: i32,
+    pub enabled: bool,
+    /// Whether a key is stored (the key itself is never shown).
+    pub has_api_key: bool,
+    /// The circuit breaker: `closed` (healthy), `open` (skipped after repeated failures)
+    /// or `half_open` (one trial request allowed).
+    pub circuit: crate::resilience::BreakerState,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProviderView {
+    pub fn new(p: &provider::Model, circuit: crate::resilience::BreakerState) -> Self {
+        Self {
+            id: p.id,
+            name: p.name.clone(),
+            base_url: p.base_url.clone(),
+            models: serde_json::from_value(p.models.clone()).unwrap_or_default(),
+            priority: p.priority,
+            enabled: p.enabled,
+            has_api_key: p.has_api_key,
+            circuit,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+pub fn parse_base_url(raw: &str) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::field(
+            "base_url",
+            "must be an http(s) URL like https://api.openai.com/v1",
+        )
+    };
+    let url = reqwest::Url::parse(raw.trim()).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || raw.len() > 500 {
+        return Err(bad());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ApiError::field(
+            "base_url",
+            "must not carry credentials; put the key in api_key",
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+pub fn parse_models(models: &[String]) -> Result<Vec<String>, ApiError> {
+    if models.is_empty() || models.len() > 100 {
+        return Err(ApiError::field("models", "must list 1 to 100 models"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for m in models {
+        let m = m.trim();
+        if m.is_empty() || m.len() > 200 || m.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(ApiError::field(
+                "models",
+                "each model is 1 to 200 characters without spaces",
+            ));
+        }
+        if !out.iter().any(|o| o == m) {
+            out.push(m.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+pub fn parse_api_key(key: &str) -> Result<&str, ApiError> {
+    if key.is_empty() || key.len() > 4096 || key.chars().any(char::is_control) {
+        return Err(ApiError::field("api_key", "must be 1 to 4096 characters"));
+    }
+    Ok(key)
+}

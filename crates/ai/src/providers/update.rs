@@ -1,0 +1,132 @@
+use axum::Extension;
+use axum::extract::{Path, State};
+use chrono::Utc;
+use nexus_identity::domain::parse_name;
+use nexus_identity::extract::Member;
+use nexus_kernel::audit::{self, Event};
+use nexus_kernel::json::ApiJson;
+use nexus_kernel::roles::Permission;
+use nexus_kernel::{ApiError, ApiResult, AppState, secrets};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ProviderView, parse_api_key, parse_base_url, parse_models};
+use crate::AiService;
+use crate::catalog::key_secret_name;
+use crate::entities::provider;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProviderRequest {
+    pub name: Option<String>,
+    pub base_url: Option<String>,
+    /// A new key; an empty string removes the stored key.
+    pub api_key: Option<String>,
+    pub models: Option<Vec<String>>,
+    pub priority: Option<i32>,
+    pub enabled: Option<bool>,
+}
+
+/// Change a provider (name, URL, key, models, priority, on/off).
+#[utoipa::path(patch, path = "/workspaces/{workspace_id}/ai/providers/{provider_id}", tag = "ai",
+    params(("workspace_id" = Uuid, Path), ("provider_id" = Uuid, Path)), request_body = UpdateProviderRequest,
+    responses((status = 200, body = ProviderView), (status = 404, body = nexus_kernel::error::ErrorEnvelope)))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn update_ai_provider(
+    State(state): State<AppState>,
+    Extension(ai): Extension<Arc<AiService>>,
+    member: Member,
+    Path(path): Path<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<UpdateProviderRequest>,
+) -> ApiResult<axum::Json<ProviderView>> {
+    let (_, id) = path;
+    member.require(Permission::ManageAi)?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| parse_name("name", n, 100))
+        .transpose()?;
+    let base_url = body.base_url.as_deref().map(parse_base_url).transpose()?;
+    let models = body.models.as_deref().map(parse_models).transpose()?;
+    let api_key = body
+        .api_key
+        .as_deref()
+        .map(|k| {
+            if k.is_empty() {
+                Ok("")
+            } else {
+                parse_api_key(k)
+            }
+        })
+        .transpose()?;
+    let (ctx, tx) = member.write(&state).await?;
+    let current = provider::Entity::find()
+        .filter(provider::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(provider::Column::Id.eq(id))
+        .one(&tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut row = current.into_active_model();
+    let mut changed = Vec::new();
+    if let Some(v) = name {
+        row.name = Set(v);
+        changed.push("name");
+    }
+    if let Some(v) = base_url {
+        row.base_url = Set(v);
+        changed.push("base_url");
+    }
+    if let Some(v) = models {
+        row.models = Set(json!(v));
+        changed.push("models");
+    }
+    if let Some(v) = body.priority {
+        row.priority = Set(v);
+        changed.push("priority");
+    }
+    if let Some(v) = body.enabled {
+        row.enabled = Set(v);
+        changed.push("enabled");
+    }
+    match api_key {
+        Some("") => {
+            secrets::delete(&tx, ctx.workspace_id, &key_secret_name(id)).await?;
+            row.has_api_key = Set(false);
+            changed.push("api_key");
+        }
+        Some(key) => {
+            secrets::put(
+                &tx,
+                &state.keyring,
+                ctx.workspace_id,
+                &key_secret_name(id),
+                key,
+                ctx.actor.id().unwrap_or_default(),
+            )
+            .await?;
+            row.has_api_key = Set(true);
+            changed.push("api_key");
+        }
+        None => {}
+    }
+    row.updated_at = Set(Utc::now());
+    let updated = row.update(&tx).await?;
+    audit::record(
+        &tx,
+        &ctx,
+        Event::new("ai_provider.updated", "ai_provider", id)
+            .summary(json!({ "name": updated.name, "fields": changed })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(ProviderView::new(
+        &updated,
+        ai.resilience.breakers.state(id),
+    )))
+}

@@ -1,0 +1,117 @@
+//! A circuit breaker per provider: it opens after 5 consecutive failures, so a dead
+//! provider stops costing every request its timeouts; after the open period one trial
+//! request goes through (half-open), and its result closes or reopens the circuit.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+pub const FAILURE_THRESHOLD: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+#[derive(Default)]
+struct Breaker {
+    consecutive_failures: u32,
+    opened_at: Option<Instant>,
+    trial_in_flight: bool,
+}
+
+pub struct Breakers {
+    open_for: Duration,
+    map: Mutex<HashMap<Uuid, Breaker>>,
+}
+
+impl Breakers {
+    pub fn new(open_for: Duration) -> Self {
+        Self {
+            open_for,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn with<T>(&self, id: Uuid, f: impl FnOnce(&mut Breaker) -> T) -> T {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        f(map.entry(id).or_default())
+    }
+
+    /// May a request go to this provider now?
+    pub fn allow(&self, id: Uuid) -> bool {
+        let open_for = self.open_for;
+        self.with(id, |b| match b.opened_at {
+            None => true,
+            Some(at) if at.elapsed() >= open_for && !b.trial_in_flight => {
+                b.trial_in_flight = true;
+                true
+            }
+            Some(_) => false,
+        })
+    }
+
+    pub fn success(&self, id: Uuid) {
+        self.with(id, |b| *b = Breaker::default());
+    }
+
+    pub fn failure(&self, id: Uuid, name: &str) {
+        let opened = self.with(id, |b| {
+            b.consecutive_failures += 1;
+            if b.trial_in_flight || b.consecutive_failures >= FAILURE_THRESHOLD {
+                b.opened_at = Some(Instant::now());
+                b.trial_in_flight = false;
+                true
+            } else {
+                false
+            }
+        });
+        if opened {
+            tracing::warn!(provider = name, "circuit opened");
+            metrics::gauge!("ai_breaker_open", "provider" => name.to_owned()).set(1.0);
+        }
+    }
+
+    pub fn state(&self, id: Uuid) -> BreakerState {
+        let open_for = self.open_for;
+        self.with(id, |b| match b.opened_at {
+            None => BreakerState::Closed,
+            Some(at) if at.elapsed() >= open_for => BreakerState::HalfOpen,
+            Some(_) => BreakerState::Open,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_five_failures_and_half_opens_for_one_trial() {
+        let b = Breakers::new(Duration::from_millis(30));
+        let id = Uuid::now_v7();
+        for _ in 0..4 {
+            assert!(b.allow(id));
+            b.failure(id, "p");
+        }
+        assert_eq!(b.state(id), BreakerState::Closed);
+        b.failure(id, "p");
+        assert_eq!(b.state(id), BreakerState::Open);
+        assert!(!b.allow(id));
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(b.state(id), BreakerState::HalfOpen);
+        assert!(b.allow(id), "one trial");
+        assert!(!b.allow(id), "only one");
+        b.failure(id, "p");
+        assert_eq!(b.state(id), BreakerState::Open, "a failed trial reopens");
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow(id));
+        b.success(id);
+        assert_eq!(b.state(id), BreakerState::Closed);
+    }
+}

@@ -1,0 +1,58 @@
+use async_trait::async_trait;
+use nexus_kernel::roles::Permission;
+use serde_json::{Value, json};
+
+use super::{Tool, ToolContext};
+use crate::conversations::search_visible;
+
+/// Find earlier conversations the member can see, by title or message text.
+pub struct SearchConversations;
+
+#[async_trait]
+impl Tool for SearchConversations {
+    fn name(&self) -> &'static str {
+        "search_conversations"
+    }
+
+    fn description(&self) -> &'static str {
+        "Search this workspace's conversations that the user can see, by words in their title or messages."
+    }
+
+    fn parameters(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "query": { "type": "string", "description": "Words to look for" },
+                "limit": { "type": "integer", "minimum": 1, "maximum": 20 }
+            },
+            "required": ["query"],
+            "additionalProperties": false
+        })
+    }
+
+    fn permission(&self) -> Permission {
+        Permission::UseAssistant
+    }
+
+    async fn call(&self, cx: &ToolContext<'_>, args: Value) -> Result<Value, String> {
+        let query = args["query"]
+            .as_str()
+            .filter(|q| !q.trim().is_empty())
+            .ok_or("`query` is required")?;
+        let limit = args["limit"].as_u64().unwrap_or(5).clamp(1, 20);
+        let tx = cx
+            .state
+            .db
+            .tenant(cx.ctx.scope(), false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let found = search_visible(&tx, cx.ctx, Some(query), false, None, limit)
+            .await
+            .map_err(|e| format!("{e}"))?;
+        let results: Vec<Value> = found
+            .iter()
+            .map(|c| json!({ "id": c.id, "title": c.title, "updated_at": c.updated_at, "model": c.model }))
+            .collect();
+        Ok(json!({ "conversations": results }))
+    }
+}

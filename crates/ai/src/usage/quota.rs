@@ -1,0 +1,199 @@
+//! Monthly token quotas, reserved before a call and settled after.
+//!
+//! A reservation is one conditional UPDATE (`used + reserved + n <= limit`), committed at
+//! once, so concurrent requests can never together reserve more than the limit; the answer
+//! is capped at the reserved completion budget, so settling cannot overshoot either.
+
+use chrono::{Datelike, TimeZone, Utc};
+use nexus_kernel::db::{Db, Scope};
+use nexus_kernel::{ApiError, AppState};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::entities::quota_usage::{self, Column};
+
+/// The workspace total's row uses the nil user id.
+const WORKSPACE_ROW: Uuid = Uuid::nil();
+
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    workspace_id: Uuid,
+    period: String,
+    user_id: Option<Uuid>,
+    pub tokens: u64,
+}
+
+pub fn current_period() -> String {
+    Utc::now().format("%Y-%m").to_string()
+}
+
+/// When this month's quota resets: the first instant of next month, UTC.
+pub fn resets_at() -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    let (y, m) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now)
+}
+
+async fn try_reserve(
+    db: &Db,
+    workspace_id: Uuid,
+    period: &str,
+    row: Uuid,
+    tokens: u64,
+    limit: u64,
+) -> Result<bool, ApiError> {
+    let tx = db
+        .tenant(
+            Scope {
+                workspace_id,
+                user_id: None,
+            },
+            true,
+        )
+        .await?;
+    quota_usage::Entity::insert(quota_usage::ActiveModel {
+        workspace_id: Set(workspace_id),
+        period: Set(period.to_owned()),
+        user_id: Set(row),
+        used: Set(0),
+        reserved: Set(0),
+    })
+    .on_conflict(
+        OnConflict::columns([Column::WorkspaceId, Column::Period, Column::UserId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&tx)
+    .await?;
+    let n = tokens as i64;
+    let updated = quota_usage::Entity::update_many()
+        .col_expr(Column::Reserved, Expr::col(Column::Reserved).add(n))
+        .filter(Column::WorkspaceId.eq(workspace_id))
+        .filter(Column::Period.eq(period))
+        .filter(Column::UserId.eq(row))
+        .filter(
+            Expr::col(Column::Used)
+                .add(Expr::col(Column::Reserved))
+                .add(n)
+                .lte(limit as i64),
+        )
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok(updated.rows_affected == 1)
+}
+
+fn exceeded(what: &str) -> ApiError {
+    ApiError::RateLimitedWith {
+        code: "ai_quota_exceeded",
+        message: format!("{what} monthly AI token quota is used up."),
+        retry_after_secs: Ord::max((resets_at() - Utc::now()).num_seconds(), 1) as u64,
+        details: json!({ "resets_at": resets_at() }),
+    }
+}
+
+/// Reserve `tokens` against the workspace's monthly limit and, if set, the member's.
+pub async fn reserve(
+    state: &AppState,
+    workspace_id: Uuid,
+    user_id: Option<Uuid>,
+    tokens: u64,
+    workspace_limit: u64,
+    member_limit: Option<u64>,
+) -> Result<Reservation, ApiError> {
+    let period = current_period();
+    if !try_reserve(
+        &state.db,
+        workspace_id,
+        &period,
+        WORKSPACE_ROW,
+        tokens,
+        workspace_limit,
+    )
+    .await?
+    {
+        return Err(exceeded("This workspace's"));
+    }
+    let mut reservation = Reservation {
+        workspace_id,
+        period,
+        user_id: None,
+        tokens,
+    };
+    if let (Some(user), Some(limit)) = (user_id, member_limit) {
+        if !try_reserve(
+            &state.db,
+            workspace_id,
+            &reservation.period,
+            user,
+            tokens,
+            limit,
+        )
+        .await?
+        {
+            settle(&state.db, &reservation, 0).await;
+            return Err(exceeded("Your"));
+        }
+        reservation.user_id = Some(user);
+    }
+    Ok(reservation)
+}
+
+/// Turn a reservation into what was actually used. Best effort: a failure is logged, and
+/// the month's counters stay conservative (reserved tokens count as used).
+pub async fn settle(db: &Db, r: &Reservation, actual: u64) {
+    let rows = std::iter::once(WORKSPACE_ROW).chain(r.user_id);
+    let result: Result<(), ApiError> = async {
+        let tx = db
+            .tenant(
+                Scope {
+                    workspace_id: r.workspace_id,
+                    user_id: None,
+                },
+                true,
+            )
+            .await?;
+        for row in rows {
+            quota_usage::Entity::update_many()
+                .col_expr(
+                    Column::Reserved,
+                    Expr::col(Column::Reserved).sub(r.tokens as i64),
+                )
+                .col_expr(Column::Used, Expr::col(Column::Used).add(actual as i64))
+                .filter(Column::WorkspaceId.eq(r.workspace_id))
+                .filter(Column::Period.eq(&r.period))
+                .filter(Column::UserId.eq(row))
+                .exec(&tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(err) = result {
+        tracing::error!(error = ?err, "could not settle an AI quota reservation");
+    }
+}
+
+/// Tokens used this month (settled), for the usage report.
+pub async fn used_this_month(
+    db: &impl sea_orm::ConnectionTrait,
+    workspace_id: Uuid,
+) -> Result<u64, ApiError> {
+    let row = quota_usage::Entity::find()
+        .filter(Column::WorkspaceId.eq(workspace_id))
+        .filter(Column::Period.eq(current_period()))
+        .filter(Column::UserId.eq(WORKSPACE_ROW))
+        .one(db)
+        .await?;
+    Ok(row.map(|r| Ord::max(r.used, 0) as u64).unwrap_or(0))
+}

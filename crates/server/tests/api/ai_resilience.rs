@@ -1,0 +1,529 @@
+use futures::StreamExt;
+use nexus_testkit::fake_ai::{Behavior, FakeAi, Reply};
+use nexus_testkit::{Engine, TestApp};
+use serde_json::json;
+use std::time::Duration;
+
+use crate::ai_support::{
+    add_provider, conversation, enable_ai, last, parse_sse, send_streamed, text_of,
+};
+use crate::{assert_error, owner};
+
+/// Fast retries and a short breaker, so the tests take milliseconds.
+async fn app(engine: Engine) -> Option<TestApp> {
+    TestApp::spawn_with(engine, |s| {
+        s.ai_retry_base_ms = 1;
+        s.ai_breaker_open_secs = 1;
+        s.ai_first_token_timeout_secs = 1;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_respect_retry_after_then_fail_over() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let primary = FakeAi::start(None).await;
+    let backup = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &primary, "Primary").await;
+    let backup_id = add_provider(&o, &ws, &backup, "Backup").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Failover" })).await;
+
+    // A 429 with Retry-After, then success: retried on the same provider.
+    primary.push_many([
+        Behavior::Status {
+            code: 429,
+            retry_after: Some(0),
+        },
+        Behavior::Echo,
+    ]);
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "one" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(primary.request_count(), 2);
+
+    // Three 5xx: three attempts, then the next provider answers.
+    primary.push_many([
+        Behavior::Status {
+            code: 500,
+            retry_after: None,
+        },
+        Behavior::Status {
+            code: 502,
+            retry_after: None,
+        },
+        Behavior::Status {
+            code: 503,
+            retry_after: None,
+        },
+    ]);
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "two" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(primary.request_count(), 5);
+    assert_eq!(backup.request_count(), 1);
+    assert_eq!(
+        r.body["assistant_message"]["provider_id"],
+        backup_id.as_str()
+    );
+
+    // A provider asking to wait too long is skipped at once.
+    primary.push(Behavior::Status {
+        code: 429,
+        retry_after: Some(120),
+    });
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "three" }),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(primary.request_count(), 6);
+    assert_eq!(backup.request_count(), 2);
+
+    // A 4xx other than 429 is not retried.
+    primary.push(Behavior::Status {
+        code: 400,
+        retry_after: None,
+    });
+    o.post(
+        &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+        json!({ "content": "four" }),
+    )
+    .await;
+    assert_eq!(primary.request_count(), 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_circuit_opens_after_five_failures_and_half_opens() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let flaky = FakeAi::start(None).await;
+    let backup = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &flaky, "Flaky").await;
+    add_provider(&o, &ws, &backup, "Backup").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Breaker" })).await;
+    let send = |text: &'static str| {
+        let o = o.clone();
+        let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+        async move { o.post(&url, json!({ "content": text })).await }
+    };
+    flaky.push_many((0..6).map(|_| Behavior::Status {
+        code: 500,
+        retry_after: None,
+    }));
+    assert_eq!(send("a").await.status, 201); // 3 failures
+    assert_eq!(send("b").await.status, 201); // 2 more: open
+    assert_eq!(flaky.request_count(), 5);
+    let providers = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/providers"))
+        .await;
+    assert_eq!(
+        providers.body["items"][0]["circuit"], "open",
+        "{}",
+        providers.text
+    );
+    assert_eq!(send("c").await.status, 201);
+    assert_eq!(flaky.request_count(), 5, "an open circuit is skipped");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Half-open: one trial, which now succeeds (the queued 6th failure was consumed? no: it is next).
+    assert_eq!(send("d").await.status, 201);
+    assert_eq!(flaky.request_count(), 6, "one trial request");
+    assert_eq!(
+        o.get(&format!("/api/v1/workspaces/{ws}/ai/providers"))
+            .await
+            .body["items"][0]["circuit"],
+        "open",
+        "a failed trial reopens"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(send("e").await.status, 201);
+    assert_eq!(
+        o.get(&format!("/api/v1/workspaces/{ws}/ai/providers"))
+            .await
+            .body["items"][0]["circuit"],
+        "closed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_provider_times_out_and_fails_over() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let stalled = FakeAi::start(None).await;
+    let backup = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &stalled, "Stalled").await;
+    add_provider(&o, &ws, &backup, "Backup").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Timeout" })).await;
+    stalled.push_many([Behavior::Stall, Behavior::Stall, Behavior::Stall]);
+    let started = std::time::Instant::now();
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "hi" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(backup.request_count(), 1);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Every provider failing: the answer is saved as an error, and the client told so.
+    stalled.push_many((0..3).map(|_| Behavior::Status {
+        code: 500,
+        retry_after: None,
+    }));
+    backup.push_many((0..3).map(|_| Behavior::Status {
+        code: 500,
+        retry_after: None,
+    }));
+    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "anyone?" })).await;
+    assert_eq!(last(&events).name, "error", "{raw}");
+    assert_eq!(last(&events).data["code"], "ai_provider_error");
+    assert_eq!(last(&events).data["assistant_message"]["status"], "error");
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "json?" }),
+        )
+        .await;
+    // (the providers recovered: the queue is empty again)
+    assert_eq!(r.status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_midway_keeps_what_arrived() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Cut" })).await;
+    fake.push(Behavior::DropMidStream {
+        text: "one two three four five six".into(),
+        after_chunks: 3,
+    });
+    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "count" })).await;
+    assert_eq!(last(&events).name, "error", "{raw}");
+    assert_eq!(last(&events).data["code"], "ai_stream_interrupted");
+    let saved = &last(&events).data["assistant_message"];
+    assert_eq!(saved["status"], "interrupted");
+    assert_eq!(saved["content"], text_of(&events));
+    assert!(!text_of(&events).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_cancels_the_upstream_request() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Leave" })).await;
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(200)).delay(Duration::from_millis(20)),
+    ));
+    let rb = o
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+        )
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": "long answer please" }));
+    let response = rb.send().await.expect("send");
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    while let Some(Ok(chunk)) = body.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if seen.matches("event: delta").count() >= 3 {
+            break;
+        }
+    }
+    drop(body);
+    let mut cancelled = false;
+    for _ in 0..200 {
+        if fake.cancelled_streams() == 1 {
+            cancelled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(cancelled, "the upstream stream was not cancelled");
+    // What arrived is saved, marked interrupted.
+    let mut status = String::new();
+    for _ in 0..200 {
+        let list = o
+            .get(&format!(
+                "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+            ))
+            .await;
+        status = list.body["items"][1]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if status == "interrupted" {
+            assert!(
+                list.body["items"][1]["content"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("word"))
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, "interrupted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_requests_cannot_overspend_the_quota() {
+    let limit = 2_000u64;
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.plans.free.monthly_ai_tokens = limit;
+        s.ai_max_completion_tokens = 100;
+    })
+    .await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let mut convs = Vec::new();
+    for i in 0..50 {
+        convs.push(conversation(&o, &ws, json!({ "title": format!("Q{i}") })).await);
+    }
+    fake.push_many(
+        (0..50).map(|_| {
+            Behavior::Reply(Reply::text("ok ".repeat(20)).delay(Duration::from_millis(5)))
+        }),
+    );
+    let mut tasks = Vec::new();
+    for conv in convs {
+        let o = o.clone();
+        let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+        tasks.push(tokio::spawn(async move {
+            o.post(&url, json!({ "content": "spend some tokens please" }))
+                .await
+        }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        let r = t.await.expect("task");
+        match r.status {
+            201 => ok += 1,
+            429 => {
+                refused += 1;
+                assert_eq!(r.code(), "ai_quota_exceeded");
+                assert!(r.body["error"]["details"]["resets_at"].is_string());
+            }
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    assert!(ok > 0 && refused > 0, "ok {ok}, refused {refused}");
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    let used = usage.body["quota"]["used_tokens"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    let per_request_reservation = 100 + 60;
+    assert!(
+        used <= limit + per_request_reservation,
+        "used {used} of {limit}"
+    );
+    assert_eq!(usage.body["totals"]["requests"], ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_open_streams_with_a_final_event() {
+    let Some(mut app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Shutdown" })).await;
+    fake.push(Behavior::Reply(
+        Reply::text("slow ".repeat(500)).delay(Duration::from_millis(20)),
+    ));
+    let rb = o
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+        )
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": "talk slowly" }));
+    let response = rb.send().await.expect("send");
+    let reader = tokio::spawn(async move { response.text().await.unwrap_or_default() });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    app.begin_shutdown();
+    let text = tokio::time::timeout(Duration::from_secs(10), reader)
+        .await
+        .expect("stream ended")
+        .expect("reader");
+    let events = parse_sse(&text);
+    assert_eq!(last(&events).name, "error", "{text}");
+    assert_eq!(last(&events).data["code"], "server_shutting_down");
+    assert_eq!(
+        last(&events).data["assistant_message"]["status"],
+        "interrupted"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_default_provider_and_model_escalation() {
+    let fake = FakeAi::start(Some("platform-key")).await;
+    let base = fake.base_url();
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, move |s| {
+        s.ai_base_url = Some(base);
+        s.ai_api_key = Some("platform-key".into());
+        s.ai_models = "fake-small, fake-large".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    o.put(
+        &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+        json!({ "enabled": true }),
+    )
+    .await;
+    let models = o.get(&format!("/api/v1/workspaces/{ws}/ai/models")).await;
+    assert_eq!(
+        models.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        models.text
+    );
+    assert_eq!(models.body["items"][0]["provider_name"], "platform");
+    let r = o.put(&format!("/api/v1/workspaces/{ws}/ai/settings"), json!({ "default_model": "fake-small", "small_model": "fake-small", "large_model": "fake-large" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_error(
+        &o.put(
+            &format!("/api/v1/workspaces/{ws}/ai/settings"),
+            json!({ "default_model": "gpt-9" }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+    let conv = conversation(&o, &ws, json!({ "title": "Escalate" })).await;
+    let small = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "easy" }),
+        )
+        .await;
+    assert_eq!(small.body["assistant_message"]["model"], "fake-small");
+    let large = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "hard", "escalate": true }),
+        )
+        .await;
+    assert_eq!(large.body["assistant_message"]["model"], "fake-large");
+    assert_error(
+        &o.post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "x", "model": "nope" }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_are_managed_and_tested_live() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(Some("right-key")).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let id = enable_ai(&o, &ws, &fake, "Fake").await; // stored with the wrong key
+    let test = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers/{id}/test"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(test.body["ok"], false, "{}", test.text);
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/ai/providers/{id}"),
+            json!({ "api_key": "right-key", "priority": 5 }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["priority"], 5);
+    let test = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers/{id}/test"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(test.body["ok"], true, "{}", test.text);
+    assert_eq!(test.body["missing_models"], json!([]));
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers"),
+            json!({ "name": "Bad", "base_url": "ftp://x", "models": ["m"] }),
+        )
+        .await;
+    assert_error(&r, 422, "validation_failed");
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers"),
+            json!({ "name": "Bad", "base_url": "http://u:p@host/v1", "models": ["m"] }),
+        )
+        .await;
+    assert_error(&r, 422, "validation_failed");
+    assert_eq!(
+        o.delete(&format!("/api/v1/workspaces/{ws}/ai/providers/{id}"))
+            .await
+            .status,
+        204
+    );
+    let secrets = o.get(&format!("/api/v1/workspaces/{ws}/secrets")).await;
+    assert_eq!(
+        secrets.body["items"],
+        json!([]),
+        "the key went with the provider"
+    );
+    let actions: Vec<String> = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/audit-events?action=ai_provider."
+        ))
+        .await
+        .body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "ai_provider.deleted",
+            "ai_provider.updated",
+            "ai_provider.created"
+        ]
+    );
+}

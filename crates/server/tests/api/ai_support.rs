@@ -1,0 +1,94 @@
+//! Helpers for the AI tests: a workspace with the assistant on and a fake provider, and
+//! a reader for Server-Sent Events.
+
+use nexus_testkit::fake_ai::FakeAi;
+use nexus_testkit::{Client, Resp};
+use serde_json::{Value, json};
+
+/// Switch the assistant on and add `fake` as a provider; returns the provider's id.
+pub async fn enable_ai(c: &Client, ws: &str, fake: &FakeAi, name: &str) -> String {
+    let r = c
+        .put(
+            &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+            json!({ "enabled": true }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    add_provider(c, ws, fake, name).await
+}
+
+pub async fn add_provider(c: &Client, ws: &str, fake: &FakeAi, name: &str) -> String {
+    let r = c
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers"),
+            json!({ "name": name, "base_url": fake.base_url(), "api_key": "sk-fake-key", "models": ["fake-small", "fake-large"] }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.id()
+}
+
+pub async fn conversation(c: &Client, ws: &str, body: Value) -> String {
+    let r = c
+        .post(&format!("/api/v1/workspaces/{ws}/conversations"), body)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.id()
+}
+
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub name: String,
+    pub data: Value,
+}
+
+pub fn parse_sse(text: &str) -> Vec<SseEvent> {
+    text.replace("\r\n", "\n")
+        .split("\n\n")
+        .filter_map(|block| {
+            let mut name = "message".to_owned();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            (!data.is_empty()).then(|| SseEvent {
+                name,
+                data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// Send a message asking for a stream; returns the status and the events.
+pub async fn send_streamed(
+    c: &Client,
+    ws: &str,
+    conv: &str,
+    body: Value,
+) -> (u16, Vec<SseEvent>, String) {
+    let rb = c
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+        )
+        .header("accept", "text/event-stream")
+        .json(&body);
+    let r: Resp = c.send(rb).await;
+    (r.status, parse_sse(&r.text), r.text)
+}
+
+pub fn text_of(events: &[SseEvent]) -> String {
+    events
+        .iter()
+        .filter(|e| e.name == "delta")
+        .filter_map(|e| e.data["text"].as_str())
+        .collect()
+}
+
+pub fn last(events: &[SseEvent]) -> &SseEvent {
+    events.last().expect("at least one event")
+}

@@ -1,0 +1,567 @@
+use nexus_testkit::fake_ai::{Behavior, FakeAi, Quirks, Reply};
+use nexus_testkit::{TestApp, both_engines, member_with_role};
+use serde_json::json;
+use std::time::Duration;
+
+use crate::ai_support::{conversation, enable_ai, last, send_streamed, text_of};
+use crate::{assert_error, owner};
+
+both_engines!(
+    answers_stream_and_are_saved,
+    switched_off_and_not_configured,
+    provider_quirks_do_not_break_answers,
+    private_conversations_stay_private,
+    tools_run_with_the_members_rights,
+    regenerate_and_edit_keep_branches,
+    identical_deterministic_requests_hit_the_cache,
+);
+
+async fn answers_stream_and_are_saved(app: TestApp) {
+    let fake = FakeAi::start(Some("sk-fake-key")).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let provider = enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({})).await;
+
+    let (status, events, raw) =
+        send_streamed(&o, &ws, &conv, json!({ "content": "hello there" })).await;
+    assert_eq!(status, 200, "{raw}");
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"message"), "{names:?}");
+    assert_eq!(names.last(), Some(&"done"), "{raw}");
+    assert!(
+        names.iter().filter(|n| **n == "delta").count() >= 2,
+        "streamed in pieces: {names:?}"
+    );
+    assert_eq!(events[0].data["role"], "user");
+    assert_eq!(events[0].data["content"], "hello there");
+    assert_eq!(text_of(&events), "Echo: hello there");
+    let done = &last(&events).data;
+    assert_eq!(done["content"], "Echo: hello there");
+    assert_eq!(done["status"], "complete");
+    assert_eq!(done["model"], "fake-small");
+    assert_eq!(done["provider_id"], provider.as_str());
+    assert!(done["prompt_tokens"].as_i64().unwrap_or_default() > 0);
+    assert!(done["completion_tokens"].as_i64().unwrap_or_default() > 0);
+    assert!(done["latency_ms"].is_i64() && done["ttft_ms"].is_i64());
+    assert_eq!(done["cached"], false);
+    // The provider got the key and the conversation.
+    let sent = &fake.requests()[0];
+    assert_eq!(
+        sent["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .map(|m| m["content"].clone()),
+        Some(json!("hello there"))
+    );
+
+    let msgs = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+        ))
+        .await;
+    let contents: Vec<&str> = msgs.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(contents, ["hello there", "Echo: hello there"]);
+
+    // A title follows the first exchange (from the small model, or the first words).
+    let mut title = String::new();
+    for _ in 0..100 {
+        title = o
+            .get(&format!("/api/v1/workspaces/{ws}/conversations/{conv}"))
+            .await
+            .body["title"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if !title.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!title.is_empty(), "no title was generated");
+
+    // JSON mode: waits and answers 201 with both messages.
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "again" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["assistant_message"]["content"], "Echo: again");
+    assert_eq!(r.body["user_message"]["content"], "again");
+    // The second turn carried the history.
+    let history = fake
+        .requests()
+        .last()
+        .map(|r| r["messages"].as_array().map(Vec::len).unwrap_or(0))
+        .unwrap_or(0);
+    assert!(history >= 3, "history was sent: {history}");
+
+    let conv_view = o
+        .get(&format!("/api/v1/workspaces/{ws}/conversations/{conv}"))
+        .await
+        .body;
+    assert_eq!(conv_view["message_count"], 4);
+    assert!(conv_view["tokens_used"].as_i64().unwrap_or_default() > 0);
+
+    let usage = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/usage?group_by=model"))
+        .await;
+    assert_eq!(usage.status, 200, "{}", usage.text);
+    assert!(
+        usage.body["items"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|r| r["key"] == "fake-small")),
+        "{}",
+        usage.text
+    );
+    assert!(
+        usage.body["totals"]["total_tokens"]
+            .as_i64()
+            .unwrap_or_default()
+            > 0
+    );
+    assert!(
+        usage.body["quota"]["used_tokens"]
+            .as_u64()
+            .unwrap_or_default()
+            > 0
+    );
+    let by_member = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/usage?group_by=member"))
+        .await;
+    assert_eq!(
+        by_member.body["items"][0]["label"], "o@example.com",
+        "{}",
+        by_member.text
+    );
+    let by_day = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/usage?group_by=day"))
+        .await;
+    assert_eq!(
+        by_day.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        by_day.text
+    );
+    assert_error(
+        &o.get(&format!("/api/v1/workspaces/{ws}/ai/usage?group_by=planet"))
+            .await,
+        422,
+        "validation_failed",
+    );
+
+    // The provider key is never shown, and the enabling is in the audit log.
+    let providers = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/providers"))
+        .await;
+    assert!(!providers.text.contains("sk-fake-key"));
+    assert_eq!(providers.body["items"][0]["has_api_key"], true);
+    let audit = o
+        .get(&format!("/api/v1/workspaces/{ws}/audit-events"))
+        .await;
+    assert!(!audit.text.contains("sk-fake-key"));
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for expected in [
+        "module.enabled",
+        "ai_provider.created",
+        "conversation.created",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+}
+
+async fn switched_off_and_not_configured(app: TestApp) {
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    assert_error(
+        &o.post(&format!("/api/v1/workspaces/{ws}/conversations"), json!({}))
+            .await,
+        403,
+        "module_disabled",
+    );
+    assert_error(
+        &o.get(&format!("/api/v1/workspaces/{ws}/conversations"))
+            .await,
+        403,
+        "module_disabled",
+    );
+    o.put(
+        &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+        json!({ "enabled": true }),
+    )
+    .await;
+    let r = o
+        .post(&format!("/api/v1/workspaces/{ws}/conversations"), json!({}))
+        .await;
+    assert_error(&r, 409, "ai_not_configured");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("NEXUS_AI_BASE_URL"))
+    );
+    assert_eq!(
+        o.get(&format!("/api/v1/workspaces/{ws}/ai/models"))
+            .await
+            .body["items"],
+        json!([])
+    );
+}
+
+async fn provider_quirks_do_not_break_answers(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Quirky").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Quirks" })).await;
+    let quirks = [
+        Quirks {
+            empty_usage_objects: true,
+            ..Default::default()
+        },
+        Quirks {
+            missing_ids: true,
+            ..Default::default()
+        },
+        Quirks {
+            no_done: true,
+            ..Default::default()
+        },
+        Quirks {
+            keep_alive_comments: true,
+            ..Default::default()
+        },
+        Quirks {
+            crlf: true,
+            ..Default::default()
+        },
+        Quirks {
+            empty_usage_objects: true,
+            missing_ids: true,
+            no_done: true,
+            keep_alive_comments: true,
+            crlf: true,
+        },
+    ];
+    for (i, q) in quirks.into_iter().enumerate() {
+        fake.push(Behavior::Reply(
+            Reply::text(format!("answer number {i} is here"))
+                .quirks(q)
+                .no_usage(),
+        ));
+        let (status, events, raw) =
+            send_streamed(&o, &ws, &conv, json!({ "content": format!("q{i}") })).await;
+        assert_eq!(status, 200);
+        assert_eq!(last(&events).name, "done", "quirk set {i}: {raw}");
+        assert_eq!(text_of(&events), format!("answer number {i} is here"));
+        // Without usage from the provider, tokens are counted with the tokenizer.
+        assert!(
+            last(&events).data["completion_tokens"]
+                .as_i64()
+                .unwrap_or_default()
+                >= 5,
+            "{raw}"
+        );
+    }
+}
+
+async fn private_conversations_stay_private(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    let (v, _) = member_with_role(&app.base, &o, &ws, "v@example.com", "viewer").await;
+    let private = conversation(&m, &ws, json!({ "title": "My secret plan" })).await;
+    let shared = conversation(
+        &m,
+        &ws,
+        json!({ "title": "Team notes", "visibility": "workspace" }),
+    )
+    .await;
+    m.post(
+        &format!("/api/v1/workspaces/{ws}/conversations/{private}/messages"),
+        json!({ "content": "classified words" }),
+    )
+    .await;
+
+    for other in [&o, &v] {
+        assert_error(
+            &other
+                .get(&format!("/api/v1/workspaces/{ws}/conversations/{private}"))
+                .await,
+            404,
+            "not_found",
+        );
+        assert_error(
+            &other
+                .get(&format!(
+                    "/api/v1/workspaces/{ws}/conversations/{private}/messages"
+                ))
+                .await,
+            404,
+            "not_found",
+        );
+        let list = other
+            .get(&format!("/api/v1/workspaces/{ws}/conversations"))
+            .await;
+        let titles: Vec<&str> = list.body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["title"].as_str())
+            .collect();
+        assert_eq!(titles, ["Team notes"], "{}", list.text);
+        let search = other
+            .get(&format!(
+                "/api/v1/workspaces/{ws}/conversations?q=classified"
+            ))
+            .await;
+        assert_eq!(
+            search.body["items"],
+            json!([]),
+            "search must not find private messages"
+        );
+    }
+    // The creator finds it by message text.
+    let found = m
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations?q=CLASSIFIED"
+        ))
+        .await;
+    assert_eq!(found.body["items"][0]["id"], private.as_str());
+    // A shared conversation is readable by all, writable by its creator and admins.
+    assert_eq!(
+        v.get(&format!("/api/v1/workspaces/{ws}/conversations/{shared}"))
+            .await
+            .body["can_write"],
+        false
+    );
+    assert_error(
+        &v.post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{shared}/messages"),
+            json!({ "content": "x" }),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_eq!(
+        o.get(&format!("/api/v1/workspaces/{ws}/conversations/{shared}"))
+            .await
+            .body["can_write"],
+        true
+    );
+    // Viewers cannot start conversations.
+    assert_error(
+        &v.post(&format!("/api/v1/workspaces/{ws}/conversations"), json!({}))
+            .await,
+        403,
+        "forbidden",
+    );
+    // Pinned first, archived hidden.
+    m.patch(
+        &format!("/api/v1/workspaces/{ws}/conversations/{shared}"),
+        json!({ "pinned": true }),
+    )
+    .await;
+    let list = m
+        .get(&format!("/api/v1/workspaces/{ws}/conversations"))
+        .await;
+    assert_eq!(list.body["items"][0]["id"], shared.as_str());
+    m.patch(
+        &format!("/api/v1/workspaces/{ws}/conversations/{private}"),
+        json!({ "archived": true }),
+    )
+    .await;
+    let list = m
+        .get(&format!("/api/v1/workspaces/{ws}/conversations"))
+        .await;
+    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(1));
+    let archived = m
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations?archived=true"
+        ))
+        .await;
+    assert_eq!(archived.body["items"][0]["id"], private.as_str());
+    assert_eq!(
+        m.delete(&format!("/api/v1/workspaces/{ws}/conversations/{private}"))
+            .await
+            .status,
+        204
+    );
+    assert_error(
+        &m.get(&format!("/api/v1/workspaces/{ws}/conversations/{private}"))
+            .await,
+        404,
+        "not_found",
+    );
+}
+
+async fn tools_run_with_the_members_rights(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Tools" })).await;
+    fake.push_many([
+        Behavior::ToolCall {
+            name: "list_members".into(),
+            arguments: json!({}),
+        },
+        Behavior::Reply(Reply::text("You are the only member.")),
+    ]);
+    let (_, events, raw) =
+        send_streamed(&o, &ws, &conv, json!({ "content": "who is here?" })).await;
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    assert!(
+        names.contains(&"tool_call") && names.contains(&"tool_result"),
+        "{raw}"
+    );
+    let result = events
+        .iter()
+        .find(|e| e.name == "tool_result")
+        .map(|e| e.data["result"].clone())
+        .unwrap_or_default();
+    assert_eq!(result["members"][0]["email"], "o@example.com", "{raw}");
+    assert_eq!(last(&events).data["content"], "You are the only member.");
+    assert_eq!(last(&events).data["tool_calls"][0]["name"], "list_members");
+    // The model was offered the tools and got the result back.
+    let requests = fake.requests();
+    assert!(
+        requests[0]["tools"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["function"]["name"] == "list_members"))
+    );
+    let second = requests[1]["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(second.iter().any(|m| m["role"] == "tool"), "{second:?}");
+}
+
+async fn regenerate_and_edit_keep_branches(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Branches" })).await;
+    let base = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let first = o.post(&base, json!({ "content": "first question" })).await;
+    let answer = first.body["assistant_message"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let question = first.body["user_message"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    fake.push(Behavior::Reply(Reply::text("a better answer")));
+    let again = o
+        .post(&format!("{base}/{answer}/regenerate"), json!({}))
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(
+        again.body["assistant_message"]["content"],
+        "a better answer"
+    );
+    let list = o.get(&base).await;
+    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(list.body["items"][1]["content"], "a better answer");
+    assert_eq!(
+        list.body["items"][1]["sibling_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "both answers are kept"
+    );
+
+    let edited = o
+        .post(
+            &format!("{base}/{question}/edit"),
+            json!({ "content": "a changed question" }),
+        )
+        .await;
+    assert_eq!(edited.status, 201, "{}", edited.text);
+    let list = o.get(&base).await;
+    let contents: Vec<&str> = list.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(contents, ["a changed question", "Echo: a changed question"]);
+    assert_eq!(
+        list.body["items"][0]["sibling_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    // Switch back to the first branch: it still ends with the regenerated answer.
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}"),
+            json!({ "active_message_id": question }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let list = o.get(&base).await;
+    let contents: Vec<&str> = list.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(contents, ["first question", "a better answer"]);
+    assert_error(
+        &o.post(&format!("{base}/{question}/regenerate"), json!({}))
+            .await,
+        404,
+        "not_found",
+    );
+}
+
+async fn identical_deterministic_requests_hit_the_cache(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let a = conversation(&o, &ws, json!({ "title": "A" })).await;
+    let b = conversation(&o, &ws, json!({ "title": "B" })).await;
+    let first = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{a}/messages"),
+            json!({ "content": "what is 2+2?", "temperature": 0 }),
+        )
+        .await;
+    assert_eq!(first.body["assistant_message"]["cached"], false);
+    let (_, events, raw) = send_streamed(
+        &o,
+        &ws,
+        &b,
+        json!({ "content": "what is 2+2?", "temperature": 0 }),
+    )
+    .await;
+    assert_eq!(last(&events).data["cached"], true, "{raw}");
+    assert_eq!(
+        text_of(&events),
+        "Echo: what is 2+2?",
+        "a cached answer still streams"
+    );
+    assert_eq!(fake.request_count(), 1, "the provider was called once");
+    // Not deterministic: not cached.
+    o.post(
+        &format!("/api/v1/workspaces/{ws}/conversations/{a}/messages"),
+        json!({ "content": "what is 2+2?" }),
+    )
+    .await;
+    assert_eq!(fake.request_count(), 2);
+}
