@@ -35,8 +35,9 @@ if [ -f web/package.json ]; then
       exit 1
     fi
   fi
+  # The binary serves the freshly built web/dist itself (debug builds read it from disk).
   cargo build --bin nexus
-  (cd web && npm run e2e)
+  (cd web && E2E_SERVE=nexus npm run e2e)
 fi
 
 step "all tests passed"

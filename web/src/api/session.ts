@@ -1,0 +1,62 @@
+/** The signed-in person, their workspaces and the CSRF token, from GET /me. */
+import { type QueryClient, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, type Me, unwrap } from "./client";
+import { setCsrfToken } from "./csrf";
+import { isApiError } from "./errors";
+
+export const meKey = ["me"] as const;
+
+/** The session, or null when nobody is signed in. */
+export async function fetchMe(): Promise<Me | null> {
+  try {
+    const me = await unwrap(api.GET("/api/v1/me"));
+    setCsrfToken(me.csrf_token);
+    return me;
+  } catch (err) {
+    if (isApiError(err) && err.status === 401) {
+      setCsrfToken(null);
+      return null;
+    }
+    throw err;
+  }
+}
+
+export function useMe() {
+  return useQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 30_000 });
+}
+
+/** The session data; only call below the auth guard, where it is loaded. */
+export function useSession(): Me {
+  const { data } = useMe();
+  if (!data) throw new Error("useSession outside a signed-in route");
+  return data;
+}
+
+let signedOutOnPurpose = false;
+
+/** Whether the last session ended by the person's choice (no "sign in again to continue"). */
+export function wasSignedOutOnPurpose(): boolean {
+  return signedOutOnPurpose;
+}
+
+/** After login or signup: keep the token and load the full session (with workspaces). */
+export async function startSession(qc: QueryClient, csrfToken: string): Promise<Me | null> {
+  signedOutOnPurpose = false;
+  setCsrfToken(csrfToken);
+  qc.removeQueries({ predicate: (q) => q.queryKey[0] !== meKey[0] });
+  return qc.fetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 0 });
+}
+
+/** Forget everything about the session on this page. */
+export function endSession(qc: QueryClient, onPurpose = false): void {
+  signedOutOnPurpose = onPurpose;
+  setCsrfToken(null);
+  qc.cancelQueries();
+  qc.removeQueries({ predicate: (q) => q.queryKey[0] !== meKey[0] });
+  qc.setQueryData(meKey, null);
+}
+
+export function useRefreshMe(): () => Promise<unknown> {
+  const qc = useQueryClient();
+  return () => qc.invalidateQueries({ queryKey: meKey });
+}
