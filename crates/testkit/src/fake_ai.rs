@@ -125,6 +125,8 @@ struct Shared {
     seq: AtomicU64,
     open_streams: AtomicUsize,
     cancelled_streams: AtomicUsize,
+    /// Delay before each streamed chunk of an `Echo` answer.
+    echo_delay: Mutex<Duration>,
 }
 
 /// A panicking test must not turn every later lock into a second panic.
@@ -142,7 +144,12 @@ impl FakeAi {
     /// Start on 127.0.0.1:0. Requires `Authorization: Bearer <api_key>` when `api_key` is
     /// Some (401 otherwise, OpenAI error JSON).
     pub async fn start(api_key: Option<&str>) -> FakeAi {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on("127.0.0.1:0", api_key).await
+    }
+
+    /// Start on a given address (the `nexus-fake-ai` binary uses a fixed port).
+    pub async fn start_on(addr: &str, api_key: Option<&str>) -> FakeAi {
+        let listener = TcpListener::bind(addr)
             .await
             .expect("bind the fake AI server");
         let addr = listener.local_addr().expect("fake AI server address");
@@ -154,6 +161,7 @@ impl FakeAi {
             seq: AtomicU64::new(1),
             open_streams: AtomicUsize::new(0),
             cancelled_streams: AtomicUsize::new(0),
+            echo_delay: Mutex::new(Duration::ZERO),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(create_chat_completion))
@@ -167,6 +175,12 @@ impl FakeAi {
             shared,
             server,
         }
+    }
+
+    /// Pace `Echo` answers: this delay comes before every streamed word (for browser tests
+    /// that must see an answer arrive, and stop it).
+    pub fn set_echo_delay(&self, d: Duration) {
+        *lock(&self.shared.echo_delay) = d;
     }
 
     /// The OpenAI-style base URL, e.g. "http://127.0.0.1:PORT/v1".
@@ -412,7 +426,9 @@ async fn create_chat_completion(
     let answer = match behavior {
         Behavior::Status { code, retry_after } => return status_response(code, retry_after),
         Behavior::Stall => return std::future::pending().await,
-        Behavior::Echo => Answer::reply(Reply::text(format!("Echo: {}", req.last_user))),
+        Behavior::Echo => Answer::reply(
+            Reply::text(format!("Echo: {}", req.last_user)).delay(*lock(&shared.echo_delay)),
+        ),
         Behavior::Reply(reply) => Answer::reply(reply),
         Behavior::DropMidStream { text, after_chunks } => Answer {
             abort_after: Some(after_chunks),
