@@ -1,0 +1,242 @@
+//! The other ways answers travel (the WebSocket), what gets measured, and the per-member
+//! quota and finish-in-background settings.
+
+use futures::{SinkExt, StreamExt};
+use nexus_testkit::fake_ai::{Behavior, FakeAi, Reply};
+use nexus_testkit::{Engine, TestApp, member_with_role};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+use crate::ai_support::{conversation, enable_ai};
+use crate::{assert_error, owner};
+
+async fn signup_cookie(app: &TestApp, email: &str) -> (nexus_testkit::Client, String) {
+    let c = app.client();
+    let r = c
+        .post(
+            "/api/v1/auth/signup",
+            json!({ "email": email, "password": nexus_testkit::PASSWORD, "name": "W" }),
+        )
+        .await;
+    c.set_csrf(r.body["csrf_token"].as_str().map(str::to_owned));
+    let cookie = r
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    (c, cookie.split(';').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_websocket_multiplexes_many_conversations() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, cookie) = signup_cookie(&app, "ws@example.com").await;
+    let ws = o.create_workspace("Sockets").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let a = conversation(&o, &ws, json!({ "title": "A" })).await;
+    let b = conversation(&o, &ws, json!({ "title": "B" })).await;
+
+    let url = format!("ws://{}/api/v1/ws", app.addr);
+    let mut request = url.clone().into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    for (conv, text) in [(&a, "first"), (&b, "second")] {
+        let frame = json!({ "type": "send", "ref": text, "workspace_id": ws, "conversation_id": conv, "content": text });
+        socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("send");
+    }
+    let mut done = std::collections::HashMap::new();
+    let mut deltas = 0;
+    while done.len() < 2 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame")
+            .expect("open")
+            .expect("frame");
+        let Message::Text(text) = msg else { continue };
+        let v: Value = serde_json::from_str(&text).expect("json");
+        match v["type"].as_str() {
+            Some("delta") => deltas += 1,
+            Some("done") => {
+                done.insert(
+                    v["conversation_id"].as_str().unwrap_or_default().to_owned(),
+                    v["data"]["content"].clone(),
+                );
+            }
+            Some("error") => panic!("error frame: {v}"),
+            _ => {}
+        }
+    }
+    assert!(deltas >= 4);
+    assert_eq!(done[&a], "Echo: first");
+    assert_eq!(done[&b], "Echo: second");
+
+    // Errors come back as frames, with the same codes as HTTP.
+    let frame = json!({ "type": "send", "workspace_id": ws, "conversation_id": uuid::Uuid::now_v7(), "content": "x" });
+    socket
+        .send(Message::Text(frame.to_string().into()))
+        .await
+        .expect("send");
+    loop {
+        let Some(Ok(Message::Text(text))) = socket.next().await else {
+            panic!("socket closed")
+        };
+        let v: Value = serde_json::from_str(&text).expect("json");
+        if v["type"] == "error" {
+            assert_eq!(v["data"]["code"], "not_found");
+            break;
+        }
+    }
+
+    // Without a session there is no socket, and another site cannot open one.
+    assert!(tokio_tungstenite::connect_async(url.clone()).await.is_err());
+    let mut cross = url.into_client_request().expect("request");
+    cross
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
+    cross
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().expect("origin"));
+    assert!(tokio_tungstenite::connect_async(cross).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ai_metrics_are_exported() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.ai_retry_base_ms = 1).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Metered").await;
+    let conv = conversation(&o, &ws, json!({ "title": "M" })).await;
+    fake.push_many([
+        Behavior::Status {
+            code: 500,
+            retry_after: None,
+        },
+        Behavior::Echo,
+    ]);
+    o.post(
+        &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+        json!({ "content": "count me" }),
+    )
+    .await;
+    let metrics = o.get("/metrics").await.text;
+    for name in [
+        "ai_time_to_first_token_seconds",
+        "ai_time_between_tokens_seconds",
+        "ai_tokens_total",
+        "ai_provider_errors_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing");
+    }
+    assert!(metrics.contains("kind=\"server_error\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_can_finish_in_the_background() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.ai_finish_in_background = true).await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Background" })).await;
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(30)).delay(Duration::from_millis(10)),
+    ));
+    let rb = o
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+        )
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": "go on without me" }));
+    let response = rb.send().await.expect("send");
+    let mut body = response.bytes_stream();
+    let _ = body.next().await;
+    drop(body);
+    let mut status = String::new();
+    for _ in 0..300 {
+        let list = o
+            .get(&format!(
+                "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+            ))
+            .await;
+        status = list.body["items"][1]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if status == "complete" {
+            assert_eq!(
+                list.body["items"][1]["content"]
+                    .as_str()
+                    .map(|c| c.split_whitespace().count()),
+                Some(30)
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, "complete");
+    assert_eq!(fake.cancelled_streams(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_quota_limits_one_member_only() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.ai_max_completion_tokens = 50).await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    let r = o
+        .put(
+            &format!("/api/v1/workspaces/{ws}/ai/settings"),
+            json!({ "member_monthly_tokens": 100 }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let conv = conversation(&m, &ws, json!({ "title": "Budget" })).await;
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    assert_eq!(m.post(&url, json!({ "content": "one" })).await.status, 201);
+    let mut refused = None;
+    for _ in 0..5 {
+        let r = m.post(&url, json!({ "content": "more please" })).await;
+        if r.status == 429 {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("the member's quota ran out");
+    assert_error(&r, 429, "ai_quota_exceeded");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Your"))
+    );
+    // The owner still has the workspace's budget.
+    let own = conversation(&o, &ws, json!({ "title": "Mine" })).await;
+    assert_eq!(
+        o.post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{own}/messages"),
+            json!({ "content": "fine" })
+        )
+        .await
+        .status,
+        201
+    );
+}
