@@ -2,6 +2,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use super::TENANT_TABLES;
+use nexus_kernel::migrations::tenant_table;
 
 pub struct Migration;
 
@@ -9,14 +10,6 @@ impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m0002_ai"
     }
-}
-
-fn tenant_table(name: &'static str) -> TableCreateStatement {
-    Table::create()
-        .table(name)
-        .if_not_exists()
-        .col(uuid("workspace_id"))
-        .take()
 }
 
 fn fk_workspace(table: &'static str) -> ForeignKeyCreateStatement {

@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::TENANT_TABLES;
+use super::{TENANT_TABLES, tenant_table};
 
 pub struct Migration;
 
@@ -22,14 +22,6 @@ fn tz(name: &'static str) -> ColumnDef {
 
 fn tz_null(name: &'static str) -> ColumnDef {
     timestamp_with_time_zone_null(name)
-}
-
-fn tenant_table(name: &'static str) -> TableCreateStatement {
-    Table::create()
-        .table(name)
-        .if_not_exists()
-        .col(uuid("workspace_id"))
-        .take()
 }
 
 fn index(

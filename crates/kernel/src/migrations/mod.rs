@@ -11,6 +11,15 @@ pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
     vec![Box::new(m0001_platform::Migration)]
 }
 
+/// A tenant table starts with its `workspace_id`, which leads its primary key.
+pub fn tenant_table(name: &'static str) -> TableCreateStatement {
+    Table::create()
+        .table(name)
+        .if_not_exists()
+        .col(sea_orm_migration::schema::uuid("workspace_id"))
+        .take()
+}
+
 /// PostgreSQL only: row-level security on a tenant table, forced for the owner too, keyed
 /// on the transaction's `app.workspace_id`; `extra` widens what may be read (never written).
 pub async fn enable_rls(

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
-use crate::ai_support::{conversation, enable_ai};
+use crate::ai_support::{conversation, enable_ai, wait_for_message};
 use crate::{assert_error, owner};
 
 async fn signup_cookie(app: &TestApp, email: &str) -> (nexus_testkit::Client, String) {
@@ -167,29 +167,13 @@ async fn answers_can_finish_in_the_background() {
     let mut body = response.bytes_stream();
     let _ = body.next().await;
     drop(body);
-    let mut status = String::new();
-    for _ in 0..300 {
-        let list = o
-            .get(&format!(
-                "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
-            ))
-            .await;
-        status = list.body["items"][1]["status"]
+    let saved = wait_for_message(&o, &ws, &conv, 1, "complete").await;
+    assert_eq!(
+        saved["content"]
             .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if status == "complete" {
-            assert_eq!(
-                list.body["items"][1]["content"]
-                    .as_str()
-                    .map(|c| c.split_whitespace().count()),
-                Some(30)
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(status, "complete");
+            .map(|c| c.split_whitespace().count()),
+        Some(30)
+    );
     assert_eq!(fake.cancelled_streams(), 0);
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::ai_support::{
     add_provider, conversation, enable_ai, last, parse_sse, send_streamed, text_of,
+    wait_for_message,
 };
 use crate::{assert_error, owner};
 
@@ -139,7 +140,7 @@ async fn the_circuit_opens_after_five_failures_and_half_opens() {
     assert_eq!(send("c").await.status, 201);
     assert_eq!(flaky.request_count(), 5, "an open circuit is skipped");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    // Half-open: one trial, which now succeeds (the queued 6th failure was consumed? no: it is next).
+    // Half-open: one trial, which meets the sixth queued failure and reopens the circuit.
     assert_eq!(send("d").await.status, 201);
     assert_eq!(flaky.request_count(), 6, "one trial request");
     assert_eq!(
@@ -266,28 +267,12 @@ async fn a_client_that_leaves_cancels_the_upstream_request() {
     }
     assert!(cancelled, "the upstream stream was not cancelled");
     // What arrived is saved, marked interrupted.
-    let mut status = String::new();
-    for _ in 0..200 {
-        let list = o
-            .get(&format!(
-                "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
-            ))
-            .await;
-        status = list.body["items"][1]["status"]
+    let saved = wait_for_message(&o, &ws, &conv, 1, "interrupted").await;
+    assert!(
+        saved["content"]
             .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if status == "interrupted" {
-            assert!(
-                list.body["items"][1]["content"]
-                    .as_str()
-                    .is_some_and(|c| c.starts_with("word"))
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(status, "interrupted");
+            .is_some_and(|c| c.starts_with("word"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

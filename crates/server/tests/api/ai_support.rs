@@ -92,3 +92,27 @@ pub fn text_of(events: &[SseEvent]) -> String {
 pub fn last(events: &[SseEvent]) -> &SseEvent {
     events.last().expect("at least one event")
 }
+
+/// Wait (up to 3 s) until the conversation's message at `index` has `status`; returns it.
+pub async fn wait_for_message(
+    c: &Client,
+    ws: &str,
+    conv: &str,
+    index: usize,
+    status: &str,
+) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        let list = c
+            .get(&format!(
+                "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+            ))
+            .await;
+        last = list.body["items"][index].clone();
+        if last["status"] == status {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("message {index} never reached {status}: {last}");
+}
