@@ -35,9 +35,11 @@ if [ -f web/package.json ]; then
       exit 1
     fi
   fi
-  # The binary serves the freshly built web/dist itself (debug builds read it from disk).
-  cargo build --bin nexus
-  (cd web && E2E_SERVE=nexus npm run e2e)
+  # The binary serves the freshly built web/dist itself (debug builds read it from disk);
+  # the fake AI provider is a real server speaking the OpenAI protocol.
+  cargo build -p nexus-server -p nexus-testkit --bins
+  target_dir="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+  (cd web && E2E_SERVE=nexus NEXUS_BIN="$target_dir/debug/nexus" NEXUS_FAKE_AI_BIN="$target_dir/debug/nexus-fake-ai" npm run e2e)
 fi
 
 step "all tests passed"

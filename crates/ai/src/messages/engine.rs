@@ -71,7 +71,6 @@ struct Outcome {
     content: String,
     tool_calls: Vec<Value>,
     usage: Usage,
-    usage_reported: bool,
     status: &'static str,
     error: Option<(&'static str, String)>,
     candidate: Option<Candidate>,
@@ -110,7 +109,6 @@ async fn run(state: AppState, ai: Arc<AiService>, turn: Turn, tx: mpsc::Sender<T
         content: String::new(),
         tool_calls: Vec::new(),
         usage: Usage::default(),
-        usage_reported: false,
         status: "complete",
         error: None,
         candidate: None,
@@ -142,7 +140,6 @@ async fn run(state: AppState, ai: Arc<AiService>, turn: Turn, tx: mpsc::Sender<T
             prompt_tokens: hit.prompt_tokens,
             completion_tokens: hit.completion_tokens,
         };
-        out.usage_reported = true;
         out.cached = true;
         out.candidate = turn.candidates.first().cloned();
         out.ttft = Some(started.elapsed());
@@ -284,7 +281,6 @@ async fn generate(
             prompt_tokens: tokens::count_messages(&request.messages),
             completion_tokens: tokens::count(&round_text),
         });
-        out.usage_reported |= round_usage.is_some();
         out.usage.prompt_tokens += usage.prompt_tokens;
         out.usage.completion_tokens += usage.completion_tokens;
         if out.error.is_some() || calls.is_empty() {
