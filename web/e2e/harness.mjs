@@ -16,6 +16,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const webDir = path.resolve(here, "..");
 export const distDir = path.join(webDir, "dist");
 export const nexusBin = process.env.NEXUS_BIN ?? path.resolve(webDir, "../target/debug/nexus");
+export const fakeAiBin = process.env.NEXUS_FAKE_AI_BIN ?? path.resolve(webDir, "../target/debug/nexus-fake-ai");
 
 // The server's own policy: the app must work under it (no inline scripts, no CDNs).
 const CSP =
@@ -62,9 +63,11 @@ export async function startNexus() {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logs = [];
+  // The harness's own variables are not settings, and nexus refuses unknown NEXUS_* ones.
+  const { NEXUS_BIN: _bin, NEXUS_FAKE_AI_BIN: _fakeBin, ...inherited } = process.env;
   const child = spawn(nexusBin, ["serve"], {
     env: {
-      ...process.env,
+      ...inherited,
       NEXUS_DATA_DIR: dataDir,
       NEXUS_LISTEN: `127.0.0.1:${port}`,
       NEXUS_ADMIN_EMAILS: "operator@example.com",
@@ -134,7 +137,13 @@ export async function startStatic(apiUrl) {
           up.pipe(res);
         },
       );
+      // A browser that aborts (Stop generating) must abort upstream too, as a direct
+      // connection would: nexus notices and saves the partial answer.
+      res.on("close", () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
       upstream.on("error", () => {
+        if (res.destroyed) return;
         if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: { code: "bad_gateway", message: "nexus is unreachable", details: {}, request_id: "" } }));
       });
@@ -178,6 +187,61 @@ export async function startApp() {
     stop: async () => {
       await web.stop();
       await nexus.stop();
+    },
+  };
+}
+
+/**
+ * The fake OpenAI-compatible provider (`nexus-fake-ai`): echo answers, one word every
+ * FAKE_AI_DELAY_MS (default 40) ms, models fake-small and fake-large, no key needed.
+ */
+export async function startFakeAi() {
+  if (!existsSync(fakeAiBin)) {
+    throw new Error(
+      `No fake AI binary at ${fakeAiBin}. Build it from the repository root: cargo build -p nexus-testkit --bin nexus-fake-ai`,
+    );
+  }
+  const port = await freePort();
+  const logs = [];
+  const child = spawn(fakeAiBin, [`127.0.0.1:${port}`], {
+    env: { ...process.env, FAKE_AI_DELAY_MS: process.env.FAKE_AI_DELAY_MS ?? "40" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const killChild = () => child.exitCode === null && child.kill("SIGKILL");
+  process.once("exit", killChild);
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    const t = setTimeout(() => reject(new Error(`nexus-fake-ai printed no URL in 30 s: ${out}${logs.join("")}`)), 30_000);
+    child.stdout.on("data", (d) => {
+      out += String(d);
+      const m = out.match(/https?:\/\/\S+/);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[0]);
+      }
+    });
+    child.stderr.on("data", (d) => logs.push(String(d)));
+    child.once("exit", (code) => {
+      clearTimeout(t);
+      reject(new Error(`nexus-fake-ai exited early with code ${code}: ${logs.join("")}`));
+    });
+  });
+  return {
+    url,
+    logs,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGINT");
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          child.kill("SIGKILL");
+          r();
+        }, 3000);
+        child.once("exit", () => {
+          clearTimeout(t);
+          r();
+        });
+      });
     },
   };
 }
