@@ -40,6 +40,9 @@ pub struct AiService {
 
 impl AiService {
     pub fn new(settings: &Settings) -> Arc<Self> {
+        // Loading the tokenizer's vocabulary takes tens of milliseconds: do it now, off
+        // the executor, rather than in the first request that needs it.
+        std::thread::spawn(|| usage::tokens::count("warm up"));
         Arc::new(Self {
             resilience: Resilience {
                 client: OpenAiClient::new(),

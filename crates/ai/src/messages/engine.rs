@@ -33,7 +33,8 @@ const MAX_TOOL_ROUNDS: usize = 5;
 /// exactly one of `Done` or `Error`.
 #[derive(Debug, Clone)]
 pub enum TurnEvent {
-    Message(Box<MessageView>),
+    /// The saved user message, and the id the answer will have.
+    Message(Box<MessageView>, Uuid),
     Delta(String),
     ToolCall {
         id: String,
@@ -83,7 +84,10 @@ pub fn spawn(state: AppState, ai: Arc<AiService>, turn: Turn) -> mpsc::Receiver<
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
         let _ = tx
-            .send(TurnEvent::Message(Box::new(turn.user_message.clone())))
+            .send(TurnEvent::Message(
+                Box::new(turn.user_message.clone()),
+                turn.assistant_id,
+            ))
             .await;
         run(state, ai, turn, tx).await;
     });

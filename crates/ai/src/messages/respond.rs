@@ -32,7 +32,11 @@ pub fn wants_stream(headers: &HeaderMap) -> bool {
 /// The SSE name and JSON payload of an event (shared with the WebSocket).
 pub fn event_parts(ev: &TurnEvent) -> (&'static str, serde_json::Value) {
     match ev {
-        TurnEvent::Message(m) => ("message", json!(m)),
+        TurnEvent::Message(m, assistant_id) => {
+            let mut data = json!(m);
+            data["assistant_message_id"] = json!(assistant_id);
+            ("message", data)
+        }
         TurnEvent::Delta(text) => ("delta", json!({ "text": text })),
         TurnEvent::ToolCall {
             id,
@@ -81,7 +85,7 @@ async fn collect(mut rx: mpsc::Receiver<TurnEvent>) -> Response {
     let mut user = None;
     while let Some(ev) = rx.recv().await {
         match ev {
-            TurnEvent::Message(m) => user = Some(*m),
+            TurnEvent::Message(m, _) => user = Some(*m),
             TurnEvent::Done(assistant) => {
                 if let Some(user_message) = user {
                     return (

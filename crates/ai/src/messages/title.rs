@@ -11,7 +11,8 @@ use std::time::Duration;
 use super::engine::Turn;
 use crate::AiService;
 use crate::entities::conversation;
-use crate::provider::{ChatMessage, ChatRequest, StreamEvent};
+use crate::provider::{ChatMessage, ChatRequest, StreamEvent, Usage};
+use crate::usage::{UsageRecord, quota, tokens};
 
 const TITLE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -68,6 +69,7 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
         temperature: Some(0.2),
         max_tokens: Some(24),
     };
+    let started = std::time::Instant::now();
     let generated = tokio::time::timeout(TITLE_TIMEOUT, async {
         let cancel = state.shutdown.child_token();
         let opened = ai
@@ -76,23 +78,35 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
             .await
             .ok()?;
         let mut text = String::new();
+        let mut usage = None;
         let mut stream = opened.stream;
-        for ev in opened.first {
-            if let StreamEvent::Delta(t) = ev {
-                text.push_str(&t);
+        let mut events: Vec<StreamEvent> = opened.first;
+        loop {
+            for ev in events.drain(..) {
+                match ev {
+                    StreamEvent::Delta(t) => text.push_str(&t),
+                    StreamEvent::Usage(u) => usage = Some(u),
+                    _ => {}
+                }
+            }
+            match stream.next().await {
+                Some(Ok(ev)) => events.push(ev),
+                _ => break,
             }
         }
-        while let Some(Ok(ev)) = stream.next().await {
-            if let StreamEvent::Delta(t) = ev {
-                text.push_str(&t);
-            }
-        }
-        clean(&text)
+        let usage = usage.unwrap_or_else(|| Usage {
+            prompt_tokens: tokens::count_messages(&request.messages),
+            completion_tokens: tokens::count(&text),
+        });
+        Some((clean(&text), usage, opened.candidate))
     })
     .await
     .ok()
     .flatten();
-    let title = generated.unwrap_or_else(|| fallback_title(&question));
+    let title = generated
+        .as_ref()
+        .and_then(|(t, ..)| t.clone())
+        .unwrap_or_else(|| fallback_title(&question));
     let Ok(db) = state.db.tenant(turn.ctx.scope(), true).await else {
         return;
     };
@@ -106,7 +120,33 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
         .filter(conversation::Column::TitleGenerated.eq(false))
         .exec(&db)
         .await;
-    if updated.is_ok() {
+    // Titles cost tokens too: they go in the ledger and count against the month.
+    let metered = match &generated {
+        Some((_, usage, candidate)) => {
+            let record = UsageRecord {
+                workspace_id: turn.ctx.workspace_id,
+                user_id: turn.ctx.actor.user_id(),
+                api_key_id: None,
+                conversation_id: Some(turn.conversation_id),
+                message_id: None,
+                provider_id: Some(candidate.provider.id),
+                provider_name: candidate.provider.name.clone(),
+                model: candidate.model.clone(),
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                cached: false,
+                latency_ms: started.elapsed().as_millis() as u64,
+                status: "ok",
+            };
+            let total = usage.prompt_tokens + usage.completion_tokens;
+            crate::usage::record(&db, record).await.is_ok()
+                && quota::charge(&db, turn.ctx.workspace_id, total)
+                    .await
+                    .is_ok()
+        }
+        None => true,
+    };
+    if updated.is_ok() && metered {
         let _ = db.commit().await;
     }
 }

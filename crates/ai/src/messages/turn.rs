@@ -20,7 +20,7 @@ use crate::catalog::Catalog;
 use crate::conversations::{assistant_on, find_writable};
 use crate::entities::{conversation, message};
 use crate::provider::{ChatMessage, ChatRequest, FunctionCall, ToolCall};
-use crate::usage::{quota, tokens};
+use crate::usage::quota;
 
 pub const MAX_CONTENT_CHARS: usize = 100_000;
 
@@ -153,46 +153,58 @@ pub async fn prepare(
     };
     let cache_key = crate::cache::key(&request);
 
-    // From here on, each step uses its own short transaction: holding the read transaction
-    // while the reservation waits for a connection would starve the pool under load.
+    // The read transaction ends here: the write below must not wait on a connection while
+    // holding one, or concurrent requests starve the pool.
     let ctx = member.into_ctx();
-    let reserve = tokens::count_messages(&request.messages)
-        + u64::from(state.settings.ai_max_completion_tokens);
+    // The reservation only needs to be an upper bound: characters / 3 over-counts tokens
+    // for ordinary text, and costs nothing next to running the tokenizer.
+    let prompt_estimate = request
+        .messages
+        .iter()
+        .map(|m| m.content.as_deref().unwrap_or_default().len() as u64 / 3 + 4)
+        .sum::<u64>();
+    let reserve = prompt_estimate + u64::from(state.settings.ai_max_completion_tokens);
     let member_limit = catalog
         .settings
         .as_ref()
         .and_then(|s| s.member_monthly_tokens)
         .map(|l| Ord::max(l, 0) as u64);
     let limit = state.settings.plan(ctx.plan).monthly_ai_tokens;
-    let reservation = quota::reserve(
-        state,
-        ctx.workspace_id,
-        ctx.actor.user_id(),
-        reserve,
-        limit,
+    let budget = Budget {
+        tokens: reserve,
+        workspace_limit: limit,
         member_limit,
+    };
+    let (user_message, assistant_id, reservation) = save_messages(
+        state,
+        &ctx,
+        &conv,
+        parent,
+        &content,
+        regenerate_of,
+        &all,
+        budget,
     )
     .await?;
+    Ok(Turn {
+        ctx,
+        conversation_id,
+        user_message,
+        assistant_id,
+        request,
+        candidates,
+        reservation,
+        cache_key,
+        needs_title: !conv.title_generated && all.is_empty(),
+        small_model_candidates,
+    })
+}
 
-    let saved = save_messages(state, ctx, &conv, parent, &content, regenerate_of, &all).await;
-    match saved {
-        Ok((ctx, user_message, assistant_id)) => Ok(Turn {
-            ctx,
-            conversation_id,
-            user_message,
-            assistant_id,
-            request,
-            candidates,
-            reservation,
-            cache_key,
-            needs_title: !conv.title_generated && all.is_empty(),
-            small_model_candidates,
-        }),
-        Err(err) => {
-            quota::settle(&state.db, &reservation, 0).await;
-            Err(err)
-        }
-    }
+/// What a turn reserves, against which limits.
+struct Budget {
+    tokens: u64,
+    workspace_limit: u64,
+    member_limit: Option<u64>,
 }
 
 fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
@@ -235,20 +247,35 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
     }
 }
 
-/// Save the user message (unless regenerating) and the empty answer, and point the
-/// conversation at the new branch.
+/// In one write transaction: reserve the quota, save the user message (unless
+/// regenerating) and the empty answer, and point the conversation at the new branch. A
+/// refusal or failure anywhere leaves nothing behind.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename the arguments"
+)]
 async fn save_messages(
     state: &AppState,
-    ctx: nexus_kernel::tenancy::TenantCtx,
+    ctx: &nexus_kernel::tenancy::TenantCtx,
     conv: &conversation::Model,
     parent: Option<Option<Uuid>>,
     content: &str,
     regenerate_of: Option<message::Model>,
     all: &[message::Model],
-) -> Result<(nexus_kernel::tenancy::TenantCtx, MessageView, Uuid), ApiError> {
+    budget: Budget,
+) -> Result<(MessageView, Uuid, quota::Reservation), ApiError> {
     let tx = state.db.tenant(ctx.scope(), true).await?;
+    let reservation = quota::reserve(
+        &tx,
+        ctx.workspace_id,
+        ctx.actor.user_id(),
+        budget.tokens,
+        budget.workspace_limit,
+        budget.member_limit,
+    )
+    .await?;
     // Re-check inside the write transaction: the conversation may have gone meanwhile.
-    find_writable(&tx, &ctx, conv.id).await?;
+    find_writable(&tx, ctx, conv.id).await?;
     let now = Utc::now();
     let new_row = |id: Uuid, parent_id: Option<Uuid>, role: &str, content: &str, status: &str| {
         message::ActiveModel {
@@ -320,5 +347,5 @@ async fn save_messages(
         with_new.push(user_row.clone());
     }
     let view = MessageView::new(&user_row, siblings(&with_new, &user_row));
-    Ok((ctx, view, assistant_id))
+    Ok((view, assistant_id, reservation))
 }

@@ -5,11 +5,11 @@
 //! is capped at the reserved completion budget, so settling cannot overshoot either.
 
 use chrono::{Datelike, TimeZone, Utc};
+use nexus_kernel::ApiError;
 use nexus_kernel::db::{Db, Scope};
-use nexus_kernel::{ApiError, AppState};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -43,23 +43,15 @@ pub fn resets_at() -> chrono::DateTime<Utc> {
         .unwrap_or(now)
 }
 
+/// Add `tokens` to a counter row's reservation if it stays within `limit`.
 async fn try_reserve(
-    db: &Db,
+    db: &impl ConnectionTrait,
     workspace_id: Uuid,
     period: &str,
     row: Uuid,
     tokens: u64,
     limit: u64,
 ) -> Result<bool, ApiError> {
-    let tx = db
-        .tenant(
-            Scope {
-                workspace_id,
-                user_id: None,
-            },
-            true,
-        )
-        .await?;
     quota_usage::Entity::insert(quota_usage::ActiveModel {
         workspace_id: Set(workspace_id),
         period: Set(period.to_owned()),
@@ -72,7 +64,7 @@ async fn try_reserve(
             .do_nothing()
             .to_owned(),
     )
-    .exec_without_returning(&tx)
+    .exec_without_returning(db)
     .await?;
     let n = tokens as i64;
     let updated = quota_usage::Entity::update_many()
@@ -86,9 +78,8 @@ async fn try_reserve(
                 .add(n)
                 .lte(limit as i64),
         )
-        .exec(&tx)
+        .exec(db)
         .await?;
-    tx.commit().await?;
     Ok(updated.rows_affected == 1)
 }
 
@@ -101,9 +92,12 @@ fn exceeded(what: &str) -> ApiError {
     }
 }
 
-/// Reserve `tokens` against the workspace's monthly limit and, if set, the member's.
+/// Reserve `tokens` against the workspace's monthly limit and, if set, the member's, in
+/// the caller's write transaction: the reservation holds exactly if the work it pays for
+/// is committed with it. The conditional UPDATE row-locks the counter (PostgreSQL) or runs
+/// under the single writer (SQLite), so concurrent reservations never exceed the limit.
 pub async fn reserve(
-    state: &AppState,
+    db: &impl ConnectionTrait,
     workspace_id: Uuid,
     user_id: Option<Uuid>,
     tokens: u64,
@@ -112,7 +106,7 @@ pub async fn reserve(
 ) -> Result<Reservation, ApiError> {
     let period = current_period();
     if !try_reserve(
-        &state.db,
+        db,
         workspace_id,
         &period,
         WORKSPACE_ROW,
@@ -130,17 +124,7 @@ pub async fn reserve(
         tokens,
     };
     if let (Some(user), Some(limit)) = (user_id, member_limit) {
-        if !try_reserve(
-            &state.db,
-            workspace_id,
-            &reservation.period,
-            user,
-            tokens,
-            limit,
-        )
-        .await?
-        {
-            settle(&state.db, &reservation, 0).await;
+        if !try_reserve(db, workspace_id, &reservation.period, user, tokens, limit).await? {
             return Err(exceeded("Your"));
         }
         reservation.user_id = Some(user);
@@ -182,6 +166,38 @@ pub async fn settle(db: &Db, r: &Reservation, actual: u64) {
     if let Err(err) = result {
         tracing::error!(error = ?err, "could not settle an AI quota reservation");
     }
+}
+
+/// Count tokens spent outside a reservation (small background calls like titles) against
+/// the workspace's month.
+pub async fn charge(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    tokens: u64,
+) -> Result<(), ApiError> {
+    let period = current_period();
+    quota_usage::Entity::insert(quota_usage::ActiveModel {
+        workspace_id: Set(workspace_id),
+        period: Set(period.clone()),
+        user_id: Set(WORKSPACE_ROW),
+        used: Set(0),
+        reserved: Set(0),
+    })
+    .on_conflict(
+        OnConflict::columns([Column::WorkspaceId, Column::Period, Column::UserId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    quota_usage::Entity::update_many()
+        .col_expr(Column::Used, Expr::col(Column::Used).add(tokens as i64))
+        .filter(Column::WorkspaceId.eq(workspace_id))
+        .filter(Column::Period.eq(period))
+        .filter(Column::UserId.eq(WORKSPACE_ROW))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Tokens used this month (settled), for the usage report.
