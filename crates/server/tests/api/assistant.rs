@@ -44,6 +44,10 @@ async fn answers_stream_and_are_saved(app: TestApp) {
     assert!(done["completion_tokens"].as_i64().unwrap_or_default() > 0);
     assert!(done["latency_ms"].is_i64() && done["ttft_ms"].is_i64());
     assert_eq!(done["cached"], false);
+    assert_eq!(
+        events[0].data["assistant_message_id"], done["id"],
+        "the answer's id is known from the start"
+    );
     // The provider got the key and the conversation.
     let sent = &fake.requests()[0];
     assert_eq!(
@@ -125,6 +129,11 @@ async fn answers_stream_and_are_saved(app: TestApp) {
             .as_i64()
             .unwrap_or_default()
             > 0
+    );
+    assert_eq!(
+        usage.body["totals"]["requests"], 3,
+        "two answers and the title are metered: {}",
+        usage.text
     );
     assert!(
         usage.body["quota"]["used_tokens"]
