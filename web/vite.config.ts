@@ -5,6 +5,21 @@ import { defineConfig } from "vitest/config";
 
 const src = fileURLToPath(new URL("./src", import.meta.url));
 
+// The Markdown renderer and highlighter (react-markdown, remark, rehype, lowlight and their
+// helpers) load only when a chat shows: their own chunk, not the vendor one every page loads.
+const MARKDOWN_PACKAGES = [
+  "react-markdown", "remark-", "rehype-", "micromark", "mdast-util-", "hast-util-", "unist-util-", "unified", "vfile",
+  "vfile-message", "lowlight", "highlight.js", "bail", "ccount", "character-entities", "character-entities-html4",
+  "character-entities-legacy", "character-reference-invalid", "comma-separated-tokens", "decode-named-character-reference",
+  "devlop", "escape-string-regexp", "estree-util-is-identifier-name", "extend", "html-url-attributes", "inline-style-parser",
+  "is-alphabetical", "is-alphanumerical", "is-decimal", "is-hexadecimal", "is-plain-obj", "longest-streak", "markdown-table",
+  "parse-entities", "property-information", "space-separated-tokens", "stringify-entities", "style-to-object", "trim-lines",
+  "trough", "zwitch", "@ungap/structured-clone",
+];
+const markdownChunk = new RegExp(
+  `node_modules[\\\\/](${MARKDOWN_PACKAGES.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&") + (p.endsWith("-") ? "[^\\\\/]*" : "")).join("|")})[\\\\/]`,
+);
+
 export default defineConfig({
   plugins: [react(), tailwindcss()],
   resolve: { alias: { "@": src } },
@@ -20,6 +35,7 @@ export default defineConfig({
         codeSplitting: {
           groups: [
             { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/ },
+            { name: "markdown", test: markdownChunk },
             { name: "vendor", test: /node_modules[\\/]/ },
           ],
         },

@@ -51,9 +51,25 @@ function isExpected(method, url, status) {
   return true;
 }
 
+/** Requests the page aborts on purpose (a stopped stream): `{method, path}`, once each. */
+const expectedAborts = [];
+
+export function expectAbort(method, pathRe) {
+  expectedAborts.push({ method, path: pathRe });
+}
+
+function isExpectedAbort(method, url, reason) {
+  if (!/ERR_ABORTED/.test(reason)) return false;
+  const { pathname } = new URL(url);
+  const i = expectedAborts.findIndex((e) => e.method === method && e.path.test(pathname));
+  if (i === -1) return false;
+  expectedAborts.splice(i, 1);
+  return true;
+}
+
 /** Expectations registered but never met: the deliberate failure didn't happen. */
 export function unmetExpectations() {
-  return expected.filter((e) => e.once);
+  return [...expected.filter((e) => e.once), ...expectedAborts.map((e) => ({ ...e, status: "aborted" }))];
 }
 
 const inflight = new WeakMap();
@@ -95,6 +111,7 @@ function watch(page, who) {
   page.on("requestfailed", (req) => {
     pending.delete(req);
     const reason = req.failure()?.errorText ?? "failed";
+    if (isExpectedAbort(req.method(), req.url(), reason)) return;
     problems.push(`[${who}] request failed: ${req.method()} ${req.url()} (${reason})`);
   });
   page.on("response", (res) => {

@@ -7,9 +7,10 @@
 
 import path from "node:path";
 import { openBrowser, problems, resetScreenshots, screenshotDir, timings, unmetExpectations } from "./browser.mjs";
-import { startApp } from "./harness.mjs";
+import { startApp, startFakeAi } from "./harness.mjs";
 import { register as access } from "./steps-access.mjs";
 import { register as admin } from "./steps-admin.mjs";
+import { register as assistant, registerPhone as assistantPhone } from "./steps-assistant.mjs";
 import { register as onboarding } from "./steps-onboarding.mjs";
 
 const state = {};
@@ -17,13 +18,20 @@ const steps = [];
 const step = (name, fn) => steps.push({ name, fn });
 onboarding(step, state);
 admin(step, state);
+assistant(step, state);
+assistantPhone(step, state);
 access(step, state);
 
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
   resetScreenshots();
-  const app = await startApp();
+  const fakeAi = await startFakeAi();
+  state.fakeAiUrl = fakeAi.url;
+  const app = await startApp().catch(async (err) => {
+    await fakeAi.stop();
+    throw err;
+  });
   state.base = app.baseUrl;
   let passed = 0;
   let failed = 0;
@@ -69,6 +77,7 @@ async function main() {
     for (const who of ["owner", "invitee", "operator"]) await state[who]?.close().catch(() => {});
     if (failed > 0 && app.nexus) console.log(`\nnexus log (tail):\n${app.nexus.logs.join("").split("\n").slice(-30).join("\n")}`);
     await app.stop();
+    await fakeAi.stop();
   }
   process.exitCode = failed > 0 ? 1 : 0;
 }

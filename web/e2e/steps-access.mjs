@@ -15,7 +15,7 @@ export function register(step, state) {
     assert.equal(await page.getByRole("combobox", { name: /^Role of/ }).count(), 0);
     assert.equal(await page.getByRole("table", { name: "Pending invitations" }).count(), 0);
     const links = await page.locator('aside nav[aria-label="Workspace"] a').allTextContents();
-    assert.deepEqual(links, ["Members", "Settings"]);
+    assert.deepEqual(links, ["Assistant", "Members", "Settings"]);
     await shot(page, "20-viewer-members");
 
     await go(page, `${ws}/api-keys`);
@@ -84,9 +84,12 @@ export function register(step, state) {
     expectFailure("GET", new RegExp(`^/api/v1/workspaces/${state.wsId}$`), 403);
     expectFailure("GET", new RegExp(`^/api/v1/workspaces/${state.wsId}/members$`), 403);
     expectFailure("GET", new RegExp(`^/api/v1/workspaces/${state.wsId}/invitations$`), 403);
+    // The sidebar asks which modules are on; a suspended workspace refuses that too.
+    const stopModules = allowFailures("GET", new RegExp(`^/api/v1/workspaces/${state.wsId}/modules$`), 403);
     await go(page, `${state.base}/w/${state.wsId}/members`);
     await page.getByText("This workspace is suspended").first().waitFor();
     await shot(page, "23-workspace-suspended", { dark: false });
+    stopModules();
 
     await op.page.getByRole("button", { name: "Restore" }).click();
     await toastText(op.page, "Workspace restored").waitFor();

@@ -24,6 +24,14 @@ export type ModuleView = Schemas["ModuleView"];
 export type PlanView = Schemas["PlanView"];
 export type SecretView = Schemas["SecretView"];
 export type AdminWorkspace = Schemas["AdminWorkspaceView"];
+export type ConversationView = Schemas["ConversationView"];
+export type ModelView = Schemas["ModelView"];
+export type ProviderView = Schemas["ProviderView"];
+export type ProviderTestResult = Schemas["ProviderTestResult"];
+export type AiSettingsView = Schemas["AiSettingsView"];
+export type UsageReport = Schemas["UsageReport"];
+export type UsageRow = Schemas["UsageRow"];
+export type Visibility = Schemas["Visibility"];
 
 export const API_PREFIX = "/api/v1";
 
@@ -56,17 +64,28 @@ async function refreshToken(): Promise<string | null> {
   }
 }
 
+/**
+ * The fetch every API call goes through: CSRF token on unsafe requests, one retry on a stale
+ * token, and the end of the session on a 401. Streaming calls (SSE over POST) use it directly.
+ */
+export const apiFetch = createCsrfFetch({
+  fetch: (request) => globalThis.fetch(request),
+  getToken: getCsrfToken,
+  refreshToken,
+  onUnauthenticated: () => sessionEnded?.(),
+});
+
 export const api = createClient<paths>({
   baseUrl: origin(),
   credentials: "same-origin",
   headers: { Accept: "application/json" },
-  fetch: createCsrfFetch({
-    fetch: (request) => globalThis.fetch(request),
-    getToken: getCsrfToken,
-    refreshToken,
-    onUnauthenticated: () => sessionEnded?.(),
-  }),
+  fetch: apiFetch,
 });
+
+/** An absolute URL for a path under the API prefix (for requests made outside openapi-fetch). */
+export function apiHref(path: string): string {
+  return `${origin()}${API_PREFIX}${path}`;
+}
 
 type Result<D> = { data?: D; error?: unknown; response: Response };
 

@@ -1,3 +1,5 @@
+import { formatDateTime } from "@/lib/format";
+
 /** Every failure the app shows, from the server's error envelope or from the network. */
 export class ApiError extends Error {
   readonly status: number;
@@ -124,6 +126,15 @@ export function describeError(err: unknown): { title: string; description: strin
       };
     case "module_disabled":
       return { title: "This module is switched off", description: err.message };
+    case "ai_not_configured":
+      return { title: "AI isn't set up yet", description: err.message };
+    case "ai_quota_exceeded": {
+      const resets = typeof err.details.resets_at === "string" ? err.details.resets_at : null;
+      return {
+        title: "AI quota used up",
+        description: resets ? `${err.message} It resets ${formatDateTime(resets)}.` : err.message,
+      };
+    }
     case "csrf_failed":
       return {
         title: "Your session needs a refresh",

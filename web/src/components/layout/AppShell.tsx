@@ -1,6 +1,7 @@
 import { Menu } from "lucide-react";
 import { type ReactNode, useEffect, useRef, useState } from "react";
 import { useLocation, useRoute } from "wouter";
+import { cn } from "@/lib/cn";
 import { useSession } from "@/api/session";
 import { Logo } from "@/components/Logo";
 import { Button } from "@/components/ui/button";
@@ -26,6 +27,8 @@ function useCurrentWorkspaceId(): string | null {
 export function AppShell({ children }: { children: ReactNode }) {
   const workspaceId = useCurrentWorkspaceId();
   const [menuOpen, setMenuOpen] = useState(false);
+  // The assistant fills the window (its panels scroll on their own); other pages are a column.
+  const [fullBleed] = useRoute("/w/:workspaceId/assistant/*?");
   const [location] = useLocation();
   const first = useRef(true);
 
@@ -38,7 +41,8 @@ export function AppShell({ children }: { children: ReactNode }) {
     const t = setTimeout(() => {
       const active = document.activeElement;
       // Keep focus where the person is working: in a dialog, or on tabs that change the URL.
-      if (active && active !== document.body && active.closest("[role=dialog],[role=alertdialog],[role=tablist]")) return;
+      // Pages marked data-own-focus (the assistant) place focus themselves.
+      if (active && active !== document.body && active.closest("[role=dialog],[role=alertdialog],[role=tablist],[data-own-focus]")) return;
       document.querySelector<HTMLElement>("#main h1")?.focus({ preventScroll: false });
     }, 0);
     return () => clearTimeout(t);
@@ -73,7 +77,16 @@ export function AppShell({ children }: { children: ReactNode }) {
             <SidebarContent workspaceId={workspaceId} onNavigate={() => setMenuOpen(false)} />
           </SheetContent>
         </Dialog>
-        <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl px-4 py-6 outline-none sm:px-6 lg:px-10 lg:py-10">
+        <main
+          id="main"
+          tabIndex={-1}
+          className={cn(
+            "outline-none",
+            fullBleed
+              ? "flex h-[calc(100dvh-3.5rem)] min-h-0 w-full flex-col md:h-dvh"
+              : "mx-auto w-full max-w-6xl px-4 py-6 sm:px-6 lg:px-10 lg:py-10",
+          )}
+        >
           {children}
         </main>
       </div>

@@ -1,9 +1,12 @@
-import { KeyRound, type LucideIcon, ScrollText, Settings, ShieldAlert, Users } from "lucide-react";
+import { useQuery } from "@tanstack/react-query";
+import { Bot, ChartColumn, KeyRound, type LucideIcon, ScrollText, Settings, ShieldAlert, Users } from "lucide-react";
 import { Link, useLocation } from "wouter";
+import { api, type Module, unwrap } from "@/api/client";
 import { useSession } from "@/api/session";
 import { Logo } from "@/components/Logo";
 import { cn } from "@/lib/cn";
 import { type Permission, can } from "@/lib/permissions";
+import { modulesKey } from "@/pages/settings/api";
 import { wsPath } from "@/pages/workspaces/context";
 import { UserMenu } from "./UserMenu";
 import { WorkspaceSwitcher } from "./WorkspaceSwitcher";
@@ -13,6 +16,8 @@ interface NavItem {
   label: string;
   icon: LucideIcon;
   permission: Permission;
+  /** Shown only while this module is switched on. */
+  module?: Module;
 }
 
 /**
@@ -20,11 +25,24 @@ interface NavItem {
  * when they ship, shown only when switched on.
  */
 export const WORKSPACE_NAV: NavItem[] = [
+  { page: "assistant", label: "Assistant", icon: Bot, permission: "read_workspace", module: "assistant" },
   { page: "members", label: "Members", icon: Users, permission: "read_members" },
   { page: "api-keys", label: "API keys", icon: KeyRound, permission: "read_api_keys" },
   { page: "audit", label: "Audit log", icon: ScrollText, permission: "read_audit_log" },
+  { page: "usage", label: "AI usage", icon: ChartColumn, permission: "read_ai_usage" },
   { page: "settings", label: "Settings", icon: Settings, permission: "read_workspace" },
 ];
+
+/** Which modules are on (same query as Settings → Modules, so a switch shows here at once). */
+function useModulesOn(workspaceId: string | null): Set<Module> {
+  const { data } = useQuery({
+    queryKey: modulesKey(workspaceId ?? ""),
+    enabled: workspaceId !== null,
+    retry: false,
+    queryFn: () => unwrap(api.GET("/api/v1/workspaces/{workspace_id}/modules", { params: { path: { workspace_id: workspaceId! } } })),
+  });
+  return new Set((data?.items ?? []).filter((m) => m.enabled).map((m) => m.module));
+}
 
 function NavLink({
   href,
@@ -61,6 +79,7 @@ export function SidebarContent({ workspaceId, onNavigate }: { workspaceId: strin
   const { user, workspaces } = useSession();
   const [location] = useLocation();
   const ws = workspaces.find((w) => w.id === workspaceId) ?? null;
+  const modulesOn = useModulesOn(ws?.id ?? null);
 
   return (
     <div className="flex h-full flex-col gap-4 p-3">
@@ -72,7 +91,7 @@ export function SidebarContent({ workspaceId, onNavigate }: { workspaceId: strin
       <WorkspaceSwitcher currentId={workspaceId} onNavigate={onNavigate} />
       <nav aria-label="Workspace" className="grid gap-0.5">
         {ws &&
-          WORKSPACE_NAV.filter((item) => can(ws.role, item.permission)).map((item) => {
+          WORKSPACE_NAV.filter((item) => can(ws.role, item.permission) && (!item.module || modulesOn.has(item.module))).map((item) => {
             const href = wsPath(ws.id, item.page);
             return (
               <NavLink

@@ -1,15 +1,16 @@
-import { AlertTriangle, CreditCard, LockKeyhole, Puzzle, SlidersHorizontal } from "lucide-react";
+import { AlertTriangle, Bot, CreditCard, LockKeyhole, Puzzle, SlidersHorizontal } from "lucide-react";
 import { useLocation, useParams } from "wouter";
 import { PageHeader } from "@/components/PageHeader";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { useWorkspace, wsPath } from "@/pages/workspaces/context";
+import { AiSection } from "./ai/AiSection";
 import { DangerSection } from "./DangerSection";
 import { GeneralSection } from "./GeneralSection";
 import { ModulesSection } from "./ModulesSection";
 import { PlanSection } from "./PlanSection";
 import { SecretsSection } from "./SecretsSection";
 
-export const SETTINGS_SECTIONS = ["general", "modules", "plan", "secrets", "danger"] as const;
+export const SETTINGS_SECTIONS = ["general", "modules", "ai", "plan", "secrets", "danger"] as const;
 export type SettingsSection = (typeof SETTINGS_SECTIONS)[number];
 
 export function SettingsPage() {
@@ -17,13 +18,14 @@ export function SettingsPage() {
   const params = useParams<{ section?: string }>();
   const [, navigate] = useLocation();
   const showSecrets = ws.can("read_secrets");
+  const showAi = ws.can("manage_ai");
   const requested = (params.section ?? "general") as SettingsSection;
-  const section: SettingsSection =
-    SETTINGS_SECTIONS.includes(requested) && (requested !== "secrets" || showSecrets) ? requested : "general";
+  const allowed = (s: SettingsSection) => (s !== "secrets" || showSecrets) && (s !== "ai" || showAi);
+  const section: SettingsSection = SETTINGS_SECTIONS.includes(requested) && allowed(requested) ? requested : "general";
 
   return (
     <>
-      <PageHeader title="Settings" description={`How ${ws.name} is set up: its name, modules, plan and secrets.`} />
+      <PageHeader title="Settings" description={`How ${ws.name} is set up: its name, modules, AI providers, plan and secrets.`} />
       <Tabs value={section} onValueChange={(v) => navigate(wsPath(ws.id, `settings/${v}`), { replace: true })}>
         <TabsList aria-label="Settings sections" className="mb-6">
           <TabsTrigger value="general">
@@ -32,6 +34,11 @@ export function SettingsPage() {
           <TabsTrigger value="modules">
             <Puzzle aria-hidden /> Modules
           </TabsTrigger>
+          {showAi && (
+            <TabsTrigger value="ai">
+              <Bot aria-hidden /> AI
+            </TabsTrigger>
+          )}
           <TabsTrigger value="plan">
             <CreditCard aria-hidden /> Plan &amp; usage
           </TabsTrigger>
@@ -50,6 +57,11 @@ export function SettingsPage() {
         <TabsContent value="modules" className="outline-none">
           <ModulesSection />
         </TabsContent>
+        {showAi && (
+          <TabsContent value="ai" className="outline-none">
+            <AiSection />
+          </TabsContent>
+        )}
         <TabsContent value="plan" className="outline-none">
           <PlanSection />
         </TabsContent>

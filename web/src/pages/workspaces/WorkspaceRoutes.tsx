@@ -5,9 +5,11 @@ import { ErrorState } from "@/components/ErrorState";
 import { PageHeader } from "@/components/PageHeader";
 import { buttonClasses } from "@/components/ui/button";
 import { ApiKeysPage } from "@/pages/api-keys/ApiKeysPage";
+import { AssistantPage } from "@/pages/assistant/AssistantPage";
 import { AuditPage } from "@/pages/audit/AuditPage";
 import { MembersPage } from "@/pages/members/MembersPage";
 import { SettingsPage } from "@/pages/settings/SettingsPage";
+import { UsagePage } from "@/pages/usage/UsagePage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
 import { useWorkspaceView } from "./api";
 import { WorkspaceProvider } from "./context";
@@ -60,6 +62,8 @@ export function WorkspaceRoutes() {
         <Route path={`${base}/members`} component={MembersPage} />
         <Route path={`${base}/api-keys`} component={ApiKeysPage} />
         <Route path={`${base}/audit`} component={AuditPage} />
+        <Route path={`${base}/usage`} component={UsagePage} />
+        <Route path="/w/:workspaceId/assistant/:conversationId?" component={AssistantPage} />
         <Route path="/w/:workspaceId/settings/:section?" component={SettingsPage} />
         <Route path={base}>
           <Redirect to={`${base}/members`} replace />

@@ -1,0 +1,327 @@
+// Steps: the AI assistant against a real fake provider (nexus-fake-ai): switching it on,
+// providers, streaming, stop, versions, sharing, what a viewer may do, and AI usage.
+
+import assert from "node:assert/strict";
+import { allowFailures, expectAbort, expectFailure, go, shot, timed } from "./browser.mjs";
+import { OWNER, nav, toastText } from "./common.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The last answer in the chat, and its text. */
+const lastAnswer = (page) => page.locator('li[data-role="assistant"]').last();
+const answerText = async (page) => ((await lastAnswer(page).locator("[data-answer]").textContent().catch(() => "")) ?? "").trim();
+const composer = (page) => page.getByRole("textbox", { name: "Message", exact: true });
+
+/** Wait until no answer is streaming (the Send button is back). */
+async function answered(page, timeout = 20_000) {
+  await page.getByRole("button", { name: "Send message" }).waitFor({ timeout });
+  await page.waitForFunction(() => !document.querySelector('li[data-status="streaming"]'), null, { timeout });
+}
+
+async function send(page, text) {
+  await composer(page).fill(text);
+  await composer(page).press("Enter");
+}
+
+export function register(step, state) {
+  const ws = () => `${state.base}/w/${state.wsId}`;
+
+  step("the assistant, switched off, says so; the owner switches it on from there", async () => {
+    const { page } = state.owner;
+    // The admin steps switched it on; switch it off again to see what people see then.
+    await go(page, `${ws()}/settings/modules`);
+    const toggle = page.getByRole("switch", { name: /AI assistant/ });
+    await toggle.waitFor();
+    await toggle.click();
+    await toastText(page, "AI assistant switched off").waitFor();
+    await page.waitForFunction(() => ![...document.querySelectorAll("aside nav a")].some((a) => a.textContent === "Assistant"));
+
+    const stop = allowFailures("GET", new RegExp(`^/api/v1/workspaces/${state.wsId}/conversations$`), 403);
+    await go(page, `${ws()}/assistant`);
+    await page.getByRole("heading", { name: "The assistant is switched off" }).waitFor();
+    await shot(page, "30-assistant-off", { dark: false });
+    await page.getByRole("button", { name: "Switch on the assistant" }).click();
+    await toastText(page, "AI assistant switched on").waitFor();
+    await page.getByText("No AI provider is set up yet").waitFor();
+    stop();
+    await nav(page, "Assistant").waitFor();
+    assert.equal(await composer(page).count(), 0, "no composer without a provider");
+    await page.getByRole("link", { name: "Set up AI providers" }).click();
+    await page.getByRole("tab", { name: "AI", selected: true }).waitFor();
+  });
+
+  step("owner adds the fake provider, tests it and sets the AI defaults", async () => {
+    const { page } = state.owner;
+    await page.getByText("No AI providers yet").waitFor();
+    await page.getByRole("button", { name: "Add provider" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add an AI provider" });
+    await dialog.getByRole("button", { name: "Add provider" }).click();
+    await dialog.getByText("Name the provider").waitFor();
+    await dialog.getByText("List at least one model").waitFor();
+    await dialog.getByLabel("Name").fill("Local fake");
+    await dialog.getByLabel("Base URL").fill(state.fakeAiUrl);
+    await dialog.getByLabel("Models").fill("fake-small, fake-large");
+    await dialog.getByRole("button", { name: "Add provider" }).click();
+    await toastText(page, "Provider added").waitFor();
+    const row = page.locator('li[data-provider="Local fake"]');
+    await row.getByText("fake-large").waitFor();
+    await row.getByText("Healthy").waitFor();
+    await row.getByText("No key").waitFor();
+
+    await row.getByRole("button", { name: "Test" }).click();
+    await row.getByText(/^Connected in \d+ ms$/).waitFor();
+    await row.getByText(/Every configured model is available/).waitFor();
+
+    // AI defaults: the small model names conversations, the large one answers on request.
+    await page.getByRole("combobox", { name: "Small model" }).click();
+    await page.getByRole("option", { name: /^fake-small/ }).click();
+    await page.getByRole("combobox", { name: "Large model" }).click();
+    await page.getByRole("option", { name: /^fake-large/ }).click();
+    await page.getByRole("button", { name: "Save defaults" }).click();
+    await toastText(page, "AI defaults saved").waitFor();
+    await shot(page, "31-settings-ai");
+  });
+
+  step("owner chats: the answer streams in word by word, then the conversation gets a title", async () => {
+    const { page } = state.owner;
+    await timed("assistant page", () => nav(page, "Assistant").click(), composer(page));
+    await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+    const question =
+      "Please help me plan a short team offsite in Lisbon next spring with a budget for twelve people and a day of workshops about our product roadmap and hiring";
+    await send(page, question);
+    // Optimistic: the question shows before any answer.
+    await page.locator('li[data-role="user"]').getByText(question).waitFor({ timeout: 1000 });
+    const expected = `Echo: ${question}`;
+    const seen = [];
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const text = await answerText(page);
+      if (seen[seen.length - 1] !== text.length) seen.push(text.length);
+      if (text === expected) break;
+      assert.ok(Date.now() < deadline, `the answer never completed (last: ${text})`);
+      await sleep(60);
+    }
+    const growing = seen.filter((n) => n > 0 && n < expected.length);
+    assert.ok(growing.length >= 3, `the answer grew in steps (lengths seen: ${seen.join(", ")})`);
+    assert.ok(growing.every((n, i) => i === 0 || n > growing[i - 1]), `lengths only grow (${seen.join(", ")})`);
+    await answered(page);
+    state.privateChat = page.url().match(/\/assistant\/([0-9a-f-]+)$/)?.[1];
+    assert.ok(state.privateChat, `the chat has its own URL (${page.url()})`);
+
+    // The title is written just after the first answer.
+    await page.waitForFunction(
+      () => {
+        const t = document.querySelector("[data-chat-title]")?.textContent?.trim() ?? "";
+        return t !== "" && t !== "New chat" && t !== "New conversation";
+      },
+      null,
+      { timeout: 15_000 },
+    );
+    state.privateTitle = (await page.locator("[data-chat-title]").textContent()).trim();
+    await page.locator(`li[data-conversation-id="${state.privateChat}"]`).getByText(state.privateTitle).waitFor();
+  });
+
+  step("a code block in an answer is highlighted and copies with its button", async () => {
+    const { page } = state.owner;
+    await send(page, "Here is the helper:\n\n```js\nfunction greet(name) {\n  return `Hello, ${name}!`;\n}\n```\n\nCan you check it?");
+    await answered(page);
+    const block = lastAnswer(page).locator("[data-code-block]");
+    await block.waitFor();
+    assert.ok((await block.locator(".hljs-keyword").count()) > 0, "the code is highlighted");
+    await block.getByRole("button", { name: "Copy js code" }).click();
+    await block.getByRole("button", { name: "Copied" }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "function greet(name) {\n  return `Hello, ${name}!`;\n}");
+    // Details: counts follow the conversation.
+    await page.locator('[data-detail="messages"]').getByText("4", { exact: true }).waitFor();
+    await shot(page, "32-assistant-chat");
+  });
+
+  step("a long answer stops on Stop and is marked interrupted", async () => {
+    const { page } = state.owner;
+    const words = Array.from({ length: 200 }, (_, i) => `word${i + 1}`).join(" ");
+    await send(page, words);
+    await page.getByRole("button", { name: "Stop generating" }).waitFor();
+    await page.waitForFunction(() => {
+      const answers = document.querySelectorAll('li[data-role="assistant"]');
+      return (answers[answers.length - 1]?.textContent ?? "").includes("word20");
+    });
+    // Scrolling up to read stops the view from following; "Jump to latest" brings it back.
+    const region = page.getByRole("region", { name: "Messages" });
+    await region.hover();
+    await page.mouse.wheel(0, -600);
+    const jump = page.getByRole("button", { name: "Jump to latest" });
+    await jump.waitFor();
+    const readingAt = await region.evaluate((el) => el.scrollTop);
+    await sleep(300);
+    assert.ok((await region.evaluate((el) => el.scrollTop)) <= readingAt + 1, "the view stays where the person reads");
+    await jump.click();
+    await jump.waitFor({ state: "detached" });
+    expectAbort("POST", new RegExp(`^/api/v1/workspaces/${state.wsId}/conversations/[0-9a-f-]+/messages$`));
+    await page.getByRole("button", { name: "Stop generating" }).click();
+    await lastAnswer(page).getByText("Interrupted").waitFor();
+    await page.getByRole("button", { name: "Send message" }).waitFor();
+    // The saved partial answer replaces the one on screen (the server may have had a word more).
+    await page.waitForFunction(() => {
+      const answers = document.querySelectorAll('li[data-role="assistant"]');
+      const last = answers[answers.length - 1];
+      return last && !last.getAttribute("data-message-id")?.startsWith("live-");
+    });
+    const stopped = await answerText(page);
+    await sleep(800);
+    assert.equal(await answerText(page), stopped, "nothing arrives after Stop");
+    assert.ok(!stopped.includes("word200"), "the answer ended early");
+    assert.equal(await lastAnswer(page).getAttribute("data-status"), "interrupted");
+  });
+
+  step("edit and resend, and regenerate, keep the old versions behind switchers", async () => {
+    const { page } = state.owner;
+    const user = page.locator('li[data-role="user"]').last();
+    await user.hover();
+    await user.getByRole("button", { name: "Edit and resend" }).click();
+    const edit = user.getByRole("textbox", { name: "Edit your message" });
+    await edit.fill("Just a short one, please");
+    await user.getByRole("button", { name: "Send edit" }).click();
+    await answered(page);
+    assert.equal(await answerText(page), "Echo: Just a short one, please");
+    const messageVersions = page.getByRole("group", { name: "Message version 2 of 2" });
+    await messageVersions.waitFor();
+
+    await lastAnswer(page).getByRole("button", { name: "Regenerate answer" }).click();
+    await page.getByRole("group", { name: "Answer version 2 of 2" }).waitFor({ timeout: 20_000 });
+    await answered(page);
+    assert.equal(await answerText(page), "Echo: Just a short one, please");
+    await shot(page, "33-assistant-versions", { dark: false });
+
+    // Back to the first answer, then to the first version of the question (the stopped one).
+    await page.getByRole("group", { name: "Answer version 2 of 2" }).getByRole("button", { name: "Previous version" }).click();
+    await page.getByRole("group", { name: "Answer version 1 of 2" }).waitFor();
+    await page.getByRole("group", { name: "Message version 2 of 2" }).getByRole("button", { name: "Previous version" }).click();
+    await page.getByRole("group", { name: "Message version 1 of 2" }).waitFor();
+    await lastAnswer(page).getByText("Interrupted").waitFor();
+    await page.getByRole("group", { name: "Message version 1 of 2" }).getByRole("button", { name: "Next version" }).click();
+    await page.getByRole("group", { name: "Message version 2 of 2" }).waitFor();
+  });
+
+  step("owner starts a second chat and shares it; keyboard shortcuts work", async () => {
+    const { page } = state.owner;
+    await composer(page).focus();
+    await page.keyboard.press("Control+Shift+O");
+    await page.waitForURL(/\/assistant$/);
+    await page.getByRole("heading", { name: "What can I help with?" }).waitFor();
+    await send(page, "Notes for the whole team");
+    await answered(page);
+    await page.waitForURL(/\/assistant\/[0-9a-f-]+$/);
+    state.sharedChat = page.url().match(/\/assistant\/([0-9a-f-]+)$/)[1];
+    const share = page.getByRole("switch", { name: "Share with the workspace" });
+    await share.click();
+    await toastText(page, "Shared with the workspace").waitFor();
+    await page.locator(`li[data-conversation-id="${state.sharedChat}"]`).getByLabel("Shared with the workspace").waitFor();
+
+    // Pin it: pinned conversations come first.
+    const row = page.locator(`li[data-conversation-id="${state.sharedChat}"]`);
+    await row.hover();
+    await row.getByRole("button", { name: /^Actions for/ }).click();
+    await page.getByRole("menuitem", { name: "Pin" }).click();
+    await toastText(page, "Pinned").waitFor();
+    await page.getByRole("list", { name: "Pinned conversations" }).locator(`li[data-conversation-id="${state.sharedChat}"]`).waitFor();
+
+    // Rename it; archive the first chat (it leaves the list) and find it under "Show archived".
+    await row.hover();
+    await row.getByRole("button", { name: /^Actions for/ }).click();
+    await page.getByRole("menuitem", { name: "Rename" }).click();
+    const rename = page.getByRole("dialog", { name: "Rename conversation" });
+    await rename.getByLabel("Name").fill("Team notes");
+    await rename.getByRole("button", { name: "Rename" }).click();
+    await toastText(page, "Renamed").waitFor();
+    await page.locator("[data-chat-title]").getByText("Team notes", { exact: true }).waitFor();
+    const first = page.locator(`li[data-conversation-id="${state.privateChat}"]`);
+    await first.hover();
+    await first.getByRole("button", { name: /^Actions for/ }).click();
+    await page.getByRole("menuitem", { name: "Archive" }).click();
+    await toastText(page, "Archived").waitFor();
+    await first.waitFor({ state: "detached" });
+    await page.getByRole("switch", { name: "Show archived" }).click();
+    await page.getByRole("list", { name: "Archived conversations" }).locator(`li[data-conversation-id="${state.privateChat}"]`).hover();
+    await page.locator(`li[data-conversation-id="${state.privateChat}"]`).getByRole("button", { name: /^Actions for/ }).click();
+    await page.getByRole("menuitem", { name: "Unarchive" }).click();
+    await toastText(page, "Moved out of the archive").waitFor();
+    await page.getByRole("switch", { name: "Show archived" }).click();
+    await page.locator(`li[data-conversation-id="${state.privateChat}"]`).waitFor();
+
+    // Ctrl+K searches titles and message text.
+    await page.locator("body").click({ position: { x: 5, y: 400 } }).catch(() => {});
+    await page.keyboard.press("Control+k");
+    const search = page.getByRole("searchbox", { name: "Search conversations" });
+    await page.waitForFunction(() => document.activeElement?.getAttribute("aria-label") === "Search conversations");
+    await search.fill("offsite");
+    await page.getByRole("list", { name: "Search results" }).locator(`li[data-conversation-id="${state.privateChat}"]`).waitFor();
+    assert.equal(await page.locator(`li[data-conversation-id="${state.sharedChat}"]`).count(), 0);
+    await search.fill("");
+    // "/" puts the cursor in the composer.
+    await page.getByRole("heading", { level: 1 }).click();
+    await page.keyboard.press("/");
+    await page.waitForFunction(() => document.activeElement?.id === "composer");
+  });
+
+  step("a viewer reads the shared conversation but cannot chat, and never sees private ones", async () => {
+    const { page } = state.invitee;
+    await timed("assistant page (viewer)", () => go(page, `${ws()}/assistant`), page.locator(`li[data-conversation-id="${state.sharedChat}"]`));
+    assert.equal(await page.locator("li[data-conversation-id]").count(), 1, "only the shared conversation is listed");
+    assert.equal(await page.getByRole("button", { name: /New chat/ }).count(), 0);
+    await page.locator(`li[data-conversation-id="${state.sharedChat}"] a`).click();
+    await page.getByText("Echo: Notes for the whole team").waitFor();
+    await page.getByText(/Viewers can't chat/).waitFor();
+    assert.equal(await composer(page).count(), 0, "no composer for a viewer");
+    assert.equal(await page.getByRole("button", { name: "Regenerate answer" }).count(), 0);
+    await shot(page, "34-viewer-shared-chat", { dark: false });
+
+    expectFailure("GET", new RegExp(`^/api/v1/workspaces/${state.wsId}/conversations/${state.privateChat}$`), 404);
+    expectFailure("GET", new RegExp(`^/api/v1/workspaces/${state.wsId}/conversations/${state.privateChat}/messages$`), 404);
+    await go(page, `${ws()}/assistant/${state.privateChat}`);
+    await page.getByRole("heading", { name: "Not found", exact: true }).waitFor();
+    assert.equal(await page.getByText(state.privateTitle).count(), 0, "the private title never shows");
+    // The API agrees: a viewer cannot send, even to a shared conversation.
+    const session = await (await page.context().request.get(`${state.base}/api/v1/me`)).json();
+    const res = await page.context().request.post(`${state.base}/api/v1/workspaces/${state.wsId}/conversations/${state.sharedChat}/messages`, {
+      headers: { "X-CSRF-Token": session.csrf_token },
+      data: { content: "let me in" },
+    });
+    assert.equal(res.status(), 403);
+  });
+
+  step("owner sees AI usage: tokens per day and per member, models, the month's quota", async () => {
+    const { page } = state.owner;
+    await timed("AI usage page", () => nav(page, "AI usage").click(), page.getByRole("img", { name: "Tokens per day" }));
+    const bars = await page.locator('[role="img"][aria-label="Tokens per day"] [data-bar] rect[class*="fill-primary"]').count();
+    assert.ok(bars >= 1, `tokens per day has bars (${bars})`);
+    await page.getByRole("img", { name: "Tokens per member" }).getByText(OWNER.email, { exact: true }).waitFor();
+    await page.getByRole("table", { name: "Usage by model" }).getByText("fake-small").waitFor();
+    const used = Number((await page.locator("[data-quota-used]").textContent()).replace(/\D/g, ""));
+    assert.ok(used > 0, "the quota counts what was used");
+    await page.getByRole("progressbar", { name: "Monthly AI tokens used" }).waitFor();
+    await shot(page, "35-ai-usage");
+  });
+}
+
+export function registerPhone(step, state) {
+  step("the assistant works on a phone: the list and details open as sheets", async () => {
+    const { page } = state.owner;
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await go(page, `${state.base}/w/${state.wsId}/assistant/${state.privateChat}`);
+      await page.locator('li[data-role="assistant"]').first().waitFor();
+      assert.equal(await page.locator('aside[aria-label="Conversations"]').count(), 0, "no list panel beside the chat");
+      await shot(page, "36-assistant-phone", { fullPage: false });
+      await page.getByRole("button", { name: "Show conversations" }).click();
+      const sheet = page.getByRole("dialog", { name: "Conversations" });
+      await sheet.locator(`li[data-conversation-id="${state.sharedChat}"] a`).click();
+      await page.waitForURL(new RegExp(`/assistant/${state.sharedChat}$`));
+      assert.equal(await sheet.count(), 0, "the sheet closes after choosing");
+      await page.getByRole("button", { name: "Show details" }).click();
+      await page.getByRole("dialog", { name: "Conversation details" }).getByText("Shared with the workspace", { exact: true }).waitFor();
+      await page.keyboard.press("Escape");
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 820 });
+    }
+  });
+}

@@ -1,0 +1,344 @@
+import { act, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Route } from "wouter";
+import type { Role } from "@/api/client";
+import { apiError, json, mockApi } from "../../../test/api-mock";
+import { me, WS_ID } from "../../../test/fixtures";
+import { renderApp } from "../../../test/render";
+import { AssistantPage } from "./AssistantPage";
+import { resetTurns } from "./turns";
+
+const CID = "01900000-0000-7000-8000-0000000000c1";
+const NOW = "2026-01-01T00:00:00Z";
+
+function conversation(over: Record<string, unknown> = {}) {
+  return {
+    id: CID,
+    title: "Trip plans",
+    model: "fake-small",
+    system_prompt: "",
+    visibility: "private",
+    pinned: false,
+    archived: false,
+    created_by: "u1",
+    message_count: 2,
+    tokens_used: 40,
+    head_message_id: "a1",
+    can_write: true,
+    created_at: NOW,
+    updated_at: NOW,
+    ...over,
+  };
+}
+
+function message(id: string, role: "user" | "assistant", content: string, over: Record<string, unknown> = {}) {
+  return {
+    id,
+    conversation_id: CID,
+    parent_id: null,
+    role,
+    content,
+    status: "complete",
+    model: role === "assistant" ? "fake-small" : null,
+    provider_id: null,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    latency_ms: null,
+    ttft_ms: null,
+    cached: false,
+    tool_calls: null,
+    error: null,
+    created_by: null,
+    sibling_ids: [id],
+    created_at: NOW,
+    updated_at: NOW,
+    ...over,
+  };
+}
+
+const FIRST = [message("u1", "user", "Hi"), message("a1", "assistant", "Hello! How can I help?", { parent_id: "u1" })];
+const MODELS = [{ id: "fake-small", provider_id: "p1", provider_name: "Fake", is_default: true, is_small: true, is_large: false }];
+
+/** An SSE response the test writes to, event by event. */
+function sseStream() {
+  let ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  const enc = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (ctrl = c) });
+  return {
+    response: (signal: AbortSignal) => {
+      signal.addEventListener("abort", () => ctrl.error(new DOMException("The user aborted a request.", "AbortError")));
+      return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
+    },
+    send: (event: string, data: unknown) => ctrl.enqueue(enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)),
+    raw: (text: string) => ctrl.enqueue(enc.encode(text)),
+    close: () => ctrl.close(),
+  };
+}
+
+function serve({
+  role = "owner",
+  messages = () => FIRST,
+  post,
+  conv = conversation(),
+}: {
+  role?: Role;
+  messages?: () => unknown[];
+  post?: (req: Request) => Response | Promise<Response>;
+  conv?: Record<string, unknown>;
+} = {}) {
+  return mockApi({
+    "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conv], next_cursor: null }),
+    "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conv),
+    "PATCH /api/v1/workspaces/:ws/conversations/:cid": (_req, body) => json(200, { ...conv, ...(body as object) }),
+    "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: messages(), next_cursor: null }),
+    "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => (post ? post(req) : apiError(500, "no")),
+    "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: role === "viewer" ? MODELS : MODELS, next_cursor: null }),
+  });
+}
+
+function show(role: Role = "owner", id: string | null = CID) {
+  return renderApp(<Route path="/w/:workspaceId/assistant/:conversationId?" component={AssistantPage} />, {
+    me: me(role),
+    path: `/w/${WS_ID}/assistant${id ? `/${id}` : ""}`,
+  });
+}
+
+beforeEach(() => {
+  resetTurns();
+  // A desktop window: the conversation list sits beside the chat.
+  vi.stubGlobal("matchMedia", (query: string) => ({
+    matches: /min-width/.test(query),
+    media: query,
+    addEventListener: () => {},
+    removeEventListener: () => {},
+  }));
+});
+afterEach(() => {
+  resetTurns();
+  vi.unstubAllGlobals();
+});
+
+const answer = () => screen.getAllByRole("listitem").filter((li) => li.getAttribute("data-role") === "assistant").at(-1)!;
+
+describe("AssistantPage: chatting", () => {
+  it("shows the person's message at once, streams the answer in, then shows the saved one", async () => {
+    const stream = sseStream();
+    let saved = FIRST;
+    const { calls } = serve({ messages: () => saved, post: (req) => stream.response(req.signal) });
+    show();
+    expect(await screen.findByText("Hello! How can I help?")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { level: 1, name: "Trip plans" })).toBeInTheDocument();
+
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "Where to go?{Enter}");
+    // Optimistic: there before the server says anything.
+    expect(screen.getByText("Where to go?")).toBeInTheDocument();
+    expect(await screen.findByText("Thinking…")).toBeInTheDocument();
+    const post = calls.find((c) => c.method === "POST")!;
+    expect(post.body).toEqual({ content: "Where to go?" });
+    expect(post.headers.get("accept")).toBe("text/event-stream");
+    expect(post.headers.get("x-csrf-token")).toBe(null); // no session token in this test
+
+    const user = message("u2", "user", "Where to go?", { parent_id: "a1" });
+    act(() => {
+      stream.send("message", user);
+      stream.raw(": keep-alive\n\n");
+      stream.send("delta", { text: "Try " });
+    });
+    await waitFor(() => expect(answer()).toHaveTextContent("Try"));
+    act(() => stream.send("delta", { text: "**Lisbon**." }));
+    await waitFor(() => expect(answer().querySelector("strong")?.textContent).toBe("Lisbon"));
+    expect(screen.getByRole("button", { name: "Stop generating" })).toBeInTheDocument();
+
+    const done = message("a2", "assistant", "Try **Lisbon**.", { parent_id: "u2", prompt_tokens: 10, completion_tokens: 3 });
+    saved = [...FIRST, user, done];
+    act(() => {
+      stream.send("done", done);
+      stream.close();
+    });
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Stop generating" })).not.toBeInTheDocument());
+    await waitFor(() => expect(answer()).toHaveAttribute("data-message-id", "a2"));
+    // The saved list replaced the live turn: each message once.
+    expect(screen.getAllByText("Where to go?")).toHaveLength(1);
+  });
+
+  it("Stop aborts the stream and shows the saved partial answer as interrupted", async () => {
+    const stream = sseStream();
+    let saved = FIRST;
+    let aborted = false;
+    serve({
+      messages: () => saved,
+      post: (req) => {
+        req.signal.addEventListener("abort", () => (aborted = true));
+        return stream.response(req.signal);
+      },
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "Tell me a long story{Enter}");
+    const user = message("u2", "user", "Tell me a long story", { parent_id: "a1" });
+    act(() => {
+      stream.send("message", user);
+      stream.send("delta", { text: "Once upon a time" });
+    });
+    await waitFor(() => expect(answer()).toHaveTextContent("Once upon a time"));
+    saved = [
+      ...FIRST,
+      user,
+      message("a2", "assistant", "Once upon a time", {
+        parent_id: "u2",
+        status: "interrupted",
+        error: { code: "client_disconnected", message: "The client went away; what was answered so far is saved." },
+      }),
+    ];
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    expect(aborted).toBe(true);
+    await waitFor(() => expect(answer()).toHaveAttribute("data-message-id", "a2"));
+    expect(within(answer()).getByText("Interrupted")).toBeInTheDocument();
+    expect(within(answer()).getByText("Stopped before the answer was complete.")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Send message" })).toBeInTheDocument();
+  });
+
+  it("a refused message stays with the reason: quota used up, with when it resets", async () => {
+    serve({
+      post: () =>
+        apiError(429, "ai_quota_exceeded", "This workspace's monthly AI token quota is used up.", { resets_at: "2026-02-01T00:00:00Z" }),
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "One more{Enter}");
+    const failure = await screen.findByText(/Not sent: AI quota used up/);
+    const box = failure.closest("[data-turn-failure]") as HTMLElement;
+    expect(within(box).getByText(/monthly AI token quota is used up\. It resets/)).toBeInTheDocument();
+    expect(within(box).queryByRole("button", { name: "Retry" })).not.toBeInTheDocument();
+    await userEvent.click(within(box).getByRole("button", { name: "Edit message" }));
+    expect(screen.getByRole("textbox", { name: "Message" })).toHaveValue("One more");
+    expect(screen.queryByText(/Not sent/)).not.toBeInTheDocument();
+  });
+
+  it("an answer that failed shows its error inline with Retry", async () => {
+    serve({
+      messages: () => [
+        FIRST[0],
+        message("a1", "assistant", "", {
+          parent_id: "u1",
+          status: "error",
+          error: { code: "ai_provider_error", message: "No AI provider could answer: connection refused" },
+        }),
+      ],
+    });
+    show();
+    expect(await screen.findByText("No AI provider could answer: connection refused")).toBeInTheDocument();
+    expect(within(answer()).getByRole("button", { name: /Retry/ })).toBeInTheDocument();
+  });
+});
+
+describe("AssistantPage: versions, tools, permissions, states", () => {
+  it("switches to another version of an answer", async () => {
+    const { calls } = serve({
+      messages: () => [FIRST[0], message("a2", "assistant", "Second try", { parent_id: "u1", sibling_ids: ["a1", "a2"] })],
+    });
+    show();
+    const group = await screen.findByRole("group", { name: "Answer version 2 of 2" });
+    expect(within(group).getByRole("button", { name: "Next version" })).toBeDisabled();
+    await userEvent.click(within(group).getByRole("button", { name: "Previous version" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "PATCH" && (c.body as { active_message_id?: string }).active_message_id === "a1")).toBe(true));
+  });
+
+  it("shows tool calls as collapsible chips with their result", async () => {
+    serve({
+      messages: () => [
+        FIRST[0],
+        message("a1", "assistant", "There are 2 members.", {
+          parent_id: "u1",
+          tool_calls: [{ id: "call_1", name: "list_members", arguments: "{}", result: { members: [{ email: "a@example.com" }] } }],
+        }),
+      ],
+    });
+    show();
+    const chip = await screen.findByText("Looked up the workspace's members");
+    const details = chip.closest("details")!;
+    expect(details.open).toBe(false);
+    await userEvent.click(chip);
+    expect(details.open).toBe(true);
+    expect(within(details).getByText(/a@example\.com/)).toBeInTheDocument();
+  });
+
+  it("a viewer reads but cannot chat", async () => {
+    serve({ role: "viewer", conv: conversation({ can_write: false, visibility: "workspace" }) });
+    show("viewer");
+    await screen.findByText("Hello! How can I help?");
+    expect(screen.queryByRole("textbox", { name: "Message" })).not.toBeInTheDocument();
+    expect(screen.getByText(/Viewers can't chat/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /New chat/ })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Regenerate answer" })).not.toBeInTheDocument();
+  });
+
+  it("when the module is off, an owner can switch it on; a member is told to ask", async () => {
+    const routes = {
+      "GET /api/v1/workspaces/:ws/conversations": () => apiError(403, "module_disabled", "The assistant module is switched off."),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: [], next_cursor: null }),
+      "PUT /api/v1/workspaces/:ws/modules/:module": () => json(200, { module: "assistant", enabled: true }),
+    };
+    const { calls } = mockApi(routes);
+    const { unmount } = show("owner", null);
+    expect(await screen.findByRole("heading", { name: "The assistant is switched off" })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Switch on the assistant" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "PUT" && c.path.endsWith("/modules/assistant"))).toBe(true));
+    unmount();
+
+    mockApi(routes);
+    show("member", null);
+    expect(await screen.findByText(/Ask one of them/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Switch on the assistant" })).not.toBeInTheDocument();
+  });
+
+  it("without a provider, an admin is sent to the AI settings", async () => {
+    mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: [], next_cursor: null }),
+    });
+    show("admin", null);
+    expect(await screen.findByText("No AI provider is set up yet")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Set up AI providers" })).toHaveAttribute("href", `/w/${WS_ID}/settings/ai`);
+    expect(screen.queryByRole("textbox", { name: "Message" })).not.toBeInTheDocument();
+  });
+
+  it("a new chat is created on the first message and moves to its own address", async () => {
+    const stream = sseStream();
+    const created = conversation({ title: "", message_count: 0, head_message_id: null });
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations": () => json(201, created),
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, created),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: [], next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => stream.response(req.signal),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    const { location } = show("member", null);
+    expect(await screen.findByRole("heading", { name: "What can I help with?" })).toBeInTheDocument();
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "Hello{Enter}");
+    expect(screen.getByText("Hello")).toBeInTheDocument();
+    await waitFor(() => expect(location.history?.at(-1)).toBe(`/w/${WS_ID}/assistant/${CID}`));
+    expect(calls.find((c) => c.method === "POST" && c.path.endsWith("/conversations"))?.body).toEqual({ model: "fake-small" });
+    act(() => stream.send("delta", { text: "Hi!" }));
+    await waitFor(() => expect(answer()).toHaveTextContent("Hi!"));
+    // The composer kept its place: the same view carries on under the new address.
+    expect(screen.getByRole("textbox", { name: "Message" })).toHaveFocus();
+  });
+
+  it("a new chat that can't start says why", async () => {
+    mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations": () =>
+        apiError(409, "ai_not_configured", "No AI provider is configured for this workspace."),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    show("admin", null);
+    await screen.findByRole("heading", { name: "What can I help with?" });
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "Hello{Enter}");
+    expect(await screen.findByText("Not sent: AI isn't set up yet")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Set up AI providers" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
+  });
+});

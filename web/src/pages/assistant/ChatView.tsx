@@ -1,0 +1,366 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { ArrowDown, Eye, MessageSquarePlus, Settings, Sparkles } from "lucide-react";
+import { type RefObject, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link } from "wouter";
+import type { ConversationView, ModelView } from "@/api/client";
+import { describeError, isApiError } from "@/api/errors";
+import { ErrorState } from "@/components/ErrorState";
+import { Alert } from "@/components/ui/alert";
+import { Button, buttonClasses } from "@/components/ui/button";
+import { Skeleton } from "@/components/ui/skeleton";
+import { toastError } from "@/components/ui/toast";
+import { useWorkspace, wsPath } from "@/pages/workspaces/context";
+import { createConversation, useMessages, useUpdateConversation } from "./api";
+import { nextAnnouncement } from "./announce";
+import { useAutoScroll } from "./autoscroll";
+import { Composer, type ComposerHandle } from "./Composer";
+import { type MessageActions, MessageItem } from "./MessageItem";
+import { EscalateToggle, ModelPicker } from "./ModelPicker";
+import { Kbd, MOD_KEY } from "./shortcuts";
+import { dismissTurn, displayMessages, isRunning, retryTurn, startTurn, stopTurn, useLiveTurn } from "./turns";
+import type { ChatMessage } from "./types";
+
+export interface ChatViewProps {
+  conversationId: string | null;
+  conversation: ConversationView | undefined;
+  models: ModelView[] | undefined;
+  composerRef: RefObject<ComposerHandle | null>;
+  onCreated: (c: ConversationView) => void;
+  onNewChat: () => void;
+}
+
+/**
+ * Screen readers hear the answer sentence by sentence, not word by word: a polite live
+ * region gets each finished sentence, and the rest when the answer ends or is stopped.
+ */
+function useAnnouncer(message: ChatMessage | undefined, active: boolean) {
+  const [said, setSaid] = useState("");
+  const upTo = useRef(0);
+  const forId = useRef<string | null>(null);
+  useEffect(() => {
+    if (!message || message.role !== "assistant") return;
+    // The saved answer replacing the live one is the same answer: go on from where we were.
+    const continuing = Boolean(forId.current?.startsWith("live-")) && !message.optimistic;
+    if (forId.current !== message.id && !continuing) {
+      upTo.current = 0;
+      if (active) setSaid("The assistant is answering.");
+    }
+    forId.current = message.id;
+    const final = message.status !== "streaming";
+    if (!active && !continuing && !final) return;
+    const { say, upTo: next } = nextAnnouncement(message.content, upTo.current, final);
+    upTo.current = next;
+    if (say) setSaid(say);
+  }, [message, active]);
+  return said;
+}
+
+export function ChatView({ conversationId, conversation, models, composerRef, onCreated, onNewChat }: ChatViewProps) {
+  const ws = useWorkspace();
+  const qc = useQueryClient();
+  const live = useLiveTurn(ws.id, conversationId);
+  const saved = useMessages(ws.id, conversationId, !isRunning(live));
+  const update = useUpdateConversation(ws.id);
+  const running = isRunning(live);
+  const canUse = ws.can("use_assistant");
+  const canWrite = conversationId ? (conversation?.can_write ?? false) : canUse;
+  const aiReady = (models?.length ?? 0) > 0;
+  const defaultModel = models?.find((m) => m.is_default)?.id ?? models?.[0]?.id;
+  const largeModel = models?.find((m) => m.is_large)?.id;
+  const [newModel, setNewModel] = useState<string | undefined>(undefined);
+  const [escalate, setEscalate] = useState(false);
+  const model = conversationId ? conversation?.model : (newModel ?? defaultModel);
+
+  const messages = useMemo(() => displayMessages(saved.data ?? [], live), [saved.data, live]);
+  const last = messages[messages.length - 1];
+  const scroller = useRef<HTMLDivElement>(null);
+  const { away, jumpToLatest } = useAutoScroll(scroller, `${messages.length}:${last?.content.length ?? 0}:${last?.toolCalls.length ?? 0}:${live?.phase ?? ""}`);
+  const announcement = useAnnouncer(live?.assistant, running);
+
+  // Opening another conversation starts at its latest message.
+  useEffect(() => jumpToLatest(false), [conversationId, jumpToLatest]);
+
+  const anchor = () => {
+    const list = saved.data ?? [];
+    return list.length > 0 ? list[list.length - 1]!.id : null;
+  };
+
+  const send = useCallback(
+    (text: string) => {
+      if (running) return false;
+      const common = { workspaceId: ws.id, content: text, escalate: escalate && Boolean(largeModel) };
+      const started = conversationId
+        ? startTurn(qc, { ...common, conversationId, kind: "send", anchorId: anchor() })
+        : startTurn(qc, {
+            ...common,
+            conversationId: null,
+            kind: "send",
+            anchorId: null,
+            create: () => createConversation(ws.id, model ? { model } : {}),
+            onCreated,
+          });
+      if (started) jumpToLatest(false);
+      return started;
+    },
+    [running, ws.id, escalate, largeModel, conversationId, qc, model, onCreated, jumpToLatest, saved.data],
+  );
+
+  // Stable pieces of the mutation, so messages don't re-render on every streamed word.
+  const { mutate, isPending: switching } = update;
+  const actions: MessageActions = useMemo(
+    () => ({
+      canWrite,
+      busy: running || switching,
+      onRegenerate: (m) => {
+        if (!conversationId) return;
+        const question = (saved.data ?? []).find((x) => x.id === m.parentId);
+        startTurn(qc, {
+          workspaceId: ws.id,
+          conversationId,
+          kind: "regenerate",
+          anchorId: m.parentId,
+          content: question?.content ?? "",
+          targetId: m.id,
+          escalate: escalate && Boolean(largeModel),
+        });
+        jumpToLatest(false);
+      },
+      onEdit: (m, content) => {
+        if (!conversationId) return;
+        startTurn(qc, {
+          workspaceId: ws.id,
+          conversationId,
+          kind: "edit",
+          anchorId: m.parentId,
+          content,
+          targetId: m.id,
+          escalate: escalate && Boolean(largeModel),
+        });
+      },
+      onSwitch: (targetId) => {
+        if (!conversationId) return;
+        mutate(
+          { id: conversationId, active_message_id: targetId },
+          { onError: (err) => toastError(err, "Couldn't show that version") },
+        );
+      },
+    }),
+    [canWrite, running, switching, mutate, conversationId, saved.data, qc, ws.id, escalate, largeModel, jumpToLatest],
+  );
+
+  const changeModel = (m: string) => {
+    if (!conversationId) {
+      setNewModel(m);
+      return;
+    }
+    update.mutate({ id: conversationId, model: m }, { onError: (err) => toastError(err, "Couldn't change the model") });
+  };
+
+  if (conversationId && saved.isError) {
+    return (
+      <div className="flex flex-1 items-start justify-center overflow-y-auto p-6">
+        <ErrorState
+          className="w-full max-w-xl"
+          error={saved.error}
+          onRetry={() => saved.refetch()}
+          action={
+            canUse && (
+              <Button size="sm" onClick={onNewChat}>
+                <MessageSquarePlus aria-hidden /> New chat
+              </Button>
+            )
+          }
+        />
+      </div>
+    );
+  }
+
+  const loading = conversationId !== null && saved.isPending;
+  // The composer shows when the person may write here and AI is set up (or still loading).
+  const composing = canUse && (aiReady || models === undefined) && (!conversationId || !conversation || canWrite);
+  const failure = live?.phase === "failed" ? live.failure : null;
+
+  return (
+    <div className="relative flex min-h-0 flex-1 flex-col">
+      <div ref={scroller} className="min-h-0 flex-1 overflow-y-auto outline-none" tabIndex={0} aria-label="Messages" role="region">
+        <div className="mx-auto flex w-full max-w-3xl flex-col px-4 py-6 sm:px-6">
+          {loading ? (
+            <MessagesSkeleton />
+          ) : messages.length === 0 ? (
+            <EmptyChat canUse={canUse} aiReady={aiReady} />
+          ) : (
+            <ol className="grid gap-6" aria-label="Conversation">
+              {messages.map((m) => (
+                <MessageItem key={m.id} message={m} actions={actions} />
+              ))}
+            </ol>
+          )}
+          {failure != null && (
+            <TurnFailure
+              error={failure}
+              onRetry={() => retryTurn(qc, ws.id, conversationId)}
+              onEdit={() => {
+                const text = dismissTurn(ws.id, conversationId);
+                if (text) composerRef.current?.setText(text);
+              }}
+            />
+          )}
+        </div>
+      </div>
+      <div className="sr-only" aria-live="polite" aria-atomic="true" data-announcer>
+        {announcement}
+      </div>
+      {away && messages.length > 0 && (
+        <div className="pointer-events-none absolute inset-x-0 bottom-32 flex justify-center">
+          <Button variant="outline" size="sm" className="pointer-events-auto rounded-full shadow-md" onClick={() => jumpToLatest()}>
+            <ArrowDown aria-hidden /> Jump to latest
+          </Button>
+        </div>
+      )}
+      <div className="mx-auto w-full max-w-3xl px-4 pb-4 sm:px-6">
+        {composing ? (
+          <Composer
+            ref={composerRef}
+            busy={running}
+            stopping={live?.phase === "stopping"}
+            disabled={loading}
+            onSend={send}
+            onStop={() => stopTurn(ws.id, conversationId)}
+            tools={
+              models &&
+              models.length > 0 && (
+                <>
+                  <ModelPicker models={models} value={model} onChange={changeModel} disabled={update.isPending} />
+                  {largeModel && model !== largeModel && (
+                    <EscalateToggle large={largeModel} pressed={escalate} onChange={setEscalate} />
+                  )}
+                </>
+              )
+            }
+          />
+        ) : !canUse ? (
+          <ReadOnlyNotice>
+            You can read conversations shared with the workspace. Viewers can't chat: ask an admin to make you a member.
+          </ReadOnlyNotice>
+        ) : !aiReady && models !== undefined ? (
+          <NotConfigured />
+        ) : (
+          <ReadOnlyNotice action={<Button size="sm" variant="outline" onClick={onNewChat}>New chat</Button>}>
+            Only the person who started this conversation, and admins, can write in it.
+          </ReadOnlyNotice>
+        )}
+        {composing && (
+          <p className="mt-2 hidden text-center text-xs text-muted-foreground sm:block">
+            Answers can be wrong: check what matters. <Kbd>Enter</Kbd> sends, <Kbd>Shift</Kbd>+<Kbd>Enter</Kbd> adds a line.
+          </p>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function MessagesSkeleton() {
+  return (
+    <div className="grid gap-6" aria-hidden>
+      <Skeleton className="ml-auto h-10 w-1/2 rounded-2xl" />
+      <div className="grid gap-2">
+        <Skeleton className="h-4 w-5/6" />
+        <Skeleton className="h-4 w-2/3" />
+      </div>
+    </div>
+  );
+}
+
+function EmptyChat({ canUse, aiReady }: { canUse: boolean; aiReady: boolean }) {
+  return (
+    <div className="flex flex-col items-center gap-4 py-10 text-center sm:py-20">
+      <div className="flex size-12 items-center justify-center rounded-2xl bg-primary-soft text-primary-soft-foreground">
+        <Sparkles className="size-6" aria-hidden />
+      </div>
+      <div className="grid max-w-md gap-1.5">
+        <h2 className="text-lg font-semibold tracking-tight">{canUse ? "What can I help with?" : "Nothing here yet"}</h2>
+        <p className="text-sm text-muted-foreground">
+          {!canUse
+            ? "Pick a conversation shared with the workspace on the left to read it."
+            : aiReady
+              ? "Ask a question, paste something to summarise, or draft a reply. Answers stream in as they're written, with code formatted. New chats are private until you share them."
+              : "Once an AI provider is set up, you can chat here."}
+        </p>
+      </div>
+      {canUse && aiReady && (
+        <ul className="flex flex-wrap justify-center gap-x-4 gap-y-1 text-xs text-muted-foreground">
+          <li>
+            <Kbd>{MOD_KEY}</Kbd>+<Kbd>Shift</Kbd>+<Kbd>O</Kbd> new chat
+          </li>
+          <li>
+            <Kbd>{MOD_KEY}</Kbd>+<Kbd>K</Kbd> search
+          </li>
+          <li>
+            <Kbd>/</Kbd> type a message
+          </li>
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function ReadOnlyNotice({ children, action }: { children: React.ReactNode; action?: React.ReactNode }) {
+  return (
+    <div className="flex flex-wrap items-center gap-3 rounded-2xl border bg-muted/40 px-4 py-3 text-sm text-muted-foreground" data-read-only>
+      <Eye className="size-4 shrink-0" aria-hidden />
+      <p className="min-w-0 flex-1">{children}</p>
+      {action}
+    </div>
+  );
+}
+
+function NotConfigured() {
+  const ws = useWorkspace();
+  const admin = ws.can("manage_ai");
+  return (
+    <Alert
+      variant="warning"
+      title="No AI provider is set up yet"
+      action={
+        admin && (
+          <Link href={wsPath(ws.id, "settings/ai")} className={buttonClasses("outline", "sm", "shrink-0 self-center")}>
+            <Settings aria-hidden /> Set up AI providers
+          </Link>
+        )
+      }
+    >
+      {admin
+        ? "Add an OpenAI-compatible provider (OpenAI, Ollama, vLLM, LiteLLM…) and its models; then you can chat here."
+        : "An admin of this workspace needs to add an AI provider in Settings → AI. Ask one of them."}
+    </Alert>
+  );
+}
+
+/** A message the server refused (quota, permissions, configuration): say why, offer a way on. */
+function TurnFailure({ error, onRetry, onEdit }: { error: unknown; onRetry: () => void; onEdit: () => void }) {
+  const ws = useWorkspace();
+  const { title, description } = describeError(error);
+  const code = isApiError(error) ? error.code : "";
+  const retryable = !isApiError(error) || error.isNetwork || error.status >= 500 || error.status === 429 || error.status === 409;
+  return (
+    <div role="alert" className="mt-3 ml-auto grid max-w-[85%] gap-2 rounded-xl border border-destructive/30 bg-destructive-soft px-4 py-3 text-sm text-destructive-soft-foreground" data-turn-failure>
+      <p className="font-medium">Not sent: {title}</p>
+      <p className="opacity-90">{description}</p>
+      <div className="flex flex-wrap gap-2">
+        {code === "ai_not_configured" && ws.can("manage_ai") && (
+          <Link href={wsPath(ws.id, "settings/ai")} className={buttonClasses("outline", "sm")}>
+            Set up AI providers
+          </Link>
+        )}
+        {retryable && code !== "ai_quota_exceeded" && (
+          <Button size="sm" variant="outline" onClick={onRetry}>
+            Retry
+          </Button>
+        )}
+        <Button size="sm" variant="ghost" onClick={onEdit}>
+          Edit message
+        </Button>
+      </div>
+    </div>
+  );
+}

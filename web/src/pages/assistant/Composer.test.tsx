@@ -1,0 +1,67 @@
+import { fireEvent, render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import { Composer, composerKeyAction } from "./Composer";
+
+describe("composerKeyAction", () => {
+  it("sends on Enter, adds a line on Shift+Enter or Alt+Enter, leaves other keys alone", () => {
+    expect(composerKeyAction({ key: "Enter", shiftKey: false })).toBe("send");
+    expect(composerKeyAction({ key: "Enter", shiftKey: true })).toBe("newline");
+    expect(composerKeyAction({ key: "Enter", shiftKey: false, altKey: true })).toBe("newline");
+    expect(composerKeyAction({ key: "a", shiftKey: false })).toBeNull();
+  });
+
+  it("leaves Enter to an input method that is composing", () => {
+    expect(composerKeyAction({ key: "Enter", shiftKey: false, isComposing: true })).toBeNull();
+  });
+});
+
+describe("Composer", () => {
+  it("Enter sends and clears; Shift+Enter starts a new line", async () => {
+    const onSend = vi.fn();
+    render(<Composer onSend={onSend} onStop={() => {}} busy={false} />);
+    const box = screen.getByRole("textbox", { name: "Message" });
+    await userEvent.type(box, "first line{Shift>}{Enter}{/Shift}second line");
+    expect(onSend).not.toHaveBeenCalled();
+    expect(box).toHaveValue("first line\nsecond line");
+    await userEvent.keyboard("{Enter}");
+    expect(onSend).toHaveBeenCalledWith("first line\nsecond line");
+    expect(box).toHaveValue("");
+  });
+
+  it("does not send blank text", async () => {
+    const onSend = vi.fn();
+    render(<Composer onSend={onSend} onStop={() => {}} busy={false} />);
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "   {Enter}");
+    expect(onSend).not.toHaveBeenCalled();
+    expect(screen.getByRole("button", { name: "Send message" })).toBeDisabled();
+  });
+
+  it("does not send while an input method composes", () => {
+    const onSend = vi.fn();
+    render(<Composer onSend={onSend} onStop={() => {}} busy={false} />);
+    const box = screen.getByRole("textbox", { name: "Message" });
+    fireEvent.change(box, { target: { value: "にほん" } });
+    fireEvent.keyDown(box, { key: "Enter", isComposing: true, keyCode: 229 });
+    expect(onSend).not.toHaveBeenCalled();
+  });
+
+  it("while an answer streams, Enter keeps the text and the button stops it", async () => {
+    const onSend = vi.fn();
+    const onStop = vi.fn();
+    render(<Composer onSend={onSend} onStop={onStop} busy />);
+    const box = screen.getByRole("textbox", { name: "Message" });
+    await userEvent.type(box, "next question{Enter}");
+    expect(onSend).not.toHaveBeenCalled();
+    expect(box).toHaveValue("next question");
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    expect(onStop).toHaveBeenCalled();
+  });
+
+  it("keeps the text when the send is refused", async () => {
+    render(<Composer onSend={() => false} onStop={() => {}} busy={false} />);
+    const box = screen.getByRole("textbox", { name: "Message" });
+    await userEvent.type(box, "hello{Enter}");
+    expect(box).toHaveValue("hello");
+  });
+});

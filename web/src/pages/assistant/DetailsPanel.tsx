@@ -1,0 +1,157 @@
+import { Lock, Users, X } from "lucide-react";
+import { type ReactNode, useEffect, useState } from "react";
+import type { ConversationView, ModelView } from "@/api/client";
+import { Button } from "@/components/ui/button";
+import { Select } from "@/components/ui/select";
+import { Switch } from "@/components/ui/switch";
+import { Textarea } from "@/components/ui/input";
+import { toast, toastError } from "@/components/ui/toast";
+import { formatDateTime, formatNumber, formatRelative } from "@/lib/format";
+import { useWorkspace } from "@/pages/workspaces/context";
+import { useUpdateConversation } from "./api";
+
+function Row({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="grid gap-1">
+      <dt className="text-xs font-medium text-muted-foreground">{label}</dt>
+      <dd className="text-sm">{children}</dd>
+    </div>
+  );
+}
+
+/**
+ * The right panel: what a conversation is set to and what it has used. No cost: the API
+ * reports tokens, not prices, and a made-up price would mislead.
+ */
+export function DetailsPanel({
+  conversation,
+  models,
+  onClose,
+}: {
+  conversation: ConversationView;
+  models: ModelView[] | undefined;
+  onClose: () => void;
+}) {
+  const ws = useWorkspace();
+  const update = useUpdateConversation(ws.id);
+  const c = conversation;
+  const [prompt, setPrompt] = useState(c.system_prompt);
+  useEffect(() => setPrompt(c.system_prompt), [c.id, c.system_prompt]);
+  const shared = c.visibility === "workspace";
+  const modelOptions = (models ?? []).map((m) => ({ value: m.id, label: m.id, description: m.provider_name }));
+  if (!modelOptions.some((o) => o.value === c.model)) modelOptions.unshift({ value: c.model, label: c.model, description: "no longer offered" });
+
+  const save = async (body: Parameters<typeof update.mutateAsync>[0], done: string) => {
+    try {
+      await update.mutateAsync(body);
+      toast({ title: done });
+    } catch (err) {
+      toastError(err);
+    }
+  };
+
+  return (
+    <div className="flex h-full min-h-0 flex-col">
+      <div className="flex h-14 shrink-0 items-center justify-between border-b px-4">
+        <h2 className="text-sm font-semibold">Details</h2>
+        <Button variant="ghost" size="icon-sm" onClick={onClose} aria-label="Hide details">
+          <X aria-hidden />
+        </Button>
+      </div>
+      <div className="min-h-0 flex-1 overflow-y-auto p-4">
+        <dl className="grid gap-4">
+          <Row label="Model">
+            {c.can_write ? (
+              <Select
+                aria-label="Conversation model"
+                size="sm"
+                value={c.model}
+                options={modelOptions}
+                disabled={update.isPending}
+                onValueChange={(model) => save({ id: c.id, model }, `Now answering with ${model}`)}
+              />
+            ) : (
+              <span className="font-mono text-xs">{c.model}</span>
+            )}
+          </Row>
+          <Row label="Visibility">
+            <div className="flex items-start gap-3">
+              <div className="flex min-w-0 flex-1 items-start gap-2">
+                {shared ? <Users className="mt-0.5 size-4 shrink-0 text-muted-foreground" aria-hidden /> : <Lock className="mt-0.5 size-4 shrink-0 text-muted-foreground" aria-hidden />}
+                <span>
+                  <span id="visibility-label" className="font-medium">
+                    {shared ? "Shared with the workspace" : "Private"}
+                  </span>
+                  <span className="block text-xs text-muted-foreground">
+                    {shared ? "Everyone in the workspace can read it; its creator and admins can write." : "Only you can see it."}
+                  </span>
+                </span>
+              </div>
+              {c.can_write && (
+                <Switch
+                  aria-label="Share with the workspace"
+                  checked={shared}
+                  disabled={update.isPending}
+                  onCheckedChange={(on) =>
+                    save({ id: c.id, visibility: on ? "workspace" : "private" }, on ? "Shared with the workspace" : "Made private")
+                  }
+                />
+              )}
+            </div>
+          </Row>
+          <Row label="Created">{formatDateTime(c.created_at)}</Row>
+          <Row label="Last activity">{formatRelative(c.updated_at)}</Row>
+          <div className="grid grid-cols-2 gap-4">
+            <Row label="Messages">
+              <span className="tabular-nums" data-detail="messages">
+                {formatNumber(c.message_count)}
+              </span>
+            </Row>
+            <Row label="Tokens used">
+              <span className="tabular-nums" data-detail="tokens">
+                {formatNumber(c.tokens_used)}
+              </span>
+            </Row>
+          </div>
+        </dl>
+        <form
+          className="mt-6 grid gap-2 border-t pt-4"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save({ id: c.id, system_prompt: prompt }, "Instructions saved");
+          }}
+        >
+          <label htmlFor="system-prompt" className="text-xs font-medium text-muted-foreground">
+            Instructions (system prompt)
+          </label>
+          {c.can_write ? (
+            <>
+              <Textarea
+                id="system-prompt"
+                value={prompt}
+                onChange={(e) => setPrompt(e.target.value)}
+                maxLength={20_000}
+                placeholder="e.g. Answer briefly, in British English."
+                className="min-h-24 text-xs"
+              />
+              {prompt !== c.system_prompt && (
+                <div className="flex justify-end gap-2">
+                  <Button size="sm" variant="ghost" onClick={() => setPrompt(c.system_prompt)}>
+                    Reset
+                  </Button>
+                  <Button size="sm" type="submit" loading={update.isPending}>
+                    Save
+                  </Button>
+                </div>
+              )}
+            </>
+          ) : (
+            <p id="system-prompt" className="text-xs whitespace-pre-wrap text-muted-foreground">
+              {c.system_prompt || "None."}
+            </p>
+          )}
+        </form>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,296 @@
+import { AlertCircle, Bot, Check, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, Zap } from "lucide-react";
+import { lazy, memo, Suspense, useEffect, useRef, useState } from "react";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Skeleton } from "@/components/ui/skeleton";
+import { Tooltip } from "@/components/ui/tooltip";
+import { copyText } from "@/lib/clipboard";
+import { cn } from "@/lib/cn";
+import { formatNumber } from "@/lib/format";
+import { type BranchInfo, branchInfo, branchLabel } from "./branches";
+import { composerKeyAction } from "./Composer";
+import { ToolCallChip } from "./ToolCallChip";
+import { type ChatMessage, STOPPED_CODE } from "./types";
+
+// The Markdown renderer is a chunk of its own, fetched when the assistant opens. Until it is
+// there (a moment, on a first visit) answers show a placeholder, never raw Markdown.
+const loadMarkdown = () => import("@/components/Markdown");
+const Markdown = lazy(() => loadMarkdown().then((m) => ({ default: m.Markdown })));
+export const preloadMarkdown = () => void loadMarkdown();
+
+export interface MessageActions {
+  /** The person may write here (send, edit, regenerate, switch versions). */
+  canWrite: boolean;
+  /** A turn is running: actions that start another wait. */
+  busy: boolean;
+  onRegenerate: (m: ChatMessage) => void;
+  onEdit: (m: ChatMessage, content: string) => void;
+  onSwitch: (targetId: string) => void;
+}
+
+function IconAction({ label, onClick, disabled, children }: { label: string; onClick: () => void; disabled?: boolean; children: React.ReactNode }) {
+  return (
+    <Tooltip content={label}>
+      <Button variant="ghost" size="icon-sm" className="size-7 text-muted-foreground hover:text-foreground" aria-label={label} onClick={onClick} disabled={disabled}>
+        {children}
+      </Button>
+    </Tooltip>
+  );
+}
+
+function CopyAction({ text }: { text: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <IconAction
+      label={copied ? "Copied" : "Copy message"}
+      onClick={async () => {
+        if (await copyText(text)) {
+          setCopied(true);
+          setTimeout(() => setCopied(false), 1500);
+        }
+      }}
+    >
+      {copied ? <Check aria-hidden /> : <Copy aria-hidden />}
+    </IconAction>
+  );
+}
+
+export function BranchSwitcher({
+  info,
+  role,
+  onSwitch,
+  disabled,
+}: {
+  info: BranchInfo;
+  role: "user" | "assistant";
+  onSwitch: (id: string) => void;
+  disabled?: boolean;
+}) {
+  return (
+    <div role="group" aria-label={branchLabel(info, role)} className="flex items-center text-xs text-muted-foreground tabular-nums">
+      <Button
+        variant="ghost"
+        size="icon-sm"
+        className="size-7"
+        aria-label="Previous version"
+        disabled={disabled || !info.previousId}
+        onClick={() => info.previousId && onSwitch(info.previousId)}
+      >
+        <ChevronLeft aria-hidden />
+      </Button>
+      <span data-branch-position>
+        {info.position}/{info.total}
+      </span>
+      <Button
+        variant="ghost"
+        size="icon-sm"
+        className="size-7"
+        aria-label="Next version"
+        disabled={disabled || !info.nextId}
+        onClick={() => info.nextId && onSwitch(info.nextId)}
+      >
+        <ChevronRight aria-hidden />
+      </Button>
+    </div>
+  );
+}
+
+function stats(m: ChatMessage): string {
+  const parts: string[] = [];
+  if (m.model) parts.push(m.model);
+  const tokens = m.promptTokens + m.completionTokens;
+  if (tokens > 0) parts.push(`${formatNumber(tokens)} tokens`);
+  if (m.latencyMs != null) parts.push(`${(m.latencyMs / 1000).toFixed(1)} s`);
+  return parts.join(" · ");
+}
+
+function UserMessage({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(message.content);
+  const area = useRef<HTMLTextAreaElement>(null);
+  const info = branchInfo(message);
+
+  useEffect(() => {
+    if (editing) {
+      const el = area.current;
+      el?.focus();
+      el?.setSelectionRange(el.value.length, el.value.length);
+    }
+  }, [editing]);
+
+  const submit = () => {
+    const text = draft.trim();
+    if (!text) return;
+    setEditing(false);
+    if (text !== message.content.trim()) actions.onEdit(message, draft);
+  };
+
+  if (editing) {
+    return (
+      <div className="ml-auto grid w-full max-w-[85%] gap-2 rounded-2xl border bg-card p-3 shadow-xs">
+        <label htmlFor={`edit-${message.id}`} className="sr-only">
+          Edit your message
+        </label>
+        <textarea
+          id={`edit-${message.id}`}
+          ref={area}
+          value={draft}
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Escape") {
+              e.preventDefault();
+              setEditing(false);
+              setDraft(message.content);
+              return;
+            }
+            if (composerKeyAction({ key: e.key, shiftKey: e.shiftKey, altKey: e.altKey, isComposing: e.nativeEvent.isComposing }) === "send") {
+              e.preventDefault();
+              submit();
+            }
+          }}
+          rows={Math.min(10, Math.max(2, draft.split("\n").length))}
+          className="w-full resize-y bg-transparent text-sm leading-6 outline-none"
+        />
+        <div className="flex justify-end gap-2">
+          <Button
+            variant="outline"
+            size="sm"
+            onClick={() => {
+              setEditing(false);
+              setDraft(message.content);
+            }}
+          >
+            Cancel
+          </Button>
+          <Button size="sm" onClick={submit} disabled={!draft.trim() || actions.busy}>
+            Send edit
+          </Button>
+        </div>
+      </div>
+    );
+  }
+
+  return (
+    <div className="group/msg ml-auto flex max-w-[85%] flex-col items-end gap-1">
+      <div
+        className={cn(
+          "rounded-2xl rounded-br-md bg-primary-soft px-4 py-2.5 text-sm leading-6 whitespace-pre-wrap text-foreground",
+          message.optimistic && "opacity-80",
+        )}
+        style={{ overflowWrap: "anywhere" }}
+      >
+        {message.content}
+      </div>
+      <div className="flex h-7 items-center gap-0.5 opacity-100 transition-opacity focus-within:opacity-100 sm:opacity-0 sm:group-hover/msg:opacity-100 [&:has([data-branch-position])]:opacity-100">
+        {info && <BranchSwitcher info={info} role="user" onSwitch={actions.onSwitch} disabled={!actions.canWrite || actions.busy} />}
+        {!message.optimistic && <CopyAction text={message.content} />}
+        {actions.canWrite && !message.optimistic && (
+          <IconAction
+            label="Edit and resend"
+            disabled={actions.busy}
+            onClick={() => {
+              setDraft(message.content);
+              setEditing(true);
+            }}
+          >
+            <Pencil aria-hidden />
+          </IconAction>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function AssistantMessage({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
+  const streaming = message.status === "streaming";
+  const info = branchInfo(message);
+  const stopped = message.status === "interrupted";
+  const failed = message.status === "error";
+  const empty = message.content === "" && message.toolCalls.length === 0;
+  return (
+    <div className="group/msg flex gap-3">
+      <div className="mt-0.5 flex size-7 shrink-0 items-center justify-center rounded-full bg-primary text-primary-foreground" aria-hidden>
+        <Bot className="size-4" />
+      </div>
+      <div className="grid min-w-0 flex-1 gap-2">
+        {message.toolCalls.length > 0 && (
+          <div className="grid gap-1.5">
+            {message.toolCalls.map((c, i) => (
+              <ToolCallChip key={c.id || i} call={c} />
+            ))}
+          </div>
+        )}
+        {empty && streaming ? (
+          <p className="flex items-center gap-1.5 py-1 text-sm text-muted-foreground" data-thinking>
+            <span className="flex gap-1" aria-hidden>
+              <span className="size-1.5 animate-pulse rounded-full bg-current" />
+              <span className="size-1.5 animate-pulse rounded-full bg-current [animation-delay:150ms]" />
+              <span className="size-1.5 animate-pulse rounded-full bg-current [animation-delay:300ms]" />
+            </span>
+            Thinking…
+          </p>
+        ) : (
+          !empty && (
+            <div className={cn("text-sm", streaming && "streaming-caret")} data-answer>
+              <Suspense fallback={<Skeleton className="h-4 w-2/3" />}>
+                <Markdown text={message.content} />
+              </Suspense>
+            </div>
+          )
+        )}
+        {stopped && (
+          <p className="flex items-center gap-2 text-xs text-muted-foreground">
+            <Badge variant="warning">
+              <OctagonX aria-hidden /> Interrupted
+            </Badge>
+            {message.error && message.error.code !== STOPPED_CODE ? message.error.message : "Stopped before the answer was complete."}
+          </p>
+        )}
+        {failed && (
+          <div role="alert" className="flex flex-wrap items-center gap-3 rounded-lg border border-destructive/30 bg-destructive-soft px-3 py-2 text-sm text-destructive-soft-foreground">
+            <AlertCircle className="size-4 shrink-0" aria-hidden />
+            <span className="min-w-0 flex-1">{message.error?.message ?? "The answer failed."}</span>
+            {actions.canWrite && !message.optimistic && (
+              <Button size="sm" variant="outline" onClick={() => actions.onRegenerate(message)} disabled={actions.busy}>
+                <RefreshCw aria-hidden /> Retry
+              </Button>
+            )}
+          </div>
+        )}
+        {!streaming && (
+          <div className="flex h-7 flex-wrap items-center gap-0.5 text-xs text-muted-foreground">
+            {info && <BranchSwitcher info={info} role="assistant" onSwitch={actions.onSwitch} disabled={!actions.canWrite || actions.busy} />}
+            {!message.optimistic && message.content && <CopyAction text={message.content} />}
+            {actions.canWrite && !message.optimistic && !failed && (
+              <IconAction label="Regenerate answer" onClick={() => actions.onRegenerate(message)} disabled={actions.busy}>
+                <RefreshCw aria-hidden />
+              </IconAction>
+            )}
+            <span className="ml-1.5 truncate opacity-0 transition-opacity group-hover/msg:opacity-100 group-focus-within/msg:opacity-100" data-stats>
+              {stats(message)}
+            </span>
+            {message.cached && (
+              <Badge variant="outline" className="ml-1" title="Answered from the response cache">
+                <Zap aria-hidden /> cached
+              </Badge>
+            )}
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export const MessageItem = memo(function MessageItem({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
+  return (
+    <li
+      className="list-none"
+      data-message-id={message.id}
+      data-role={message.role}
+      data-status={message.status}
+      aria-label={message.role === "user" ? "You" : "Assistant"}
+    >
+      {message.role === "user" ? <UserMessage message={message} actions={actions} /> : <AssistantMessage message={message} actions={actions} />}
+    </li>
+  );
+});

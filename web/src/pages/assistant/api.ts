@@ -1,0 +1,151 @@
+/** The assistant's conversations and messages as TanStack queries. */
+import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, type ConversationView, unwrap, type Visibility } from "@/api/client";
+import { useCursorList } from "@/api/lists";
+import { toChatMessage } from "./types";
+
+export const assistantKeys = {
+  all: (ws: string) => ["assistant", ws] as const,
+  lists: (ws: string) => ["assistant", ws, "conversations"] as const,
+  list: (ws: string, q: string, archived: boolean) => ["assistant", ws, "conversations", { q, archived }] as const,
+  conversation: (ws: string, id: string) => ["assistant", ws, "conversation", id] as const,
+  messages: (ws: string, id: string) => ["assistant", ws, "messages", id] as const,
+};
+
+export function useConversations(ws: string, q: string, archived: boolean) {
+  return useCursorList(assistantKeys.list(ws, q, archived), (cursor) =>
+    unwrap(
+      api.GET("/api/v1/workspaces/{workspace_id}/conversations", {
+        params: {
+          path: { workspace_id: ws },
+          query: { q: q || undefined, archived: archived || undefined, limit: 50, cursor },
+        },
+      }),
+    ),
+  );
+}
+
+export function fetchConversation(ws: string, id: string) {
+  return unwrap(
+    api.GET("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}", {
+      params: { path: { workspace_id: ws, conversation_id: id } },
+    }),
+  );
+}
+
+export function useConversation(ws: string, id: string | null) {
+  return useQuery({
+    queryKey: assistantKeys.conversation(ws, id ?? ""),
+    enabled: id !== null,
+    queryFn: () => fetchConversation(ws, id!),
+    retry: false,
+  });
+}
+
+export async function fetchMessages(ws: string, id: string) {
+  const page = await unwrap(
+    api.GET("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/messages", {
+      params: { path: { workspace_id: ws, conversation_id: id } },
+    }),
+  );
+  return page.items.map(toChatMessage);
+}
+
+/**
+ * The branch being shown. `watch`: while a saved answer is still being written (by another
+ * tab or person, or just stopped), look again every 1.5 s until it is done.
+ */
+export function useMessages(ws: string, id: string | null, watch = true) {
+  return useQuery({
+    queryKey: assistantKeys.messages(ws, id ?? ""),
+    enabled: id !== null,
+    queryFn: () => fetchMessages(ws, id!),
+    retry: false,
+    // The stream keeps what's on screen current; refetching on focus would only flicker.
+    refetchOnWindowFocus: false,
+    refetchInterval: (q) => (watch && q.state.data?.some((m) => m.status === "streaming") ? 1500 : false),
+  });
+}
+
+export interface NewConversation {
+  model?: string;
+  visibility?: Visibility;
+  title?: string;
+  system_prompt?: string;
+}
+
+export function createConversation(ws: string, body: NewConversation) {
+  return unwrap(api.POST("/api/v1/workspaces/{workspace_id}/conversations", { params: { path: { workspace_id: ws } }, body }));
+}
+
+export type ConversationPatch = {
+  title?: string;
+  pinned?: boolean;
+  archived?: boolean;
+  model?: string;
+  visibility?: Visibility;
+  system_prompt?: string;
+  active_message_id?: string;
+};
+
+export function patchConversation(ws: string, id: string, body: ConversationPatch) {
+  return unwrap(
+    api.PATCH("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}", {
+      params: { path: { workspace_id: ws, conversation_id: id } },
+      body,
+    }),
+  );
+}
+
+/** Put a changed conversation everywhere it shows, then let the lists re-sort. */
+export function storeConversation(qc: QueryClient, ws: string, c: ConversationView) {
+  qc.setQueryData(assistantKeys.conversation(ws, c.id), c);
+  return qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) });
+}
+
+export function useUpdateConversation(ws: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, ...body }: ConversationPatch & { id: string }) => patchConversation(ws, id, body),
+    onSuccess: async (c, vars) => {
+      await storeConversation(qc, ws, c);
+      if (vars.active_message_id) await qc.invalidateQueries({ queryKey: assistantKeys.messages(ws, c.id) });
+    },
+  });
+}
+
+export function useDeleteConversation(ws: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      unwrap(
+        api.DELETE("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}", {
+          params: { path: { workspace_id: ws, conversation_id: id } },
+        }),
+      ),
+    onSuccess: (_d, id) => {
+      qc.removeQueries({ queryKey: assistantKeys.conversation(ws, id) });
+      qc.removeQueries({ queryKey: assistantKeys.messages(ws, id) });
+      return qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) });
+    },
+  });
+}
+
+/** Switch the assistant module on (admins, from the "switched off" state). */
+export function useEnableAssistant(ws: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.PUT("/api/v1/workspaces/{workspace_id}/modules/{module}", {
+          params: { path: { workspace_id: ws, module: "assistant" } },
+          body: { enabled: true },
+        }),
+      ),
+    onSuccess: () =>
+      Promise.all([
+        qc.invalidateQueries({ queryKey: ["modules", ws] }),
+        qc.invalidateQueries({ queryKey: assistantKeys.all(ws) }),
+      ]),
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * Follow a streaming answer to the bottom, until the person scrolls up to read; scrolling
+ * back down (or "Jump to latest") follows again.
+ */
+import { type RefObject, useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+
+export interface ScrollMetrics {
+  scrollTop: number;
+  scrollHeight: number;
+  clientHeight: number;
+}
+
+/** Close enough to the bottom to count as "at the latest message". */
+export const NEAR_BOTTOM_PX = 80;
+
+export function isNearBottom(m: ScrollMetrics, threshold = NEAR_BOTTOM_PX): boolean {
+  return m.scrollHeight - m.scrollTop - m.clientHeight <= threshold;
+}
+
+/** Decides whether new content should pull the view down. */
+export class ScrollFollower {
+  following = true;
+  private lastTop = 0;
+
+  /** A scroll happened (by the person or by us); returns whether we still follow. */
+  onScroll(m: ScrollMetrics): boolean {
+    if (isNearBottom(m)) this.following = true;
+    // Content growing never moves scrollTop up: only the person does.
+    else if (m.scrollTop < this.lastTop) this.following = false;
+    this.lastTop = m.scrollTop;
+    return this.following;
+  }
+
+  /** A wheel or key press upwards: stop following at once, before the scroll event. */
+  onUserUp(): void {
+    this.following = false;
+  }
+
+  follow(): void {
+    this.following = true;
+  }
+}
+
+/**
+ * Keeps `scroller` pinned to the bottom while following. `version` changes whenever the
+ * content may have grown (a new message, a streamed word). Returns whether to show
+ * "Jump to latest", and the jump itself.
+ */
+export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: unknown) {
+  const follower = useRef(new ScrollFollower());
+  const [away, setAway] = useState(false);
+
+  const pin = useCallback(() => {
+    const el = scroller.current;
+    if (el && follower.current.following) el.scrollTop = el.scrollHeight;
+  }, [scroller]);
+
+  useLayoutEffect(pin, [pin, version]);
+
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const onScroll = () => setAway(!follower.current.onScroll(el));
+    const onWheel = (e: WheelEvent) => {
+      if (e.deltaY < 0 && el.scrollTop > 0) {
+        follower.current.onUserUp();
+        setAway(true);
+      }
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (["ArrowUp", "PageUp", "Home"].includes(e.key)) {
+        follower.current.onUserUp();
+        setAway(true);
+      }
+    };
+    el.addEventListener("scroll", onScroll, { passive: true });
+    el.addEventListener("wheel", onWheel, { passive: true });
+    el.addEventListener("keydown", onKey);
+    // Code blocks and images can grow after rendering: keep pinned then too.
+    const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(pin) : null;
+    if (ro && el.firstElementChild) ro.observe(el.firstElementChild);
+    return () => {
+      el.removeEventListener("scroll", onScroll);
+      el.removeEventListener("wheel", onWheel);
+      el.removeEventListener("keydown", onKey);
+      ro?.disconnect();
+    };
+  }, [scroller, pin]);
+
+  const jumpToLatest = useCallback(
+    (smooth = true) => {
+      follower.current.follow();
+      setAway(false);
+      const el = scroller.current;
+      if (!el) return;
+      if (typeof el.scrollTo === "function") el.scrollTo({ top: el.scrollHeight, behavior: smooth ? "smooth" : "auto" });
+      else el.scrollTop = el.scrollHeight;
+    },
+    [scroller],
+  );
+
+  return { away, jumpToLatest };
+}

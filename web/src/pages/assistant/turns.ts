@@ -1,0 +1,398 @@
+/**
+ * Turns in flight, kept outside React: an answer keeps streaming (and is saved) when the
+ * person opens another conversation or page, and shows again when they come back. A turn is
+ * keyed by workspace and conversation ("new" until the first message creates one).
+ *
+ * While a turn runs, the saved branch is shown up to the turn's anchor (the message it hangs
+ * under), then the turn's own user message and answer. When it ends, the saved messages are
+ * refetched and the turn is dropped: the saved versions take its place.
+ */
+import type { QueryClient } from "@tanstack/react-query";
+import { useSyncExternalStore } from "react";
+import type { ConversationView } from "@/api/client";
+import { describeError } from "@/api/errors";
+import { assistantKeys, fetchConversation, fetchMessages } from "./api";
+import { streamTurn, type TurnEvent } from "./stream";
+import type { ChatMessage } from "./types";
+
+export type TurnKind = "send" | "regenerate" | "edit";
+
+/**
+ * sending: asked, nothing back yet · streaming: the answer is arriving · stopping: the person
+ * pressed Stop · interrupted: stopped, waiting for the saved partial answer · failed: refused
+ * before anything was saved (shown under the person's message) · error: the answer failed ·
+ * done: answered, waiting for the saved messages.
+ */
+export type TurnPhase = "sending" | "streaming" | "stopping" | "interrupted" | "failed" | "error" | "done";
+
+export interface TurnSpec {
+  workspaceId: string;
+  /** Null for a new chat: `create` makes the conversation first. */
+  conversationId: string | null;
+  kind: TurnKind;
+  /** The last saved message shown above the turn (null: the turn starts the conversation). */
+  anchorId: string | null;
+  /** The person's message (send, edit), or the question answered again (regenerate). */
+  content: string;
+  /** The message edited (edit) or answered again (regenerate). */
+  targetId?: string;
+  escalate?: boolean;
+  create?: () => Promise<ConversationView>;
+  /** Called once the new chat exists (to move to its URL). */
+  onCreated?: (c: ConversationView) => void;
+}
+
+export interface LiveTurn {
+  seq: number;
+  spec: TurnSpec;
+  conversationId: string | null;
+  phase: TurnPhase;
+  /** The person's message: optimistic until the server's `message` event. Null for a regeneration. */
+  user: ChatMessage | null;
+  assistant: ChatMessage;
+  /** Why the request was refused before streaming (an ApiError). */
+  failure: unknown;
+}
+
+const NEW = "new";
+const keyOf = (ws: string, cid: string | null) => `${ws}:${cid ?? NEW}`;
+
+let turns = new Map<string, LiveTurn>();
+const controllers = new Map<number, AbortController>();
+const listeners = new Set<() => void>();
+let seq = 0;
+let emitTimer: ReturnType<typeof setTimeout> | null = null;
+
+function emitNow() {
+  if (emitTimer) {
+    clearTimeout(emitTimer);
+    emitTimer = null;
+  }
+  listeners.forEach((l) => l());
+}
+
+/** Deltas arrive every few milliseconds; repaint at most every 32 ms. */
+function emitSoon() {
+  if (emitTimer) return;
+  emitTimer = setTimeout(emitNow, 32);
+}
+
+function put(key: string, turn: LiveTurn | null, soon = false) {
+  const next = new Map(turns);
+  if (turn) next.set(key, turn);
+  else next.delete(key);
+  turns = next;
+  if (soon) emitSoon();
+  else emitNow();
+}
+
+/** Replace the turn under `key` if it is still turn `n`. */
+function update(key: string, n: number, change: (t: LiveTurn) => LiveTurn, soon = false): LiveTurn | null {
+  const cur = turns.get(key);
+  if (!cur || cur.seq !== n) return null;
+  const next = change(cur);
+  put(key, next, soon);
+  return next;
+}
+
+function findKey(n: number): string | null {
+  for (const [k, t] of turns) if (t.seq === n) return k;
+  return null;
+}
+
+function blankMessage(id: string, role: ChatMessage["role"], content: string): ChatMessage {
+  return {
+    id,
+    parentId: null,
+    role,
+    content,
+    status: role === "assistant" ? "streaming" : "complete",
+    model: null,
+    promptTokens: 0,
+    completionTokens: 0,
+    latencyMs: null,
+    ttftMs: null,
+    cached: false,
+    toolCalls: [],
+    error: null,
+    siblingIds: [id],
+    createdAt: new Date().toISOString(),
+    optimistic: true,
+  };
+}
+
+/** What the chat shows: the saved branch up to the turn's anchor, then the turn. */
+export function displayMessages(saved: readonly ChatMessage[], live: LiveTurn | undefined | null): ChatMessage[] {
+  if (!live) return [...saved];
+  let base: ChatMessage[];
+  if (live.spec.anchorId === null) base = [];
+  else {
+    const i = saved.findIndex((m) => m.id === live.spec.anchorId);
+    base = i === -1 ? [...saved] : saved.slice(0, i + 1);
+  }
+  const out = [...base];
+  if (live.user && !out.some((m) => m.id === live.user!.id)) out.push(live.user);
+  if (live.phase !== "failed" && !out.some((m) => m.id === live.assistant.id)) out.push(live.assistant);
+  return out;
+}
+
+export function applyEvent(turn: LiveTurn, ev: TurnEvent): LiveTurn {
+  switch (ev.type) {
+    case "message":
+      return {
+        ...turn,
+        phase: turn.phase === "sending" ? "streaming" : turn.phase,
+        user: turn.spec.kind === "regenerate" ? null : ev.message,
+      };
+    case "delta":
+      return {
+        ...turn,
+        phase: turn.phase === "sending" ? "streaming" : turn.phase,
+        assistant: { ...turn.assistant, content: turn.assistant.content + ev.text },
+      };
+    case "tool_call":
+      return {
+        ...turn,
+        phase: turn.phase === "sending" ? "streaming" : turn.phase,
+        assistant: { ...turn.assistant, toolCalls: [...turn.assistant.toolCalls, ev.call] },
+      };
+    case "tool_result":
+      return {
+        ...turn,
+        assistant: {
+          ...turn.assistant,
+          toolCalls: turn.assistant.toolCalls.map((c) => (c.id === ev.id ? { ...c, result: ev.result, done: true } : c)),
+        },
+      };
+    case "done":
+      return { ...turn, phase: "done", assistant: ev.message };
+    case "error":
+      return {
+        ...turn,
+        phase: "error",
+        assistant: ev.assistant
+          ? { ...ev.assistant, error: ev.assistant.error ?? ev.error }
+          : { ...turn.assistant, status: "error", error: ev.error },
+      };
+  }
+}
+
+function turnPath(spec: TurnSpec, cid: string): string {
+  const base = `/workspaces/${spec.workspaceId}/conversations/${cid}/messages`;
+  if (spec.kind === "regenerate") return `${base}/${spec.targetId}/regenerate`;
+  if (spec.kind === "edit") return `${base}/${spec.targetId}/edit`;
+  return base;
+}
+
+function turnBody(spec: TurnSpec): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (spec.kind !== "regenerate") body.content = spec.content;
+  if (spec.escalate) body.escalate = true;
+  return body;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Refetch what a finished turn changed. */
+async function refresh(qc: QueryClient, ws: string, cid: string) {
+  await Promise.all([
+    qc.invalidateQueries({ queryKey: assistantKeys.messages(ws, cid) }),
+    qc.invalidateQueries({ queryKey: assistantKeys.conversation(ws, cid) }),
+    qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) }),
+  ]);
+}
+
+/** The title is written just after the first answer: look again a few times until it shows. */
+async function awaitTitle(qc: QueryClient, ws: string, cid: string) {
+  const key = assistantKeys.conversation(ws, cid);
+  const current = qc.getQueryData<ConversationView>(key);
+  if (current && current.title !== "") return;
+  for (const wait of [600, 1200, 2500, 5000, 8000]) {
+    await sleep(wait);
+    try {
+      const c = await qc.fetchQuery({ queryKey: key, queryFn: () => fetchConversation(ws, cid), staleTime: 0 });
+      if (c.title !== "") {
+        await qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) });
+        return;
+      }
+    } catch {
+      return;
+    }
+  }
+}
+
+/** After Stop: the server saves the partial answer as it notices; wait for that version. */
+async function awaitSaved(qc: QueryClient, ws: string, cid: string) {
+  for (let i = 0; i < 20; i++) {
+    try {
+      const saved = await qc.fetchQuery({
+        queryKey: assistantKeys.messages(ws, cid),
+        queryFn: () => fetchMessages(ws, cid),
+        staleTime: 0,
+      });
+      if (!saved.some((m) => m.status === "streaming")) break;
+    } catch {
+      break;
+    }
+    await sleep(250);
+  }
+  await refresh(qc, ws, cid);
+}
+
+async function run(qc: QueryClient, n: number, controller: AbortController) {
+  let key = findKey(n);
+  const start = key ? turns.get(key) : undefined;
+  if (!key || !start) return;
+  const { spec } = start;
+  const ws = spec.workspaceId;
+  let cid = spec.conversationId;
+  try {
+    if (!cid) {
+      if (!spec.create) throw new Error("a new chat needs `create`");
+      const created = await spec.create();
+      cid = created.id;
+      qc.setQueryData(assistantKeys.conversation(ws, cid), created);
+      qc.setQueryData(assistantKeys.messages(ws, cid), []);
+      const moved = turns.get(key);
+      if (moved && moved.seq === n) {
+        const next = new Map(turns);
+        next.delete(key);
+        key = keyOf(ws, cid);
+        next.set(key, { ...moved, conversationId: cid });
+        turns = next;
+        emitNow();
+      }
+      void qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) });
+      spec.onCreated?.(created);
+    }
+    const k = key;
+    await streamTurn({
+      path: turnPath(spec, cid),
+      body: turnBody(spec),
+      signal: controller.signal,
+      onEvent: (ev) => update(k, n, (t) => applyEvent(t, ev), ev.type === "delta"),
+    });
+  } catch (err) {
+    const k = key;
+    if (controller.signal.aborted) {
+      update(k, n, (t) => ({ ...t, phase: "interrupted", assistant: { ...t.assistant, status: "interrupted" } }));
+    } else {
+      update(k, n, (t) =>
+        t.phase === "sending"
+          ? { ...t, phase: "failed", failure: err }
+          : {
+              ...t,
+              phase: "error",
+              assistant: { ...t.assistant, status: "error", error: { code: "stream_failed", message: describeError(err).description } },
+            },
+      );
+    }
+  } finally {
+    controllers.delete(n);
+  }
+
+  const end = turns.get(key);
+  if (!end || end.seq !== n || !cid) return;
+  if (end.phase === "failed") return;
+  if (end.phase === "interrupted") {
+    await awaitSaved(qc, ws, cid);
+    drop(key, n);
+    return;
+  }
+  if (end.phase === "sending" || end.phase === "streaming" || end.phase === "stopping") {
+    // The server closed the stream without a verdict: what it saved is the truth.
+    await awaitSaved(qc, ws, cid);
+    drop(key, n);
+    return;
+  }
+  await refresh(qc, ws, cid);
+  // An error whose answer was never saved stays on screen with its Retry.
+  const saved = end.phase === "done" || !end.assistant.optimistic;
+  if (saved) drop(key, n);
+  if (end.phase === "done") void awaitTitle(qc, ws, cid);
+}
+
+function drop(key: string, n: number) {
+  const cur = turns.get(key);
+  if (cur && cur.seq === n) put(key, null);
+}
+
+/** Start a turn; false when one is already running in that conversation. */
+export function startTurn(qc: QueryClient, spec: TurnSpec): boolean {
+  const key = keyOf(spec.workspaceId, spec.conversationId);
+  const existing = turns.get(key);
+  if (existing && isRunning(existing)) return false;
+  const n = ++seq;
+  const controller = new AbortController();
+  controllers.set(n, controller);
+  put(key, {
+    seq: n,
+    spec,
+    conversationId: spec.conversationId,
+    phase: "sending",
+    user: spec.kind === "regenerate" ? null : blankMessage(`optimistic-${n}`, "user", spec.content),
+    assistant: blankMessage(`live-${n}`, "assistant", ""),
+    failure: null,
+  });
+  void run(qc, n, controller);
+  return true;
+}
+
+export function isRunning(t: LiveTurn | undefined | null): boolean {
+  return !!t && (t.phase === "sending" || t.phase === "streaming" || t.phase === "stopping");
+}
+
+/** "Stop generating": the server cancels the provider call and saves what arrived. */
+export function stopTurn(ws: string, cid: string | null): void {
+  const key = keyOf(ws, cid);
+  const t = turns.get(key);
+  if (!t || !isRunning(t)) return;
+  update(key, t.seq, (cur) => ({ ...cur, phase: "stopping" }));
+  controllers.get(t.seq)?.abort();
+}
+
+/** Forget a failed turn; returns what the person had written, for the composer. */
+export function dismissTurn(ws: string, cid: string | null): string | null {
+  const key = keyOf(ws, cid);
+  const t = turns.get(key);
+  if (!t || isRunning(t)) return null;
+  put(key, null);
+  return t.spec.kind === "regenerate" ? null : t.spec.content;
+}
+
+/** Run a failed turn again. A message the server kept is re-asked as an edit of itself. */
+export function retryTurn(qc: QueryClient, ws: string, cid: string | null): void {
+  const key = keyOf(ws, cid);
+  const t = turns.get(key);
+  if (!t || isRunning(t)) return;
+  put(key, null);
+  const spec: TurnSpec = { ...t.spec, conversationId: t.conversationId };
+  if (t.user && !t.user.optimistic && t.spec.kind !== "regenerate") {
+    spec.kind = "edit";
+    spec.targetId = t.user.id;
+  }
+  startTurn(qc, spec);
+}
+
+function subscribe(l: () => void) {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+/** The turn in flight (or failed) in this conversation, if any. */
+export function useLiveTurn(ws: string, cid: string | null): LiveTurn | undefined {
+  const key = keyOf(ws, cid);
+  return useSyncExternalStore(
+    subscribe,
+    () => turns.get(key),
+    () => turns.get(key),
+  );
+}
+
+/** For tests: forget every turn. */
+export function resetTurns(): void {
+  for (const c of controllers.values()) c.abort();
+  controllers.clear();
+  turns = new Map();
+  emitNow();
+}

@@ -1,0 +1,88 @@
+/**
+ * The assistant's messages as the app uses them. The OpenAPI document types `tool_calls` and
+ * `error` as free-form objects; here they get the shapes the server writes.
+ */
+import type { Schemas } from "@/api/client";
+
+export type MessageRole = "user" | "assistant";
+export type MessageStatus = "complete" | "streaming" | "interrupted" | "error";
+
+export interface ToolCallView {
+  id: string;
+  name: string;
+  /** JSON text, as the model wrote it. */
+  arguments: string;
+  /** Absent while the tool runs. */
+  result?: unknown;
+  done: boolean;
+}
+
+export interface MessageError {
+  code: string;
+  message: string;
+}
+
+export interface ChatMessage {
+  id: string;
+  parentId: string | null;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  model: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number | null;
+  ttftMs: number | null;
+  cached: boolean;
+  toolCalls: ToolCallView[];
+  error: MessageError | null;
+  siblingIds: string[];
+  createdAt: string;
+  /** Not saved yet: shown at once while the request is on its way. */
+  optimistic?: boolean;
+}
+
+function str(v: unknown, fallback = ""): string {
+  return typeof v === "string" ? v : fallback;
+}
+
+export function toToolCall(raw: unknown): ToolCallView | null {
+  if (!raw || typeof raw !== "object") return null;
+  const o = raw as Record<string, unknown>;
+  const args = typeof o.arguments === "string" ? o.arguments : JSON.stringify(o.arguments ?? {});
+  return { id: str(o.id), name: str(o.name, "tool"), arguments: args, result: o.result, done: "result" in o };
+}
+
+export function toError(raw: unknown): MessageError | null {
+  if (!raw || typeof raw !== "object") return null;
+  const o = raw as Record<string, unknown>;
+  return { code: str(o.code, "error"), message: str(o.message, "The answer failed.") };
+}
+
+const STATUSES: readonly MessageStatus[] = ["complete", "streaming", "interrupted", "error"];
+
+export function toChatMessage(m: Schemas["MessageView"]): ChatMessage {
+  const status = STATUSES.includes(m.status as MessageStatus) ? (m.status as MessageStatus) : "complete";
+  return {
+    id: m.id,
+    parentId: m.parent_id ?? null,
+    role: m.role === "user" ? "user" : "assistant",
+    content: m.content,
+    status,
+    model: m.model ?? null,
+    promptTokens: m.prompt_tokens,
+    completionTokens: m.completion_tokens,
+    latencyMs: m.latency_ms ?? null,
+    ttftMs: m.ttft_ms ?? null,
+    cached: m.cached,
+    toolCalls: Array.isArray(m.tool_calls)
+      ? (m.tool_calls as unknown[]).map(toToolCall).filter((t): t is ToolCallView => t !== null)
+      : [],
+    error: toError(m.error),
+    siblingIds: m.sibling_ids.length > 0 ? m.sibling_ids : [m.id],
+    createdAt: m.created_at,
+  };
+}
+
+/** The error code the server saves when the reader of a stream went away: a person's "Stop". */
+export const STOPPED_CODE = "client_disconnected";

@@ -1,0 +1,183 @@
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useEffect } from "react";
+import { Controller, useForm } from "react-hook-form";
+import type { AiSettingsView, ModelView } from "@/api/client";
+import { ErrorState } from "@/components/ErrorState";
+import { FormError } from "@/components/FormError";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "@/components/ui/card";
+import { Field } from "@/components/ui/form-field";
+import { Input } from "@/components/ui/input";
+import { Select } from "@/components/ui/select";
+import { Skeleton } from "@/components/ui/skeleton";
+import { toast } from "@/components/ui/toast";
+import { applyServerError } from "@/lib/forms";
+import { useAiSettings, useModels, useSaveAiSettings } from "@/pages/ai/api";
+import { useWorkspace } from "@/pages/workspaces/context";
+import { type DefaultsForm, defaultsSchema, NONE } from "./schemas";
+
+function toForm(s: AiSettingsView | undefined): DefaultsForm {
+  return {
+    default_model: s?.default_model ?? NONE,
+    small_model: s?.small_model ?? NONE,
+    large_model: s?.large_model ?? NONE,
+    fallback_models: s?.fallback_models ?? [],
+    member_monthly_tokens: s?.member_monthly_tokens != null ? String(s.member_monthly_tokens) : "",
+  };
+}
+
+function toBody(v: DefaultsForm): AiSettingsView {
+  const pick = (m: string) => (m === NONE ? null : m);
+  return {
+    default_model: pick(v.default_model),
+    small_model: pick(v.small_model),
+    large_model: pick(v.large_model),
+    fallback_models: v.fallback_models,
+    member_monthly_tokens: v.member_monthly_tokens === "" ? null : Number(v.member_monthly_tokens),
+  };
+}
+
+const LABELS = {
+  default_model: "Default model",
+  small_model: "Small model",
+  large_model: "Large model",
+  fallback_models: "Fallback models",
+  member_monthly_tokens: "Tokens per member",
+} as const;
+
+/** The workspace's AI defaults: which model does what, and a per-member monthly limit. */
+export function AiDefaultsCard() {
+  const ws = useWorkspace();
+  const settings = useAiSettings(ws.id);
+  const models = useModels(ws.id);
+  const save = useSaveAiSettings(ws.id);
+  const form = useForm<DefaultsForm>({ resolver: zodResolver(defaultsSchema), defaultValues: toForm(undefined) });
+  const { errors, isSubmitting, isDirty } = form.formState;
+
+  useEffect(() => {
+    if (settings.data) form.reset(toForm(settings.data));
+  }, [settings.data, form]);
+
+  if (settings.isError) return <ErrorState error={settings.error} onRetry={() => settings.refetch()} />;
+
+  const list: ModelView[] = models.data ?? [];
+  const options = (none: string) => [
+    { value: NONE, label: none },
+    ...list.map((m) => ({ value: m.id, label: m.id, description: m.provider_name })),
+  ];
+  const onSubmit = form.handleSubmit(async (v) => {
+    try {
+      await save.mutateAsync(toBody(v));
+      toast({ title: "AI defaults saved" });
+    } catch (err) {
+      applyServerError(err, form.setError, { labels: LABELS });
+    }
+  });
+
+  return (
+    <Card>
+      <form onSubmit={onSubmit} noValidate>
+        <CardHeader>
+          <CardTitle>AI defaults</CardTitle>
+          <CardDescription>
+            Which model does what in this workspace. Models come from the providers above.
+          </CardDescription>
+        </CardHeader>
+        <CardContent className="grid gap-5">
+          {settings.isPending || models.isPending ? (
+            <div className="grid gap-3">
+              <Skeleton className="h-9 w-full" />
+              <Skeleton className="h-9 w-full" />
+            </div>
+          ) : list.length === 0 ? (
+            <p className="text-sm text-muted-foreground">Add a provider first: its models can then be chosen here.</p>
+          ) : (
+            <>
+              <div className="grid gap-4 sm:grid-cols-3">
+                <Controller
+                  control={form.control}
+                  name="default_model"
+                  render={({ field }) => (
+                    <Field label="Default model" error={errors.default_model?.message} description="New conversations start with it.">
+                      <Select value={field.value} onValueChange={field.onChange} options={options("First offered")} />
+                    </Field>
+                  )}
+                />
+                <Controller
+                  control={form.control}
+                  name="small_model"
+                  render={({ field }) => (
+                    <Field label="Small model" error={errors.small_model?.message} description="Quick jobs such as naming conversations.">
+                      <Select value={field.value} onValueChange={field.onChange} options={options("Not set")} />
+                    </Field>
+                  )}
+                />
+                <Controller
+                  control={form.control}
+                  name="large_model"
+                  render={({ field }) => (
+                    <Field label="Large model" error={errors.large_model?.message} description={'For "Use large model" on hard questions.'}>
+                      <Select value={field.value} onValueChange={field.onChange} options={options("Not set")} />
+                    </Field>
+                  )}
+                />
+              </div>
+              <Controller
+                control={form.control}
+                name="fallback_models"
+                render={({ field }) => (
+                  <fieldset className="grid gap-2">
+                    <legend className="mb-1.5 text-sm font-medium">Fallback models</legend>
+                    <p className="-mt-1 text-xs text-muted-foreground">
+                      Tried in this order when every provider of the requested model fails.
+                    </p>
+                    <div className="flex flex-wrap gap-2">
+                      {list.map((m) => {
+                        const on = field.value.includes(m.id);
+                        return (
+                          <label
+                            key={m.id}
+                            className="inline-flex cursor-pointer items-center gap-2 rounded-md border bg-card px-2.5 py-1.5 text-sm has-[:checked]:border-primary/40 has-[:checked]:bg-primary-soft has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-ring"
+                          >
+                            <input
+                              type="checkbox"
+                              className="size-3.5 accent-[var(--primary)]"
+                              checked={on}
+                              onChange={() => field.onChange(on ? field.value.filter((x) => x !== m.id) : [...field.value, m.id])}
+                            />
+                            <span className="font-mono text-xs">{m.id}</span>
+                            {on && <span className="text-xs text-muted-foreground">#{field.value.indexOf(m.id) + 1}</span>}
+                          </label>
+                        );
+                      })}
+                    </div>
+                    {errors.fallback_models?.message && <p className="text-xs font-medium text-destructive" role="alert">{errors.fallback_models.message}</p>}
+                  </fieldset>
+                )}
+              />
+              <Field
+                label="Tokens per member per month"
+                error={errors.member_monthly_tokens?.message}
+                description="Each member's own monthly limit. Leave empty: only the plan's workspace limit applies."
+                className="sm:max-w-xs"
+              >
+                <Input inputMode="numeric" placeholder="No per-member limit" {...form.register("member_monthly_tokens")} />
+              </Field>
+            </>
+          )}
+          <FormError message={errors.root?.server?.message} />
+        </CardContent>
+        {list.length > 0 && (
+          <CardFooter>
+            <Button variant="outline" disabled={!isDirty || isSubmitting} onClick={() => form.reset(toForm(settings.data))}>
+              Discard
+            </Button>
+            <Button type="submit" loading={isSubmitting} disabled={!isDirty}>
+              Save defaults
+            </Button>
+          </CardFooter>
+        )}
+      </form>
+    </Card>
+  );
+}

@@ -1,0 +1,52 @@
+import { z } from "zod";
+
+/** "gpt-4o, gpt-4o-mini" or one per line → the list, without blanks or repeats. */
+export function parseModelList(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.split(/[\s,]+/)) {
+    const t = m.trim();
+    if (t && !out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+export const providerSchema = z.object({
+  name: z.string().trim().min(1, "Name the provider").max(100, "Keep the name to 100 characters or fewer"),
+  base_url: z
+    .string()
+    .trim()
+    .min(1, "Enter the base URL")
+    .max(500, "Keep the URL to 500 characters or fewer")
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+      } catch {
+        return false;
+      }
+    }, "Use an http(s) URL like https://api.openai.com/v1"),
+  api_key: z.string().max(4096, "Keep the key under 4096 characters"),
+  remove_key: z.boolean(),
+  models: z
+    .string()
+    .refine((v) => parseModelList(v).length > 0, "List at least one model")
+    .refine((v) => parseModelList(v).length <= 100, "List at most 100 models")
+    .refine((v) => parseModelList(v).every((m) => m.length <= 200), "Each model name is at most 200 characters"),
+  enabled: z.boolean(),
+});
+export type ProviderForm = z.infer<typeof providerSchema>;
+
+export const defaultsSchema = z.object({
+  default_model: z.string(),
+  small_model: z.string(),
+  large_model: z.string(),
+  fallback_models: z.array(z.string()).max(10, "Pick at most 10 fallback models"),
+  member_monthly_tokens: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || /^\d+$/.test(v), "Enter a whole number of tokens, or leave it empty for no limit"),
+});
+export type DefaultsForm = z.infer<typeof defaultsSchema>;
+
+/** The Select's value for "not set". */
+export const NONE = "__none__";
