@@ -1,0 +1,277 @@
+//! AI streaming benchmark: the same answers streamed directly from the fake OpenAI-compatible
+//! provider and through Nexus (SSE), at 1, 50 and 500 concurrent streams, on SQLite and
+//! PostgreSQL. Reports time to first token and time between tokens (p50/p95/p99), errors,
+//! and the process's memory; writes bench/AI_RESULTS.md.
+//!
+//! `cargo run --release -p nexus-bench --bin ai-stream -- [--engine sqlite|postgres|both] [--out PATH]`
+
+use anyhow::{Context, Result};
+use nexus_testkit::fake_ai::FakeAi;
+use nexus_testkit::{Client, Engine, TestApp};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+const LEVELS: [usize; 3] = [1, 50, 500];
+/// The fake provider's pace: one word every this often (a fast hosted model).
+const WORD_EVERY: Duration = Duration::from_millis(20);
+/// Words in each question; the echo answer is one word longer.
+const WORDS: usize = 30;
+
+#[derive(Default)]
+struct Samples {
+    ttft: Vec<f64>,
+    between: Vec<f64>,
+    errors: usize,
+    streams: usize,
+}
+
+impl Samples {
+    fn merge(&mut self, other: Samples) {
+        self.ttft.extend(other.ttft);
+        self.between.extend(other.between);
+        self.errors += other.errors;
+        self.streams += other.streams;
+    }
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+fn question(i: usize) -> String {
+    (0..WORDS).map(|w| format!("w{i}x{w}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Peak and current resident memory of this process (client, Nexus and the fake), MiB.
+fn memory_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Read an SSE body, calling `on_event` with each complete event's text as it arrives.
+async fn read_events(mut response: reqwest::Response, mut on_event: impl FnMut(&str)) -> Result<()> {
+    let mut buffer = String::new();
+    while let Some(chunk) = response.chunk().await? {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        let normalized = buffer.replace("\r\n", "\n");
+        let mut rest = normalized.as_str();
+        while let Some(end) = rest.find("\n\n") {
+            on_event(&rest[..end]);
+            rest = &rest[end + 2..];
+        }
+        buffer = rest.to_owned();
+    }
+    Ok(())
+}
+
+/// One stream straight from the provider: tokens are chunks with non-empty content.
+async fn direct_stream(http: &reqwest::Client, base: &str, i: usize) -> Samples {
+    let mut s = Samples { streams: 1, ..Default::default() };
+    let started = Instant::now();
+    let body = json!({ "model": "fake-small", "stream": true, "messages": [{ "role": "user", "content": question(i) }] });
+    let response = match http.post(format!("{base}/chat/completions")).json(&body).send().await {
+        Ok(r) if r.status().is_success() => r,
+        _ => {
+            s.errors += 1;
+            return s;
+        }
+    };
+    let mut last: Option<Instant> = None;
+    let result = read_events(response, |event| {
+        if event.contains("\"content\":\"") && !event.contains("\"content\":\"\"") {
+            let now = Instant::now();
+            match last {
+                None => s.ttft.push(now.duration_since(started).as_secs_f64() * 1000.0),
+                Some(prev) => s.between.push(now.duration_since(prev).as_secs_f64() * 1000.0),
+            }
+            last = Some(now);
+        }
+    })
+    .await;
+    if result.is_err() || last.is_none() {
+        s.errors += 1;
+    }
+    s
+}
+
+/// One stream through Nexus: tokens are `delta` events; the stream must end with `done`.
+async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
+    let mut s = Samples { streams: 1, ..Default::default() };
+    let started = Instant::now();
+    let rb = c.request(reqwest::Method::POST, url).header("accept", "text/event-stream").json(&json!({ "content": question(i) }));
+    let response = match rb.send().await {
+        Ok(r) if r.status().is_success() => r,
+        _ => {
+            s.errors += 1;
+            return s;
+        }
+    };
+    let mut last: Option<Instant> = None;
+    let mut done = false;
+    let result = read_events(response, |event| {
+        if event.starts_with("event: delta") {
+            let now = Instant::now();
+            match last {
+                None => s.ttft.push(now.duration_since(started).as_secs_f64() * 1000.0),
+                Some(prev) => s.between.push(now.duration_since(prev).as_secs_f64() * 1000.0),
+            }
+            last = Some(now);
+        } else if event.starts_with("event: done") {
+            done = true;
+        }
+    })
+    .await;
+    if result.is_err() || !done {
+        s.errors += 1;
+    }
+    s
+}
+
+struct Row {
+    path: &'static str,
+    streams: usize,
+    s: Samples,
+    wall: Duration,
+}
+
+async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
+    let fake = FakeAi::start(None).await;
+    fake.set_echo_delay(WORD_EVERY);
+    let Some(app) = TestApp::spawn_with(engine, |s| {
+        s.plans.free.api_requests_per_minute = u32::MAX;
+        s.plans.free.monthly_ai_tokens = u64::MAX / 4;
+        s.plans.free.seats = 1000;
+        s.auth_rate_per_minute = u32::MAX;
+        s.database_max_connections = 32;
+        s.ai_max_completion_tokens = 256;
+    })
+    .await
+    else {
+        writeln!(out, "\nPostgreSQL was not reachable: skipped.")?;
+        return Ok(());
+    };
+    let owner = app.client();
+    owner.signup("bench@example.com").await;
+    let ws = owner.create_workspace("Bench").await;
+    owner.put(&format!("/api/v1/workspaces/{ws}/modules/assistant"), json!({ "enabled": true })).await;
+    let r = owner
+        .post(&format!("/api/v1/workspaces/{ws}/ai/providers"), json!({ "name": "Fake", "base_url": fake.base_url(), "models": ["fake-small", "fake-large"] }))
+        .await;
+    anyhow::ensure!(r.status == 201, "add provider: {}", r.text);
+
+    let http = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+    let mut rows = Vec::new();
+    for &n in &LEVELS {
+        // Conversations made beforehand (titled, so no title calls are mixed in).
+        let mut urls = Vec::with_capacity(n);
+        for i in 0..n {
+            let r = owner.post(&format!("/api/v1/workspaces/{ws}/conversations"), json!({ "title": format!("c{i}") })).await;
+            anyhow::ensure!(r.status == 201, "conversation: {}", r.text);
+            urls.push(format!("/api/v1/workspaces/{ws}/conversations/{}/messages", r.id()));
+        }
+        let base = fake.base_url();
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..n).map(|i| {
+            let (http, base) = (http.clone(), base.clone());
+            tokio::spawn(async move { direct_stream(&http, &base, i).await })
+        }).collect();
+        let mut direct = Samples::default();
+        for t in tasks {
+            direct.merge(t.await.context("direct stream task")?);
+        }
+        rows.push(Row { path: "direct", streams: n, s: direct, wall: started.elapsed() });
+
+        let started = Instant::now();
+        let tasks: Vec<_> = urls.into_iter().enumerate().map(|(i, url)| {
+            let c = owner.clone();
+            tokio::spawn(async move { nexus_stream(&c, &url, i).await })
+        }).collect();
+        let mut through = Samples::default();
+        for t in tasks {
+            through.merge(t.await.context("nexus stream task")?);
+        }
+        rows.push(Row { path: "through Nexus", streams: n, s: through, wall: started.elapsed() });
+    }
+    let (rss, peak) = memory_mib();
+    writeln!(out, "\n## {}\n", if engine == Engine::Sqlite { "SQLite" } else { "PostgreSQL" })?;
+    writeln!(out, "| path | streams | errors | TTFT p50 | TTFT p95 | TTFT p99 | between p50 | between p95 | between p99 | wall s |")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for row in &mut rows {
+        let s = &mut row.s;
+        writeln!(
+            out,
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            row.path,
+            row.streams,
+            s.errors,
+            pct(&mut s.ttft, 50.0),
+            pct(&mut s.ttft, 95.0),
+            pct(&mut s.ttft, 99.0),
+            pct(&mut s.between, 50.0),
+            pct(&mut s.between, 95.0),
+            pct(&mut s.between, 99.0),
+            row.wall.as_secs_f64()
+        )?;
+    }
+    writeln!(out, "\nOverhead of Nexus (through minus direct), milliseconds:\n")?;
+    writeln!(out, "| streams | TTFT p95 added | between-tokens p99 added |")?;
+    writeln!(out, "|---:|---:|---:|")?;
+    for pair in rows.chunks_mut(2) {
+        let [direct, through] = pair else { continue };
+        writeln!(
+            out,
+            "| {} | {:.2} | {:.2} |",
+            direct.streams,
+            pct(&mut through.s.ttft, 95.0) - pct(&mut direct.s.ttft, 95.0),
+            pct(&mut through.s.between, 99.0) - pct(&mut direct.s.between, 99.0)
+        )?;
+    }
+    writeln!(out, "\nMemory of the benchmark process (client, Nexus and the fake provider together) after the run: {rss:.0} MiB resident, {peak:.0} MiB peak.")?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let engines = match arg("--engine").as_deref() {
+        Some("sqlite") => vec![Engine::Sqlite],
+        Some("postgres") => vec![Engine::Postgres],
+        _ => vec![Engine::Sqlite, Engine::Postgres],
+    };
+    let out_path = arg("--out").unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/AI_RESULTS.md").into());
+    let mut out = String::new();
+    writeln!(out, "# Nexus AI streaming benchmark: results\n")?;
+    writeln!(out, "Run on {} with `cargo run --release -p nexus-bench --bin ai-stream`.\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"))?;
+    writeln!(
+        out,
+        "Each stream asks a {WORDS}-word question; the fake OpenAI-compatible provider (a real HTTP server, `nexus-testkit`) echoes it back one word every {} ms. \
+         `direct` streams from the provider itself; `through Nexus` sends the same question as a message in its own conversation and reads the SSE answer, \
+         so it includes everything Nexus does per message: quota reservation, saving both messages, the provider call, the usage ledger. \
+         TTFT is from sending the request to the first token; `between` is the gap between tokens as the client sees them. \
+         All streams of a level start at once. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
+        WORD_EVERY.as_millis()
+    )?;
+    for engine in engines {
+        run_engine(engine, &mut out).await?;
+        print!("{out}");
+    }
+    std::fs::write(&out_path, &out).with_context(|| format!("writing {out_path}"))?;
+    println!("\nwrote {out_path}");
+    Ok(())
+}
