@@ -228,11 +228,7 @@ async fn a_stream_cut_midway_keeps_what_arrived() {
     assert!(!text_of(&events).is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_leaves_cancels_the_upstream_request() {
-    let Some(app) = app(Engine::Sqlite).await else {
-        return;
-    };
+async fn a_client_that_leaves_cancels_the_upstream_request(app: TestApp) {
     let fake = FakeAi::start(None).await;
     let (o, ws, _) = owner(&app, "o@example.com").await;
     enable_ai(&o, &ws, &fake, "Fake").await;
@@ -275,10 +271,17 @@ async fn a_client_that_leaves_cancels_the_upstream_request() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_requests_cannot_overspend_the_quota() {
+nexus_testkit::both_engines!(
+    fifty_concurrent_requests_cannot_overspend_the_quota,
+    a_client_that_leaves_cancels_the_upstream_request
+);
+
+async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
     let limit = 2_000u64;
-    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
+    // The fixture's own app is replaced: this test needs a small quota.
+    let engine = app.engine;
+    drop(app);
+    let Some(app) = TestApp::spawn_with(engine, |s| {
         s.plans.free.monthly_ai_tokens = limit;
         s.ai_max_completion_tokens = 100;
     })
