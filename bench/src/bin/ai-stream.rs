@@ -45,7 +45,10 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn question(i: usize) -> String {
-    (0..WORDS).map(|w| format!("w{i}x{w}")).collect::<Vec<_>>().join(" ")
+    (0..WORDS)
+        .map(|w| format!("w{i}x{w}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Peak and current resident memory of this process (client, Nexus and the fake), MiB.
@@ -64,7 +67,10 @@ fn memory_mib() -> (f64, f64) {
 }
 
 /// Read an SSE body, calling `on_event` with each complete event's text as it arrives.
-async fn read_events(mut response: reqwest::Response, mut on_event: impl FnMut(&str)) -> Result<()> {
+async fn read_events(
+    mut response: reqwest::Response,
+    mut on_event: impl FnMut(&str),
+) -> Result<()> {
     let mut buffer = String::new();
     while let Some(chunk) = response.chunk().await? {
         buffer.push_str(&String::from_utf8_lossy(&chunk));
@@ -81,10 +87,18 @@ async fn read_events(mut response: reqwest::Response, mut on_event: impl FnMut(&
 
 /// One stream straight from the provider: tokens are chunks with non-empty content.
 async fn direct_stream(http: &reqwest::Client, base: &str, i: usize) -> Samples {
-    let mut s = Samples { streams: 1, ..Default::default() };
+    let mut s = Samples {
+        streams: 1,
+        ..Default::default()
+    };
     let started = Instant::now();
     let body = json!({ "model": "fake-small", "stream": true, "messages": [{ "role": "user", "content": question(i) }] });
-    let response = match http.post(format!("{base}/chat/completions")).json(&body).send().await {
+    let response = match http
+        .post(format!("{base}/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+    {
         Ok(r) if r.status().is_success() => r,
         _ => {
             s.errors += 1;
@@ -96,8 +110,12 @@ async fn direct_stream(http: &reqwest::Client, base: &str, i: usize) -> Samples 
         if event.contains("\"content\":\"") && !event.contains("\"content\":\"\"") {
             let now = Instant::now();
             match last {
-                None => s.ttft.push(now.duration_since(started).as_secs_f64() * 1000.0),
-                Some(prev) => s.between.push(now.duration_since(prev).as_secs_f64() * 1000.0),
+                None => s
+                    .ttft
+                    .push(now.duration_since(started).as_secs_f64() * 1000.0),
+                Some(prev) => s
+                    .between
+                    .push(now.duration_since(prev).as_secs_f64() * 1000.0),
             }
             last = Some(now);
         }
@@ -111,9 +129,15 @@ async fn direct_stream(http: &reqwest::Client, base: &str, i: usize) -> Samples 
 
 /// One stream through Nexus: tokens are `delta` events; the stream must end with `done`.
 async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
-    let mut s = Samples { streams: 1, ..Default::default() };
+    let mut s = Samples {
+        streams: 1,
+        ..Default::default()
+    };
     let started = Instant::now();
-    let rb = c.request(reqwest::Method::POST, url).header("accept", "text/event-stream").json(&json!({ "content": question(i) }));
+    let rb = c
+        .request(reqwest::Method::POST, url)
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": question(i) }));
     let response = match rb.send().await {
         Ok(r) if r.status().is_success() => r,
         _ => {
@@ -127,8 +151,12 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
         if event.starts_with("event: delta") {
             let now = Instant::now();
             match last {
-                None => s.ttft.push(now.duration_since(started).as_secs_f64() * 1000.0),
-                Some(prev) => s.between.push(now.duration_since(prev).as_secs_f64() * 1000.0),
+                None => s
+                    .ttft
+                    .push(now.duration_since(started).as_secs_f64() * 1000.0),
+                Some(prev) => s
+                    .between
+                    .push(now.duration_since(prev).as_secs_f64() * 1000.0),
             }
             last = Some(now);
         } else if event.starts_with("event: done") {
@@ -168,48 +196,90 @@ async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
     let owner = app.client();
     owner.signup("bench@example.com").await;
     let ws = owner.create_workspace("Bench").await;
-    owner.put(&format!("/api/v1/workspaces/{ws}/modules/assistant"), json!({ "enabled": true })).await;
+    owner
+        .put(
+            &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+            json!({ "enabled": true }),
+        )
+        .await;
     let r = owner
         .post(&format!("/api/v1/workspaces/{ws}/ai/providers"), json!({ "name": "Fake", "base_url": fake.base_url(), "models": ["fake-small", "fake-large"] }))
         .await;
     anyhow::ensure!(r.status == 201, "add provider: {}", r.text);
 
-    let http = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()?;
     let mut rows = Vec::new();
     for &n in &LEVELS {
         // Conversations made beforehand (titled, so no title calls are mixed in).
         let mut urls = Vec::with_capacity(n);
         for i in 0..n {
-            let r = owner.post(&format!("/api/v1/workspaces/{ws}/conversations"), json!({ "title": format!("c{i}") })).await;
+            let r = owner
+                .post(
+                    &format!("/api/v1/workspaces/{ws}/conversations"),
+                    json!({ "title": format!("c{i}") }),
+                )
+                .await;
             anyhow::ensure!(r.status == 201, "conversation: {}", r.text);
-            urls.push(format!("/api/v1/workspaces/{ws}/conversations/{}/messages", r.id()));
+            urls.push(format!(
+                "/api/v1/workspaces/{ws}/conversations/{}/messages",
+                r.id()
+            ));
         }
         let base = fake.base_url();
         let started = Instant::now();
-        let tasks: Vec<_> = (0..n).map(|i| {
-            let (http, base) = (http.clone(), base.clone());
-            tokio::spawn(async move { direct_stream(&http, &base, i).await })
-        }).collect();
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let (http, base) = (http.clone(), base.clone());
+                tokio::spawn(async move { direct_stream(&http, &base, i).await })
+            })
+            .collect();
         let mut direct = Samples::default();
         for t in tasks {
             direct.merge(t.await.context("direct stream task")?);
         }
-        rows.push(Row { path: "direct", streams: n, s: direct, wall: started.elapsed() });
+        rows.push(Row {
+            path: "direct",
+            streams: n,
+            s: direct,
+            wall: started.elapsed(),
+        });
 
         let started = Instant::now();
-        let tasks: Vec<_> = urls.into_iter().enumerate().map(|(i, url)| {
-            let c = owner.clone();
-            tokio::spawn(async move { nexus_stream(&c, &url, i).await })
-        }).collect();
+        let tasks: Vec<_> = urls
+            .into_iter()
+            .enumerate()
+            .map(|(i, url)| {
+                let c = owner.clone();
+                tokio::spawn(async move { nexus_stream(&c, &url, i).await })
+            })
+            .collect();
         let mut through = Samples::default();
         for t in tasks {
             through.merge(t.await.context("nexus stream task")?);
         }
-        rows.push(Row { path: "through Nexus", streams: n, s: through, wall: started.elapsed() });
+        rows.push(Row {
+            path: "through Nexus",
+            streams: n,
+            s: through,
+            wall: started.elapsed(),
+        });
     }
     let (rss, peak) = memory_mib();
-    writeln!(out, "\n## {}\n", if engine == Engine::Sqlite { "SQLite" } else { "PostgreSQL" })?;
-    writeln!(out, "| path | streams | errors | TTFT p50 | TTFT p95 | TTFT p99 | between p50 | between p95 | between p99 | wall s |")?;
+    writeln!(
+        out,
+        "\n## {}\n",
+        if engine == Engine::Sqlite {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    )?;
+    writeln!(
+        out,
+        "| path | streams | errors | TTFT p50 | TTFT p95 | TTFT p99 | between p50 | between p95 | between p99 | wall s |"
+    )?;
     writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for row in &mut rows {
         let s = &mut row.s;
@@ -228,8 +298,14 @@ async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
             row.wall.as_secs_f64()
         )?;
     }
-    writeln!(out, "\nOverhead of Nexus (through minus direct), milliseconds:\n")?;
-    writeln!(out, "| streams | TTFT p95 added | between-tokens p99 added |")?;
+    writeln!(
+        out,
+        "\nOverhead of Nexus (through minus direct), milliseconds:\n"
+    )?;
+    writeln!(
+        out,
+        "| streams | TTFT p95 added | between-tokens p99 added |"
+    )?;
     writeln!(out, "|---:|---:|---:|")?;
     for pair in rows.chunks_mut(2) {
         let [direct, through] = pair else { continue };
@@ -241,23 +317,36 @@ async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
             pct(&mut through.s.between, 99.0) - pct(&mut direct.s.between, 99.0)
         )?;
     }
-    writeln!(out, "\nMemory of the benchmark process (client, Nexus and the fake provider together) after the run: {rss:.0} MiB resident, {peak:.0} MiB peak.")?;
+    writeln!(
+        out,
+        "\nMemory of the benchmark process (client, Nexus and the fake provider together) after the run: {rss:.0} MiB resident, {peak:.0} MiB peak."
+    )?;
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let engines = match arg("--engine").as_deref() {
         Some("sqlite") => vec![Engine::Sqlite],
         Some("postgres") => vec![Engine::Postgres],
         _ => vec![Engine::Sqlite, Engine::Postgres],
     };
-    let out_path = arg("--out").unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/AI_RESULTS.md").into());
+    let out_path = arg("--out")
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/AI_RESULTS.md").into());
     let mut out = String::new();
     writeln!(out, "# Nexus AI streaming benchmark: results\n")?;
-    writeln!(out, "Run on {} with `cargo run --release -p nexus-bench --bin ai-stream`.\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"))?;
+    writeln!(
+        out,
+        "Run on {} with `cargo run --release -p nexus-bench --bin ai-stream`.\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    )?;
     writeln!(
         out,
         "Each stream asks a {WORDS}-word question; the fake OpenAI-compatible provider (a real HTTP server, `nexus-testkit`) echoes it back one word every {} ms. \
