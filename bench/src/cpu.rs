@@ -7,6 +7,7 @@ pub struct Sample {
     busy: u64,
     total: u64,
     process: u64,
+    process_sys: u64,
     postgres: u64,
 }
 
@@ -15,19 +16,22 @@ pub struct Sample {
 pub struct Usage {
     pub busy: f64,
     pub bench: f64,
+    /// The kernel's part of `bench`: page faults, syscalls, scheduling.
+    pub bench_sys: f64,
     pub postgres: f64,
 }
 
-/// utime + stime of one /proc/<pid>/stat, with the command name.
-fn process_ticks(path: &std::path::Path) -> Option<(String, u64)> {
+/// Command name, utime and stime of one /proc/<pid>/stat.
+fn process_ticks(path: &std::path::Path) -> Option<(String, u64, u64)> {
     let stat = std::fs::read_to_string(path).ok()?;
     // The command name is in parentheses and may hold spaces; utime and stime are
     // fields 14 and 15 of the line, 12th and 13th after the name.
     let (head, rest) = stat.rsplit_once(')')?;
     let comm = head.split_once('(')?.1.to_owned();
     let rest: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
-    Some((comm, ticks))
+    let user = rest.get(11)?.parse().ok()?;
+    let sys = rest.get(12)?.parse().ok()?;
+    Some((comm, user, sys))
 }
 
 /// All `postgres` processes on the machine (the server and its backends), if readable.
@@ -43,8 +47,8 @@ fn postgres_ticks() -> u64 {
                 .all(|b| b.is_ascii_digit())
         })
         .filter_map(|e| process_ticks(&e.path().join("stat")))
-        .filter(|(comm, _)| comm == "postgres")
-        .map(|(_, ticks)| ticks)
+        .filter(|(comm, ..)| comm == "postgres")
+        .map(|(_, user, sys)| user + sys)
         .sum()
 }
 
@@ -61,11 +65,12 @@ pub fn sample() -> Option<Sample> {
     let total: u64 = ticks.iter().take(8).sum();
     // idle and iowait are the not-busy columns.
     let idle = ticks.get(3)? + ticks.get(4)?;
-    let (_, process) = process_ticks(std::path::Path::new("/proc/self/stat"))?;
+    let (_, user, sys) = process_ticks(std::path::Path::new("/proc/self/stat"))?;
     Some(Sample {
         busy: total - idle,
         total,
-        process,
+        process: user + sys,
+        process_sys: sys,
         postgres: postgres_ticks(),
     })
 }
@@ -78,6 +83,7 @@ pub fn usage(before: Option<Sample>, after: Option<Sample>) -> Option<Usage> {
     Some(Usage {
         busy: share(a.busy, b.busy),
         bench: share(a.process, b.process),
+        bench_sys: share(a.process_sys, b.process_sys),
         postgres: share(a.postgres, b.postgres),
     })
 }

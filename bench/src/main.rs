@@ -114,10 +114,11 @@ async fn bench_engine(engine: Engine, seconds: u64) -> Result<Option<Vec<Outcome
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = parse_args(std::env::args().skip(1))?;
-    let command = std::iter::once("cargo run --release -p nexus-bench --".to_owned())
-        .chain(std::env::args().skip(1))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let given: Vec<String> = std::env::args().skip(1).collect();
+    let mut command = "cargo run --release -p nexus-bench".to_owned();
+    if !given.is_empty() {
+        command = format!("{command} -- {}", given.join(" "));
+    }
 
     // Before any load, so the reference number is not slowed down by the server.
     let argon_s = tokio::task::spawn_blocking(report::argon2_seconds).await??;
@@ -128,10 +129,8 @@ async fn main() -> Result<()> {
 
     let mut runs = Vec::new();
     for engine in &args.engines {
-        let load_before = report::load_average();
         runs.push(EngineRun {
             name: engine_name(*engine),
-            load_before,
             outcomes: bench_engine(*engine, args.seconds).await?,
         });
     }
