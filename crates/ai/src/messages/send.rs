@@ -77,9 +77,10 @@ pub async fn send_message(
         escalate: body.escalate,
         temperature: body.temperature,
     };
-    let turn = prepare(
-        &state,
-        &ai,
+    answer(
+        state,
+        ai,
+        &headers,
         member,
         conversation_id,
         TurnKind::Send {
@@ -87,8 +88,7 @@ pub async fn send_message(
         },
         opts,
     )
-    .await?;
-    Ok(respond(&headers, engine::spawn(state, ai, turn)).await)
+    .await
 }
 
 /// Answer the same message again; the earlier answer is kept as a sibling.
@@ -111,16 +111,16 @@ pub async fn regenerate_message(
         escalate: body.escalate,
         temperature: body.temperature,
     };
-    let turn = prepare(
-        &state,
-        &ai,
+    answer(
+        state,
+        ai,
+        &headers,
         member,
         conversation_id,
         TurnKind::Regenerate { message_id },
         opts,
     )
-    .await?;
-    Ok(respond(&headers, engine::spawn(state, ai, turn)).await)
+    .await
 }
 
 /// Edit a user message and resend it: a new branch from the same point; the old branch
@@ -144,17 +144,23 @@ pub async fn edit_message(
         escalate: body.escalate,
         temperature: body.temperature,
     };
-    let turn = prepare(
-        &state,
-        &ai,
-        member,
-        conversation_id,
-        TurnKind::Edit {
-            message_id,
-            content: body.content,
-        },
-        opts,
-    )
-    .await?;
-    Ok(respond(&headers, engine::spawn(state, ai, turn)).await)
+    let kind = TurnKind::Edit {
+        message_id,
+        content: body.content,
+    };
+    answer(state, ai, &headers, member, conversation_id, kind, opts).await
+}
+
+/// What the three routes share: prepare the turn, start it, answer with its events.
+async fn answer(
+    state: AppState,
+    ai: Arc<AiService>,
+    headers: &HeaderMap,
+    member: Member,
+    conversation_id: Uuid,
+    kind: TurnKind,
+    opts: Options,
+) -> ApiResult<Response> {
+    let turn = prepare(&state, &ai, member, conversation_id, kind, opts).await?;
+    Ok(respond(headers, engine::spawn(state, ai, turn)).await)
 }
