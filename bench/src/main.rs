@@ -24,10 +24,12 @@ struct Args {
     engines: Vec<Engine>,
     seconds: u64,
     out: PathBuf,
+    /// Only the scenarios whose name contains this (for profiling one of them).
+    only: Option<String>,
 }
 
 fn usage() -> &'static str {
-    "usage: nexus-bench [--engine sqlite|postgres|both] [--seconds N] [--out FILE]"
+    "usage: nexus-bench [--engine sqlite|postgres|both] [--seconds N] [--out FILE] [--only TEXT]"
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
@@ -35,6 +37,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
         engines: vec![Engine::Sqlite, Engine::Postgres],
         seconds: 3,
         out: PathBuf::from("bench/RESULTS.md"),
+        only: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -57,6 +60,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
                 parsed.seconds = value.parse().context("--seconds takes a whole number")?;
             }
             "--out" => parsed.out = PathBuf::from(value),
+            "--only" => parsed.only = Some(value),
             other => bail!("unknown argument {other:?}\n{}", usage()),
         }
     }
@@ -71,7 +75,11 @@ fn engine_name(engine: Engine) -> &'static str {
 }
 
 /// All scenarios at all levels on one engine; `None` when PostgreSQL is not reachable.
-async fn bench_engine(engine: Engine, seconds: u64) -> Result<Option<Vec<Outcome>>> {
+async fn bench_engine(
+    engine: Engine,
+    seconds: u64,
+    only: Option<&str>,
+) -> Result<Option<Vec<Outcome>>> {
     // Raise every limit that would otherwise answer 429: this measures the server, not
     // the rate limiter or login throttling. 32 connections so 64 VUs queue on the
     // server's work rather than on a small pool.
@@ -91,7 +99,10 @@ async fn bench_engine(engine: Engine, seconds: u64) -> Result<Option<Vec<Outcome
     let fx = Arc::new(fixture::build(&app.base, top).await?);
     println!("{}", report::HEADER);
     let mut outcomes = Vec::new();
-    for scenario in Scenario::ALL {
+    for scenario in Scenario::ALL
+        .into_iter()
+        .filter(|s| only.is_none_or(|o| s.name().contains(o)))
+    {
         for c in LEVELS {
             let o = load::run(
                 fx.clone(),
@@ -131,7 +142,7 @@ async fn main() -> Result<()> {
     for engine in &args.engines {
         runs.push(EngineRun {
             name: engine_name(*engine),
-            outcomes: bench_engine(*engine, args.seconds).await?,
+            outcomes: bench_engine(*engine, args.seconds, args.only.as_deref()).await?,
         });
     }
 

@@ -6,14 +6,14 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use chrono::{Duration, Utc};
-use nexus_kernel::db::{Scope, bind_scope};
+use nexus_kernel::db::{Scope, Tx, bind_scope};
 use nexus_kernel::entities::workspace;
 use nexus_kernel::modules::Plan;
 use nexus_kernel::request::RequestMeta;
 use nexus_kernel::roles::{Permission, Role};
 use nexus_kernel::tenancy::{Actor, TenantCtx};
 use nexus_kernel::{ApiError, AppState, token};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entities::{api_key, member, session, user};
@@ -104,7 +104,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 pub struct Member {
     pub ctx: TenantCtx,
     pub workspace: workspace::Model,
-    tx: DatabaseTransaction,
+    tx: Tx,
 }
 
 impl Member {
@@ -117,7 +117,7 @@ impl Member {
     }
 
     /// The read transaction opened for this request.
-    pub fn tx(&self) -> &DatabaseTransaction {
+    pub fn tx(&self) -> &Tx {
         &self.tx
     }
 
@@ -129,10 +129,7 @@ impl Member {
 
     /// Trade the read transaction for a write transaction bound to the same workspace.
     /// Writes re-check whatever they depend on inside it.
-    pub async fn write(
-        self,
-        state: &AppState,
-    ) -> Result<(TenantCtx, DatabaseTransaction), ApiError> {
+    pub async fn write(self, state: &AppState) -> Result<(TenantCtx, Tx), ApiError> {
         let Self { ctx, tx, .. } = self;
         tx.rollback().await?;
         let write = state.db.tenant(ctx.scope(), true).await?;

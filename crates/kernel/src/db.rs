@@ -4,17 +4,108 @@
 //! one workspace. On PostgreSQL that binding is also the row-level-security key
 //! (`app.workspace_id`), so a query that forgets its `workspace_id` filter still sees
 //! nothing of other workspaces.
+//!
+//! Transactions are [`Tx`], not SeaORM's type, for two reasons that only matter on SQLite:
+//! writers queue on an in-process lock instead of on SQLite's busy handler (which sleeps
+//! and so adds tens of milliseconds to the tail), and read scopes run on the pool without
+//! `BEGIN`/`COMMIT` (SQLite has no row-level security to bind, and each statement is a
+//! round trip to the connection's worker thread).
 
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    DbBackend, DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
+
+/// How long a write waits for the database before giving up (the SQLite busy timeout, and
+/// the wait for the in-process writer lock).
+const WRITE_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug)]
 pub struct Db {
     conn: DatabaseConnection,
+    /// SQLite allows one writer at a time. Queuing here is fair and wakes the next writer
+    /// the moment the last one commits; SQLite's busy handler polls with sleeps instead.
+    writer: Arc<Mutex<()>>,
+}
+
+/// A unit of work on the database: a real transaction, or (for SQLite reads) the pool.
+/// Dropping a `Tx` without [`Tx::commit`] rolls it back.
+pub struct Tx {
+    inner: TxInner,
+    /// Held by SQLite write transactions until they end (see [`Db`]).
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+enum TxInner {
+    Real(DatabaseTransaction),
+    /// SQLite reads: every statement sees the latest committed data on its own.
+    Pool(DatabaseConnection),
+}
+
+impl Tx {
+    fn real(tx: DatabaseTransaction, writer: Option<OwnedMutexGuard<()>>) -> Self {
+        Self {
+            inner: TxInner::Real(tx),
+            _writer: writer,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), DbErr> {
+        match self.inner {
+            TxInner::Real(tx) => tx.commit().await,
+            TxInner::Pool(_) => Ok(()),
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        match self.inner {
+            TxInner::Real(tx) => tx.rollback().await,
+            TxInner::Pool(_) => Ok(()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Tx {
+    fn get_database_backend(&self) -> DbBackend {
+        match &self.inner {
+            TxInner::Real(tx) => tx.get_database_backend(),
+            TxInner::Pool(pool) => pool.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match &self.inner {
+            TxInner::Real(tx) => tx.execute_raw(stmt).await,
+            TxInner::Pool(pool) => pool.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match &self.inner {
+            TxInner::Real(tx) => tx.execute_unprepared(sql).await,
+            TxInner::Pool(pool) => pool.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match &self.inner {
+            TxInner::Real(tx) => tx.query_one_raw(stmt).await,
+            TxInner::Pool(pool) => pool.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match &self.inner {
+            TxInner::Real(tx) => tx.query_all_raw(stmt).await,
+            TxInner::Pool(pool) => pool.query_all_raw(stmt).await,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +140,12 @@ impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         let engine = engine_of(url)?;
         let mut opts = ConnectOptions::new(url.to_owned());
+        // Ping a pooled connection only when it sat idle: a ping on every acquire is one
+        // more round trip per transaction.
         opts.sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(10));
+            .connect_timeout(Duration::from_secs(10))
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
         match engine {
             Engine::Sqlite => {
                 opts.max_connections(max_connections.max(2))
@@ -60,7 +154,7 @@ impl Db {
                     o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                         .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                         .foreign_keys(true)
-                        .busy_timeout(Duration::from_secs(30))
+                        .busy_timeout(WRITE_WAIT)
                         .create_if_missing(true)
                 });
             }
@@ -69,7 +163,10 @@ impl Db {
             }
         }
         let conn = Database::connect(opts).await?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn engine(&self) -> Engine {
@@ -93,39 +190,77 @@ impl Db {
         self.conn.ping().await
     }
 
-    /// A write transaction. On SQLite it begins IMMEDIATE, taking the write lock up front:
-    /// writers then queue on the busy timeout instead of failing with SQLITE_BUSY when a
-    /// read transaction tries to upgrade.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+    /// A write transaction. On SQLite it first takes the in-process writer lock (see
+    /// [`Db`]), then begins IMMEDIATE, taking SQLite's write lock up front so that no
+    /// transaction fails with SQLITE_BUSY trying to upgrade; writers from other processes
+    /// (`nexus` commands) still wait on the busy timeout.
+    ///
+    /// Never open a second write transaction while holding one: on SQLite it would wait
+    /// for itself, and give up after the busy timeout.
+    pub async fn begin_write(&self) -> Result<Tx, DbErr> {
         match self.engine() {
             Engine::Sqlite => {
-                self.conn
+                let guard = tokio::time::timeout(WRITE_WAIT, self.writer.clone().lock_owned())
+                    .await
+                    .map_err(|_| {
+                        DbErr::Custom("timed out waiting for the database writer".into())
+                    })?;
+                let tx = self
+                    .conn
                     .begin_with_options(TransactionOptions {
                         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                         ..Default::default()
                     })
-                    .await
+                    .await?;
+                Ok(Tx::real(tx, Some(guard)))
             }
-            Engine::Postgres => self.conn.begin().await,
+            Engine::Postgres => Ok(Tx::real(self.conn.begin().await?, None)),
         }
     }
 
-    pub async fn begin_read(&self) -> Result<DatabaseTransaction, DbErr> {
+    /// A read scope: a read-only transaction on PostgreSQL; on SQLite the pool itself.
+    pub async fn begin_read(&self) -> Result<Tx, DbErr> {
         match self.engine() {
-            Engine::Sqlite => self.conn.begin().await,
+            Engine::Sqlite => Ok(Tx {
+                inner: TxInner::Pool(self.conn.clone()),
+                _writer: None,
+            }),
             Engine::Postgres => {
-                self.conn
+                let tx = self
+                    .conn
                     .begin_with_options(TransactionOptions {
                         access_mode: Some(AccessMode::ReadOnly),
                         ..Default::default()
                     })
-                    .await
+                    .await?;
+                Ok(Tx::real(tx, None))
             }
         }
     }
 
+    /// A read transaction with one snapshot on both engines, for reads that must agree
+    /// with each other (checking the audit chain against its head).
+    pub async fn tenant_snapshot(&self, scope: Scope) -> Result<Tx, DbErr> {
+        let tx = match self.engine() {
+            Engine::Sqlite => Tx::real(self.conn.begin().await?, None),
+            Engine::Postgres => {
+                let tx = self
+                    .conn
+                    .begin_with_options(TransactionOptions {
+                        isolation_level: Some(sea_orm::IsolationLevel::RepeatableRead),
+                        access_mode: Some(AccessMode::ReadOnly),
+                        ..Default::default()
+                    })
+                    .await?;
+                Tx::real(tx, None)
+            }
+        };
+        bind_scope(&tx, scope).await?;
+        Ok(tx)
+    }
+
     /// A transaction bound to one workspace (see the module docs).
-    pub async fn tenant(&self, scope: Scope, write: bool) -> Result<DatabaseTransaction, DbErr> {
+    pub async fn tenant(&self, scope: Scope, write: bool) -> Result<Tx, DbErr> {
         let tx = if write {
             self.begin_write().await?
         } else {
@@ -139,11 +274,7 @@ impl Db {
     /// (an API key or invitation) before its workspace is known. On PostgreSQL the
     /// policies let a row through when the caller names its digest: only someone holding
     /// the token can.
-    pub async fn begin_token_lookup(
-        &self,
-        token_digest: &str,
-        write: bool,
-    ) -> Result<DatabaseTransaction, DbErr> {
+    pub async fn begin_token_lookup(&self, token_digest: &str, write: bool) -> Result<Tx, DbErr> {
         let tx = if write {
             self.begin_write().await?
         } else {
@@ -162,11 +293,7 @@ impl Db {
 
     /// A read transaction that may see the membership rows of one user across workspaces
     /// (for "my workspaces").
-    pub async fn begin_user(
-        &self,
-        user_id: Uuid,
-        write: bool,
-    ) -> Result<DatabaseTransaction, DbErr> {
+    pub async fn begin_user(&self, user_id: Uuid, write: bool) -> Result<Tx, DbErr> {
         let tx = if write {
             self.begin_write().await?
         } else {
@@ -186,7 +313,7 @@ impl Db {
 
 /// Bind an open transaction to a workspace (PostgreSQL: set the RLS keys for this
 /// transaction only; SQLite has no RLS, the application filter is the wall).
-pub async fn bind_scope(tx: &DatabaseTransaction, scope: Scope) -> Result<(), DbErr> {
+pub async fn bind_scope(tx: &impl ConnectionTrait, scope: Scope) -> Result<(), DbErr> {
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
