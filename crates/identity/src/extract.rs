@@ -14,11 +14,17 @@ use nexus_kernel::roles::{Permission, Role};
 use nexus_kernel::tenancy::{Actor, TenantCtx};
 use nexus_kernel::{ApiError, AppState, token};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::entities::{api_key, member, session, user};
 
 pub const API_KEY_PREFIX: &str = "nxk_";
+
+/// Memberships in the [`nexus_kernel::hot_cache`], by `workspace:user`.
+const MEMBER_CACHE: &str = "member";
+/// API keys in the [`nexus_kernel::hot_cache`], by token digest.
+const API_KEY_CACHE: &str = "api_key";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// A signed-in person (browser session). API keys are refused: they act in one workspace.
@@ -199,6 +205,9 @@ impl Member {
         workspace_id: Uuid,
         meta: RequestMeta,
     ) -> Result<Self, ApiError> {
+        let cache = state.db.cache();
+        let cache_key = format!("{workspace_id}:{}", user.id);
+        let read_at = cache.generation();
         let tx = state
             .db
             .tenant(
@@ -209,13 +218,31 @@ impl Member {
                 false,
             )
             .await?;
-        let ws = check_workspace(workspace::Entity::find_by_id(workspace_id).one(&tx).await?)?;
-        let membership = member::Entity::find()
-            .filter(member::Column::WorkspaceId.eq(workspace_id))
-            .filter(member::Column::UserId.eq(user.id))
-            .one(&tx)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+        let (ws, role) = match cache.get::<(workspace::Model, Role)>(MEMBER_CACHE, &cache_key) {
+            Some(hit) => (*hit).clone(),
+            None => {
+                let ws = workspace::Entity::find_by_id(workspace_id)
+                    .one(&tx)
+                    .await?
+                    .ok_or(ApiError::NotFound)?;
+                let membership = member::Entity::find()
+                    .filter(member::Column::WorkspaceId.eq(workspace_id))
+                    .filter(member::Column::UserId.eq(user.id))
+                    .one(&tx)
+                    .await?
+                    .ok_or(ApiError::NotFound)?;
+                let role = Role::from_db(&membership.role);
+                cache.put(
+                    read_at,
+                    MEMBER_CACHE,
+                    cache_key,
+                    vec![workspace_id, user.id],
+                    Arc::new((ws.clone(), role)),
+                );
+                (ws, role)
+            }
+        };
+        let ws = check_workspace(Some(ws))?;
         let plan = Plan::from_db(&ws.plan);
         rate_limit(state, format!("user:{}:{workspace_id}", user.id), plan)?;
         Ok(Self {
@@ -225,7 +252,7 @@ impl Member {
                     id: user.id,
                     email: user.email,
                 },
-                role: Role::from_db(&membership.role),
+                role,
                 plan,
                 meta,
             },
@@ -248,37 +275,63 @@ async fn api_key_member(
         return Err(invalid);
     }
     let digest = token::digest(&key);
-    let tx = state.db.begin_token_lookup(&digest, false).await?;
-    let row = api_key::Entity::find()
-        .filter(api_key::Column::TokenDigest.eq(&digest))
-        .one(&tx)
-        .await?
-        .ok_or(invalid)?;
+    let scope = Scope {
+        workspace_id,
+        user_id: None,
+    };
+    let cache = state.db.cache();
+    let read_at = cache.generation();
+    let cached = cache.get::<(api_key::Model, workspace::Model)>(API_KEY_CACHE, &digest);
+    let was_cached = cached.is_some();
+    let (tx, mut row, ws) = match cached {
+        Some(hit) if hit.0.workspace_id == workspace_id => {
+            let (row, ws) = (*hit).clone();
+            (state.db.tenant(scope, false).await?, row, ws)
+        }
+        Some(_) => return Err(ApiError::NotFound),
+        None => {
+            let tx = state.db.begin_token_lookup(&digest, false).await?;
+            let row = api_key::Entity::find()
+                .filter(api_key::Column::TokenDigest.eq(&digest))
+                .one(&tx)
+                .await?
+                .ok_or(invalid)?;
+            if row.workspace_id != workspace_id {
+                return Err(ApiError::NotFound);
+            }
+            bind_scope(&tx, scope).await?;
+            let ws = workspace::Entity::find_by_id(workspace_id)
+                .one(&tx)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            (tx, row, ws)
+        }
+    };
     let now = Utc::now();
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
         return Err(ApiError::Unauthenticated {
             message: "The API key is invalid, revoked or expired.",
         });
     }
-    if row.workspace_id != workspace_id {
-        return Err(ApiError::NotFound);
-    }
-    bind_scope(
-        &tx,
-        Scope {
-            workspace_id,
-            user_id: None,
-        },
-    )
-    .await?;
-    let ws = check_workspace(workspace::Entity::find_by_id(workspace_id).one(&tx).await?)?;
+    let ws = check_workspace(Some(ws))?;
     let plan = Plan::from_db(&ws.plan);
     rate_limit(state, format!("key:{}", row.id), plan)?;
-    if row
+    let touch = row
         .last_used_at
-        .is_none_or(|t| now - t > Duration::seconds(60))
-    {
+        .is_none_or(|t| now - t > Duration::seconds(60));
+    if touch {
         touch_api_key(state.clone(), workspace_id, row.id);
+        // The cached copy carries the new time so the next requests don't touch again.
+        row.last_used_at = Some(now);
+    }
+    if touch || !was_cached {
+        cache.put(
+            read_at,
+            API_KEY_CACHE,
+            digest,
+            vec![workspace_id, row.id],
+            Arc::new((row.clone(), ws.clone())),
+        );
     }
     Ok(Member {
         ctx: TenantCtx {

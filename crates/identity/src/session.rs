@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use nexus_kernel::request::RequestMeta;
 use nexus_kernel::{AppState, token};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::entities::{session, user};
@@ -14,6 +15,9 @@ pub const SESSION_COOKIE: &str = "nexus_session";
 
 /// Don't write `last_seen_at` more often than this: reads stay reads.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+/// Sessions in the [`nexus_kernel::hot_cache`], by token digest, tagged with the user.
+pub const CACHE_KIND: &str = "session";
 
 pub struct NewSession {
     pub token: String,
@@ -50,24 +54,50 @@ pub async fn resolve(
     state: &AppState,
     token: &str,
 ) -> Result<Option<(user::Model, session::Model)>, sea_orm::DbErr> {
-    let db = state.db.conn();
-    let Some(s) = session::Entity::find()
-        .filter(session::Column::TokenDigest.eq(token::digest(token)))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
+    let digest = token::digest(token);
+    let cache = state.db.cache();
+    let cached = cache.get::<(user::Model, session::Model)>(CACHE_KIND, &digest);
+    let read_at = cache.generation();
+    let was_cached = cached.is_some();
+    let (u, mut s) = match cached {
+        Some(hit) => (*hit).clone(),
+        None => {
+            let db = state.db.conn();
+            let Some((s, Some(u))) = session::Entity::find()
+                .find_also_related(user::Entity)
+                .filter(session::Column::TokenDigest.eq(&digest))
+                .one(db)
+                .await?
+            else {
+                return Ok(None);
+            };
+            (u, s)
+        }
     };
     let now = Utc::now();
     let idle_deadline = s.last_seen_at + Duration::minutes(state.settings.session_idle_minutes);
     if now >= s.expires_at || now >= idle_deadline {
-        session::Entity::delete_by_id(s.id).exec(db).await?;
+        session::Entity::delete_by_id(s.id)
+            .exec(state.db.conn())
+            .await?;
+        cache.forget(CACHE_KIND, &digest);
         return Ok(None);
     }
-    let Some(u) = user::Entity::find_by_id(s.user_id).one(db).await? else {
-        return Ok(None);
-    };
-    if now - s.last_seen_at > TOUCH_EVERY {
+    let touch = now - s.last_seen_at > TOUCH_EVERY;
+    if touch {
+        // The cached copy carries the new time so the next requests don't touch again.
+        s.last_seen_at = now;
+    }
+    if touch || !was_cached {
+        cache.put(
+            read_at,
+            CACHE_KIND,
+            digest,
+            vec![u.id],
+            Arc::new((u.clone(), s.clone())),
+        );
+    }
+    if touch {
         let db = state.db.clone();
         let id = s.id;
         // Best effort and off the request path: a missed touch only shortens idle expiry.

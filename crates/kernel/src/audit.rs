@@ -11,6 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::db::Tx;
 use crate::entities::audit_event;
 use crate::error::ApiError;
 use crate::tenancy::{Actor, TenantCtx};
@@ -41,21 +42,20 @@ impl<'a> Event<'a> {
 }
 
 /// Append an event inside the caller's transaction (the one making the change).
-pub async fn record(
-    tx: &impl ConnectionTrait,
-    ctx: &TenantCtx,
-    event: Event<'_>,
-) -> Result<(), ApiError> {
+pub async fn record(tx: &Tx, ctx: &TenantCtx, event: Event<'_>) -> Result<(), ApiError> {
     record_as(tx, ctx.workspace_id, &ctx.actor, &ctx.meta, event).await
 }
 
 pub async fn record_as(
-    tx: &impl ConnectionTrait,
+    tx: &Tx,
     workspace_id: Uuid,
     actor: &Actor,
     meta: &crate::request::RequestMeta,
     event: Event<'_>,
 ) -> Result<(), ApiError> {
+    // Every change inside a workspace passes through here, so this is where the
+    // workspace's cached reads (roles, keys, AI providers) are marked stale.
+    tx.mark_stale(workspace_id);
     let backend = tx.get_database_backend();
     // Taking the next sequence number row-locks the workspace until commit (PostgreSQL) or
     // runs under the single writer (SQLite), so the chain never forks.

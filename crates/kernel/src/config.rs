@@ -36,6 +36,10 @@ pub struct Settings {
     pub trust_proxy: bool,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
+    /// How long a replica may keep who a session or API key is, a member's role and a
+    /// workspace's AI providers in memory. Changes made through this replica apply at
+    /// once; other replicas see them within this many seconds. 0 turns caching off.
+    pub cache_seconds: u64,
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
@@ -125,6 +129,7 @@ impl Default for Settings {
             trust_proxy: false,
             session_idle_minutes: 7 * 24 * 60,
             session_absolute_hours: 30 * 24,
+            cache_seconds: 5,
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,

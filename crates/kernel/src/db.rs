@@ -21,6 +21,8 @@ use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
+use crate::hot_cache::HotCache;
+
 /// How long a write waits for the database before giving up (the SQLite busy timeout, and
 /// the wait for the in-process writer lock).
 const WRITE_WAIT: Duration = Duration::from_secs(30);
@@ -31,6 +33,8 @@ pub struct Db {
     /// SQLite allows one writer at a time. Queuing here is fair and wakes the next writer
     /// the moment the last one commits; SQLite's busy handler polls with sleeps instead.
     writer: Arc<Mutex<()>>,
+    /// Reads derived from this database; write transactions mark what they make stale.
+    cache: Arc<HotCache>,
 }
 
 /// A unit of work on the database: a real transaction, or (for SQLite reads) the pool.
@@ -39,6 +43,9 @@ pub struct Tx {
     inner: TxInner,
     /// Held by SQLite write transactions until they end (see [`Db`]).
     _writer: Option<OwnedMutexGuard<()>>,
+    cache: Arc<HotCache>,
+    /// Cache tags to forget once this transaction commits (see [`Tx::mark_stale`]).
+    stale: std::sync::Mutex<Vec<Uuid>>,
 }
 
 enum TxInner {
@@ -48,18 +55,33 @@ enum TxInner {
 }
 
 impl Tx {
-    fn real(tx: DatabaseTransaction, writer: Option<OwnedMutexGuard<()>>) -> Self {
+    fn new(inner: TxInner, writer: Option<OwnedMutexGuard<()>>, cache: &Arc<HotCache>) -> Self {
         Self {
-            inner: TxInner::Real(tx),
+            inner,
             _writer: writer,
+            cache: cache.clone(),
+            stale: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Cached reads tagged with `tag` (a workspace, a user, a key) become stale when this
+    /// transaction commits. Forgetting after the commit, not before, is what keeps a
+    /// concurrent reader from caching the old rows again.
+    pub fn mark_stale(&self, tag: Uuid) {
+        let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
+        if !stale.contains(&tag) {
+            stale.push(tag);
         }
     }
 
     pub async fn commit(self) -> Result<(), DbErr> {
+        let stale = std::mem::take(&mut *self.stale.lock().unwrap_or_else(|e| e.into_inner()));
         match self.inner {
-            TxInner::Real(tx) => tx.commit().await,
-            TxInner::Pool(_) => Ok(()),
+            TxInner::Real(tx) => tx.commit().await?,
+            TxInner::Pool(_) => {}
         }
+        self.cache.forget_tagged(&stale);
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
@@ -166,7 +188,18 @@ impl Db {
         Ok(Self {
             conn,
             writer: Arc::new(Mutex::new(())),
+            cache: Arc::new(HotCache::new(Duration::ZERO)),
         })
+    }
+
+    /// Keep derived reads in [`HotCache`] for `ttl` (zero: not at all, the default).
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache = Arc::new(HotCache::new(ttl));
+        self
+    }
+
+    pub fn cache(&self) -> &HotCache {
+        &self.cache
     }
 
     pub fn engine(&self) -> Engine {
@@ -212,19 +245,20 @@ impl Db {
                         ..Default::default()
                     })
                     .await?;
-                Ok(Tx::real(tx, Some(guard)))
+                Ok(Tx::new(TxInner::Real(tx), Some(guard), &self.cache))
             }
-            Engine::Postgres => Ok(Tx::real(self.conn.begin().await?, None)),
+            Engine::Postgres => Ok(Tx::new(
+                TxInner::Real(self.conn.begin().await?),
+                None,
+                &self.cache,
+            )),
         }
     }
 
     /// A read scope: a read-only transaction on PostgreSQL; on SQLite the pool itself.
     pub async fn begin_read(&self) -> Result<Tx, DbErr> {
         match self.engine() {
-            Engine::Sqlite => Ok(Tx {
-                inner: TxInner::Pool(self.conn.clone()),
-                _writer: None,
-            }),
+            Engine::Sqlite => Ok(Tx::new(TxInner::Pool(self.conn.clone()), None, &self.cache)),
             Engine::Postgres => {
                 let tx = self
                     .conn
@@ -233,7 +267,7 @@ impl Db {
                         ..Default::default()
                     })
                     .await?;
-                Ok(Tx::real(tx, None))
+                Ok(Tx::new(TxInner::Real(tx), None, &self.cache))
             }
         }
     }
@@ -242,7 +276,7 @@ impl Db {
     /// with each other (checking the audit chain against its head).
     pub async fn tenant_snapshot(&self, scope: Scope) -> Result<Tx, DbErr> {
         let tx = match self.engine() {
-            Engine::Sqlite => Tx::real(self.conn.begin().await?, None),
+            Engine::Sqlite => Tx::new(TxInner::Real(self.conn.begin().await?), None, &self.cache),
             Engine::Postgres => {
                 let tx = self
                     .conn
@@ -252,7 +286,7 @@ impl Db {
                         ..Default::default()
                     })
                     .await?;
-                Tx::real(tx, None)
+                Tx::new(TxInner::Real(tx), None, &self.cache)
             }
         };
         bind_scope(&tx, scope).await?;

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod hot_cache;
 pub mod ids;
 pub mod json;
 pub mod migrations;

@@ -40,7 +40,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     if settings.migrate_on_start {
         migrate(&settings).await?;
     }
-    let db = Db::connect(&settings.database_url(), settings.database_max_connections).await?;
+    let db = Db::connect(&settings.database_url(), settings.database_max_connections)
+        .await?
+        .with_cache_ttl(std::time::Duration::from_secs(settings.cache_seconds));
     if role_bypasses_rls(db.conn()).await? {
         tracing::warn!(
             "the database role bypasses row-level security (superuser or BYPASSRLS); run the server as a role without it (see docs/operations.md)"

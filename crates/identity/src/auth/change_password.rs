@@ -50,6 +50,7 @@ pub async fn change_password(
         .filter(session::Column::Id.ne(me.session.id))
         .exec(&tx)
         .await?;
+    tx.mark_stale(me.user.id);
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,6 +19,10 @@ pub async fn logout(
     session::Entity::delete_by_id(me.session.id)
         .exec(state.db.conn())
         .await?;
+    state
+        .db
+        .cache()
+        .forget(crate::session::CACHE_KIND, &me.session.token_digest);
     Ok((
         StatusCode::NO_CONTENT,
         cookie_headers(crate::session::clear_cookie(&state)),

@@ -20,6 +20,7 @@ pub async fn logout_all(
         .filter(session::Column::UserId.eq(me.user.id))
         .exec(state.db.conn())
         .await?;
+    state.db.cache().forget_tagged(&[me.user.id]);
     Ok((
         StatusCode::NO_CONTENT,
         cookie_headers(crate::session::clear_cookie(&state)),

@@ -1,0 +1,201 @@
+//! A short-lived, in-process cache of what nearly every request reads: who a session
+//! cookie or API key belongs to, a member's role, a workspace's AI providers.
+//!
+//! Entries are tagged with the ids they depend on (a user, a workspace, a key) and are
+//! forgotten the moment a change to one of those commits in this process. Every change
+//! inside a workspace writes an audit event, and [`crate::audit`] marks the workspace
+//! stale on the transaction doing it, so a new kind of change cannot forget to
+//! invalidate. Other replicas see a change when their entry's TTL runs out
+//! (`NEXUS_CACHE_SECONDS`, 0 turns the cache off).
+//!
+//! A reader that raced a change must not put back what it read before the change: it
+//! takes [`HotCache::generation`] before reading, and [`HotCache::put`] drops the value if
+//! anything was forgotten since.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Above this many entries, expired ones are swept on insert; if that is not enough the
+/// cache starts over. Bounds memory when many sessions come and go.
+const MAX_ENTRIES: usize = 100_000;
+
+type Key = (&'static str, String);
+
+struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    tags: Vec<Uuid>,
+    stored: Instant,
+}
+
+pub struct HotCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<Key, Entry>>,
+    generation: AtomicU64,
+}
+
+impl std::fmt::Debug for HotCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotCache").field("ttl", &self.ttl).finish()
+    }
+}
+
+/// A snapshot of the cache's invalidation counter, taken before reading the database.
+#[derive(Debug, Clone, Copy)]
+pub struct Generation(u64);
+
+impl HotCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        // A panic while holding the lock leaves a map that is still a valid cache.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn generation(&self) -> Generation {
+        Generation(self.generation.load(Ordering::Acquire))
+    }
+
+    /// The live value under `kind`/`key`, if any.
+    pub fn get<T: Any + Send + Sync>(&self, kind: &'static str, key: &str) -> Option<Arc<T>> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries();
+        let entry = entries.get(&(kind, key.to_owned()))?;
+        if entry.stored.elapsed() >= self.ttl {
+            return None;
+        }
+        entry.value.clone().downcast::<T>().ok()
+    }
+
+    /// Store a value read from the database after `read_at` was taken; dropped if
+    /// anything was forgotten in between.
+    pub fn put<T: Any + Send + Sync>(
+        &self,
+        read_at: Generation,
+        kind: &'static str,
+        key: String,
+        tags: Vec<Uuid>,
+        value: Arc<T>,
+    ) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries();
+        // Checked under the lock that `forget_tagged` also takes, so a forget cannot slip
+        // between this check and the insert.
+        if self.generation.load(Ordering::Acquire) != read_at.0 {
+            return;
+        }
+        if entries.len() >= MAX_ENTRIES {
+            let ttl = self.ttl;
+            entries.retain(|_, e| e.stored.elapsed() < ttl);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            (kind, key),
+            Entry {
+                value,
+                tags,
+                stored: Instant::now(),
+            },
+        );
+    }
+
+    /// Forget one entry (a session that ended).
+    pub fn forget(&self, kind: &'static str, key: &str) {
+        let mut entries = self.entries();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(&(kind, key.to_owned()));
+    }
+
+    /// Forget everything (tests that move a row's clock back, as time passing would).
+    pub fn clear(&self) {
+        let mut entries = self.entries();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
+    /// Forget every entry that depends on any of `tags` (a user, a workspace, a key).
+    pub fn forget_tagged(&self, tags: &[Uuid]) {
+        if tags.is_empty() {
+            return;
+        }
+        let mut entries = self.entries();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.retain(|_, e| !e.tags.iter().any(|t| tags.contains(t)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_lives_until_its_ttl() {
+        let cache = HotCache::new(Duration::from_millis(50));
+        cache.put(cache.generation(), "k", "a".into(), vec![], Arc::new(1_u32));
+        assert_eq!(cache.get::<u32>("k", "a").as_deref(), Some(&1));
+        assert!(cache.get::<u32>("other", "a").is_none());
+        assert!(
+            cache.get::<String>("k", "a").is_none(),
+            "wrong type is a miss"
+        );
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(cache.get::<u32>("k", "a").is_none());
+    }
+
+    #[test]
+    fn forgetting_a_tag_drops_every_entry_that_depends_on_it() {
+        let cache = HotCache::new(Duration::from_secs(60));
+        let (ws, user, other) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        cache.put(
+            cache.generation(),
+            "m",
+            "1".into(),
+            vec![ws, user],
+            Arc::new(1_u8),
+        );
+        cache.put(
+            cache.generation(),
+            "m",
+            "2".into(),
+            vec![other],
+            Arc::new(2_u8),
+        );
+        cache.forget_tagged(&[user]);
+        assert!(cache.get::<u8>("m", "1").is_none());
+        assert!(cache.get::<u8>("m", "2").is_some());
+        cache.forget("m", "2");
+        assert!(cache.get::<u8>("m", "2").is_none());
+    }
+
+    #[test]
+    fn a_read_that_raced_a_change_is_not_stored() {
+        let cache = HotCache::new(Duration::from_secs(60));
+        let before = cache.generation();
+        cache.forget_tagged(&[Uuid::now_v7()]);
+        cache.put(before, "m", "1".into(), vec![], Arc::new(1_u8));
+        assert!(cache.get::<u8>("m", "1").is_none());
+    }
+
+    #[test]
+    fn a_zero_ttl_turns_the_cache_off() {
+        let cache = HotCache::new(Duration::ZERO);
+        cache.put(cache.generation(), "k", "a".into(), vec![], Arc::new(1_u8));
+        assert!(cache.get::<u8>("k", "a").is_none());
+    }
+}
