@@ -1,6 +1,7 @@
 //! What a workspace may use: its own providers (in priority order), then the platform's
 //! default provider, and the workspace's AI defaults.
 
+use nexus_kernel::db::Tx;
 use nexus_kernel::{ApiError, AppState, secrets};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::sync::Arc;
@@ -34,7 +35,33 @@ pub fn platform_models(state: &AppState) -> Vec<String> {
 }
 
 impl Catalog {
+    /// The workspace's catalog. Read on every message, and it decrypts provider keys, so it
+    /// is cached; every change to providers, AI settings or secrets is audited, which
+    /// invalidates it.
     pub async fn load(
+        tx: &Tx,
+        state: &AppState,
+        workspace_id: Uuid,
+    ) -> Result<Arc<Self>, ApiError> {
+        const CACHE_KIND: &str = "ai_catalog";
+        let cache = tx.cache();
+        let key = workspace_id.to_string();
+        if let Some(hit) = cache.get::<Self>(CACHE_KIND, &key) {
+            return Ok(hit);
+        }
+        let read_at = cache.generation();
+        let catalog = Arc::new(Self::read(tx, state, workspace_id).await?);
+        cache.put(
+            read_at,
+            CACHE_KIND,
+            key,
+            vec![workspace_id],
+            catalog.clone(),
+        );
+        Ok(catalog)
+    }
+
+    async fn read(
         db: &impl ConnectionTrait,
         state: &AppState,
         workspace_id: Uuid,

@@ -74,6 +74,11 @@ impl Tx {
         }
     }
 
+    /// The database's cache of derived reads (see [`HotCache`]).
+    pub fn cache(&self) -> &HotCache {
+        &self.cache
+    }
+
     pub async fn commit(self) -> Result<(), DbErr> {
         let stale = std::mem::take(&mut *self.stale.lock().unwrap_or_else(|e| e.into_inner()));
         match self.inner {

@@ -125,16 +125,26 @@ pub async fn set_module(
     Ok(())
 }
 
-/// What a route of a switched-off module answers.
+/// What a route of a switched-off module answers. Checked on every request of a module,
+/// so the switches are cached (switching is audited, which invalidates them).
 pub async fn require_module(
-    db: &impl ConnectionTrait,
+    tx: &crate::db::Tx,
     workspace_id: Uuid,
     module: Module,
 ) -> Result<(), ApiError> {
-    let on = module_states(db, workspace_id)
-        .await?
-        .into_iter()
-        .any(|(m, on)| m == module && on);
+    const CACHE_KIND: &str = "modules";
+    let cache = tx.cache();
+    let key = workspace_id.to_string();
+    let states = match cache.get::<Vec<(Module, bool)>>(CACHE_KIND, &key) {
+        Some(hit) => hit,
+        None => {
+            let read_at = cache.generation();
+            let states = std::sync::Arc::new(module_states(tx, workspace_id).await?);
+            cache.put(read_at, CACHE_KIND, key, vec![workspace_id], states.clone());
+            states
+        }
+    };
+    let on = states.iter().any(|&(m, on)| m == module && on);
     if on {
         Ok(())
     } else {
