@@ -13,6 +13,9 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 const LEVELS: [usize; 3] = [1, 50, 500];
+/// Each level runs until it has at least this many streams per path, in rounds of its
+/// size: one stream alone gives one time to first token, too few for a percentile.
+const MIN_SAMPLES: usize = 30;
 /// The fake provider's pace: one word every this often (a fast hosted model).
 const WORD_EVERY: Duration = Duration::from_millis(20);
 /// Words in each question; the echo answer is one word longer.
@@ -212,58 +215,64 @@ async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
         .build()?;
     let mut rows = Vec::new();
     for &n in &LEVELS {
-        // Conversations made beforehand (titled, so no title calls are mixed in).
-        let mut urls = Vec::with_capacity(n);
-        for i in 0..n {
-            let r = owner
-                .post(
-                    &format!("/api/v1/workspaces/{ws}/conversations"),
-                    json!({ "title": format!("c{i}") }),
-                )
-                .await;
-            anyhow::ensure!(r.status == 201, "conversation: {}", r.text);
-            urls.push(format!(
-                "/api/v1/workspaces/{ws}/conversations/{}/messages",
-                r.id()
-            ));
+        let rounds = MIN_SAMPLES.div_ceil(n);
+        let (mut direct, mut through) = (Samples::default(), Samples::default());
+        let (mut direct_wall, mut through_wall) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..rounds {
+            // Conversations made beforehand (titled, so no title calls are mixed in).
+            let mut urls = Vec::with_capacity(n);
+            for i in 0..n {
+                let r = owner
+                    .post(
+                        &format!("/api/v1/workspaces/{ws}/conversations"),
+                        json!({ "title": format!("c{i}") }),
+                    )
+                    .await;
+                anyhow::ensure!(r.status == 201, "conversation: {}", r.text);
+                urls.push(format!(
+                    "/api/v1/workspaces/{ws}/conversations/{}/messages",
+                    r.id()
+                ));
+            }
+            let base = fake.base_url();
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..n)
+                .map(|i| {
+                    let (http, base) = (http.clone(), base.clone());
+                    tokio::spawn(async move { direct_stream(&http, &base, i).await })
+                })
+                .collect();
+            for t in tasks {
+                direct.merge(t.await.context("direct stream task")?);
+            }
+            direct_wall += started.elapsed();
+
+            let started = Instant::now();
+            let tasks: Vec<_> = urls
+                .into_iter()
+                .enumerate()
+                .map(|(i, url)| {
+                    let c = owner.clone();
+                    tokio::spawn(async move { nexus_stream(&c, &url, i).await })
+                })
+                .collect();
+            for t in tasks {
+                through.merge(t.await.context("nexus stream task")?);
+            }
+            through_wall += started.elapsed();
         }
-        let base = fake.base_url();
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..n)
-            .map(|i| {
-                let (http, base) = (http.clone(), base.clone());
-                tokio::spawn(async move { direct_stream(&http, &base, i).await })
-            })
-            .collect();
-        let mut direct = Samples::default();
-        for t in tasks {
-            direct.merge(t.await.context("direct stream task")?);
-        }
+        let rounds_u32 = u32::try_from(rounds).unwrap_or(u32::MAX);
         rows.push(Row {
             path: "direct",
             streams: n,
             s: direct,
-            wall: started.elapsed(),
+            wall: direct_wall / rounds_u32,
         });
-
-        let started = Instant::now();
-        let tasks: Vec<_> = urls
-            .into_iter()
-            .enumerate()
-            .map(|(i, url)| {
-                let c = owner.clone();
-                tokio::spawn(async move { nexus_stream(&c, &url, i).await })
-            })
-            .collect();
-        let mut through = Samples::default();
-        for t in tasks {
-            through.merge(t.await.context("nexus stream task")?);
-        }
         rows.push(Row {
             path: "through Nexus",
             streams: n,
             s: through,
-            wall: started.elapsed(),
+            wall: through_wall / rounds_u32,
         });
     }
     let (rss, peak) = memory_mib();
@@ -353,7 +362,8 @@ async fn main() -> Result<()> {
          `direct` streams from the provider itself; `through Nexus` sends the same question as a message in its own conversation and reads the SSE answer, \
          so it includes everything Nexus does per message: quota reservation, saving both messages, the provider call, the usage ledger. \
          TTFT is from sending the request to the first token; `between` is the gap between tokens as the client sees them. \
-         All streams of a level start at once. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
+         All streams of a level start at once; a level repeats in rounds until each path has at least {MIN_SAMPLES} streams (30 rounds of 1, one round of 50 or 500), \
+         and `wall s` is one round's. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
         WORD_EVERY.as_millis()
     )?;
     for engine in engines {

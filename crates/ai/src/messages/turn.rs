@@ -2,13 +2,13 @@
 //! user's message and an empty answer (so a crash leaves a consistent, resumable state),
 //! and build the request with the conversation's history.
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use nexus_identity::extract::Member;
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, AppState};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryIntoModel};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -247,9 +247,9 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
     }
 }
 
-/// In one write transaction: reserve the quota, save the user message (unless
-/// regenerating) and the empty answer, and point the conversation at the new branch. A
-/// refusal or failure anywhere leaves nothing behind.
+/// In one write transaction: save the user message (unless regenerating) and the empty
+/// answer, point the conversation at the new branch, and reserve the quota. A refusal or
+/// failure anywhere leaves nothing behind.
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; a struct would only rename the arguments"
@@ -265,18 +265,11 @@ async fn save_messages(
     budget: Budget,
 ) -> Result<(MessageView, Uuid, quota::Reservation), ApiError> {
     let tx = state.db.tenant(ctx.scope(), true).await?;
-    let reservation = quota::reserve(
-        &tx,
-        ctx.workspace_id,
-        ctx.actor.user_id(),
-        budget.tokens,
-        budget.workspace_limit,
-        budget.member_limit,
-    )
-    .await?;
     // Re-check inside the write transaction: the conversation may have gone meanwhile.
     find_writable(&tx, ctx, conv.id).await?;
-    let now = Utc::now();
+    // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
+    // memory and must equal what a later read returns.
+    let now = Utc::now().trunc_subsecs(6);
     let new_row = |id: Uuid, parent_id: Option<Uuid>, role: &str, content: &str, status: &str| {
         message::ActiveModel {
             workspace_id: Set(ctx.workspace_id),
@@ -303,18 +296,17 @@ async fn save_messages(
     let (user_row, added) = match regenerate_of {
         Some(user) => (user, 1),
         None => {
-            let id = Uuid::now_v7();
-            let parent_id = parent.flatten();
-            message::Entity::insert(new_row(id, parent_id, "user", content, "complete"))
+            let row = new_row(
+                Uuid::now_v7(),
+                parent.flatten(),
+                "user",
+                content,
+                "complete",
+            );
+            message::Entity::insert(row.clone())
                 .exec_without_returning(&tx)
                 .await?;
-            let row = message::Entity::find()
-                .filter(message::Column::WorkspaceId.eq(ctx.workspace_id))
-                .filter(message::Column::Id.eq(id))
-                .one(&tx)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            (row, 2)
+            (row.try_into_model()?, 2)
         }
     };
     let assistant_id = Uuid::now_v7();
@@ -341,6 +333,18 @@ async fn save_messages(
         .filter(conversation::Column::Id.eq(conv.id))
         .exec(&tx)
         .await?;
+    // Last before the commit: on PostgreSQL the reservation row-locks the workspace's
+    // quota until commit, and every message of the workspace queues on that lock, so it
+    // is held for one statement instead of the whole transaction.
+    let reservation = quota::reserve(
+        &tx,
+        ctx.workspace_id,
+        ctx.actor.user_id(),
+        budget.tokens,
+        budget.workspace_limit,
+        budget.member_limit,
+    )
+    .await?;
     tx.commit().await?;
     let mut with_new = all.to_vec();
     if !with_new.iter().any(|m| m.id == user_row.id) {
