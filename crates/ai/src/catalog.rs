@@ -43,22 +43,14 @@ impl Catalog {
         state: &AppState,
         workspace_id: Uuid,
     ) -> Result<Arc<Self>, ApiError> {
-        const CACHE_KIND: &str = "ai_catalog";
-        let cache = tx.cache();
-        let key = workspace_id.to_string();
-        if let Some(hit) = cache.get::<Self>(CACHE_KIND, &key) {
-            return Ok(hit);
-        }
-        let read_at = cache.generation();
-        let catalog = Arc::new(Self::read(tx, state, workspace_id).await?);
-        cache.put(
-            read_at,
-            CACHE_KIND,
-            key,
-            vec![workspace_id],
-            catalog.clone(),
-        );
-        Ok(catalog)
+        tx.cache()
+            .get_or_load(
+                "ai_catalog",
+                workspace_id.to_string(),
+                vec![workspace_id],
+                || Self::read(tx, state, workspace_id),
+            )
+            .await
     }
 
     async fn read(

@@ -20,12 +20,12 @@ use uuid::Uuid;
 use crate::entities::{api_key, member, session, user};
 
 pub const API_KEY_PREFIX: &str = "nxk_";
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Memberships in the [`nexus_kernel::hot_cache`], by `workspace:user`.
 const MEMBER_CACHE: &str = "member";
 /// API keys in the [`nexus_kernel::hot_cache`], by token digest.
 const API_KEY_CACHE: &str = "api_key";
-pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// A signed-in person (browser session). API keys are refused: they act in one workspace.
 pub struct CurrentUser {
@@ -205,9 +205,6 @@ impl Member {
         workspace_id: Uuid,
         meta: RequestMeta,
     ) -> Result<Self, ApiError> {
-        let cache = state.db.cache();
-        let cache_key = format!("{workspace_id}:{}", user.id);
-        let read_at = cache.generation();
         let tx = state
             .db
             .tenant(
@@ -218,30 +215,29 @@ impl Member {
                 false,
             )
             .await?;
-        let (ws, role) = match cache.get::<(workspace::Model, Role)>(MEMBER_CACHE, &cache_key) {
-            Some(hit) => (*hit).clone(),
-            None => {
-                let ws = workspace::Entity::find_by_id(workspace_id)
-                    .one(&tx)
-                    .await?
-                    .ok_or(ApiError::NotFound)?;
-                let membership = member::Entity::find()
-                    .filter(member::Column::WorkspaceId.eq(workspace_id))
-                    .filter(member::Column::UserId.eq(user.id))
-                    .one(&tx)
-                    .await?
-                    .ok_or(ApiError::NotFound)?;
-                let role = Role::from_db(&membership.role);
-                cache.put(
-                    read_at,
-                    MEMBER_CACHE,
-                    cache_key,
-                    vec![workspace_id, user.id],
-                    Arc::new((ws.clone(), role)),
-                );
-                (ws, role)
-            }
-        };
+        let cached = state
+            .db
+            .cache()
+            .get_or_load(
+                MEMBER_CACHE,
+                format!("{workspace_id}:{}", user.id),
+                vec![workspace_id, user.id],
+                || async {
+                    let ws = workspace::Entity::find_by_id(workspace_id)
+                        .one(&tx)
+                        .await?
+                        .ok_or(ApiError::NotFound)?;
+                    let membership = member::Entity::find()
+                        .filter(member::Column::WorkspaceId.eq(workspace_id))
+                        .filter(member::Column::UserId.eq(user.id))
+                        .one(&tx)
+                        .await?
+                        .ok_or(ApiError::NotFound)?;
+                    Ok::<_, ApiError>((ws, Role::from_db(&membership.role)))
+                },
+            )
+            .await?;
+        let (ws, role) = (*cached).clone();
         let ws = check_workspace(Some(ws))?;
         let plan = Plan::from_db(&ws.plan);
         rate_limit(state, format!("user:{}:{workspace_id}", user.id), plan)?;

@@ -14,6 +14,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +25,6 @@ use uuid::Uuid;
 /// cache starts over. Bounds memory when many sessions come and go.
 const MAX_ENTRIES: usize = 100_000;
 
-type Key = (&'static str, String);
-
 struct Entry {
     value: Arc<dyn Any + Send + Sync>,
     tags: Vec<Uuid>,
@@ -34,7 +33,8 @@ struct Entry {
 
 pub struct HotCache {
     ttl: Duration,
-    entries: Mutex<HashMap<Key, Entry>>,
+    /// By kind, then key: a lookup by `&str` then needs no allocation.
+    entries: Mutex<HashMap<&'static str, HashMap<String, Entry>>>,
     generation: AtomicU64,
 }
 
@@ -57,7 +57,7 @@ impl HotCache {
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, HashMap<String, Entry>>> {
         // A panic while holding the lock leaves a map that is still a valid cache.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -72,7 +72,7 @@ impl HotCache {
             return None;
         }
         let entries = self.entries();
-        let entry = entries.get(&(kind, key.to_owned()))?;
+        let entry = entries.get(kind)?.get(key)?;
         if entry.stored.elapsed() >= self.ttl {
             return None;
         }
@@ -98,15 +98,17 @@ impl HotCache {
         if self.generation.load(Ordering::Acquire) != read_at.0 {
             return;
         }
-        if entries.len() >= MAX_ENTRIES {
+        if entries.values().map(HashMap::len).sum::<usize>() >= MAX_ENTRIES {
             let ttl = self.ttl;
-            entries.retain(|_, e| e.stored.elapsed() < ttl);
-            if entries.len() >= MAX_ENTRIES {
+            for of_kind in entries.values_mut() {
+                of_kind.retain(|_, e| e.stored.elapsed() < ttl);
+            }
+            if entries.values().map(HashMap::len).sum::<usize>() >= MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(
-            (kind, key),
+        entries.entry(kind).or_default().insert(
+            key,
             Entry {
                 value,
                 tags,
@@ -115,11 +117,34 @@ impl HotCache {
         );
     }
 
+    /// The cached value, or `load`'s, which is then cached (unless a change raced it).
+    pub async fn get_or_load<T, E, Fut>(
+        &self,
+        kind: &'static str,
+        key: String,
+        tags: Vec<Uuid>,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Arc<T>, E>
+    where
+        T: Any + Send + Sync,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if let Some(hit) = self.get::<T>(kind, &key) {
+            return Ok(hit);
+        }
+        let read_at = self.generation();
+        let value = Arc::new(load().await?);
+        self.put(read_at, kind, key, tags, value.clone());
+        Ok(value)
+    }
+
     /// Forget one entry (a session that ended).
     pub fn forget(&self, kind: &'static str, key: &str) {
         let mut entries = self.entries();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.remove(&(kind, key.to_owned()));
+        if let Some(of_kind) = entries.get_mut(kind) {
+            of_kind.remove(key);
+        }
     }
 
     /// Forget everything (tests that move a row's clock back, as time passing would).
@@ -136,7 +161,9 @@ impl HotCache {
         }
         let mut entries = self.entries();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.retain(|_, e| !e.tags.iter().any(|t| tags.contains(t)));
+        for of_kind in entries.values_mut() {
+            of_kind.retain(|_, e| !e.tags.iter().any(|t| tags.contains(t)));
+        }
     }
 }
 
@@ -190,6 +217,30 @@ mod tests {
         cache.forget_tagged(&[Uuid::now_v7()]);
         cache.put(before, "m", "1".into(), vec![], Arc::new(1_u8));
         assert!(cache.get::<u8>("m", "1").is_none());
+    }
+
+    #[tokio::test]
+    async fn get_or_load_loads_once_and_passes_errors_through() {
+        let cache = HotCache::new(Duration::from_secs(60));
+        let loads = std::sync::atomic::AtomicU32::new(0);
+        for _ in 0..3 {
+            let v = cache
+                .get_or_load("k", "a".into(), vec![], || async {
+                    loads.fetch_add(1, Ordering::Relaxed);
+                    Ok::<_, ()>(7_u8)
+                })
+                .await;
+            assert_eq!(v.as_deref(), Ok(&7));
+        }
+        assert_eq!(loads.load(Ordering::Relaxed), 1);
+        let failed = cache
+            .get_or_load("k", "b".into(), vec![], || async { Err::<u8, _>("no") })
+            .await;
+        assert_eq!(failed, Err("no"));
+        assert!(
+            cache.get::<u8>("k", "b").is_none(),
+            "a failure is not cached"
+        );
     }
 
     #[test]

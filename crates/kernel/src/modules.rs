@@ -132,18 +132,15 @@ pub async fn require_module(
     workspace_id: Uuid,
     module: Module,
 ) -> Result<(), ApiError> {
-    const CACHE_KIND: &str = "modules";
-    let cache = tx.cache();
-    let key = workspace_id.to_string();
-    let states = match cache.get::<Vec<(Module, bool)>>(CACHE_KIND, &key) {
-        Some(hit) => hit,
-        None => {
-            let read_at = cache.generation();
-            let states = std::sync::Arc::new(module_states(tx, workspace_id).await?);
-            cache.put(read_at, CACHE_KIND, key, vec![workspace_id], states.clone());
-            states
-        }
-    };
+    let states = tx
+        .cache()
+        .get_or_load(
+            "modules",
+            workspace_id.to_string(),
+            vec![workspace_id],
+            || module_states(tx, workspace_id),
+        )
+        .await?;
     let on = states.iter().any(|&(m, on)| m == module && on);
     if on {
         Ok(())
