@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use chrono::{Duration, Utc};
-use nexus_kernel::db::{Scope, Tx, bind_scope};
+use nexus_kernel::db::{Scope, Tx};
 use nexus_kernel::entities::workspace;
 use nexus_kernel::modules::Plan;
 use nexus_kernel::request::RequestMeta;
@@ -295,7 +295,7 @@ async fn api_key_member(
             if row.workspace_id != workspace_id {
                 return Err(ApiError::NotFound);
             }
-            bind_scope(&tx, scope).await?;
+            tx.bind_scope(scope).await?;
             let ws = workspace::Entity::find_by_id(workspace_id)
                 .one(&tx)
                 .await?

@@ -5,20 +5,25 @@
 //! (`app.workspace_id`), so a query that forgets its `workspace_id` filter still sees
 //! nothing of other workspaces.
 //!
-//! Transactions are [`Tx`], not SeaORM's type, for two reasons that only matter on SQLite:
-//! writers queue on an in-process lock instead of on SQLite's busy handler (which sleeps
-//! and so adds tens of milliseconds to the tail), and read scopes run on the pool without
-//! `BEGIN`/`COMMIT` (SQLite has no row-level security to bind, and each statement is a
-//! round trip to the connection's worker thread).
+//! Transactions are [`Tx`], not SeaORM's type, because each engine wants its own shape:
+//! - SQLite writers queue on an in-process lock instead of on SQLite's busy handler (which
+//!   sleeps and so adds tens of milliseconds to the tail), and read scopes run on the pool
+//!   without `BEGIN`/`COMMIT` (SQLite has no row-level security to bind, and each
+//!   statement is a round trip to the connection's worker thread);
+//! - PostgreSQL transactions begin with their first statement, sending `BEGIN` and the
+//!   row-level-security settings in one round trip (see [`PgTx`]).
 
+use sea_orm::sea_query::Values;
+use sea_orm::sqlx::{self, PgPool, Postgres};
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, ExecResult, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
     TransactionOptions, TransactionTrait,
 };
+use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::hot_cache::HotCache;
@@ -37,8 +42,7 @@ pub struct Db {
     cache: Arc<HotCache>,
 }
 
-/// A unit of work on the database: a real transaction, or (for SQLite reads) the pool.
-/// Dropping a `Tx` without [`Tx::commit`] rolls it back.
+/// A unit of work on the database. Dropping a `Tx` without [`Tx::commit`] rolls it back.
 pub struct Tx {
     inner: TxInner,
     /// Held by SQLite write transactions until they end (see [`Db`]).
@@ -49,9 +53,152 @@ pub struct Tx {
 }
 
 enum TxInner {
-    Real(DatabaseTransaction),
+    /// SQLite write transactions and snapshots.
+    Sqlite(DatabaseTransaction),
     /// SQLite reads: every statement sees the latest committed data on its own.
     Pool(DatabaseConnection),
+    Postgres(PgTx),
+}
+
+/// A PostgreSQL transaction that begins with its first statement. The `BEGIN` and the
+/// scope settings (`app.workspace_id`, …) then travel in one simple-protocol round trip
+/// instead of three (`BEGIN`, `SET TRANSACTION`, `set_config`), and a request answered
+/// from the hot cache never takes a connection at all.
+struct PgTx {
+    pool: PgPool,
+    state: Arc<Mutex<PgState>>,
+}
+
+struct PgState {
+    /// `BEGIN` with this transaction's characteristics.
+    begin: &'static str,
+    /// Settings waiting to go out with the `BEGIN`.
+    pending: Vec<(&'static str, String)>,
+    /// Once begun.
+    tx: Option<sqlx::Transaction<'static, Postgres>>,
+}
+
+impl PgTx {
+    fn new(pool: &PgPool, begin: &'static str) -> Self {
+        Self {
+            pool: pool.clone(),
+            state: Arc::new(Mutex::new(PgState {
+                begin,
+                pending: Vec::new(),
+                tx: None,
+            })),
+        }
+    }
+
+    /// The transaction, begun now if this is its first statement.
+    async fn open(
+        &self,
+    ) -> Result<OwnedMappedMutexGuard<PgState, sqlx::Transaction<'static, Postgres>>, DbErr> {
+        // Owned: a guard that borrows the mutex makes the query futures below fail the
+        // compiler's `Send` check for all lifetimes.
+        let mut state = self.state.clone().lock_owned().await;
+        if state.tx.is_none() {
+            let sql = if state.pending.is_empty() {
+                state.begin.to_owned()
+            } else {
+                format!("{}; {}", state.begin, set_config_sql(&state.pending))
+            };
+            let tx = self
+                .pool
+                .begin_with(sqlx::AssertSqlSafe(sql))
+                .await
+                .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+            state.tx = Some(tx);
+        }
+        Ok(OwnedMutexGuard::map(state, |s| {
+            s.tx.as_mut().expect("the transaction was begun above")
+        }))
+    }
+
+    async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let mut tx = self.open().await?;
+        let done = pg_query(&stmt).execute(&mut **tx).await;
+        done.map(Into::into).map_err(exec_err)
+    }
+
+    async fn execute_unprepared(&self, sql: String) -> Result<ExecResult, DbErr> {
+        let mut tx = self.open().await?;
+        let done = sqlx::Executor::execute(&mut **tx, sqlx::AssertSqlSafe(sql)).await;
+        done.map(Into::into).map_err(exec_err)
+    }
+
+    async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let mut tx = self.open().await?;
+        let row = pg_query(&stmt).fetch_optional(&mut **tx).await;
+        row.map(|r| r.map(Into::into)).map_err(query_err)
+    }
+
+    async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let mut tx = self.open().await?;
+        let rows = pg_query(&stmt).fetch_all(&mut **tx).await;
+        rows.map(|rs| rs.into_iter().map(Into::into).collect())
+            .map_err(query_err)
+    }
+
+    /// Set transaction-local settings: folded into the `BEGIN` if it has not gone out yet.
+    async fn set(&self, settings: &[(&'static str, String)]) -> Result<(), DbErr> {
+        let mut state = self.state.lock().await;
+        match state.tx.as_mut() {
+            Some(tx) => {
+                let sql = sqlx::AssertSqlSafe(set_config_sql(settings));
+                sqlx::Executor::execute(&mut **tx, sql)
+                    .await
+                    .map_err(exec_err)?;
+            }
+            None => {
+                for (name, value) in settings {
+                    state.pending.retain(|(n, _)| n != name);
+                    state.pending.push((name, value.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Commit or roll back; a transaction that never began has nothing to end.
+    async fn finish(self, commit: bool) -> Result<(), DbErr> {
+        let state = Arc::try_unwrap(self.state)
+            .map_err(|_| DbErr::Custom("transaction still in use".into()))?;
+        match state.into_inner().tx {
+            None => Ok(()),
+            Some(tx) if commit => tx.commit().await.map_err(exec_err),
+            Some(tx) => tx.rollback().await.map_err(exec_err),
+        }
+    }
+}
+
+/// `SELECT set_config(name, value, true), …` with the values as literals, because a
+/// simple-protocol query has no parameters. Doubling quotes is the whole escaping a
+/// standard-conforming string literal needs (the PostgreSQL default since 9.1).
+fn set_config_sql(settings: &[(&'static str, String)]) -> String {
+    let calls: Vec<String> = settings
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "set_config('{name}', '{}', true)",
+                value.replace('\'', "''")
+            )
+        })
+        .collect();
+    format!("SELECT {}", calls.join(", "))
+}
+
+fn exec_err(e: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(e.into()))
+}
+
+fn query_err(e: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(e.into()))
+}
+
+fn pg_query(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
 }
 
 impl Tx {
@@ -79,11 +226,34 @@ impl Tx {
         &self.cache
     }
 
+    /// Bind this transaction to a workspace (PostgreSQL: set the row-level-security keys
+    /// for this transaction only; SQLite has no RLS, the application filter is the wall).
+    pub async fn bind_scope(&self, scope: Scope) -> Result<(), DbErr> {
+        self.set(&[
+            ("app.workspace_id", scope.workspace_id.to_string()),
+            (
+                "app.user_id",
+                scope.user_id.map(|u| u.to_string()).unwrap_or_default(),
+            ),
+            ("app.token_digest", String::new()),
+        ])
+        .await
+    }
+
+    /// Transaction-local settings the PostgreSQL policies read; nothing on SQLite.
+    async fn set(&self, settings: &[(&'static str, String)]) -> Result<(), DbErr> {
+        match &self.inner {
+            TxInner::Postgres(pg) => pg.set(settings).await,
+            TxInner::Sqlite(_) | TxInner::Pool(_) => Ok(()),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), DbErr> {
         let stale = std::mem::take(&mut *self.stale.lock().unwrap_or_else(|e| e.into_inner()));
         match self.inner {
-            TxInner::Real(tx) => tx.commit().await?,
+            TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Pool(_) => {}
+            TxInner::Postgres(pg) => pg.finish(true).await?,
         }
         self.cache.forget_tagged(&stale);
         Ok(())
@@ -91,8 +261,9 @@ impl Tx {
 
     pub async fn rollback(self) -> Result<(), DbErr> {
         match self.inner {
-            TxInner::Real(tx) => tx.rollback().await,
+            TxInner::Sqlite(tx) => tx.rollback().await,
             TxInner::Pool(_) => Ok(()),
+            TxInner::Postgres(pg) => pg.finish(false).await,
         }
     }
 }
@@ -101,36 +272,41 @@ impl Tx {
 impl ConnectionTrait for Tx {
     fn get_database_backend(&self) -> DbBackend {
         match &self.inner {
-            TxInner::Real(tx) => tx.get_database_backend(),
+            TxInner::Sqlite(tx) => tx.get_database_backend(),
             TxInner::Pool(pool) => pool.get_database_backend(),
+            TxInner::Postgres(_) => DbBackend::Postgres,
         }
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         match &self.inner {
-            TxInner::Real(tx) => tx.execute_raw(stmt).await,
+            TxInner::Sqlite(tx) => tx.execute_raw(stmt).await,
             TxInner::Pool(pool) => pool.execute_raw(stmt).await,
+            TxInner::Postgres(pg) => pg.execute(stmt).await,
         }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         match &self.inner {
-            TxInner::Real(tx) => tx.execute_unprepared(sql).await,
+            TxInner::Sqlite(tx) => tx.execute_unprepared(sql).await,
             TxInner::Pool(pool) => pool.execute_unprepared(sql).await,
+            TxInner::Postgres(pg) => pg.execute_unprepared(sql.to_owned()).await,
         }
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         match &self.inner {
-            TxInner::Real(tx) => tx.query_one_raw(stmt).await,
+            TxInner::Sqlite(tx) => tx.query_one_raw(stmt).await,
             TxInner::Pool(pool) => pool.query_one_raw(stmt).await,
+            TxInner::Postgres(pg) => pg.query_one(stmt).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match &self.inner {
-            TxInner::Real(tx) => tx.query_all_raw(stmt).await,
+            TxInner::Sqlite(tx) => tx.query_all_raw(stmt).await,
             TxInner::Pool(pool) => pool.query_all_raw(stmt).await,
+            TxInner::Postgres(pg) => pg.query_all(stmt).await,
         }
     }
 }
@@ -250,13 +426,9 @@ impl Db {
                         ..Default::default()
                     })
                     .await?;
-                Ok(Tx::new(TxInner::Real(tx), Some(guard), &self.cache))
+                Ok(Tx::new(TxInner::Sqlite(tx), Some(guard), &self.cache))
             }
-            Engine::Postgres => Ok(Tx::new(
-                TxInner::Real(self.conn.begin().await?),
-                None,
-                &self.cache,
-            )),
+            Engine::Postgres => Ok(self.postgres_tx("BEGIN")),
         }
     }
 
@@ -264,110 +436,56 @@ impl Db {
     pub async fn begin_read(&self) -> Result<Tx, DbErr> {
         match self.engine() {
             Engine::Sqlite => Ok(Tx::new(TxInner::Pool(self.conn.clone()), None, &self.cache)),
-            Engine::Postgres => {
-                let tx = self
-                    .conn
-                    .begin_with_options(TransactionOptions {
-                        access_mode: Some(AccessMode::ReadOnly),
-                        ..Default::default()
-                    })
-                    .await?;
-                Ok(Tx::new(TxInner::Real(tx), None, &self.cache))
-            }
+            Engine::Postgres => Ok(self.postgres_tx("BEGIN READ ONLY")),
         }
+    }
+
+    fn postgres_tx(&self, begin: &'static str) -> Tx {
+        let pool = self.conn.get_postgres_connection_pool();
+        Tx::new(TxInner::Postgres(PgTx::new(pool, begin)), None, &self.cache)
     }
 
     /// A read transaction with one snapshot on both engines, for reads that must agree
     /// with each other (checking the audit chain against its head).
     pub async fn tenant_snapshot(&self, scope: Scope) -> Result<Tx, DbErr> {
         let tx = match self.engine() {
-            Engine::Sqlite => Tx::new(TxInner::Real(self.conn.begin().await?), None, &self.cache),
-            Engine::Postgres => {
-                let tx = self
-                    .conn
-                    .begin_with_options(TransactionOptions {
-                        isolation_level: Some(sea_orm::IsolationLevel::RepeatableRead),
-                        access_mode: Some(AccessMode::ReadOnly),
-                        ..Default::default()
-                    })
-                    .await?;
-                Tx::new(TxInner::Real(tx), None, &self.cache)
-            }
+            Engine::Sqlite => Tx::new(TxInner::Sqlite(self.conn.begin().await?), None, &self.cache),
+            Engine::Postgres => self.postgres_tx("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
         };
-        bind_scope(&tx, scope).await?;
+        tx.bind_scope(scope).await?;
         Ok(tx)
     }
 
     /// A transaction bound to one workspace (see the module docs).
     pub async fn tenant(&self, scope: Scope, write: bool) -> Result<Tx, DbErr> {
-        let tx = if write {
-            self.begin_write().await?
-        } else {
-            self.begin_read().await?
-        };
-        bind_scope(&tx, scope).await?;
+        let tx = self.begin(write).await?;
+        tx.bind_scope(scope).await?;
         Ok(tx)
     }
 
-    /// A write transaction that may look up a row by the digest of a secret token
-    /// (an API key or invitation) before its workspace is known. On PostgreSQL the
-    /// policies let a row through when the caller names its digest: only someone holding
-    /// the token can.
-    pub async fn begin_token_lookup(&self, token_digest: &str, write: bool) -> Result<Tx, DbErr> {
-        let tx = if write {
-            self.begin_write().await?
+    async fn begin(&self, write: bool) -> Result<Tx, DbErr> {
+        if write {
+            self.begin_write().await
         } else {
-            self.begin_read().await?
-        };
-        if self.engine() == Engine::Postgres {
-            tx.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT set_config('app.token_digest', $1, true)",
-                [token_digest.into()],
-            ))
-            .await?;
+            self.begin_read().await
         }
+    }
+
+    /// A transaction that may look up a row by the digest of a secret token (an API key
+    /// or invitation) before its workspace is known. On PostgreSQL the policies let a row
+    /// through when the caller names its digest: only someone holding the token can.
+    pub async fn begin_token_lookup(&self, token_digest: &str, write: bool) -> Result<Tx, DbErr> {
+        let tx = self.begin(write).await?;
+        tx.set(&[("app.token_digest", token_digest.to_owned())])
+            .await?;
         Ok(tx)
     }
 
-    /// A read transaction that may see the membership rows of one user across workspaces
+    /// A transaction that may see the membership rows of one user across workspaces
     /// (for "my workspaces").
     pub async fn begin_user(&self, user_id: Uuid, write: bool) -> Result<Tx, DbErr> {
-        let tx = if write {
-            self.begin_write().await?
-        } else {
-            self.begin_read().await?
-        };
-        if self.engine() == Engine::Postgres {
-            tx.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT set_config('app.user_id', $1, true)",
-                [user_id.to_string().into()],
-            ))
-            .await?;
-        }
+        let tx = self.begin(write).await?;
+        tx.set(&[("app.user_id", user_id.to_string())]).await?;
         Ok(tx)
     }
-}
-
-/// Bind an open transaction to a workspace (PostgreSQL: set the RLS keys for this
-/// transaction only; SQLite has no RLS, the application filter is the wall).
-pub async fn bind_scope(tx: &impl ConnectionTrait, scope: Scope) -> Result<(), DbErr> {
-    if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT set_config('app.workspace_id', $1, true), set_config('app.user_id', $2, true), \
-             set_config('app.token_digest', '', true)",
-            [
-                scope.workspace_id.to_string().into(),
-                scope
-                    .user_id
-                    .map(|u| u.to_string())
-                    .unwrap_or_default()
-                    .into(),
-            ],
-        ))
-        .await?;
-    }
-    Ok(())
 }

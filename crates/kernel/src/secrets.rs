@@ -169,7 +169,6 @@ pub async fn rewrap_all(
     old: &Keyring,
     new_master: &Key,
 ) -> anyhow::Result<u64> {
-    use sea_orm::TransactionTrait;
     let workspaces: Vec<Uuid> = crate::entities::workspace::Entity::find()
         .all(db.conn())
         .await?
@@ -177,16 +176,13 @@ pub async fn rewrap_all(
         .map(|w| w.id)
         .collect();
     let new_ring = Keyring::new(new_master.clone());
-    let tx = db.conn().begin().await?;
+    let tx = db.begin_write().await?;
     let mut count = 0;
     for ws in workspaces {
-        crate::db::bind_scope(
-            &tx,
-            crate::db::Scope {
-                workspace_id: ws,
-                user_id: None,
-            },
-        )
+        tx.bind_scope(crate::db::Scope {
+            workspace_id: ws,
+            user_id: None,
+        })
         .await?;
         let keys = data_key::Entity::find()
             .filter(data_key::Column::WorkspaceId.eq(ws))

@@ -1,7 +1,7 @@
 use axum::extract::State;
 use chrono::Utc;
 use nexus_kernel::audit::{self, Event};
-use nexus_kernel::db::{Scope, bind_scope};
+use nexus_kernel::db::Scope;
 use nexus_kernel::entities::workspace;
 use nexus_kernel::json::ApiJson;
 use nexus_kernel::modules::Plan;
@@ -48,13 +48,10 @@ pub async fn accept_invitation(
         .one(&tx)
         .await?
         .ok_or(ApiError::NotFound)?;
-    bind_scope(
-        &tx,
-        Scope {
-            workspace_id: inv.workspace_id,
-            user_id: Some(me.user.id),
-        },
-    )
+    tx.bind_scope(Scope {
+        workspace_id: inv.workspace_id,
+        user_id: Some(me.user.id),
+    })
     .await?;
     let ws = workspace::Entity::find_by_id(inv.workspace_id)
         .one(&tx)

@@ -21,6 +21,7 @@ mod ops;
 mod permissions;
 mod rls;
 mod secrets;
+mod transactions;
 mod workspaces;
 
 use nexus_testkit::{Client, TestApp};

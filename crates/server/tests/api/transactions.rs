@@ -1,0 +1,187 @@
+//! The contract of `kernel::db::Tx` on both engines: what a transaction binds, what
+//! dropping one does, and that errors keep their kind. On PostgreSQL a transaction only
+//! begins with its first statement, and its settings travel with the `BEGIN`.
+
+use chrono::Utc;
+use nexus_kernel::db::{Db, Scope};
+use nexus_kernel::entities::workspace_module;
+use nexus_testkit::{Engine, TestApp, both_engines};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    SqlErr, Statement,
+};
+use uuid::Uuid;
+
+use crate::owner;
+
+both_engines!(
+    a_dropped_transaction_leaves_nothing_behind,
+    unused_transactions_hold_no_connection,
+    a_failed_statement_keeps_its_kind,
+);
+
+async fn workspace(app: &TestApp) -> Scope {
+    let (_, ws, user) = owner(app, "o@example.com").await;
+    Scope {
+        workspace_id: ws.parse().expect("uuid"),
+        user_id: Some(user.parse().expect("uuid")),
+    }
+}
+
+fn module_row(workspace_id: Uuid, module: &str) -> workspace_module::ActiveModel {
+    workspace_module::ActiveModel {
+        workspace_id: Set(workspace_id),
+        module: Set(module.into()),
+        enabled: Set(true),
+        updated_at: Set(Utc::now()),
+    }
+}
+
+async fn count_modules(db: &Db, scope: Scope, module: &str) -> u64 {
+    let tx = db.tenant(scope, false).await.expect("read");
+    let n = workspace_module::Entity::find()
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .filter(workspace_module::Column::Module.eq(module))
+        .count(&tx)
+        .await
+        .expect("count");
+    tx.commit().await.expect("commit");
+    n
+}
+
+async fn a_dropped_transaction_leaves_nothing_behind(app: TestApp) {
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    let tx = db.tenant(scope, true).await.expect("write");
+    workspace_module::Entity::insert(module_row(scope.workspace_id, "dropped"))
+        .exec_without_returning(&tx)
+        .await
+        .expect("insert");
+    drop(tx);
+    assert_eq!(count_modules(db, scope, "dropped").await, 0);
+
+    // The connection (PostgreSQL) or the writer lock (SQLite) the dropped transaction
+    // held is usable again at once.
+    let tx = db.tenant(scope, true).await.expect("write after drop");
+    workspace_module::Entity::insert(module_row(scope.workspace_id, "kept"))
+        .exec_without_returning(&tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    assert_eq!(count_modules(db, scope, "kept").await, 1);
+
+    // An explicit rollback is the same as a drop.
+    let tx = db.tenant(scope, true).await.expect("write");
+    workspace_module::Entity::insert(module_row(scope.workspace_id, "rolled"))
+        .exec_without_returning(&tx)
+        .await
+        .expect("insert");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(count_modules(db, scope, "rolled").await, 0);
+}
+
+async fn unused_transactions_hold_no_connection(app: TestApp) {
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    // Far more than the pool's connections: a transaction that never ran a statement
+    // (a request answered from the hot cache) must not have taken one.
+    let pool_size = app.state.settings.database_max_connections as usize;
+    let mut held = Vec::new();
+    for _ in 0..pool_size * 4 {
+        held.push(db.tenant(scope, false).await.expect("read"));
+    }
+    // Some of them still work when they do run a statement, one at a time.
+    for tx in held.iter().take(3) {
+        tx.query_one_raw(Statement::from_string(db.backend(), "SELECT 1"))
+            .await
+            .expect("query")
+            .expect("row");
+    }
+    for tx in held {
+        tx.commit().await.expect("commit");
+    }
+}
+
+async fn a_failed_statement_keeps_its_kind(app: TestApp) {
+    let scope = workspace(&app).await;
+    let tx = app.state.db.tenant(scope, true).await.expect("write");
+    workspace_module::Entity::insert(module_row(scope.workspace_id, "twice"))
+        .exec_without_returning(&tx)
+        .await
+        .expect("first insert");
+    let err = workspace_module::Entity::insert(module_row(scope.workspace_id, "twice"))
+        .exec_without_returning(&tx)
+        .await
+        .expect_err("second insert");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "a duplicate is recognisable as one: {err:?}"
+    );
+}
+
+async fn setting(tx: &impl ConnectionTrait, name: &str) -> String {
+    let row = tx
+        .query_one_raw(Statement::from_string(
+            tx.get_database_backend(),
+            format!("SELECT current_setting('{name}', true) AS v"),
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    row.try_get::<Option<String>>("", "v")
+        .expect("v")
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scope_travels_with_the_first_statement() {
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+
+    let tx = db.tenant(scope, false).await.expect("read");
+    assert_eq!(
+        setting(&tx, "app.workspace_id").await,
+        scope.workspace_id.to_string()
+    );
+    assert_eq!(
+        setting(&tx, "app.user_id").await,
+        scope.user_id.expect("user").to_string()
+    );
+    // Rebinding an open transaction (an API key found by its digest) replaces the keys.
+    let other = Scope {
+        workspace_id: Uuid::now_v7(),
+        user_id: None,
+    };
+    tx.bind_scope(other).await.expect("rebind");
+    assert_eq!(
+        setting(&tx, "app.workspace_id").await,
+        other.workspace_id.to_string()
+    );
+    assert_eq!(setting(&tx, "app.user_id").await, "");
+    tx.commit().await.expect("commit");
+
+    // Settings are literals in the BEGIN's query; a quote in one stays a quote.
+    let tx = db
+        .begin_token_lookup("it's'; SELECT 1; --", false)
+        .await
+        .expect("lookup");
+    assert_eq!(
+        setting(&tx, "app.token_digest").await,
+        "it's'; SELECT 1; --"
+    );
+    // The settings are the transaction's own: the next one on the pool starts clean.
+    tx.commit().await.expect("commit");
+    let tx = db.begin_read().await.expect("read");
+    assert_eq!(setting(&tx, "app.token_digest").await, "");
+    assert_eq!(setting(&tx, "app.workspace_id").await, "");
+
+    // Read transactions are read-only.
+    let err = tx
+        .execute_unprepared("CREATE TEMP TABLE t (x int)")
+        .await
+        .expect_err("read only");
+    assert!(err.to_string().contains("read-only"), "{err}");
+}
