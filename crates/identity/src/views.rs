@@ -30,7 +30,7 @@ impl UserView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WorkspaceSummary {
     pub id: Uuid,
     pub name: String,

@@ -4,6 +4,7 @@ use nexus_kernel::roles::Role;
 use nexus_kernel::{ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::entities::member;
@@ -33,19 +34,53 @@ pub async fn get_me(
     }))
 }
 
+/// The hot-cache kind of a user's workspace list (see [`my_workspaces`]).
+pub const MY_WORKSPACES_CACHE: &str = "my_workspaces";
+
 /// The live workspaces a user belongs to, oldest first, after `after` (a workspace id).
+///
+/// Every page load asks for this list, so the whole of it is cached per user. It is
+/// tagged with the user and each of the workspaces: a change inside one of them (a role,
+/// a rename, a removal, a deletion) is audited there and so forgets it, and the two ways
+/// into a new workspace (creating one, accepting an invitation) mark the user stale.
 pub async fn my_workspaces(
     state: &AppState,
     user_id: uuid::Uuid,
     after: Option<uuid::Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<WorkspaceSummary>> {
+    let cache = state.db.cache();
+    let key = user_id.to_string();
+    let all = match cache.get::<Vec<WorkspaceSummary>>(MY_WORKSPACES_CACHE, &key) {
+        Some(hit) => hit,
+        None => {
+            let read_at = cache.generation();
+            let all = Arc::new(load_my_workspaces(state, user_id).await?);
+            let tags = std::iter::once(user_id)
+                .chain(all.iter().map(|w| w.id))
+                .collect();
+            cache.put(read_at, MY_WORKSPACES_CACHE, key, tags, all.clone());
+            all
+        }
+    };
+    Ok(all
+        .iter()
+        .filter(|w| after.is_none_or(|a| w.id > a))
+        .take(limit as usize)
+        .cloned()
+        .collect())
+}
+
+async fn load_my_workspaces(
+    state: &AppState,
+    user_id: uuid::Uuid,
+) -> ApiResult<Vec<WorkspaceSummary>> {
     let tx = state.db.begin_user(user_id, false).await?;
-    let mut q = member::Entity::find().filter(member::Column::UserId.eq(user_id));
-    if let Some(after) = after {
-        q = q.filter(member::Column::WorkspaceId.gt(after));
-    }
-    let memberships = q.order_by_asc(member::Column::WorkspaceId).all(&tx).await?;
+    let memberships = member::Entity::find()
+        .filter(member::Column::UserId.eq(user_id))
+        .order_by_asc(member::Column::WorkspaceId)
+        .all(&tx)
+        .await?;
     let ids: Vec<_> = memberships.iter().map(|m| m.workspace_id).collect();
     let workspaces = workspace::Entity::find()
         .filter(workspace::Column::Id.is_in(ids))
@@ -65,6 +100,5 @@ pub async fn my_workspaces(
                 role: Role::from_db(&m.role),
             })
         })
-        .take(limit as usize)
         .collect())
 }

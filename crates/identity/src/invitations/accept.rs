@@ -117,6 +117,8 @@ pub async fn accept_invitation(
     })
     .exec_without_returning(&tx)
     .await?;
+    // A new workspace in the user's list (see `auth::me::my_workspaces`).
+    tx.mark_stale(me.user.id);
     invitation::Entity::update_many()
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
         .col_expr(invitation::Column::AcceptedBy, Expr::value(me.user.id))

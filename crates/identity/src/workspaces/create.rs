@@ -98,6 +98,8 @@ pub async fn create_workspace(
     })
     .exec_without_returning(&tx)
     .await?;
+    // A new workspace in the user's list (see `auth::me::my_workspaces`).
+    tx.mark_stale(me.user.id);
     audit::record_as(
         &tx,
         id,

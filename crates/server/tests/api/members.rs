@@ -6,7 +6,8 @@ use crate::{assert_error, owner};
 both_engines!(
     roles_change_within_limits,
     a_workspace_always_keeps_an_owner,
-    members_leave_and_are_removed
+    members_leave_and_are_removed,
+    the_workspace_list_follows_every_change
 );
 
 async fn roles_change_within_limits(app: TestApp) {
@@ -120,4 +121,73 @@ async fn members_leave_and_are_removed(app: TestApp) {
         .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(actions, ["member.removed", "member.left"]);
+}
+
+/// `GET /me` and `GET /workspaces` come from the hot cache; every way a user's list can
+/// change shows at once, without waiting out the cache.
+async fn the_workspace_list_follows_every_change(app: TestApp) {
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let m = app.client();
+    let m_id = m.signup("m@example.com").await;
+    let list = |c: &nexus_testkit::Client| {
+        let c = c.clone();
+        async move {
+            let me = c.get("/api/v1/me").await.body["workspaces"].clone();
+            let paged = c.get("/api/v1/workspaces").await.body["items"].clone();
+            assert_eq!(me, paged, "both routes read the same list");
+            me.as_array()
+                .into_iter()
+                .flatten()
+                .map(|w| {
+                    format!(
+                        "{} {}",
+                        w["name"].as_str().unwrap_or_default(),
+                        w["role"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(list(&m).await.is_empty(), "warm, and empty");
+
+    let token = o.invite(&ws, "m@example.com", "viewer").await;
+    assert_eq!(m.accept(&token).await.status, 200);
+    assert_eq!(list(&m).await, ["Acme viewer"], "after accepting");
+
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/members/{m_id}"),
+            json!({ "role": "member" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(list(&m).await, ["Acme member"], "after a role change");
+
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}"),
+            json!({ "name": "Acme 2" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(list(&m).await, ["Acme 2 member"], "after a rename");
+
+    let own = m.create_workspace("Mine").await;
+    let mut now = list(&m).await;
+    now.sort();
+    assert_eq!(now, ["Acme 2 member", "Mine owner"], "after creating one");
+
+    assert_eq!(
+        o.delete(&format!("/api/v1/workspaces/{ws}/members/{m_id}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(list(&m).await, ["Mine owner"], "after being removed");
+
+    assert_eq!(
+        m.delete(&format!("/api/v1/workspaces/{own}")).await.status,
+        204
+    );
+    assert!(list(&m).await.is_empty(), "after deleting it");
 }
