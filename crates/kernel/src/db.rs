@@ -240,6 +240,16 @@ impl Tx {
         .await
     }
 
+    /// Let this transaction's commit return before its changes reach the disk, for hot
+    /// counters that every request of a workspace updates (AI quotas): the row lock is
+    /// held until the commit returns, and a flush per commit turns the counter into a
+    /// queue. PostgreSQL: `synchronous_commit = off` for this transaction; a crash may
+    /// lose the last fraction of a second of such commits, never corrupt anything.
+    /// SQLite (WAL, `synchronous=NORMAL`) already commits every transaction this way.
+    pub async fn relax_durability(&self) -> Result<(), DbErr> {
+        self.set(&[("synchronous_commit", "off".to_owned())]).await
+    }
+
     /// Transaction-local settings the PostgreSQL policies read; nothing on SQLite.
     async fn set(&self, settings: &[(&'static str, String)]) -> Result<(), DbErr> {
         match &self.inner {

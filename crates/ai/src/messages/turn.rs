@@ -247,9 +247,9 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
     }
 }
 
-/// In one write transaction: save the user message (unless regenerating) and the empty
-/// answer, point the conversation at the new branch, and reserve the quota. A refusal or
-/// failure anywhere leaves nothing behind.
+/// Reserve the quota, then in one write transaction save the user message (unless
+/// regenerating) and the empty answer, and point the conversation at the new branch. A
+/// refusal or failure anywhere leaves nothing behind.
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; a struct would only rename the arguments"
@@ -264,80 +264,10 @@ async fn save_messages(
     all: &[message::Model],
     budget: Budget,
 ) -> Result<(MessageView, Uuid, quota::Reservation), ApiError> {
-    let tx = state.db.tenant(ctx.scope(), true).await?;
-    // Re-check inside the write transaction: the conversation may have gone meanwhile.
-    find_writable(&tx, ctx, conv.id).await?;
-    // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
-    // memory and must equal what a later read returns.
-    let now = Utc::now().trunc_subsecs(6);
-    let new_row = |id: Uuid, parent_id: Option<Uuid>, role: &str, content: &str, status: &str| {
-        message::ActiveModel {
-            workspace_id: Set(ctx.workspace_id),
-            id: Set(id),
-            conversation_id: Set(conv.id),
-            parent_id: Set(parent_id),
-            role: Set(role.into()),
-            content: Set(content.into()),
-            status: Set(status.into()),
-            model: Set(None),
-            provider_id: Set(None),
-            prompt_tokens: Set(0),
-            completion_tokens: Set(0),
-            latency_ms: Set(None),
-            ttft_ms: Set(None),
-            cached: Set(false),
-            tool_calls: Set(None),
-            error: Set(None),
-            created_by: Set(ctx.actor.id()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-    };
-    let (user_row, added) = match regenerate_of {
-        Some(user) => (user, 1),
-        None => {
-            let row = new_row(
-                Uuid::now_v7(),
-                parent.flatten(),
-                "user",
-                content,
-                "complete",
-            );
-            message::Entity::insert(row.clone())
-                .exec_without_returning(&tx)
-                .await?;
-            (row.try_into_model()?, 2)
-        }
-    };
-    let assistant_id = Uuid::now_v7();
-    message::Entity::insert(new_row(
-        assistant_id,
-        Some(user_row.id),
-        "assistant",
-        "",
-        "streaming",
-    ))
-    .exec_without_returning(&tx)
-    .await?;
-    conversation::Entity::update_many()
-        .col_expr(
-            conversation::Column::HeadMessageId,
-            Expr::value(assistant_id),
-        )
-        .col_expr(
-            conversation::Column::MessageCount,
-            Expr::col(conversation::Column::MessageCount).add(added),
-        )
-        .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
-        .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
-        .filter(conversation::Column::Id.eq(conv.id))
-        .exec(&tx)
-        .await?;
-    // Last before the commit: on PostgreSQL the reservation row-locks the workspace's
-    // quota until commit, and every message of the workspace queues on that lock, so it
-    // is held for one statement instead of the whole transaction.
+    // The quota first, in its own short transaction (see `quota::reserve`), so that the
+    // workspace's counter row is locked for one statement, not for this whole save.
     let reservation = quota::reserve(
-        &tx,
+        &state.db,
         ctx.workspace_id,
         ctx.actor.user_id(),
         budget.tokens,
@@ -345,7 +275,88 @@ async fn save_messages(
         budget.member_limit,
     )
     .await?;
-    tx.commit().await?;
+    let saved = async {
+        let tx = state.db.tenant(ctx.scope(), true).await?;
+        // Re-check inside the write transaction: the conversation may have gone meanwhile.
+        find_writable(&tx, ctx, conv.id).await?;
+        // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
+        // memory and must equal what a later read returns.
+        let now = Utc::now().trunc_subsecs(6);
+        let new_row =
+            |id: Uuid, parent_id: Option<Uuid>, role: &str, content: &str, status: &str| {
+                message::ActiveModel {
+                    workspace_id: Set(ctx.workspace_id),
+                    id: Set(id),
+                    conversation_id: Set(conv.id),
+                    parent_id: Set(parent_id),
+                    role: Set(role.into()),
+                    content: Set(content.into()),
+                    status: Set(status.into()),
+                    model: Set(None),
+                    provider_id: Set(None),
+                    prompt_tokens: Set(0),
+                    completion_tokens: Set(0),
+                    latency_ms: Set(None),
+                    ttft_ms: Set(None),
+                    cached: Set(false),
+                    tool_calls: Set(None),
+                    error: Set(None),
+                    created_by: Set(ctx.actor.id()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+            };
+        let (user_row, added) = match regenerate_of {
+            Some(user) => (user, 1),
+            None => {
+                let row = new_row(
+                    Uuid::now_v7(),
+                    parent.flatten(),
+                    "user",
+                    content,
+                    "complete",
+                );
+                message::Entity::insert(row.clone())
+                    .exec_without_returning(&tx)
+                    .await?;
+                (row.try_into_model()?, 2)
+            }
+        };
+        let assistant_id = Uuid::now_v7();
+        message::Entity::insert(new_row(
+            assistant_id,
+            Some(user_row.id),
+            "assistant",
+            "",
+            "streaming",
+        ))
+        .exec_without_returning(&tx)
+        .await?;
+        conversation::Entity::update_many()
+            .col_expr(
+                conversation::Column::HeadMessageId,
+                Expr::value(assistant_id),
+            )
+            .col_expr(
+                conversation::Column::MessageCount,
+                Expr::col(conversation::Column::MessageCount).add(added),
+            )
+            .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+            .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
+            .filter(conversation::Column::Id.eq(conv.id))
+            .exec(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>((user_row, assistant_id))
+    }
+    .await;
+    let (user_row, assistant_id) = match saved {
+        Ok(saved) => saved,
+        Err(err) => {
+            quota::release(&state.db, &reservation).await;
+            return Err(err);
+        }
+    };
     let mut with_new = all.to_vec();
     if !with_new.iter().any(|m| m.id == user_row.id) {
         with_new.push(user_row.clone());

@@ -18,6 +18,7 @@ both_engines!(
     a_dropped_transaction_leaves_nothing_behind,
     unused_transactions_hold_no_connection,
     a_failed_statement_keeps_its_kind,
+    quota_reservations_are_given_back,
 );
 
 async fn workspace(app: &TestApp) -> Scope {
@@ -119,6 +120,38 @@ async fn a_failed_statement_keeps_its_kind(app: TestApp) {
     );
 }
 
+/// A reservation commits on its own; one whose work never started is released, and a
+/// second reservation over the limit is refused while the first holds.
+async fn quota_reservations_are_given_back(app: TestApp) {
+    use nexus_ai::usage::quota;
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    let ws = scope.workspace_id;
+    let first = quota::reserve(db, ws, scope.user_id, 600, 1_000, None)
+        .await
+        .expect("within the limit");
+    assert!(
+        quota::reserve(db, ws, scope.user_id, 600, 1_000, None)
+            .await
+            .is_err(),
+        "600 + 600 is over 1000"
+    );
+    quota::release(db, &first).await;
+    let second = quota::reserve(db, ws, scope.user_id, 600, 1_000, None)
+        .await
+        .expect("the first one was given back");
+    quota::settle(db, &second, 250).await;
+    // 250 used: 750 remain.
+    assert!(
+        quota::reserve(db, ws, None, 751, 1_000, None)
+            .await
+            .is_err()
+    );
+    quota::reserve(db, ws, None, 750, 1_000, None)
+        .await
+        .expect("exactly what remains");
+}
+
 async fn setting(tx: &impl ConnectionTrait, name: &str) -> String {
     let row = tx
         .query_one_raw(Statement::from_string(
@@ -177,6 +210,15 @@ async fn the_scope_travels_with_the_first_statement() {
     let tx = db.begin_read().await.expect("read");
     assert_eq!(setting(&tx, "app.token_digest").await, "");
     assert_eq!(setting(&tx, "app.workspace_id").await, "");
+
+    // Relaxed durability is the transaction's own, like the scope.
+    let relaxed = db.tenant(scope, true).await.expect("write");
+    relaxed.relax_durability().await.expect("relax");
+    assert_eq!(setting(&relaxed, "synchronous_commit").await, "off");
+    relaxed.commit().await.expect("commit");
+    let plain = db.tenant(scope, true).await.expect("write");
+    assert_eq!(setting(&plain, "synchronous_commit").await, "on");
+    drop(plain);
 
     // Read transactions are read-only.
     let err = tx
