@@ -23,6 +23,9 @@ pub struct Settings {
     /// privileges it needs (and no UPDATE/DELETE on the audit log).
     pub database_app_role: Option<String>,
     pub database_max_connections: u32,
+    /// PostgreSQL connections kept open while idle, so that a burst does not wait for
+    /// new backends (capped at the maximum).
+    pub database_min_connections: u32,
     /// Run pending migrations when `serve` starts.
     pub migrate_on_start: bool,
     /// Base64 of 32 bytes. Default: a key file in `data_dir`, generated on first run.
@@ -121,6 +124,7 @@ impl Default for Settings {
             migration_database_url: None,
             database_app_role: None,
             database_max_connections: 16,
+            database_min_connections: 16,
             migrate_on_start: true,
             master_key: None,
             master_key_file: None,

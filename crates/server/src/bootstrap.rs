@@ -18,7 +18,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         .migration_database_url
         .clone()
         .unwrap_or_else(|| settings.database_url());
-    let db = Db::connect(&url, 2).await?;
+    let db = Db::connect(&url, 2, 1).await?;
     Migrator::up(db.conn(), None).await?;
     if let Some(role) = &settings.database_app_role {
         grant_app_role(db.conn(), role).await?;
@@ -40,9 +40,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     if settings.migrate_on_start {
         migrate(&settings).await?;
     }
-    let db = Db::connect(&settings.database_url(), settings.database_max_connections)
-        .await?
-        .with_cache_ttl(std::time::Duration::from_secs(settings.cache_seconds));
+    let db = Db::connect(
+        &settings.database_url(),
+        settings.database_max_connections,
+        settings.database_min_connections,
+    )
+    .await?
+    .with_cache_ttl(std::time::Duration::from_secs(settings.cache_seconds));
     if role_bypasses_rls(db.conn()).await? {
         tracing::warn!(
             "the database role bypasses row-level security (superuser or BYPASSRLS); run the server as a role without it (see docs/operations.md)"

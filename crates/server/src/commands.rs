@@ -18,7 +18,7 @@ pub async fn create_admin(
     let email = Email::parse("email", email)
         .map_err(|_| anyhow::anyhow!("{email:?} is not an email address"))?;
     crate::bootstrap::migrate(settings).await?;
-    let db = Db::connect(&settings.database_url(), 2).await?;
+    let db = Db::connect(&settings.database_url(), 2, 1).await?;
     let existing = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(db.conn())
@@ -75,6 +75,7 @@ pub async fn rotate_master_key(settings: &Settings) -> anyhow::Result<String> {
             .clone()
             .unwrap_or_else(|| settings.database_url()),
         2,
+        1,
     )
     .await?;
     let new_key = Key::generate();

@@ -70,6 +70,8 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
         admin_emails: ADMIN_EMAIL.into(),
         auth_rate_per_minute: 100_000,
         database_max_connections: 8,
+        // Every test has its own database: open connections as the test needs them.
+        database_min_connections: 1,
         ..Settings::default()
     }
 }
