@@ -16,6 +16,8 @@ const LEVELS: [usize; 3] = [1, 50, 500];
 /// Each level runs until it has at least this many streams per path, in rounds of its
 /// size: one stream alone gives one time to first token, too few for a percentile.
 const MIN_SAMPLES: usize = 30;
+/// Streams of the unrecorded warm-up round (the pool's size, see `run_engine`).
+const WARM_UP_STREAMS: usize = 32;
 /// The fake provider's pace: one word every this often (a fast hosted model).
 const WORD_EVERY: Duration = Duration::from_millis(20);
 /// Words in each question; the echo answer is one word longer.
@@ -180,6 +182,42 @@ struct Row {
     wall: Duration,
 }
 
+/// `n` new conversations, titled so that no title calls are mixed in; their message URLs.
+async fn conversations(owner: &Client, ws: &str, n: usize) -> Result<Vec<String>> {
+    let mut urls = Vec::with_capacity(n);
+    for i in 0..n {
+        let r = owner
+            .post(
+                &format!("/api/v1/workspaces/{ws}/conversations"),
+                json!({ "title": format!("c{i}") }),
+            )
+            .await;
+        anyhow::ensure!(r.status == 201, "conversation: {}", r.text);
+        urls.push(format!(
+            "/api/v1/workspaces/{ws}/conversations/{}/messages",
+            r.id()
+        ));
+    }
+    Ok(urls)
+}
+
+/// One message in each conversation, all at once, streamed through Nexus.
+async fn through_nexus(owner: &Client, urls: Vec<String>) -> Result<Samples> {
+    let tasks: Vec<_> = urls
+        .into_iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let c = owner.clone();
+            tokio::spawn(async move { nexus_stream(&c, &url, i).await })
+        })
+        .collect();
+    let mut samples = Samples::default();
+    for t in tasks {
+        samples.merge(t.await.context("nexus stream task")?);
+    }
+    Ok(samples)
+}
+
 async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
     let fake = FakeAi::start(None).await;
     fake.set_echo_delay(WORD_EVERY);
@@ -215,27 +253,18 @@ async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
         .build()?;
+    // Warm-up, not recorded: one round as wide as the pool, so that every pooled
+    // connection has prepared the message path's statements, as under steady load. A
+    // fresh pool hands its connections out in turn, so 30 streams one after another would
+    // each meet a cold one.
+    through_nexus(&owner, conversations(&owner, &ws, WARM_UP_STREAMS).await?).await?;
     let mut rows = Vec::new();
     for &n in &LEVELS {
         let rounds = MIN_SAMPLES.div_ceil(n);
         let (mut direct, mut through) = (Samples::default(), Samples::default());
         let (mut direct_wall, mut through_wall) = (Duration::ZERO, Duration::ZERO);
         for _ in 0..rounds {
-            // Conversations made beforehand (titled, so no title calls are mixed in).
-            let mut urls = Vec::with_capacity(n);
-            for i in 0..n {
-                let r = owner
-                    .post(
-                        &format!("/api/v1/workspaces/{ws}/conversations"),
-                        json!({ "title": format!("c{i}") }),
-                    )
-                    .await;
-                anyhow::ensure!(r.status == 201, "conversation: {}", r.text);
-                urls.push(format!(
-                    "/api/v1/workspaces/{ws}/conversations/{}/messages",
-                    r.id()
-                ));
-            }
+            let urls = conversations(&owner, &ws, n).await?;
             let base = fake.base_url();
             let started = Instant::now();
             let tasks: Vec<_> = (0..n)
@@ -250,17 +279,7 @@ async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
             direct_wall += started.elapsed();
 
             let started = Instant::now();
-            let tasks: Vec<_> = urls
-                .into_iter()
-                .enumerate()
-                .map(|(i, url)| {
-                    let c = owner.clone();
-                    tokio::spawn(async move { nexus_stream(&c, &url, i).await })
-                })
-                .collect();
-            for t in tasks {
-                through.merge(t.await.context("nexus stream task")?);
-            }
+            through.merge(through_nexus(&owner, urls).await?);
             through_wall += started.elapsed();
         }
         let rounds_u32 = u32::try_from(rounds).unwrap_or(u32::MAX);
@@ -364,6 +383,7 @@ async fn main() -> Result<()> {
          `direct` streams from the provider itself; `through Nexus` sends the same question as a message in its own conversation and reads the SSE answer, \
          so it includes everything Nexus does per message: quota reservation, saving both messages, the provider call, the usage ledger. \
          TTFT is from sending the request to the first token; `between` is the gap between tokens as the client sees them. \
+         Before the levels, one unrecorded round of {WARM_UP_STREAMS} streams warms Nexus's database pool. \
          All streams of a level start at once; a level repeats in rounds until each path has at least {MIN_SAMPLES} streams (30 rounds of 1, one round of 50 or 500), \
          and `wall s` is one round's. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
         WORD_EVERY.as_millis()
