@@ -108,7 +108,8 @@ fn exceeded(what: &str) -> ApiError {
 /// Every message of a workspace passes through this one row, and the lock lasts until
 /// the commit returns, so the commit does not wait for the disk
 /// ([`Tx::relax_durability`](nexus_kernel::db::Tx::relax_durability)): with a flush per
-/// commit, 50 messages at once queued here for a quarter of a second. A crash can lose
+/// commit, samples of 50 messages at once found most of them waiting on this row's lock.
+/// A crash can lose
 /// the last moment's reservations, which only the crash's own interrupted answers used.
 /// If the work fails to start, [`release`] gives the reservation back.
 pub async fn reserve(
