@@ -3,6 +3,8 @@ use nexus_kernel::ApiResult;
 use nexus_kernel::pagination::{List, PageParams};
 use nexus_kernel::roles::{Permission, Role};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::sync::Arc;
+use uuid::Uuid;
 
 use super::MemberView;
 use crate::entities::{member, user};
@@ -19,21 +21,51 @@ pub async fn list_members(
 ) -> ApiResult<axum::Json<List<MemberView>>> {
     member.require(Permission::ReadMembers)?;
     let page = params.parse()?;
+    let rows = match page.after {
+        Some(after) => load(&member, Some(after), page.limit).await?,
+        None => first_page(&member, page.limit).await?,
+    };
+    Ok(axum::Json(List::from_rows(rows, page.limit, |m| m.user_id)))
+}
+
+/// The hot-cache kind of a workspace's first page of members.
+const FIRST_PAGE_CACHE: &str = "members_first_page";
+
+/// The first page is what member pickers and the members screen ask for, again and
+/// again, so it is cached. Tagged with the workspace (every membership change is audited
+/// there) and each member's user (their name and email).
+async fn first_page(member: &Member, limit: u64) -> ApiResult<Vec<MemberView>> {
+    let cache = member.tx().cache();
+    let key = format!("{}:{limit}", member.workspace_id());
+    if let Some(hit) = cache.get::<Vec<MemberView>>(FIRST_PAGE_CACHE, &key) {
+        return Ok((*hit).clone());
+    }
+    let read_at = cache.generation();
+    let rows = load(member, None, limit).await?;
+    let tags = std::iter::once(member.workspace_id())
+        .chain(rows.iter().map(|m| m.user_id))
+        .collect();
+    cache.put(read_at, FIRST_PAGE_CACHE, key, tags, Arc::new(rows.clone()));
+    Ok(rows)
+}
+
+/// Up to `limit + 1` members after `after` (one more than a page, for the cursor).
+async fn load(member: &Member, after: Option<Uuid>, limit: u64) -> ApiResult<Vec<MemberView>> {
     let mut q =
         member::Entity::find().filter(member::Column::WorkspaceId.eq(member.workspace_id()));
-    if let Some(after) = page.after {
+    if let Some(after) = after {
         q = q.filter(member::Column::UserId.gt(after));
     }
     let rows = q
         .order_by_asc(member::Column::UserId)
-        .limit(page.limit + 1)
+        .limit(limit + 1)
         .all(member.tx())
         .await?;
     let users = user::Entity::find()
         .filter(user::Column::Id.is_in(rows.iter().map(|m| m.user_id)))
         .all(member.tx())
         .await?;
-    let items = rows
+    Ok(rows
         .into_iter()
         .filter_map(|m| {
             let u = users.iter().find(|u| u.id == m.user_id)?;
@@ -45,8 +77,5 @@ pub async fn list_members(
                 joined_at: m.created_at,
             })
         })
-        .collect();
-    Ok(axum::Json(List::from_rows(items, page.limit, |m| {
-        m.user_id
-    })))
+        .collect())
 }

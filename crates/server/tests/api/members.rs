@@ -7,7 +7,8 @@ both_engines!(
     roles_change_within_limits,
     a_workspace_always_keeps_an_owner,
     members_leave_and_are_removed,
-    the_workspace_list_follows_every_change
+    the_workspace_list_follows_every_change,
+    the_member_list_follows_every_change
 );
 
 async fn roles_change_within_limits(app: TestApp) {
@@ -190,4 +191,61 @@ async fn the_workspace_list_follows_every_change(app: TestApp) {
         204
     );
     assert!(list(&m).await.is_empty(), "after deleting it");
+}
+
+/// The first page of members comes from the hot cache; every change shows at once.
+async fn the_member_list_follows_every_change(app: TestApp) {
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let key = o.create_key(&ws, "viewer").await;
+    let by_key = nexus_testkit::Client::with_key(&app.base, &key);
+    let path = format!("/api/v1/workspaces/{ws}/members");
+    let list = |c: &nexus_testkit::Client| {
+        let (c, path) = (c.clone(), path.clone());
+        async move {
+            let r = c.get(&path).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            r.body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| {
+                    format!(
+                        "{} {}",
+                        m["email"].as_str().unwrap_or_default(),
+                        m["role"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(&o).await, ["o@example.com owner"], "warm");
+    assert_eq!(list(&by_key).await, ["o@example.com owner"]);
+
+    let (_, m_id) = member_with_role(&app.base, &o, &ws, "m@example.com", "viewer").await;
+    let mut now = list(&by_key).await;
+    now.sort();
+    assert_eq!(
+        now,
+        ["m@example.com viewer", "o@example.com owner"],
+        "after joining"
+    );
+
+    let r = o
+        .patch(&format!("{path}/{m_id}"), json!({ "role": "admin" }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut now = list(&o).await;
+    now.sort();
+    assert_eq!(
+        now,
+        ["m@example.com admin", "o@example.com owner"],
+        "after a role change"
+    );
+
+    assert_eq!(o.delete(&format!("{path}/{m_id}")).await.status, 204);
+    assert_eq!(
+        list(&by_key).await,
+        ["o@example.com owner"],
+        "after a removal"
+    );
 }
