@@ -74,6 +74,17 @@ async fn try_reserve(
     }
     // Nothing updated: over the limit, or the month's row does not exist yet (the first
     // call of the month). Make sure it exists, then try once more.
+    ensure_row(db, workspace_id, period, row).await?;
+    Ok(reserve().await?.rows_affected == 1)
+}
+
+/// Create a counter row for the month if there is none yet.
+async fn ensure_row(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    period: &str,
+    row: Uuid,
+) -> Result<(), ApiError> {
     quota_usage::Entity::insert(quota_usage::ActiveModel {
         workspace_id: Set(workspace_id),
         period: Set(period.to_owned()),
@@ -88,7 +99,7 @@ async fn try_reserve(
     )
     .exec_without_returning(db)
     .await?;
-    Ok(reserve().await?.rows_affected == 1)
+    Ok(())
 }
 
 fn exceeded(what: &str) -> ApiError {
@@ -206,20 +217,7 @@ pub async fn charge(
     tokens: u64,
 ) -> Result<(), ApiError> {
     let period = current_period();
-    quota_usage::Entity::insert(quota_usage::ActiveModel {
-        workspace_id: Set(workspace_id),
-        period: Set(period.clone()),
-        user_id: Set(WORKSPACE_ROW),
-        used: Set(0),
-        reserved: Set(0),
-    })
-    .on_conflict(
-        OnConflict::columns([Column::WorkspaceId, Column::Period, Column::UserId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    ensure_row(db, workspace_id, &period, WORKSPACE_ROW).await?;
     quota_usage::Entity::update_many()
         .col_expr(Column::Used, Expr::col(Column::Used).add(tokens as i64))
         .filter(Column::WorkspaceId.eq(workspace_id))
