@@ -32,6 +32,20 @@ struct Samples {
 }
 
 impl Samples {
+    /// A token arrived now: the first one's time since `started`, or the gap since the
+    /// one before (`last`).
+    fn token(&mut self, started: Instant, last: &mut Option<Instant>) {
+        let now = Instant::now();
+        let since = last.unwrap_or(started);
+        let ms = now.duration_since(since).as_secs_f64() * 1000.0;
+        if last.is_none() {
+            self.ttft.push(ms);
+        } else {
+            self.between.push(ms);
+        }
+        *last = Some(now);
+    }
+
     fn merge(&mut self, other: Samples) {
         self.ttft.extend(other.ttft);
         self.between.extend(other.between);
@@ -113,16 +127,7 @@ async fn direct_stream(http: &reqwest::Client, base: &str, i: usize) -> Samples 
     let mut last: Option<Instant> = None;
     let result = read_events(response, |event| {
         if event.contains("\"content\":\"") && !event.contains("\"content\":\"\"") {
-            let now = Instant::now();
-            match last {
-                None => s
-                    .ttft
-                    .push(now.duration_since(started).as_secs_f64() * 1000.0),
-                Some(prev) => s
-                    .between
-                    .push(now.duration_since(prev).as_secs_f64() * 1000.0),
-            }
-            last = Some(now);
+            s.token(started, &mut last);
         }
     })
     .await;
@@ -154,16 +159,7 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
     let mut done = false;
     let result = read_events(response, |event| {
         if event.starts_with("event: delta") {
-            let now = Instant::now();
-            match last {
-                None => s
-                    .ttft
-                    .push(now.duration_since(started).as_secs_f64() * 1000.0),
-                Some(prev) => s
-                    .between
-                    .push(now.duration_since(prev).as_secs_f64() * 1000.0),
-            }
-            last = Some(now);
+            s.token(started, &mut last);
         } else if event.starts_with("event: done") {
             done = true;
         }

@@ -129,12 +129,28 @@ impl HotCache {
         T: Any + Send + Sync,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.get_or_load_tagged(kind, key, load, |_| tags).await
+    }
+
+    /// [`HotCache::get_or_load`] for values whose tags come from what was loaded (a list
+    /// tagged with each of its members).
+    pub async fn get_or_load_tagged<T, E, Fut>(
+        &self,
+        kind: &'static str,
+        key: String,
+        load: impl FnOnce() -> Fut,
+        tags: impl FnOnce(&T) -> Vec<Uuid>,
+    ) -> Result<Arc<T>, E>
+    where
+        T: Any + Send + Sync,
+        Fut: Future<Output = Result<T, E>>,
+    {
         if let Some(hit) = self.get::<T>(kind, &key) {
             return Ok(hit);
         }
         let read_at = self.generation();
         let value = Arc::new(load().await?);
-        self.put(read_at, kind, key, tags, value.clone());
+        self.put(read_at, kind, key, tags(&value), value.clone());
         Ok(value)
     }
 

@@ -4,7 +4,6 @@ use nexus_kernel::roles::Role;
 use nexus_kernel::{ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
-use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::entities::member;
@@ -49,20 +48,20 @@ pub async fn my_workspaces(
     after: Option<uuid::Uuid>,
     limit: u64,
 ) -> ApiResult<Vec<WorkspaceSummary>> {
-    let cache = state.db.cache();
-    let key = user_id.to_string();
-    let all = match cache.get::<Vec<WorkspaceSummary>>(MY_WORKSPACES_CACHE, &key) {
-        Some(hit) => hit,
-        None => {
-            let read_at = cache.generation();
-            let all = Arc::new(load_my_workspaces(state, user_id).await?);
-            let tags = std::iter::once(user_id)
-                .chain(all.iter().map(|w| w.id))
-                .collect();
-            cache.put(read_at, MY_WORKSPACES_CACHE, key, tags, all.clone());
-            all
-        }
-    };
+    let all = state
+        .db
+        .cache()
+        .get_or_load_tagged(
+            MY_WORKSPACES_CACHE,
+            user_id.to_string(),
+            || load_my_workspaces(state, user_id),
+            |all| {
+                std::iter::once(user_id)
+                    .chain(all.iter().map(|w| w.id))
+                    .collect()
+            },
+        )
+        .await?;
     Ok(all
         .iter()
         .filter(|w| after.is_none_or(|a| w.id > a))

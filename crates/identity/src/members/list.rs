@@ -3,7 +3,6 @@ use nexus_kernel::ApiResult;
 use nexus_kernel::pagination::{List, PageParams};
 use nexus_kernel::roles::{Permission, Role};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::sync::Arc;
 use uuid::Uuid;
 
 use super::MemberView;
@@ -35,18 +34,21 @@ const FIRST_PAGE_CACHE: &str = "members_first_page";
 /// again, so it is cached. Tagged with the workspace (every membership change is audited
 /// there) and each member's user (their name and email).
 async fn first_page(member: &Member, limit: u64) -> ApiResult<Vec<MemberView>> {
-    let cache = member.tx().cache();
-    let key = format!("{}:{limit}", member.workspace_id());
-    if let Some(hit) = cache.get::<Vec<MemberView>>(FIRST_PAGE_CACHE, &key) {
-        return Ok((*hit).clone());
-    }
-    let read_at = cache.generation();
-    let rows = load(member, None, limit).await?;
-    let tags = std::iter::once(member.workspace_id())
-        .chain(rows.iter().map(|m| m.user_id))
-        .collect();
-    cache.put(read_at, FIRST_PAGE_CACHE, key, tags, Arc::new(rows.clone()));
-    Ok(rows)
+    let rows = member
+        .tx()
+        .cache()
+        .get_or_load_tagged(
+            FIRST_PAGE_CACHE,
+            format!("{}:{limit}", member.workspace_id()),
+            || load(member, None, limit),
+            |rows| {
+                std::iter::once(member.workspace_id())
+                    .chain(rows.iter().map(|m| m.user_id))
+                    .collect()
+            },
+        )
+        .await?;
+    Ok((*rows).clone())
 }
 
 /// Up to `limit + 1` members after `after` (one more than a page, for the cursor).
