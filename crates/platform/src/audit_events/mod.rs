@@ -57,6 +57,17 @@ fn filter_text<'a>(field: &str, value: Option<&'a str>) -> Result<Option<&'a str
 }
 
 impl AuditFilter {
+    /// No filter at all (an empty text filter is none, as in [`AuditFilter::apply`]).
+    pub fn is_empty(&self) -> bool {
+        let blank = |t: &Option<String>| t.as_deref().is_none_or(str::is_empty);
+        self.actor_id.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+            && blank(&self.action)
+            && blank(&self.target_type)
+            && blank(&self.target_id)
+    }
+
     pub fn apply(
         &self,
         mut q: Select<audit_event::Entity>,

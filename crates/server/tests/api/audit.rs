@@ -8,7 +8,8 @@ both_engines!(
     every_mutation_is_audited,
     filters_and_pagination,
     exports_stream_csv_and_jsonl,
-    tampering_is_detected
+    tampering_is_detected,
+    the_newest_page_follows_every_event
 );
 
 async fn every_mutation_is_audited(app: TestApp) {
@@ -163,6 +164,77 @@ async fn filters_and_pagination(app: TestApp) {
         }
     }
     assert_eq!(seqs, [6, 5, 4, 3, 2, 1]);
+}
+
+/// The newest unfiltered page is served from the hot cache; every event must show at
+/// once, whoever writes it, and other limits, cursors and filters must not see the cached
+/// page.
+async fn the_newest_page_follows_every_event(app: TestApp) {
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let key = o.create_key(&ws, "admin").await;
+    let k = nexus_testkit::Client::with_key(&app.base, &key);
+    let base = format!("/api/v1/workspaces/{ws}/audit-events");
+    let newest = |page: &nexus_testkit::Resp| {
+        (
+            page.body["items"][0]["seq"].as_i64(),
+            page.body["items"][0]["action"].as_str().map(str::to_owned),
+        )
+    };
+
+    let warm = k.get(&format!("{base}?limit=2")).await;
+    assert_eq!(newest(&warm), (Some(2), Some("api_key.created".into())));
+    assert_eq!(warm.body, k.get(&format!("{base}?limit=2")).await.body);
+    assert_eq!(
+        warm.body,
+        o.get(&format!("{base}?limit=2")).await.body,
+        "one page for a session and a key"
+    );
+
+    // An event by the key shows to the session, and the other way round.
+    k.put(
+        &format!("/api/v1/workspaces/{ws}/secrets/S"),
+        json!({ "value": "v" }),
+    )
+    .await;
+    let after_key = o.get(&format!("{base}?limit=2")).await;
+    assert_eq!(newest(&after_key), (Some(3), Some("secret.created".into())));
+    assert_eq!(after_key.body["items"].as_array().map(Vec::len), Some(2));
+    assert!(after_key.body["next_cursor"].is_string());
+    o.patch(
+        &format!("/api/v1/workspaces/{ws}"),
+        json!({ "name": "Renamed" }),
+    )
+    .await;
+    let after_session = k.get(&format!("{base}?limit=2")).await;
+    assert_eq!(
+        newest(&after_session),
+        (Some(4), Some("workspace.renamed".into()))
+    );
+
+    // Each limit is its own page; filters and cursors never read the cached one.
+    assert_eq!(
+        k.get(&format!("{base}?limit=10")).await.body["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+    let filtered = k
+        .get(&format!("{base}?limit=2&action=secret.created"))
+        .await;
+    assert_eq!(filtered.body["items"].as_array().map(Vec::len), Some(1));
+    let cursor = after_session.body["next_cursor"].as_str().expect("cursor");
+    let older = k.get(&format!("{base}?limit=2&cursor={cursor}")).await;
+    assert_eq!(older.body["items"][0]["seq"], 2);
+    assert_eq!(older.body["items"][1]["seq"], 1);
+
+    // The page is the same answer, with the same type, whether cached or not.
+    assert_eq!(
+        after_session
+            .headers
+            .get("content-type")
+            .map(|v| v.as_bytes()),
+        Some(&b"application/json"[..])
+    );
 }
 
 async fn exports_stream_csv_and_jsonl(app: TestApp) {
