@@ -4,6 +4,10 @@
 //!
 //! `cargo run --release -p nexus-bench -- [--engine sqlite|postgres|both] [--seconds N] [--out FILE]`
 
+/// The same allocator as the `nexus` binary, so the numbers are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cpu;
 mod fixture;
 mod load;

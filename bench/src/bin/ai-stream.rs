@@ -5,6 +5,10 @@
 //!
 //! `cargo run --release -p nexus-bench --bin ai-stream -- [--engine sqlite|postgres|both] [--out PATH]`
 
+/// The same allocator as the `nexus` binary, so the numbers are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context, Result};
 use nexus_testkit::fake_ai::FakeAi;
 use nexus_testkit::{Client, Engine, TestApp};

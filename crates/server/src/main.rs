@@ -3,6 +3,11 @@
 use clap::{Parser, Subcommand};
 use nexus_kernel::config::Settings;
 
+/// Requests allocate many small, short-lived buffers; mimalloc serves them faster than
+/// the system allocator (see the allocator note in bench/RESULTS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "nexus",
