@@ -168,11 +168,12 @@ fn check_workspace(ws: Option<workspace::Model>) -> Result<workspace::Model, Api
     Ok(ws)
 }
 
-fn rate_limit(state: &AppState, key: String, plan: Plan) -> Result<(), ApiError> {
+async fn rate_limit(state: &AppState, key: String, plan: Plan) -> Result<(), ApiError> {
     let limit = state.settings.plan(plan).api_requests_per_minute;
     state
         .limiter
         .hit(&key, limit, std::time::Duration::from_secs(60))
+        .await
         .map_err(|secs| ApiError::RateLimited {
             retry_after_secs: secs,
             code: "rate_limited",
@@ -240,7 +241,7 @@ impl Member {
         let (ws, role) = (*cached).clone();
         let ws = check_workspace(Some(ws))?;
         let plan = Plan::from_db(&ws.plan);
-        rate_limit(state, format!("user:{}:{workspace_id}", user.id), plan)?;
+        rate_limit(state, format!("user:{}:{workspace_id}", user.id), plan).await?;
         Ok(Self {
             ctx: TenantCtx {
                 workspace_id,
@@ -311,7 +312,7 @@ async fn api_key_member(
     }
     let ws = check_workspace(Some(ws))?;
     let plan = Plan::from_db(&ws.plan);
-    rate_limit(state, format!("key:{}", row.id), plan)?;
+    rate_limit(state, format!("key:{}", row.id), plan).await?;
     let touch = row
         .last_used_at
         .is_none_or(|t| now - t > Duration::seconds(60));

@@ -40,9 +40,16 @@ pub struct Settings {
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
     /// How long a replica may keep who a session or API key is, a member's role and a
-    /// workspace's AI providers in memory. Changes made through this replica apply at
-    /// once; other replicas see them within this many seconds. 0 turns caching off.
+    /// workspace's AI providers in memory. Changes apply at once on this replica, and
+    /// with Redis on every replica; otherwise other replicas see them within this many
+    /// seconds. 0 turns caching off.
     pub cache_seconds: u64,
+    /// Redis shared by the replicas of one deployment (`redis://host:6379`): cache
+    /// invalidation and rate-limit counters. Unset: each replica keeps its own.
+    pub redis_url: Option<String>,
+    /// Prefix of this deployment's Redis keys and channel, so deployments can share one
+    /// Redis.
+    pub redis_prefix: String,
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
@@ -134,6 +141,8 @@ impl Default for Settings {
             session_idle_minutes: 7 * 24 * 60,
             session_absolute_hours: 30 * 24,
             cache_seconds: 5,
+            redis_url: None,
+            redis_prefix: "nexus".into(),
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,

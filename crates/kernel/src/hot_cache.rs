@@ -5,20 +5,24 @@
 //! forgotten the moment a change to one of those commits in this process. Every change
 //! inside a workspace writes an audit event, and [`crate::audit`] marks the workspace
 //! stale on the transaction doing it, so a new kind of change cannot forget to
-//! invalidate. Other replicas see a change when their entry's TTL runs out
-//! (`NEXUS_CACHE_SECONDS`, 0 turns the cache off).
+//! invalidate. With Redis configured, every forget is also sent to the other replicas
+//! ([`HotCache::outbox`], [`crate::replicas`]); without it, or while Redis is away, they
+//! see a change when their entry's TTL runs out (`NEXUS_CACHE_SECONDS`, 0 turns the cache
+//! off).
 //!
 //! A reader that raced a change must not put back what it read before the change: it
 //! takes [`HotCache::generation`] before reading, and [`HotCache::put`] drops the value if
 //! anything was forgotten since.
 
+use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// Above this many entries, expired ones are swept on insert; if that is not enough the
@@ -36,6 +40,18 @@ pub struct HotCache {
     /// By kind, then key: a lookup by `&str` then needs no allocation.
     entries: Mutex<HashMap<&'static str, HashMap<String, Entry>>>,
     generation: AtomicU64,
+    /// Where this replica's forgets go for the others, once something takes them.
+    outbox: OnceLock<mpsc::UnboundedSender<Forget>>,
+}
+
+/// A forget, as sent between replicas.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "forget", rename_all = "snake_case")]
+pub enum Forget {
+    /// Every entry tagged with any of these ids.
+    Tagged { tags: Vec<Uuid> },
+    /// One entry.
+    Entry { kind: String, key: String },
 }
 
 impl std::fmt::Debug for HotCache {
@@ -54,6 +70,30 @@ impl HotCache {
             ttl,
             entries: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
+            outbox: OnceLock::new(),
+        }
+    }
+
+    /// From now on, every [`HotCache::forget`] and [`HotCache::forget_tagged`] is also
+    /// sent here, for the other replicas. Called once, by whoever carries them.
+    pub fn outbox(&self) -> Option<mpsc::UnboundedReceiver<Forget>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.outbox.set(tx).ok()?;
+        Some(rx)
+    }
+
+    fn send(&self, forget: impl FnOnce() -> Forget) {
+        if let Some(outbox) = self.outbox.get() {
+            // Closed only when the carrier stopped (shutdown): nothing left to tell.
+            let _ = outbox.send(forget());
+        }
+    }
+
+    /// A forget another replica made: applied here, not sent on.
+    pub fn apply(&self, forget: &Forget) {
+        match forget {
+            Forget::Tagged { tags } => self.forget_tagged_here(tags),
+            Forget::Entry { kind, key } => self.forget_here(kind, key),
         }
     }
 
@@ -154,8 +194,16 @@ impl HotCache {
         Ok(value)
     }
 
-    /// Forget one entry (a session that ended).
+    /// Forget one entry (a session that ended), here and on every replica.
     pub fn forget(&self, kind: &'static str, key: &str) {
+        self.forget_here(kind, key);
+        self.send(|| Forget::Entry {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+
+    fn forget_here(&self, kind: &str, key: &str) {
         let mut entries = self.entries();
         self.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(of_kind) = entries.get_mut(kind) {
@@ -170,8 +218,19 @@ impl HotCache {
         entries.clear();
     }
 
-    /// Forget every entry that depends on any of `tags` (a user, a workspace, a key).
+    /// Forget every entry that depends on any of `tags` (a user, a workspace, a key),
+    /// here and on every replica.
     pub fn forget_tagged(&self, tags: &[Uuid]) {
+        if tags.is_empty() {
+            return;
+        }
+        self.forget_tagged_here(tags);
+        self.send(|| Forget::Tagged {
+            tags: tags.to_vec(),
+        });
+    }
+
+    fn forget_tagged_here(&self, tags: &[Uuid]) {
         if tags.is_empty() {
             return;
         }
@@ -257,6 +316,52 @@ mod tests {
             cache.get::<u8>("k", "b").is_none(),
             "a failure is not cached"
         );
+    }
+
+    #[test]
+    fn forgets_go_to_the_outbox_and_remote_ones_do_not() {
+        let cache = HotCache::new(Duration::from_secs(60));
+        let mut outbox = cache.outbox().expect("first taker");
+        assert!(cache.outbox().is_none(), "one carrier");
+        let (ws, other) = (Uuid::now_v7(), Uuid::now_v7());
+        cache.put(
+            cache.generation(),
+            "m",
+            "1".into(),
+            vec![ws],
+            Arc::new(1_u8),
+        );
+        cache.put(cache.generation(), "s", "k".into(), vec![], Arc::new(2_u8));
+        cache.forget_tagged(&[ws]);
+        cache.forget("s", "k");
+        assert_eq!(outbox.try_recv(), Ok(Forget::Tagged { tags: vec![ws] }));
+        assert_eq!(
+            outbox.try_recv(),
+            Ok(Forget::Entry {
+                kind: "s".into(),
+                key: "k".into()
+            })
+        );
+        assert!(cache.get::<u8>("m", "1").is_none());
+        assert!(cache.get::<u8>("s", "k").is_none());
+
+        // What another replica forgot is applied, not echoed back.
+        cache.put(
+            cache.generation(),
+            "m",
+            "2".into(),
+            vec![other],
+            Arc::new(3_u8),
+        );
+        let before = cache.generation();
+        cache.apply(&Forget::Tagged { tags: vec![other] });
+        assert!(cache.get::<u8>("m", "2").is_none());
+        cache.put(before, "m", "3".into(), vec![], Arc::new(4_u8));
+        assert!(
+            cache.get::<u8>("m", "3").is_none(),
+            "a read that raced a remote change is not stored either"
+        );
+        assert!(outbox.try_recv().is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod migrations;
 pub mod modules;
 pub mod pagination;
 pub mod rate_limit;
+pub mod replicas;
 pub mod request;
 pub mod roles;
 pub mod secrets;

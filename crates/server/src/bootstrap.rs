@@ -7,6 +7,7 @@ use nexus_kernel::crypto::Keyring;
 use nexus_kernel::db::Db;
 use nexus_kernel::migrations::{grant_app_role, role_bypasses_rls};
 use nexus_kernel::rate_limit::RateLimiter;
+use nexus_kernel::replicas::Redis;
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
 
@@ -53,11 +54,20 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         );
     }
     let keyring = Keyring::load(settings.master_key.as_ref(), &settings.master_key_file())?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let limiter = match &settings.redis_url {
+        Some(url) => {
+            let redis = Redis::connect(url, &settings.redis_prefix).await?;
+            redis.share_forgets(&db, &shutdown);
+            RateLimiter::shared(redis)
+        }
+        None => RateLimiter::default(),
+    };
     Ok(AppState {
         db,
         settings: Arc::new(settings),
         keyring: Arc::new(keyring),
-        limiter: Arc::new(RateLimiter::default()),
-        shutdown: tokio_util::sync::CancellationToken::new(),
+        limiter: Arc::new(limiter),
+        shutdown,
     })
 }

@@ -75,6 +75,15 @@ impl Client {
         }
     }
 
+    /// The same browser or program (cookies, CSRF token, key) talking to another server:
+    /// a second replica behind the same load balancer.
+    pub fn against(&self, base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }

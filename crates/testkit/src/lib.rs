@@ -62,6 +62,41 @@ fn postgres_required() -> bool {
     std::env::var("NEXUS_TEST_POSTGRES").is_ok_and(|v| v == "require")
 }
 
+/// The Redis tests share replicas through (`NEXUS_TEST_REDIS_URL`, else the local one), or
+/// `None` when it does not answer: the caller skips, with a notice, unless
+/// `NEXUS_TEST_REDIS=require` (CI), which fails instead.
+pub async fn test_redis_url() -> Option<String> {
+    let url =
+        std::env::var("NEXUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let reachable = async {
+        let client = redis::Client::open(url.as_str())?;
+        let mut con = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut con).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), reachable).await {
+        Ok(Ok(_)) => Some(url),
+        outcome => {
+            let why = match outcome {
+                Ok(Err(err)) => err.to_string(),
+                Err(_) => "no answer in 3 s".into(),
+                Ok(Ok(_)) => unreachable!(),
+            };
+            if std::env::var("NEXUS_TEST_REDIS").is_ok_and(|v| v == "require") {
+                panic!(
+                    "Redis is required (NEXUS_TEST_REDIS=require) but not usable at {url}: {why}"
+                );
+            }
+            static NOTICE: AtomicBool = AtomicBool::new(false);
+            if !NOTICE.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "NOTICE: Redis not reachable at {url} ({why}); skipping the Redis tests. Set NEXUS_TEST_REDIS=require to fail instead."
+                );
+            }
+            None
+        }
+    }
+}
+
 /// Settings for tests: generous auth limits (tests sign up many users from one address),
 /// a known operator email.
 pub fn test_settings(dir: &std::path::Path) -> Settings {
@@ -115,6 +150,25 @@ impl TestApp {
             pg_database = Some((name, admin));
         }
         tweak(&mut settings);
+        Some(Self::start(settings, engine, pg_database, dir).await)
+    }
+
+    /// Another replica of this server: same settings and database, adjusted by `tweak`
+    /// (what a second instance behind the load balancer would be). The database stays
+    /// with the first.
+    pub async fn replica(&self, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = (*self.state.settings).clone();
+        tweak(&mut settings);
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start(settings, self.engine, None, dir).await
+    }
+
+    async fn start(
+        settings: Settings,
+        engine: Engine,
+        pg_database: Option<(String, String)>,
+        dir: tempfile::TempDir,
+    ) -> Self {
         let state = nexus_server::build_state(settings)
             .await
             .expect("build state");
@@ -130,7 +184,7 @@ impl TestApp {
             })
             .await;
         });
-        Some(Self {
+        Self {
             base: format!("http://{addr}"),
             addr,
             state,
@@ -138,7 +192,7 @@ impl TestApp {
             pg_database,
             shutdown: Some(tx),
             _dir: dir,
-        })
+        }
     }
 
     /// Ask the server to shut down gracefully (as SIGTERM does), keeping the database.

@@ -40,7 +40,7 @@ pub async fn login(
     meta: RequestMeta,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    limit_ip(&state, &meta, "login")?;
+    limit_ip(&state, &meta, "login").await?;
     let wrong = ApiError::Unauthenticated {
         message: "Wrong email or password.",
     };
@@ -55,6 +55,7 @@ pub async fn login(
     state
         .limiter
         .check(&throttle_key, max_failures, FAILURE_WINDOW)
+        .await
         .map_err(|secs| ApiError::RateLimited {
             retry_after_secs: secs,
             code: "too_many_attempts",
@@ -70,10 +71,13 @@ pub async fn login(
     )
     .await;
     let Some(user) = found.filter(|_| ok) else {
-        let _ = state.limiter.hit(&throttle_key, u32::MAX, FAILURE_WINDOW);
+        let _ = state
+            .limiter
+            .hit(&throttle_key, u32::MAX, FAILURE_WINDOW)
+            .await;
         return Err(wrong);
     };
-    state.limiter.reset(&throttle_key);
+    state.limiter.reset(&throttle_key).await;
     let session = crate::session::create(state.db.conn(), &state, user.id, &meta).await?;
     Ok((
         cookie_headers(crate::session::set_cookie(&state, &session.token)),

@@ -36,7 +36,7 @@ pub struct AuthResponse {
 }
 
 /// Per-IP limit on the auth routes (signup, login, accepting invitations).
-pub fn limit_ip(state: &AppState, meta: &RequestMeta, route: &str) -> Result<(), ApiError> {
+pub async fn limit_ip(state: &AppState, meta: &RequestMeta, route: &str) -> Result<(), ApiError> {
     let ip = meta.ip.as_deref().unwrap_or("unknown");
     state
         .limiter
@@ -45,6 +45,7 @@ pub fn limit_ip(state: &AppState, meta: &RequestMeta, route: &str) -> Result<(),
             state.settings.auth_rate_per_minute,
             std::time::Duration::from_secs(60),
         )
+        .await
         .map_err(|secs| ApiError::RateLimited {
             retry_after_secs: secs,
             code: "rate_limited",

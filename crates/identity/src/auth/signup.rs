@@ -37,7 +37,7 @@ pub async fn signup(
     meta: RequestMeta,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    limit_ip(&state, &meta, "signup")?;
+    limit_ip(&state, &meta, "signup").await?;
     let email = Email::parse("email", &body.email)?;
     let name = parse_name("name", &body.name, 100)?;
     check_password("password", &body.password)?;

@@ -37,7 +37,7 @@ pub async fn accept_invitation(
     me: CurrentUser,
     ApiJson(body): ApiJson<AcceptInvitationRequest>,
 ) -> ApiResult<axum::Json<WorkspaceSummary>> {
-    crate::auth::limit_ip(&state, &me.meta, "accept")?;
+    crate::auth::limit_ip(&state, &me.meta, "accept").await?;
     if body.token.is_empty() || body.token.len() > 200 {
         return Err(ApiError::NotFound);
     }

@@ -19,6 +19,7 @@ mod modules;
 mod openapi;
 mod ops;
 mod permissions;
+mod replicas;
 mod rls;
 mod secrets;
 mod transactions;

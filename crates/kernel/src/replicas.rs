@@ -1,0 +1,330 @@
+//! What replicas behind one load balancer share through Redis (`NEXUS_REDIS_URL`):
+//! hot-cache forgets, so a change on one replica is seen at once on all of them, and
+//! rate-limit counters, so a limit holds for the deployment, not per replica. Without
+//! Redis a replica keeps both to itself, which is right when there is one.
+//!
+//! Redis going away never stops a request. Counters fall back to this replica's own for a
+//! moment ([`Redis::available`]); forgets that could not be sent are made good by telling
+//! the others to forget everything once they can be sent again; and a replica that was
+//! cut off from the forgets of the others forgets everything when it hears them again.
+//! Between the two, at worst the hot cache's TTL bounds how stale a replica can be.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::hot_cache::{Forget, HotCache};
+
+/// A slow or unreachable Redis costs a request at most this much before it falls back.
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
+/// After a failed command, how long this replica stops asking (and logging).
+const BACKOFF: Duration = Duration::from_secs(2);
+/// How often the forget subscription checks that its connection is alive.
+const PING_EVERY: Duration = Duration::from_secs(5);
+/// At most this many forgets go out in one message.
+const BATCH: usize = 256;
+
+pub struct Redis {
+    client: redis::Client,
+    commands: ConnectionManager,
+    prefix: String,
+    /// Tells this replica's own forgets apart from the others'.
+    replica: Uuid,
+    started: Instant,
+    /// Milliseconds since `started` before which Redis is not asked again.
+    resting_until_ms: AtomicU64,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis")
+            .field("prefix", &self.prefix)
+            .field("replica", &self.replica)
+            .finish()
+    }
+}
+
+/// One message on the forget channel.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    from: Uuid,
+    forgets: Vec<RemoteForget>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum RemoteForget {
+    One(Forget),
+    /// The sender lost some of its forgets: drop everything.
+    Everything {
+        forget_everything: bool,
+    },
+}
+
+impl Redis {
+    /// Connect, or say clearly why not: a replica configured to share must not start
+    /// alone without noticing.
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Arc<Self>> {
+        let client = redis::Client::open(url).context("NEXUS_REDIS_URL is not a Redis URL")?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1);
+        let commands = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .with_context(|| format!("Redis at NEXUS_REDIS_URL did not answer ({url})"))?;
+        Ok(Arc::new(Self {
+            client,
+            commands,
+            prefix: prefix.to_owned(),
+            replica: Uuid::now_v7(),
+            started: Instant::now(),
+            resting_until_ms: AtomicU64::new(0),
+        }))
+    }
+
+    /// A Redis key or channel of this deployment.
+    fn name(&self, part: &str) -> String {
+        format!("{}:{part}", self.prefix)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Whether to ask Redis now: not while resting after a failure.
+    pub fn available(&self) -> bool {
+        self.now_ms() >= self.resting_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Note a failed command: rest for [`BACKOFF`], and log once per rest.
+    fn failed(&self, what: &str, err: &dyn std::fmt::Display) {
+        let until = self.now_ms() + BACKOFF.as_millis() as u64;
+        if self.resting_until_ms.swap(until, Ordering::Relaxed) <= self.now_ms() {
+            tracing::warn!(
+                "Redis {what} failed ({err}); this replica uses its own counters for {}s",
+                BACKOFF.as_secs()
+            );
+        }
+    }
+
+    /// Count one hit on a fixed window shared by every replica: the count so far
+    /// (this one included) and the milliseconds left in the window.
+    pub async fn hit(&self, key: &str, window: Duration) -> Option<(u64, u64)> {
+        // One round trip, atomic: the first hit of a window starts its clock.
+        static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                r"local n = redis.call('INCR', KEYS[1])
+                  local ttl = redis.call('PTTL', KEYS[1])
+                  if n == 1 or ttl < 0 then
+                    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+                    ttl = tonumber(ARGV[1])
+                  end
+                  return {n, ttl}",
+            )
+        });
+        if !self.available() {
+            return None;
+        }
+        let mut con = self.commands.clone();
+        let result: redis::RedisResult<(u64, i64)> = SCRIPT
+            .key(self.name(&format!("rl:{key}")))
+            .arg(window.as_millis() as u64)
+            .invoke_async(&mut con)
+            .await;
+        match result {
+            Ok((count, ttl)) => Some((count, ttl.max(0) as u64)),
+            Err(err) => {
+                self.failed("rate-limit count", &err);
+                None
+            }
+        }
+    }
+
+    /// The count of a shared window without adding to it, and the milliseconds left.
+    pub async fn peek(&self, key: &str) -> Option<(u64, u64)> {
+        if !self.available() {
+            return None;
+        }
+        let mut con = self.commands.clone();
+        let key = self.name(&format!("rl:{key}"));
+        let result: redis::RedisResult<(Option<u64>, i64)> = redis::pipe()
+            .get(&key)
+            .pttl(&key)
+            .query_async(&mut con)
+            .await;
+        match result {
+            Ok((count, ttl)) => Some((count.unwrap_or(0), ttl.max(0) as u64)),
+            Err(err) => {
+                self.failed("rate-limit read", &err);
+                None
+            }
+        }
+    }
+
+    /// Drop a shared window (a successful login clears its failures).
+    pub async fn reset(&self, key: &str) -> bool {
+        if !self.available() {
+            return false;
+        }
+        let mut con = self.commands.clone();
+        let result: redis::RedisResult<()> = redis::cmd("DEL")
+            .arg(self.name(&format!("rl:{key}")))
+            .query_async(&mut con)
+            .await;
+        match result {
+            Ok(()) => true,
+            Err(err) => {
+                self.failed("rate-limit reset", &err);
+                false
+            }
+        }
+    }
+
+    /// Send this replica's hot-cache forgets to the others and apply theirs here, until
+    /// `stop`. Returns the two tasks doing it.
+    pub fn share_forgets(
+        self: &Arc<Self>,
+        db: &Db,
+        stop: &CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut handles = Vec::new();
+        if let Some(outbox) = db.cache().outbox() {
+            handles.push(tokio::spawn(self.clone().publish(outbox, stop.clone())));
+        }
+        handles.push(tokio::spawn(
+            self.clone().subscribe(db.clone(), stop.clone()),
+        ));
+        handles
+    }
+
+    async fn publish(
+        self: Arc<Self>,
+        mut outbox: mpsc::UnboundedReceiver<Forget>,
+        stop: CancellationToken,
+    ) {
+        let channel = self.name("forget");
+        let mut lost_some = false;
+        loop {
+            let first = tokio::select! {
+                () = stop.cancelled() => return,
+                next = outbox.recv() => match next {
+                    Some(forget) => forget,
+                    None => return,
+                },
+            };
+            let mut forgets = vec![first];
+            while forgets.len() < BATCH
+                && let Ok(more) = outbox.try_recv()
+            {
+                forgets.push(more);
+            }
+            let forgets = if lost_some {
+                vec![RemoteForget::Everything {
+                    forget_everything: true,
+                }]
+            } else {
+                forgets.into_iter().map(RemoteForget::One).collect()
+            };
+            let message = serde_json::to_string(&Envelope {
+                from: self.replica,
+                forgets,
+            })
+            .expect("forgets serialise");
+            let mut con = self.commands.clone();
+            let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(message)
+                .query_async(&mut con)
+                .await;
+            match sent {
+                Ok(()) => lost_some = false,
+                Err(err) => {
+                    // The others keep what this change made stale: the next message that
+                    // gets through tells them to drop everything.
+                    lost_some = true;
+                    self.failed("cache forget", &err);
+                }
+            }
+        }
+    }
+
+    async fn subscribe(self: Arc<Self>, db: Db, stop: CancellationToken) {
+        let channel = self.name("forget");
+        let mut delay = Duration::from_millis(100);
+        while !stop.is_cancelled() {
+            match self.listen(&channel, db.cache(), &stop).await {
+                Ok(()) => delay = Duration::from_millis(100),
+                Err(err) => {
+                    tracing::warn!(
+                        "Redis cache-forget subscription failed ({err:#}); retrying in {delay:?}"
+                    );
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// One subscription, until its connection fails or `stop`.
+    async fn listen(
+        &self,
+        channel: &str,
+        cache: &HotCache,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        let (mut sink, mut messages) = pubsub.split();
+        // Whatever the others forgot while this replica was not listening is unknown.
+        cache.clear();
+        let mut ping = tokio::time::interval(PING_EVERY);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                _ = ping.tick() => {
+                    tokio::time::timeout(COMMAND_TIMEOUT * 4, sink.ping::<redis::Value>())
+                        .await
+                        .context("ping timed out")??;
+                }
+                message = messages.next() => {
+                    let Some(message) = message else {
+                        anyhow::bail!("connection closed");
+                    };
+                    self.apply(cache, message.get_payload_bytes());
+                }
+            }
+        }
+    }
+
+    fn apply(&self, cache: &HotCache, payload: &[u8]) {
+        let envelope: Envelope = match serde_json::from_slice(payload) {
+            Ok(e) => e,
+            Err(err) => {
+                tracing::warn!("ignoring a malformed cache-forget message: {err}");
+                return;
+            }
+        };
+        if envelope.from == self.replica {
+            return;
+        }
+        for forget in &envelope.forgets {
+            match forget {
+                RemoteForget::One(f) => cache.apply(f),
+                RemoteForget::Everything { .. } => cache.clear(),
+            }
+        }
+    }
+}
