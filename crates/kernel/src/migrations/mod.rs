@@ -4,11 +4,16 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
+mod m0003_audit_filters;
 
 /// The kernel's migrations, in order. The server's migrator runs these first, then each
 /// module's.
 pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(m0001_platform::Migration)]
+    // m0002 is the AI module's (numbers are shared by every module's migrations).
+    vec![
+        Box::new(m0001_platform::Migration),
+        Box::new(m0003_audit_filters::Migration),
+    ]
 }
 
 /// A tenant table starts with its `workspace_id`, which leads its primary key.
