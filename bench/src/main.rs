@@ -2,7 +2,7 @@
 //! kit), drive its REST API over real HTTP with 1, 16 and 64 virtual users, and report
 //! throughput and latency percentiles to stdout and to a Markdown file.
 //!
-//! `cargo run --release -p nexus-bench -- [--engine sqlite|postgres|both] [--seconds N] [--out FILE]`
+//! `cargo run --release -p nexus-bench -- [--engine sqlite|postgres|both] [--seconds N] [--out FILE] [--only TEXT] [--redis URL]`
 
 /// The same allocator as the `nexus` binary, so the numbers are the server's.
 #[global_allocator]
@@ -30,10 +30,12 @@ struct Args {
     out: PathBuf,
     /// Only the scenarios whose name contains this (for profiling one of them).
     only: Option<String>,
+    /// Share rate limits and cache forgets through this Redis, as replicas do.
+    redis: Option<String>,
 }
 
 fn usage() -> &'static str {
-    "usage: nexus-bench [--engine sqlite|postgres|both] [--seconds N] [--out FILE] [--only TEXT]"
+    "usage: nexus-bench [--engine sqlite|postgres|both] [--seconds N] [--out FILE] [--only TEXT] [--redis URL]"
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
@@ -42,6 +44,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
         seconds: 3,
         out: PathBuf::from("bench/RESULTS.md"),
         only: None,
+        redis: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -65,6 +68,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
             }
             "--out" => parsed.out = PathBuf::from(value),
             "--only" => parsed.only = Some(value),
+            "--redis" => parsed.redis = Some(value),
             other => bail!("unknown argument {other:?}\n{}", usage()),
         }
     }
@@ -83,6 +87,7 @@ async fn bench_engine(
     engine: Engine,
     seconds: u64,
     only: Option<&str>,
+    redis: Option<&str>,
 ) -> Result<Option<Vec<Outcome>>> {
     // Raise every limit that would otherwise answer 429: this measures the server, not
     // the rate limiter or login throttling. 32 connections so 64 VUs queue on the
@@ -94,6 +99,7 @@ async fn bench_engine(
         s.database_max_connections = 32;
         // Measure a warm server: the pool starts full, as it stays under steady load.
         s.database_min_connections = 32;
+        s.redis_url = redis.map(str::to_owned);
     })
     .await
     else {
@@ -148,7 +154,13 @@ async fn main() -> Result<()> {
     for engine in &args.engines {
         runs.push(EngineRun {
             name: engine_name(*engine),
-            outcomes: bench_engine(*engine, args.seconds, args.only.as_deref()).await?,
+            outcomes: bench_engine(
+                *engine,
+                args.seconds,
+                args.only.as_deref(),
+                args.redis.as_deref(),
+            )
+            .await?,
         });
     }
 
