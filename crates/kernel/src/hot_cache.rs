@@ -52,6 +52,8 @@ pub enum Forget {
     Tagged { tags: Vec<Uuid> },
     /// One entry.
     Entry { kind: String, key: String },
+    /// Everything: the sender lost some of its forgets and cannot say which.
+    Everything,
 }
 
 impl std::fmt::Debug for HotCache {
@@ -94,6 +96,7 @@ impl HotCache {
         match forget {
             Forget::Tagged { tags } => self.forget_tagged_here(tags),
             Forget::Entry { kind, key } => self.forget_here(kind, key),
+            Forget::Everything => self.clear(),
         }
     }
 
@@ -361,6 +364,12 @@ mod tests {
             cache.get::<u8>("m", "3").is_none(),
             "a read that raced a remote change is not stored either"
         );
+        assert!(outbox.try_recv().is_err());
+
+        // A replica that lost forgets makes the others drop everything.
+        cache.put(cache.generation(), "m", "4".into(), vec![], Arc::new(5_u8));
+        cache.apply(&Forget::Everything);
+        assert!(cache.get::<u8>("m", "4").is_none());
         assert!(outbox.try_recv().is_err());
     }
 

@@ -4,7 +4,7 @@
 //! Redis a replica keeps both to itself, which is right when there is one.
 //!
 //! Redis going away never stops a request. Counters fall back to this replica's own for a
-//! moment ([`Redis::available`]); forgets that could not be sent are made good by telling
+//! moment after a failed command; forgets that could not be sent are made good by telling
 //! the others to forget everything once they can be sent again; and a replica that was
 //! cut off from the forgets of the others forgets everything when it hears them again.
 //! Between the two, at worst the hot cache's TTL bounds how stale a replica can be.
@@ -32,6 +32,8 @@ const BACKOFF: Duration = Duration::from_secs(2);
 const PING_EVERY: Duration = Duration::from_secs(5);
 /// At most this many forgets go out in one message.
 const BATCH: usize = 256;
+/// The first wait before subscribing again; it doubles up to 10 s.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
 
 pub struct Redis {
     client: redis::Client,
@@ -57,17 +59,7 @@ impl std::fmt::Debug for Redis {
 #[derive(Debug, Serialize, Deserialize)]
 struct Envelope {
     from: Uuid,
-    forgets: Vec<RemoteForget>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(untagged)]
-enum RemoteForget {
-    One(Forget),
-    /// The sender lost some of its forgets: drop everything.
-    Everything {
-        forget_everything: bool,
-    },
+    forgets: Vec<Forget>,
 }
 
 impl Redis {
@@ -97,12 +89,17 @@ impl Redis {
         format!("{}:{part}", self.prefix)
     }
 
+    /// The Redis key of a rate-limit window.
+    fn window_key(&self, key: &str) -> String {
+        format!("{}:rl:{key}", self.prefix)
+    }
+
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
 
     /// Whether to ask Redis now: not while resting after a failure.
-    pub fn available(&self) -> bool {
+    fn available(&self) -> bool {
         self.now_ms() >= self.resting_until_ms.load(Ordering::Relaxed)
     }
 
@@ -137,7 +134,7 @@ impl Redis {
         }
         let mut con = self.commands.clone();
         let result: redis::RedisResult<(u64, i64)> = SCRIPT
-            .key(self.name(&format!("rl:{key}")))
+            .key(self.window_key(key))
             .arg(window.as_millis() as u64)
             .invoke_async(&mut con)
             .await;
@@ -156,7 +153,7 @@ impl Redis {
             return None;
         }
         let mut con = self.commands.clone();
-        let key = self.name(&format!("rl:{key}"));
+        let key = self.window_key(key);
         let result: redis::RedisResult<(Option<u64>, i64)> = redis::pipe()
             .get(&key)
             .pttl(&key)
@@ -172,39 +169,27 @@ impl Redis {
     }
 
     /// Drop a shared window (a successful login clears its failures).
-    pub async fn reset(&self, key: &str) -> bool {
+    pub async fn reset(&self, key: &str) {
         if !self.available() {
-            return false;
+            return;
         }
         let mut con = self.commands.clone();
         let result: redis::RedisResult<()> = redis::cmd("DEL")
-            .arg(self.name(&format!("rl:{key}")))
+            .arg(self.window_key(key))
             .query_async(&mut con)
             .await;
-        match result {
-            Ok(()) => true,
-            Err(err) => {
-                self.failed("rate-limit reset", &err);
-                false
-            }
+        if let Err(err) = result {
+            self.failed("rate-limit reset", &err);
         }
     }
 
-    /// Send this replica's hot-cache forgets to the others and apply theirs here, until
-    /// `stop`. Returns the two tasks doing it.
-    pub fn share_forgets(
-        self: &Arc<Self>,
-        db: &Db,
-        stop: &CancellationToken,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut handles = Vec::new();
+    /// Send this replica's hot-cache forgets to the others and apply theirs here, in two
+    /// tasks that run until `stop`.
+    pub fn share_forgets(self: &Arc<Self>, db: &Db, stop: &CancellationToken) {
         if let Some(outbox) = db.cache().outbox() {
-            handles.push(tokio::spawn(self.clone().publish(outbox, stop.clone())));
+            tokio::spawn(self.clone().publish(outbox, stop.clone()));
         }
-        handles.push(tokio::spawn(
-            self.clone().subscribe(db.clone(), stop.clone()),
-        ));
-        handles
+        tokio::spawn(self.clone().subscribe(db.clone(), stop.clone()));
     }
 
     async fn publish(
@@ -228,13 +213,9 @@ impl Redis {
             {
                 forgets.push(more);
             }
-            let forgets = if lost_some {
-                vec![RemoteForget::Everything {
-                    forget_everything: true,
-                }]
-            } else {
-                forgets.into_iter().map(RemoteForget::One).collect()
-            };
+            if lost_some {
+                forgets = vec![Forget::Everything];
+            }
             let message = serde_json::to_string(&Envelope {
                 from: self.replica,
                 forgets,
@@ -260,33 +241,33 @@ impl Redis {
 
     async fn subscribe(self: Arc<Self>, db: Db, stop: CancellationToken) {
         let channel = self.name("forget");
-        let mut delay = Duration::from_millis(100);
+        let mut delay = FIRST_RETRY;
         while !stop.is_cancelled() {
-            match self.listen(&channel, db.cache(), &stop).await {
-                Ok(()) => delay = Duration::from_millis(100),
-                Err(err) => {
-                    tracing::warn!(
-                        "Redis cache-forget subscription failed ({err:#}); retrying in {delay:?}"
-                    );
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(delay) => {}
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(10));
+            if let Err(err) = self.listen(&channel, db.cache(), &stop, &mut delay).await {
+                tracing::warn!(
+                    "Redis cache-forget subscription failed ({err:#}); retrying in {delay:?}"
+                );
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
                 }
+                delay = (delay * 2).min(Duration::from_secs(10));
             }
         }
     }
 
-    /// One subscription, until its connection fails or `stop`.
+    /// One subscription, until its connection fails or `stop`. Once subscribed, the next
+    /// failure starts its retries from `FIRST_RETRY` again.
     async fn listen(
         &self,
         channel: &str,
         cache: &HotCache,
         stop: &CancellationToken,
+        retry_delay: &mut Duration,
     ) -> anyhow::Result<()> {
         let mut pubsub = self.client.get_async_pubsub().await?;
         pubsub.subscribe(channel).await?;
+        *retry_delay = FIRST_RETRY;
         let (mut sink, mut messages) = pubsub.split();
         // Whatever the others forgot while this replica was not listening is unknown.
         cache.clear();
@@ -321,10 +302,7 @@ impl Redis {
             return;
         }
         for forget in &envelope.forgets {
-            match forget {
-                RemoteForget::One(f) => cache.apply(f),
-                RemoteForget::Everything { .. } => cache.clear(),
-            }
+            cache.apply(forget);
         }
     }
 }
