@@ -28,5 +28,6 @@ export async function pickOption(page, combobox, option) {
 }
 
 export async function openUserMenu(page) {
-  await page.getByRole("button", { name: /^Account menu for/ }).first().click();
+  // The phone layout's copy of the button stays in the page, hidden, on a wide screen.
+  await page.getByRole("button", { name: /^Account menu for/ }).filter({ visible: true }).first().click();
 }

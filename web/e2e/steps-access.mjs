@@ -115,6 +115,8 @@ export function register(step, state) {
     await auditRows(page).first().waitFor();
     assert.equal(await menu.count(), 0, "menu closes after navigating");
     await page.setViewportSize({ width: 1280, height: 820 });
+    // Back to the desktop layout before the next step uses the sidebar.
+    await page.locator("aside").waitFor();
   });
 
   step("theme choice is switchable and persisted", async () => {
