@@ -23,6 +23,23 @@ pub struct Event<'a> {
     pub target_id: Option<String>,
     /// What changed. Never secret values.
     pub summary: Value,
+    /// What the change can make stale in the hot cache.
+    pub reach: Reach,
+}
+
+/// Which of a workspace's cached reads an audited change makes stale when it commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Who may do what and how the workspace is set up: members, roles, API keys,
+    /// modules, AI providers and settings, secrets, the workspace itself. Forgets every
+    /// cached read of the workspace. The default, because forgetting too much only costs a
+    /// read, while forgetting too little serves stale permissions.
+    Workspace,
+    /// The workspace's content (conversations; later tickets and leads), which no cached
+    /// read but the audit page is made of. Forgets only that page, so that a busy
+    /// workspace creating conversations keeps its memberships, modules and AI catalog
+    /// cached.
+    Content,
 }
 
 impl<'a> Event<'a> {
@@ -32,13 +49,28 @@ impl<'a> Event<'a> {
             target_type,
             target_id: Some(target_id.to_string()),
             summary: Value::Object(Default::default()),
+            reach: Reach::Workspace,
         }
+    }
+
+    /// This change touches content only (see [`Reach::Content`]).
+    pub fn content(mut self) -> Self {
+        self.reach = Reach::Content;
+        self
     }
 
     pub fn summary(mut self, summary: Value) -> Self {
         self.summary = summary;
         self
     }
+}
+
+/// The hot-cache tag of a workspace's cached audit pages: forgotten by every event, where
+/// the workspace's own id is forgotten only by [`Reach::Workspace`] events. It is the
+/// workspace id with its version bits flipped, so it never equals a real id (v4 and v7
+/// ids become version 11 and 8).
+pub fn page_tag(workspace_id: Uuid) -> Uuid {
+    Uuid::from_u128(workspace_id.as_u128() ^ (0xF << 76))
 }
 
 /// Append an event inside the caller's transaction (the one making the change).
@@ -54,8 +86,12 @@ pub async fn record_as(
     event: Event<'_>,
 ) -> Result<(), ApiError> {
     // Every change inside a workspace passes through here, so this is where the
-    // workspace's cached reads (roles, keys, AI providers) are marked stale.
-    tx.mark_stale(workspace_id);
+    // workspace's cached reads (roles, keys, AI providers, the audit page) are marked
+    // stale: all of them, or for content only the audit page.
+    tx.mark_stale(match event.reach {
+        Reach::Workspace => workspace_id,
+        Reach::Content => page_tag(workspace_id),
+    });
     let backend = tx.get_database_backend();
     // Taking the next sequence number row-locks the workspace until commit (PostgreSQL) or
     // runs under the single writer (SQLite), so the chain never forks.

@@ -123,7 +123,8 @@ pub async fn create_conversation(
         &tx,
         &ctx,
         Event::new("conversation.created", "conversation", model_row.id)
-            .summary(json!({ "visibility": visibility.as_str(), "model": model_row.model })),
+            .summary(json!({ "visibility": visibility.as_str(), "model": model_row.model }))
+            .content(),
     )
     .await?;
     tx.commit().await?;

@@ -38,7 +38,7 @@ pub async fn delete_conversation(
     audit::record(
         &tx,
         &ctx,
-        Event::new("conversation.deleted", "conversation", id),
+        Event::new("conversation.deleted", "conversation", id).content(),
     )
     .await?;
     tx.commit().await?;

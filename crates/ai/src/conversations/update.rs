@@ -108,7 +108,8 @@ pub async fn update_conversation(
             &tx,
             &ctx,
             Event::new("conversation.updated", "conversation", id)
-                .summary(json!({ "fields": changed })),
+                .summary(json!({ "fields": changed }))
+                .content(),
         )
         .await?;
     }

@@ -2,6 +2,7 @@ use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use nexus_identity::extract::Member;
 use nexus_kernel::ApiResult;
+use nexus_kernel::audit;
 use nexus_kernel::entities::audit_event;
 use nexus_kernel::json::JsonBody;
 use nexus_kernel::pagination::{List, Page, PageParams};
@@ -29,15 +30,19 @@ pub async fn list_audit_events(
         return Ok(JsonBody::new(&load(&member, &page, &filter).await?)?.into_response());
     }
     // The newest page is what the audit screen opens on and what dashboards poll. Every
-    // audit event marks its workspace stale when it commits (`nexus_kernel::audit`), so
-    // the cached page is never older than the last event this replica wrote.
+    // audit event marks the workspace or its page tag stale when it commits
+    // (`nexus_kernel::audit`), so the cached page is never older than the last event this
+    // replica wrote.
     let body = member
         .tx()
         .cache()
         .get_or_load(
             FIRST_PAGE_CACHE,
             format!("{}:{}", member.workspace_id(), page.limit),
-            vec![member.workspace_id()],
+            vec![
+                member.workspace_id(),
+                audit::page_tag(member.workspace_id()),
+            ],
             || async { JsonBody::new(&load(&member, &page, &filter).await?) },
         )
         .await?;

@@ -1,7 +1,9 @@
+use nexus_testkit::fake_ai::FakeAi;
 use nexus_testkit::{Engine, TestApp, both_engines};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
+use crate::ai_support::{conversation, enable_ai};
 use crate::{assert_error, owner};
 
 both_engines!(
@@ -9,7 +11,8 @@ both_engines!(
     filters_and_pagination,
     exports_stream_csv_and_jsonl,
     tampering_is_detected,
-    the_newest_page_follows_every_event
+    the_newest_page_follows_every_event,
+    content_events_keep_the_workspace_cached
 );
 
 async fn every_mutation_is_audited(app: TestApp) {
@@ -234,6 +237,68 @@ async fn the_newest_page_follows_every_event(app: TestApp) {
             .get("content-type")
             .map(|v| v.as_bytes()),
         Some(&b"application/json"[..])
+    );
+}
+
+/// A conversation's events forget only the cached audit page; a settings change forgets
+/// every cached read of the workspace. A row changed behind the server's back shows which
+/// reads were forgotten.
+async fn content_events_keep_the_workspace_cached(app: TestApp) {
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let fake = FakeAi::start(None).await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let name = || async {
+        let r = o.get(&format!("/api/v1/workspaces/{ws}")).await;
+        r.body["name"].as_str().map(str::to_owned)
+    };
+    let newest = || async {
+        let r = o
+            .get(&format!("/api/v1/workspaces/{ws}/audit-events?limit=1"))
+            .await;
+        r.body["items"][0]["action"].as_str().map(str::to_owned)
+    };
+    assert_eq!(name().await.as_deref(), Some("Acme"));
+    assert_eq!(newest().await.as_deref(), Some("ai_provider.created"));
+
+    let db = app.owner_db().await;
+    if app.engine == Engine::Postgres {
+        db.execute_unprepared(&format!("SET app.workspace_id = '{ws}'"))
+            .await
+            .expect("scope");
+    }
+    // By name: SQLite keeps ids as blobs. This test's database holds one workspace.
+    db.execute_unprepared("UPDATE workspaces SET name = 'Behind' WHERE name = 'Acme'")
+        .await
+        .expect("rename behind the server's back");
+
+    let c = conversation(&o, &ws, json!({ "title": "t" })).await;
+    assert_eq!(newest().await.as_deref(), Some("conversation.created"));
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/conversations/{c}"),
+            json!({ "title": "t2" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(newest().await.as_deref(), Some("conversation.updated"));
+    assert_eq!(
+        name().await.as_deref(),
+        Some("Acme"),
+        "content events keep the cached workspace"
+    );
+
+    let r = o
+        .put(
+            &format!("/api/v1/workspaces/{ws}/secrets/S"),
+            json!({ "value": "v" }),
+        )
+        .await;
+    assert!(r.status < 300, "{}", r.text);
+    assert_eq!(newest().await.as_deref(), Some("secret.created"));
+    assert_eq!(
+        name().await.as_deref(),
+        Some("Behind"),
+        "a settings change forgets the workspace's cached reads"
     );
 }
 
