@@ -111,6 +111,19 @@ pub fn can_write(c: &conversation::Model, ctx: &TenantCtx) -> bool {
             || (c.visibility == "workspace" && ctx.role >= Role::Admin))
 }
 
+/// [`can_write`] as a query filter, for a write that re-checks a conversation and changes
+/// it in one statement.
+pub fn writable(ctx: &TenantCtx) -> Condition {
+    if ctx.role < Role::Member {
+        return Condition::all().add(Expr::value(false));
+    }
+    let mut cond = Condition::any().add(conversation::Column::CreatedBy.eq(ctx.actor.id()));
+    if ctx.role >= Role::Admin {
+        cond = cond.add(conversation::Column::Visibility.eq("workspace"));
+    }
+    cond
+}
+
 /// Every assistant route starts here: the module must be on.
 pub async fn assistant_on(member: &Member) -> Result<(), ApiError> {
     require_module(member.tx(), member.workspace_id(), Module::Assistant).await

@@ -17,7 +17,7 @@ use super::engine::Turn;
 use super::{MessageView, load_all, path_to, siblings};
 use crate::AiService;
 use crate::catalog::Catalog;
-use crate::conversations::{assistant_on, find_writable};
+use crate::conversations::{assistant_on, find_writable, writable};
 use crate::entities::{conversation, message};
 use crate::provider::{ChatMessage, ChatRequest, FunctionCall, ToolCall};
 use crate::usage::quota;
@@ -277,8 +277,6 @@ async fn save_messages(
     .await?;
     let saved = async {
         let tx = state.db.tenant(ctx.scope(), true).await?;
-        // Re-check inside the write transaction: the conversation may have gone meanwhile.
-        find_writable(&tx, ctx, conv.id).await?;
         // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
         // memory and must equal what a later read returns.
         let now = Utc::now().trunc_subsecs(6);
@@ -306,8 +304,9 @@ async fn save_messages(
                     updated_at: Set(now),
                 }
             };
-        let (user_row, added) = match regenerate_of {
-            Some(user) => (user, 1),
+        let mut rows = Vec::with_capacity(2);
+        let user_row = match regenerate_of {
+            Some(user) => user,
             None => {
                 let row = new_row(
                     Uuid::now_v7(),
@@ -316,23 +315,23 @@ async fn save_messages(
                     content,
                     "complete",
                 );
-                message::Entity::insert(row.clone())
-                    .exec_without_returning(&tx)
-                    .await?;
-                (row.try_into_model()?, 2)
+                rows.push(row.clone());
+                row.try_into_model()?
             }
         };
         let assistant_id = Uuid::now_v7();
-        message::Entity::insert(new_row(
+        rows.push(new_row(
             assistant_id,
             Some(user_row.id),
             "assistant",
             "",
             "streaming",
-        ))
-        .exec_without_returning(&tx)
-        .await?;
-        conversation::Entity::update_many()
+        ));
+        // Point the conversation at the new branch first. The update is also the re-check
+        // (the conversation may have gone, or stopped being the caller's to write, since
+        // it was read), and it holds the conversation's row until the commit.
+        let added = rows.len() as i32;
+        let updated = conversation::Entity::update_many()
             .col_expr(
                 conversation::Column::HeadMessageId,
                 Expr::value(assistant_id),
@@ -344,7 +343,16 @@ async fn save_messages(
             .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
             .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
             .filter(conversation::Column::Id.eq(conv.id))
+            .filter(writable(ctx))
             .exec(&tx)
+            .await?;
+        if updated.rows_affected == 0 {
+            // Say why, as a read would: gone (404) or no longer writable (403).
+            find_writable(&tx, ctx, conv.id).await?;
+            return Err(ApiError::NotFound);
+        }
+        message::Entity::insert_many(rows)
+            .exec_without_returning(&tx)
             .await?;
         tx.commit().await?;
         Ok::<_, ApiError>((user_row, assistant_id))
