@@ -11,7 +11,10 @@ use nexus_kernel::ApiError;
 use nexus_kernel::db::{Db, Scope, Tx};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
+    UpdateMany,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -45,6 +48,29 @@ pub fn resets_at() -> chrono::DateTime<Utc> {
         .unwrap_or(now)
 }
 
+/// The UPDATE that adds `tokens` to a counter row's reservation if it stays within
+/// `limit`.
+fn reserve_update(
+    workspace_id: Uuid,
+    period: &str,
+    row: Uuid,
+    tokens: u64,
+    limit: u64,
+) -> UpdateMany<quota_usage::Entity> {
+    let n = tokens as i64;
+    quota_usage::Entity::update_many()
+        .col_expr(Column::Reserved, Expr::col(Column::Reserved).add(n))
+        .filter(Column::WorkspaceId.eq(workspace_id))
+        .filter(Column::Period.eq(period))
+        .filter(Column::UserId.eq(row))
+        .filter(
+            Expr::col(Column::Used)
+                .add(Expr::col(Column::Reserved))
+                .add(n)
+                .lte(limit as i64),
+        )
+}
+
 /// Add `tokens` to a counter row's reservation if it stays within `limit`.
 async fn try_reserve(
     db: &impl ConnectionTrait,
@@ -54,21 +80,7 @@ async fn try_reserve(
     tokens: u64,
     limit: u64,
 ) -> Result<bool, ApiError> {
-    let n = tokens as i64;
-    let reserve = || {
-        quota_usage::Entity::update_many()
-            .col_expr(Column::Reserved, Expr::col(Column::Reserved).add(n))
-            .filter(Column::WorkspaceId.eq(workspace_id))
-            .filter(Column::Period.eq(period))
-            .filter(Column::UserId.eq(row))
-            .filter(
-                Expr::col(Column::Used)
-                    .add(Expr::col(Column::Reserved))
-                    .add(n)
-                    .lte(limit as i64),
-            )
-            .exec(db)
-    };
+    let reserve = || reserve_update(workspace_id, period, row, tokens, limit).exec(db);
     if reserve().await?.rows_affected == 1 {
         return Ok(true);
     }
@@ -131,8 +143,34 @@ pub async fn reserve(
     workspace_limit: u64,
     member_limit: Option<u64>,
 ) -> Result<Reservation, ApiError> {
-    let tx = counter_tx(db, workspace_id).await?;
     let period = current_period();
+    // Most messages: no limit per member, and the month's row exists. Then the
+    // reservation is one statement in one round trip (`Db::single_update`).
+    let member_limited = user_id.is_some() && member_limit.is_some();
+    if !member_limited {
+        let update = reserve_update(
+            workspace_id,
+            &period,
+            WORKSPACE_ROW,
+            tokens,
+            workspace_limit,
+        );
+        if db
+            .single_update(scope(workspace_id), true, &update.into_query())
+            .await?
+            == 1
+        {
+            return Ok(Reservation {
+                workspace_id,
+                period,
+                user_id: None,
+                tokens,
+            });
+        }
+    }
+    // Otherwise (or when that updated nothing: over the limit, or the month's first
+    // call) one transaction checks both rows and creates the month's if need be.
+    let tx = counter_tx(db, workspace_id).await?;
     if !try_reserve(
         &tx,
         workspace_id,
@@ -161,17 +199,16 @@ pub async fn reserve(
     Ok(reservation)
 }
 
+fn scope(workspace_id: Uuid) -> Scope {
+    Scope {
+        workspace_id,
+        user_id: None,
+    }
+}
+
 /// A write transaction on a workspace's counters (see [`reserve`]).
 async fn counter_tx(db: &Db, workspace_id: Uuid) -> Result<Tx, ApiError> {
-    let tx = db
-        .tenant(
-            Scope {
-                workspace_id,
-                user_id: None,
-            },
-            true,
-        )
-        .await?;
+    let tx = db.tenant(scope(workspace_id), true).await?;
     tx.relax_durability().await?;
     Ok(tx)
 }
@@ -184,26 +221,19 @@ pub async fn release(db: &Db, r: &Reservation) {
 /// Turn a reservation into what was actually used. Best effort: a failure is logged, and
 /// the month's counters stay conservative (reserved tokens count as used).
 pub async fn settle(db: &Db, r: &Reservation, actual: u64) {
-    let rows = std::iter::once(WORKSPACE_ROW).chain(r.user_id);
-    let result: Result<(), ApiError> = async {
-        let tx = counter_tx(db, r.workspace_id).await?;
-        for row in rows {
-            quota_usage::Entity::update_many()
-                .col_expr(
-                    Column::Reserved,
-                    Expr::col(Column::Reserved).sub(r.tokens as i64),
-                )
-                .col_expr(Column::Used, Expr::col(Column::Used).add(actual as i64))
-                .filter(Column::WorkspaceId.eq(r.workspace_id))
-                .filter(Column::Period.eq(&r.period))
-                .filter(Column::UserId.eq(row))
-                .exec(&tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-    .await;
+    // The workspace's row and the member's (if reserved) change alike: one statement.
+    let rows: Vec<Uuid> = std::iter::once(WORKSPACE_ROW).chain(r.user_id).collect();
+    let update = quota_usage::Entity::update_many()
+        .col_expr(
+            Column::Reserved,
+            Expr::col(Column::Reserved).sub(r.tokens as i64),
+        )
+        .col_expr(Column::Used, Expr::col(Column::Used).add(actual as i64))
+        .filter(Column::WorkspaceId.eq(r.workspace_id))
+        .filter(Column::Period.eq(&r.period))
+        .filter(Column::UserId.is_in(rows))
+        .into_query();
+    let result = db.single_update(scope(r.workspace_id), true, &update).await;
     if let Err(err) = result {
         tracing::error!(error = ?err, "could not settle an AI quota reservation");
     }

@@ -19,6 +19,7 @@ both_engines!(
     unused_transactions_hold_no_connection,
     a_failed_statement_keeps_its_kind,
     quota_reservations_are_given_back,
+    a_single_update_is_its_own_transaction,
 );
 
 async fn workspace(app: &TestApp) -> Scope {
@@ -152,6 +153,68 @@ async fn quota_reservations_are_given_back(app: TestApp) {
         .expect("exactly what remains");
 }
 
+/// `Db::single_update`: bound to its scope, values quoted, all or nothing.
+async fn a_single_update_is_its_own_transaction(app: TestApp) {
+    use sea_orm::QueryTrait;
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    let tx = db.tenant(scope, true).await.expect("write");
+    for module in ["single", "taken"] {
+        workspace_module::Entity::insert(module_row(scope.workspace_id, module))
+            .exec_without_returning(&tx)
+            .await
+            .expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let rename = |from: &str, to: &str| {
+        workspace_module::Entity::update_many()
+            .col_expr(
+                workspace_module::Column::Module,
+                sea_orm::sea_query::Expr::value(to.to_owned()),
+            )
+            .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+            .filter(workspace_module::Column::Module.eq(from))
+            .into_query()
+    };
+
+    // A value is data, whatever it contains.
+    let odd = "o'brien'; DELETE FROM workspace_modules; --";
+    let n = db
+        .single_update(scope, true, &rename("single", odd))
+        .await
+        .expect("update");
+    assert_eq!(n, 1);
+    assert_eq!(count_modules(db, scope, odd).await, 1);
+    assert_eq!(count_modules(db, scope, "taken").await, 1);
+
+    // A failed statement changes nothing and leaves the database usable.
+    let err = db
+        .single_update(scope, false, &rename(odd, "taken"))
+        .await
+        .expect_err("duplicate");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
+    assert_eq!(count_modules(db, scope, odd).await, 1);
+
+    // Another workspace's scope reaches none of this workspace's rows (on PostgreSQL the
+    // row-level security wall, since the statement names the workspace itself).
+    if app.engine == Engine::Postgres {
+        let (_, other_ws, _) = owner(&app, "other@example.com").await;
+        let other = Scope {
+            workspace_id: other_ws.parse().expect("uuid"),
+            user_id: None,
+        };
+        let n = db
+            .single_update(other, true, &rename(odd, "moved"))
+            .await
+            .expect("update");
+        assert_eq!(n, 0, "row-level security hides the row");
+        assert_eq!(count_modules(db, scope, odd).await, 1);
+    }
+}
+
 async fn setting(tx: &impl ConnectionTrait, name: &str) -> String {
     let row = tx
         .query_one_raw(Statement::from_string(
@@ -164,6 +227,35 @@ async fn setting(tx: &impl ConnectionTrait, name: &str) -> String {
     row.try_get::<Option<String>>("", "v")
         .expect("v")
         .unwrap_or_default()
+}
+
+/// `Db::single_update` sets its scope and durability for its own implicit transaction
+/// only: with one pooled connection, the next transaction on it starts clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_update_leaves_its_connection_clean() {
+    use sea_orm::QueryTrait;
+    let Some(app) = TestApp::spawn_with(Engine::Postgres, |s| {
+        s.database_max_connections = 1;
+        s.database_min_connections = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    let touch = workspace_module::Entity::update_many()
+        .col_expr(
+            workspace_module::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .into_query();
+    db.single_update(scope, true, &touch).await.expect("update");
+    let tx = db.begin_read().await.expect("read");
+    assert_eq!(setting(&tx, "app.workspace_id").await, "");
+    assert_eq!(setting(&tx, "synchronous_commit").await, "on");
+    tx.commit().await.expect("commit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
