@@ -1,6 +1,7 @@
 //! Serving with graceful shutdown: on SIGTERM or SIGINT stop accepting, let in-flight
 //! requests finish, and give up after the drain deadline.
 
+use axum::serve::ListenerExt;
 use nexus_kernel::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,6 +18,13 @@ pub async fn serve(
     let app = crate::build_router(state.clone());
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let stopping = state.shutdown.clone();
+    // Streams write many small frames (SSE events); without TCP_NODELAY a frame that
+    // follows another can wait for the peer's delayed acknowledgement.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY on a connection");
+        }
+    });
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
