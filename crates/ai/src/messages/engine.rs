@@ -21,7 +21,7 @@ use crate::AiService;
 use crate::entities::{conversation, message};
 use crate::provider::{ChatMessage, ChatRequest, StreamEvent, ToolCall, Usage};
 use crate::resilience::{Candidate, OpenError};
-use crate::usage::quota::{Reservation, settle};
+use crate::usage::quota::{self, Reservation};
 use crate::usage::{UsageRecord, tokens};
 
 /// Save the partial answer this often while it streams.
@@ -153,13 +153,18 @@ async fn run(state: AppState, ai: Arc<AiService>, turn: Turn, tx: mpsc::Sender<T
     watch_client.abort();
 
     let latency = started.elapsed();
-    let saved = finish(&state, &turn, &out, latency).await;
     let charged = if out.cached {
         0
     } else {
         out.usage.prompt_tokens + out.usage.completion_tokens
     };
-    settle(&state.db, &turn.reservation, charged).await;
+    // On SQLite the quota is settled inside the answer's save (`folds_into_writes`);
+    // if that save failed, it is settled on its own.
+    let folded = quota::folds_into_writes(&state.db);
+    let saved = finish(&state, &turn, &out, latency, folded.then_some(charged)).await;
+    if !folded || saved.is_err() {
+        quota::settle(&state.db, &turn.reservation, charged).await;
+    }
     match (&out.error, saved) {
         (None, Ok(view)) => {
             let _ = tx.send(TurnEvent::Done(Box::new(view))).await;
@@ -373,11 +378,14 @@ async fn persist_partial(state: &AppState, turn: &Turn, content: &str) {
 
 /// Save the answer, the conversation's counters, the usage ledger and the cache, in one
 /// transaction.
+/// Save the answer, its usage and the conversation's totals; with `settle`, also settle
+/// the quota with that many tokens.
 async fn finish(
     state: &AppState,
     turn: &Turn,
     out: &Outcome,
     latency: Duration,
+    settle: Option<u64>,
 ) -> Result<MessageView, anyhow::Error> {
     let db = state.db.tenant(turn.ctx.scope(), true).await?;
     let model = out.candidate.as_ref().map(|c| c.model.clone());
@@ -480,6 +488,9 @@ async fn finish(
         .one(&db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the assistant message disappeared"))?;
+    if let Some(tokens) = settle {
+        quota::settle_in(&db, &turn.reservation, tokens).await?;
+    }
     db.commit().await?;
     Ok(MessageView::new(&row, Vec::new()))
 }

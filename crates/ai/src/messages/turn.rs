@@ -264,19 +264,40 @@ async fn save_messages(
     all: &[message::Model],
     budget: Budget,
 ) -> Result<(MessageView, Uuid, quota::Reservation), ApiError> {
-    // The quota first, in its own short transaction (see `quota::reserve`), so that the
-    // workspace's counter row is locked for one statement, not for this whole save.
-    let reservation = quota::reserve(
-        &state.db,
-        ctx.workspace_id,
-        ctx.actor.user_id(),
-        budget.tokens,
-        budget.workspace_limit,
-        budget.member_limit,
-    )
-    .await?;
+    // The quota first. On PostgreSQL in its own short transaction (see `quota::reserve`),
+    // so that the workspace's counter row is locked for one statement, not for this whole
+    // save; on SQLite inside the save (see `quota::folds_into_writes`).
+    let separate = if quota::folds_into_writes(&state.db) {
+        None
+    } else {
+        Some(
+            quota::reserve(
+                &state.db,
+                ctx.workspace_id,
+                ctx.actor.user_id(),
+                budget.tokens,
+                budget.workspace_limit,
+                budget.member_limit,
+            )
+            .await?,
+        )
+    };
     let saved = async {
         let tx = state.db.tenant(ctx.scope(), true).await?;
+        let reservation = match &separate {
+            Some(r) => r.clone(),
+            None => {
+                quota::reserve_in(
+                    &tx,
+                    ctx.workspace_id,
+                    ctx.actor.user_id(),
+                    budget.tokens,
+                    budget.workspace_limit,
+                    budget.member_limit,
+                )
+                .await?
+            }
+        };
         // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
         // memory and must equal what a later read returns.
         let now = Utc::now().trunc_subsecs(6);
@@ -355,13 +376,16 @@ async fn save_messages(
             .exec_without_returning(&tx)
             .await?;
         tx.commit().await?;
-        Ok::<_, ApiError>((user_row, assistant_id))
+        Ok::<_, ApiError>((user_row, assistant_id, reservation))
     }
     .await;
-    let (user_row, assistant_id) = match saved {
+    let (user_row, assistant_id, reservation) = match saved {
         Ok(saved) => saved,
         Err(err) => {
-            quota::release(&state.db, &reservation).await;
+            // A reservation made inside the save went with its rollback.
+            if let Some(r) = &separate {
+                quota::release(&state.db, r).await;
+            }
             return Err(err);
         }
     };

@@ -8,9 +8,9 @@
 
 use chrono::{Datelike, TimeZone, Utc};
 use nexus_kernel::ApiError;
-use nexus_kernel::db::{Db, Scope, Tx};
+use nexus_kernel::db::{Db, Engine, Scope, Tx};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, UpdateStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
     UpdateMany,
@@ -171,8 +171,43 @@ pub async fn reserve(
     // Otherwise (or when that updated nothing: over the limit, or the month's first
     // call) one transaction checks both rows and creates the month's if need be.
     let tx = counter_tx(db, workspace_id).await?;
-    if !try_reserve(
+    let reservation = reserve_in(
         &tx,
+        workspace_id,
+        user_id,
+        tokens,
+        workspace_limit,
+        member_limit,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(reservation)
+}
+
+/// Whether the counters are written inside a message's own write transactions rather
+/// than in transactions of their own ([`reserve_in`], [`settle_in`]).
+///
+/// On SQLite, yes: its one writer at a time is already the lock on every row, and commits
+/// do not wait for the disk, so a transaction of its own only adds a hand-off of the
+/// writer, and every message queued for it four times. On PostgreSQL, no: the counter's
+/// row lock would last through the message's durable commit (see [`reserve`]).
+pub fn folds_into_writes(db: &Db) -> bool {
+    db.engine() == Engine::Sqlite
+}
+
+/// Reserve inside the caller's write transaction (see [`folds_into_writes`]). A refusal
+/// is an error, and the caller's rollback then leaves nothing behind.
+pub async fn reserve_in(
+    tx: &Tx,
+    workspace_id: Uuid,
+    user_id: Option<Uuid>,
+    tokens: u64,
+    workspace_limit: u64,
+    member_limit: Option<u64>,
+) -> Result<Reservation, ApiError> {
+    let period = current_period();
+    if !try_reserve(
+        tx,
         workspace_id,
         &period,
         WORKSPACE_ROW,
@@ -190,12 +225,11 @@ pub async fn reserve(
         tokens,
     };
     if let (Some(user), Some(limit)) = (user_id, member_limit) {
-        if !try_reserve(&tx, workspace_id, &reservation.period, user, tokens, limit).await? {
+        if !try_reserve(tx, workspace_id, &reservation.period, user, tokens, limit).await? {
             return Err(exceeded("Your"));
         }
         reservation.user_id = Some(user);
     }
-    tx.commit().await?;
     Ok(reservation)
 }
 
@@ -221,9 +255,26 @@ pub async fn release(db: &Db, r: &Reservation) {
 /// Turn a reservation into what was actually used. Best effort: a failure is logged, and
 /// the month's counters stay conservative (reserved tokens count as used).
 pub async fn settle(db: &Db, r: &Reservation, actual: u64) {
-    // The workspace's row and the member's (if reserved) change alike: one statement.
+    let result = db
+        .single_update(scope(r.workspace_id), true, &settle_update(r, actual))
+        .await;
+    if let Err(err) = result {
+        tracing::error!(error = ?err, "could not settle an AI quota reservation");
+    }
+}
+
+/// Settle inside the caller's write transaction (see [`folds_into_writes`]).
+pub async fn settle_in(tx: &Tx, r: &Reservation, actual: u64) -> Result<(), sea_orm::DbErr> {
+    let update = settle_update(r, actual);
+    tx.execute_raw(tx.get_database_backend().build(&update))
+        .await?;
+    Ok(())
+}
+
+/// The workspace's row and the member's (if reserved) change alike: one statement.
+fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
     let rows: Vec<Uuid> = std::iter::once(WORKSPACE_ROW).chain(r.user_id).collect();
-    let update = quota_usage::Entity::update_many()
+    quota_usage::Entity::update_many()
         .col_expr(
             Column::Reserved,
             Expr::col(Column::Reserved).sub(r.tokens as i64),
@@ -232,11 +283,7 @@ pub async fn settle(db: &Db, r: &Reservation, actual: u64) {
         .filter(Column::WorkspaceId.eq(r.workspace_id))
         .filter(Column::Period.eq(&r.period))
         .filter(Column::UserId.is_in(rows))
-        .into_query();
-    let result = db.single_update(scope(r.workspace_id), true, &update).await;
-    if let Err(err) = result {
-        tracing::error!(error = ?err, "could not settle an AI quota reservation");
-    }
+        .into_query()
 }
 
 /// Count tokens spent outside a reservation (small background calls like titles) against

@@ -198,15 +198,26 @@ async fn a_member_quota_limits_one_member_only() {
     let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
     assert_eq!(m.post(&url, json!({ "content": "one" })).await.status, 201);
     let mut refused = None;
+    let mut answered = 1;
     for _ in 0..5 {
         let r = m.post(&url, json!({ "content": "more please" })).await;
         if r.status == 429 {
             refused = Some(r);
             break;
         }
+        answered += 1;
     }
     let r = refused.expect("the member's quota ran out");
     assert_error(&r, 429, "ai_quota_exceeded");
+    // A refused message leaves nothing behind (on SQLite the reservation is part of the
+    // save's transaction, and rolls back with it).
+    let saved = m.get(&url).await;
+    assert_eq!(
+        saved.body["items"].as_array().map(Vec::len),
+        Some(2 * answered),
+        "{}",
+        saved.text
+    );
     assert!(
         r.body["error"]["message"]
             .as_str()
