@@ -72,12 +72,32 @@ pub async fn record_metrics(req: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_owned();
+    let in_flight = InFlight::start();
     let response = next.run(req).await;
+    drop(in_flight);
     let status = response.status().as_u16().to_string();
     metrics::histogram!("http_request_duration_seconds", "method" => method.clone(), "route" => route.clone(), "status" => status.clone())
         .record(start.elapsed().as_secs_f64());
     metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status).increment(1);
     response
+}
+
+/// Counts a request in `http_requests_in_flight` until it is answered or dropped (a
+/// client that went away drops the handler's future, and this with it).
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn start() -> Self {
+        let gauge = metrics::gauge!("http_requests_in_flight");
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 /// Answer 503 with the envelope when a request runs past the configured timeout. Streams

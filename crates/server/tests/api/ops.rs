@@ -105,9 +105,39 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
             c.post("/api/v1/auth/signup", body).await.status
         }));
     }
-    // Long enough for the requests to be accepted and read (a connection whose request
-    // has not arrived yet counts as idle and is closed), short of their completion.
-    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    // Shut down once the server has read all six (a connection whose request has not
+    // been read yet counts as idle and is closed): those in flight (the gauge, less the
+    // scrape asking for it) and those already answered.
+    let probe = app.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let metrics = probe.get("/metrics").await.text;
+        let value = |line: &str| {
+            line.rsplit_once(' ')
+                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+                .unwrap_or_default()
+        };
+        let in_flight: f64 = metrics
+            .lines()
+            .filter(|l| l.starts_with("http_requests_in_flight "))
+            .map(value)
+            .sum();
+        let answered: f64 = metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("http_requests_total{") && l.contains("route=\"/api/v1/auth/signup\"")
+            })
+            .map(value)
+            .sum();
+        if in_flight - 1.0 + answered >= 6.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the signups never all arrived: {in_flight} in flight, {answered} answered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     app.begin_shutdown();
     for t in tasks {
         assert_eq!(
