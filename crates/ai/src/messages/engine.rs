@@ -377,9 +377,8 @@ async fn persist_partial(state: &AppState, turn: &Turn, content: &str) {
 }
 
 /// Save the answer, the conversation's counters, the usage ledger and the cache, in one
-/// transaction.
-/// Save the answer, its usage and the conversation's totals; with `settle`, also settle
-/// the quota with that many tokens.
+/// transaction; with `settle`, also the quota's settlement for that many tokens (see
+/// `quota::folds_into_writes`).
 async fn finish(
     state: &AppState,
     turn: &Turn,
