@@ -55,5 +55,7 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}", "test/**/*.test.{ts,tsx}"],
     css: false,
     restoreMocks: true,
+    // Room for several of the waits above in one test on a slow machine.
+    testTimeout: 20000,
   },
 });

@@ -1,6 +1,12 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
+
+// findBy… and waitFor give up after this long. Testing Library's default second is less
+// than a page's cold first render (lazy chunks, the markdown renderer) takes on a busy
+// 2-core CI machine, where two AssistantPage tests failed once; a passing test never
+// waits it out.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
