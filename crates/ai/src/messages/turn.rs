@@ -170,7 +170,9 @@ pub async fn prepare(
         .and_then(|s| s.member_monthly_tokens)
         .map(|l| Ord::max(l, 0) as u64);
     let limit = state.settings.plan(ctx.plan).monthly_ai_tokens;
-    let budget = Budget {
+    let budget = quota::Budget {
+        workspace_id: ctx.workspace_id,
+        user_id: ctx.actor.user_id(),
         tokens: reserve,
         workspace_limit: limit,
         member_limit,
@@ -198,13 +200,6 @@ pub async fn prepare(
         needs_title: !conv.title_generated && all.is_empty(),
         small_model_candidates,
     })
-}
-
-/// What a turn reserves, against which limits.
-struct Budget {
-    tokens: u64,
-    workspace_limit: u64,
-    member_limit: Option<u64>,
 }
 
 fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
@@ -262,7 +257,7 @@ async fn save_messages(
     content: &str,
     regenerate_of: Option<message::Model>,
     all: &[message::Model],
-    budget: Budget,
+    budget: quota::Budget,
 ) -> Result<(MessageView, Uuid, quota::Reservation), ApiError> {
     // The quota first. On PostgreSQL in its own short transaction (see `quota::reserve`),
     // so that the workspace's counter row is locked for one statement, not for this whole
@@ -270,33 +265,13 @@ async fn save_messages(
     let separate = if quota::folds_into_writes(&state.db) {
         None
     } else {
-        Some(
-            quota::reserve(
-                &state.db,
-                ctx.workspace_id,
-                ctx.actor.user_id(),
-                budget.tokens,
-                budget.workspace_limit,
-                budget.member_limit,
-            )
-            .await?,
-        )
+        Some(quota::reserve(&state.db, &budget).await?)
     };
     let saved = async {
         let tx = state.db.tenant(ctx.scope(), true).await?;
         let reservation = match &separate {
             Some(r) => r.clone(),
-            None => {
-                quota::reserve_in(
-                    &tx,
-                    ctx.workspace_id,
-                    ctx.actor.user_id(),
-                    budget.tokens,
-                    budget.workspace_limit,
-                    budget.member_limit,
-                )
-                .await?
-            }
+            None => quota::reserve_in(&tx, &budget).await?,
         };
         // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
         // memory and must equal what a later read returns.

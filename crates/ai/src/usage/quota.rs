@@ -23,6 +23,17 @@ use crate::entities::quota_usage::{self, Column};
 /// The workspace total's row uses the nil user id.
 const WORKSPACE_ROW: Uuid = Uuid::nil();
 
+/// What a call asks to reserve, against which limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub workspace_id: Uuid,
+    /// The member, for a per-member limit (none for API keys).
+    pub user_id: Option<Uuid>,
+    pub tokens: u64,
+    pub workspace_limit: u64,
+    pub member_limit: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Reservation {
     workspace_id: Uuid,
@@ -135,14 +146,14 @@ fn exceeded(what: &str) -> ApiError {
 /// A crash can lose
 /// the last moment's reservations, which only the crash's own interrupted answers used.
 /// If the work fails to start, [`release`] gives the reservation back.
-pub async fn reserve(
-    db: &Db,
-    workspace_id: Uuid,
-    user_id: Option<Uuid>,
-    tokens: u64,
-    workspace_limit: u64,
-    member_limit: Option<u64>,
-) -> Result<Reservation, ApiError> {
+pub async fn reserve(db: &Db, budget: &Budget) -> Result<Reservation, ApiError> {
+    let &Budget {
+        workspace_id,
+        user_id,
+        tokens,
+        workspace_limit,
+        member_limit,
+    } = budget;
     let period = current_period();
     // Most messages: no limit per member, and the month's row exists. Then the
     // reservation is one statement in one round trip (`Db::single_update`).
@@ -171,15 +182,7 @@ pub async fn reserve(
     // Otherwise (or when that updated nothing: over the limit, or the month's first
     // call) one transaction checks both rows and creates the month's if need be.
     let tx = counter_tx(db, workspace_id).await?;
-    let reservation = reserve_in(
-        &tx,
-        workspace_id,
-        user_id,
-        tokens,
-        workspace_limit,
-        member_limit,
-    )
-    .await?;
+    let reservation = reserve_in(&tx, budget).await?;
     tx.commit().await?;
     Ok(reservation)
 }
@@ -197,14 +200,14 @@ pub fn folds_into_writes(db: &Db) -> bool {
 
 /// Reserve inside the caller's write transaction (see [`folds_into_writes`]). A refusal
 /// is an error, and the caller's rollback then leaves nothing behind.
-pub async fn reserve_in(
-    tx: &Tx,
-    workspace_id: Uuid,
-    user_id: Option<Uuid>,
-    tokens: u64,
-    workspace_limit: u64,
-    member_limit: Option<u64>,
-) -> Result<Reservation, ApiError> {
+pub async fn reserve_in(tx: &Tx, budget: &Budget) -> Result<Reservation, ApiError> {
+    let &Budget {
+        workspace_id,
+        user_id,
+        tokens,
+        workspace_limit,
+        member_limit,
+    } = budget;
     let period = current_period();
     if !try_reserve(
         tx,

@@ -127,28 +127,30 @@ async fn quota_reservations_are_given_back(app: TestApp) {
     use nexus_ai::usage::quota;
     let scope = workspace(&app).await;
     let db = &app.state.db;
-    let ws = scope.workspace_id;
-    let first = quota::reserve(db, ws, scope.user_id, 600, 1_000, None)
+    let budget = |user_id, tokens, workspace_limit| quota::Budget {
+        workspace_id: scope.workspace_id,
+        user_id,
+        tokens,
+        workspace_limit,
+        member_limit: None,
+    };
+    let first = quota::reserve(db, &budget(scope.user_id, 600, 1_000))
         .await
         .expect("within the limit");
     assert!(
-        quota::reserve(db, ws, scope.user_id, 600, 1_000, None)
+        quota::reserve(db, &budget(scope.user_id, 600, 1_000))
             .await
             .is_err(),
         "600 + 600 is over 1000"
     );
     quota::release(db, &first).await;
-    let second = quota::reserve(db, ws, scope.user_id, 600, 1_000, None)
+    let second = quota::reserve(db, &budget(scope.user_id, 600, 1_000))
         .await
         .expect("the first one was given back");
     quota::settle(db, &second, 250).await;
     // 250 used: 750 remain.
-    assert!(
-        quota::reserve(db, ws, None, 751, 1_000, None)
-            .await
-            .is_err()
-    );
-    quota::reserve(db, ws, None, 750, 1_000, None)
+    assert!(quota::reserve(db, &budget(None, 751, 1_000)).await.is_err());
+    quota::reserve(db, &budget(None, 750, 1_000))
         .await
         .expect("exactly what remains");
 }
