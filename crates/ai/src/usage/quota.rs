@@ -34,6 +34,22 @@ pub struct Budget {
     pub member_limit: Option<u64>,
 }
 
+impl Budget {
+    /// The member's counter row and limit, when the member has a limit of their own.
+    fn member_row(&self) -> Option<(Uuid, u64)> {
+        self.user_id.zip(self.member_limit)
+    }
+
+    fn reservation(&self, period: String, user_id: Option<Uuid>) -> Reservation {
+        Reservation {
+            workspace_id: self.workspace_id,
+            period,
+            user_id,
+            tokens: self.tokens,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Reservation {
     workspace_id: Uuid,
@@ -147,41 +163,28 @@ fn exceeded(what: &str) -> ApiError {
 /// the last moment's reservations, which only the crash's own interrupted answers used.
 /// If the work fails to start, [`release`] gives the reservation back.
 pub async fn reserve(db: &Db, budget: &Budget) -> Result<Reservation, ApiError> {
-    let &Budget {
-        workspace_id,
-        user_id,
-        tokens,
-        workspace_limit,
-        member_limit,
-    } = budget;
-    let period = current_period();
     // Most messages: no limit per member, and the month's row exists. Then the
     // reservation is one statement in one round trip (`Db::single_update`).
-    let member_limited = user_id.is_some() && member_limit.is_some();
-    if !member_limited {
+    if budget.member_row().is_none() {
+        let period = current_period();
         let update = reserve_update(
-            workspace_id,
+            budget.workspace_id,
             &period,
             WORKSPACE_ROW,
-            tokens,
-            workspace_limit,
+            budget.tokens,
+            budget.workspace_limit,
         );
         if db
-            .single_update(scope(workspace_id), true, &update.into_query())
+            .single_update(scope(budget.workspace_id), true, &update.into_query())
             .await?
             == 1
         {
-            return Ok(Reservation {
-                workspace_id,
-                period,
-                user_id: None,
-                tokens,
-            });
+            return Ok(budget.reservation(period, None));
         }
     }
     // Otherwise (or when that updated nothing: over the limit, or the month's first
     // call) one transaction checks both rows and creates the month's if need be.
-    let tx = counter_tx(db, workspace_id).await?;
+    let tx = counter_tx(db, budget.workspace_id).await?;
     let reservation = reserve_in(&tx, budget).await?;
     tx.commit().await?;
     Ok(reservation)
@@ -201,39 +204,18 @@ pub fn folds_into_writes(db: &Db) -> bool {
 /// Reserve inside the caller's write transaction (see [`folds_into_writes`]). A refusal
 /// is an error, and the caller's rollback then leaves nothing behind.
 pub async fn reserve_in(tx: &Tx, budget: &Budget) -> Result<Reservation, ApiError> {
-    let &Budget {
-        workspace_id,
-        user_id,
-        tokens,
-        workspace_limit,
-        member_limit,
-    } = budget;
     let period = current_period();
-    if !try_reserve(
-        tx,
-        workspace_id,
-        &period,
-        WORKSPACE_ROW,
-        tokens,
-        workspace_limit,
-    )
-    .await?
-    {
-        return Err(exceeded("This workspace's"));
-    }
-    let mut reservation = Reservation {
-        workspace_id,
-        period,
-        user_id: None,
-        tokens,
-    };
-    if let (Some(user), Some(limit)) = (user_id, member_limit) {
-        if !try_reserve(tx, workspace_id, &reservation.period, user, tokens, limit).await? {
-            return Err(exceeded("Your"));
+    let rows = std::iter::once((WORKSPACE_ROW, budget.workspace_limit, "This workspace's")).chain(
+        budget
+            .member_row()
+            .map(|(user, limit)| (user, limit, "Your")),
+    );
+    for (row, limit, whose) in rows {
+        if !try_reserve(tx, budget.workspace_id, &period, row, budget.tokens, limit).await? {
+            return Err(exceeded(whose));
         }
-        reservation.user_id = Some(user);
     }
-    Ok(reservation)
+    Ok(budget.reservation(period, budget.member_row().map(|(user, _)| user)))
 }
 
 fn scope(workspace_id: Uuid) -> Scope {
