@@ -72,6 +72,10 @@ async function main() {
       console.log(`FAIL expected failures happened\n     ${unmet.map((e) => `${e.method} ${e.path} ${e.status}`).join("\n     ")}`);
     }
     console.log(`\npage-ready times: ${timings.map((t) => `${t.label} ${t.ms} ms`).join(", ")}`);
+    const slow = timings.filter((t) => t.ms > t.limitMs);
+    if (slow.length > 0) {
+      console.log(`over their budget on this machine: ${slow.map((t) => `${t.label} ${t.ms} ms (budget ${t.limitMs} ms)`).join(", ")}`);
+    }
     console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
   } finally {
     for (const who of ["owner", "invitee", "operator"]) await state[who]?.close().catch(() => {});
