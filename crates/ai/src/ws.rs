@@ -143,7 +143,7 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
                         escalate,
                         temperature,
                     };
-                    prepare(
+                    let prepared = prepare(
                         &state,
                         &ai,
                         member,
@@ -151,12 +151,12 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
                         TurnKind::Send { content },
                         opts,
                     )
-                    .await
+                    .await?;
+                    engine::start(state.clone(), ai.clone(), prepared).await
                 }
                 .await;
                 match result {
-                    Ok(turn) => {
-                        let rx = engine::spawn(state.clone(), ai.clone(), turn);
+                    Ok(rx) => {
                         let out = out_tx.clone();
                         turns.insert(
                             conversation_id,

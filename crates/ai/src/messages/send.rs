@@ -53,7 +53,8 @@ pub struct EditMessageRequest {
 /// (the saved user message), `delta` (`{"text"}`), `tool_call`, `tool_result`, then `done`
 /// (the saved answer with usage, model, latency and `cached`) or `error` (`{code,
 /// message}`). Otherwise the call waits and answers 201 with both messages. The user
-/// message is saved before any provider is called.
+/// message is written before any provider is called, and committed before any of the
+/// answer is sent or saved.
 #[utoipa::path(post, path = "/workspaces/{workspace_id}/conversations/{conversation_id}/messages", tag = "assistant",
     params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)), request_body = SendMessageRequest,
     responses(
@@ -161,6 +162,7 @@ async fn answer(
     kind: TurnKind,
     opts: Options,
 ) -> ApiResult<Response> {
-    let turn = prepare(&state, &ai, member, conversation_id, kind, opts).await?;
-    Ok(respond(headers, engine::spawn(state, ai, turn)).await)
+    let prepared = prepare(&state, &ai, member, conversation_id, kind, opts).await?;
+    let events = engine::start(state, ai, prepared).await?;
+    Ok(respond(headers, events).await)
 }

@@ -4,6 +4,7 @@
 
 use chrono::{SubsecRound, Utc};
 use nexus_identity::extract::Member;
+use nexus_kernel::db::{Db, Tx};
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, AppState};
 use sea_orm::sea_query::Expr;
@@ -59,6 +60,43 @@ pub fn check_content(content: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A turn ready to start: its messages are written in a transaction that is not yet
+/// committed (see [`super::engine::start`], which commits it).
+pub struct Prepared {
+    pub turn: Turn,
+    pub save: PendingSave,
+}
+
+/// The open transaction that saves a turn's user message, its empty answer and the
+/// conversation's new head; and the quota reservation to give back if it never commits.
+pub struct PendingSave {
+    tx: Option<Tx>,
+    db: Db,
+    /// Reserved in its own transaction (PostgreSQL); on SQLite the reservation is inside
+    /// `tx` and goes with its rollback.
+    separate: Option<quota::Reservation>,
+}
+
+impl PendingSave {
+    pub async fn commit(mut self) -> Result<(), ApiError> {
+        let tx = self.tx.take().expect("a pending save commits once");
+        tx.commit().await?;
+        self.separate = None;
+        Ok(())
+    }
+}
+
+impl Drop for PendingSave {
+    /// Not committed (the commit failed, or the request went away first): the rollback
+    /// undoes the save, and a reservation made outside it is given back.
+    fn drop(&mut self) {
+        if let Some(r) = self.separate.take() {
+            let db = self.db.clone();
+            tokio::spawn(async move { quota::release(&db, &r).await });
+        }
+    }
+}
+
 pub async fn prepare(
     state: &AppState,
     ai: &Arc<AiService>,
@@ -66,7 +104,7 @@ pub async fn prepare(
     conversation_id: Uuid,
     kind: TurnKind,
     opts: Options,
-) -> Result<Turn, ApiError> {
+) -> Result<Prepared, ApiError> {
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
     if let Some(t) = opts.temperature
@@ -177,7 +215,7 @@ pub async fn prepare(
         workspace_limit: limit,
         member_limit,
     };
-    let (user_message, assistant_id, reservation) = save_messages(
+    let (user_message, assistant_id, reservation, save) = save_messages(
         state,
         &ctx,
         &conv,
@@ -188,7 +226,7 @@ pub async fn prepare(
         budget,
     )
     .await?;
-    Ok(Turn {
+    let turn = Turn {
         ctx,
         conversation_id,
         user_message,
@@ -199,7 +237,8 @@ pub async fn prepare(
         cache_key,
         needs_title: !conv.title_generated && all.is_empty(),
         small_model_candidates,
-    })
+    };
+    Ok(Prepared { turn, save })
 }
 
 fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
@@ -243,8 +282,9 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
 }
 
 /// Reserve the quota, then in one write transaction save the user message (unless
-/// regenerating) and the empty answer, and point the conversation at the new branch. A
-/// refusal or failure anywhere leaves nothing behind.
+/// regenerating) and the empty answer, and point the conversation at the new branch; the
+/// transaction is returned open, for the caller to commit. A refusal or failure anywhere
+/// leaves nothing behind.
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; a struct would only rename the arguments"
@@ -258,7 +298,7 @@ async fn save_messages(
     regenerate_of: Option<message::Model>,
     all: &[message::Model],
     budget: quota::Budget,
-) -> Result<(MessageView, Uuid, quota::Reservation), ApiError> {
+) -> Result<(MessageView, Uuid, quota::Reservation, PendingSave), ApiError> {
     // The quota first. On PostgreSQL in its own short transaction (see `quota::reserve`),
     // so that the workspace's counter row is locked for one statement, not for this whole
     // save; on SQLite inside the save (see `quota::folds_into_writes`).
@@ -350,11 +390,10 @@ async fn save_messages(
         message::Entity::insert_many(rows)
             .exec_without_returning(&tx)
             .await?;
-        tx.commit().await?;
-        Ok::<_, ApiError>((user_row, assistant_id, reservation))
+        Ok::<_, ApiError>((user_row, assistant_id, reservation, tx))
     }
     .await;
-    let (user_row, assistant_id, reservation) = match saved {
+    let (user_row, assistant_id, reservation, tx) = match saved {
         Ok(saved) => saved,
         Err(err) => {
             // A reservation made inside the save went with its rollback.
@@ -369,5 +408,10 @@ async fn save_messages(
         with_new.push(user_row.clone());
     }
     let view = MessageView::new(&user_row, siblings(&with_new, &user_row));
-    Ok((view, assistant_id, reservation))
+    let save = PendingSave {
+        tx: Some(tx),
+        db: state.db.clone(),
+        separate,
+    };
+    Ok((view, assistant_id, reservation, save))
 }

@@ -273,8 +273,58 @@ async fn a_client_that_leaves_cancels_the_upstream_request(app: TestApp) {
 
 nexus_testkit::both_engines!(
     fifty_concurrent_requests_cannot_overspend_the_quota,
-    a_client_that_leaves_cancels_the_upstream_request
+    a_client_that_leaves_cancels_the_upstream_request,
+    a_streaming_answer_is_saved_as_it_arrives
 );
+
+/// While an answer streams, what has arrived is saved (about every second), so a crash
+/// keeps it; the final save then replaces it.
+async fn a_streaming_answer_is_saved_as_it_arrives(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Checkpoints" })).await;
+    // Quotes, backslashes and non-ASCII: the checkpoint's SQL carries them as data.
+    let word = r"it's \a 'path'\ — ünï ";
+    let answer = word.repeat(30);
+    fake.push(Behavior::Reply(
+        Reply::text(answer.clone())
+            .chunk_chars(word.chars().count())
+            .delay(Duration::from_millis(100)),
+    ));
+    let (o2, ws2, conv2) = (o.clone(), ws.clone(), conv.clone());
+    let sending = tokio::spawn(async move {
+        send_streamed(&o2, &ws2, &conv2, json!({ "content": "stream slowly" })).await
+    });
+    let checkpointed = wait_for_message(&o, &ws, &conv, 1, "streaming").await;
+    let mut partial = String::new();
+    for _ in 0..300 {
+        let list = o
+            .get(&format!(
+                "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+            ))
+            .await;
+        let m = &list.body["items"][1];
+        if m["status"] == "streaming" && m["content"] != "" {
+            partial = m["content"].as_str().unwrap_or_default().to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(checkpointed["role"], "assistant");
+    assert!(!partial.is_empty(), "no checkpoint while streaming");
+    assert!(
+        partial.len() < answer.len(),
+        "checkpointed the whole answer early"
+    );
+    assert!(answer.starts_with(&partial), "{partial:?}");
+
+    let (status, events, text) = sending.await.expect("send");
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(last(&events).name, "done", "{text}");
+    let saved = wait_for_message(&o, &ws, &conv, 1, "complete").await;
+    assert_eq!(saved["content"], answer);
+}
 
 async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
     let limit = 2_000u64;
@@ -514,4 +564,75 @@ async fn providers_are_managed_and_tested_live() {
             "ai_provider.created"
         ]
     );
+}
+
+/// The provider is called while the user message's save commits. When that commit fails,
+/// the client gets the error as if the provider had never been called: nothing saved,
+/// nothing streamed, the reservation given back, the upstream request dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_that_fails_to_commit_leaves_nothing_behind() {
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    // A check PostgreSQL only runs at COMMIT: the statements succeed, the commit fails.
+    let owner_db = app.owner_db().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &owner_db,
+        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.content = 'refused at commit' THEN RAISE EXCEPTION 'refused at commit'; END IF;
+           RETURN NEW;
+         END $$;
+         CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON messages
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();",
+    )
+    .await
+    .expect("deferred trigger");
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Refused" })).await;
+    let messages = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    // Answers that would stream for a second if nothing stopped them. (Whether a request
+    // reaches the provider before the commit fails is a race; nothing below depends on it.)
+    fake.set_echo_delay(Duration::from_millis(250));
+
+    let r = o
+        .post(&messages, json!({ "content": "refused at commit" }))
+        .await;
+    assert_error(&r, 500, "internal_error");
+    assert!(r.body["error"]["request_id"].is_string());
+    // Streamed, the failure comes before the stream: an error answer, not an event.
+    let (status, events, text) =
+        send_streamed(&o, &ws, &conv, json!({ "content": "refused at commit" })).await;
+    assert_eq!(status, 500, "{text}");
+    assert!(events.is_empty(), "{text}");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+        let reserved = usage.body["quota"]["used_tokens"].as_u64();
+        if reserved == Some(0) && fake.open_streams() == 0 {
+            assert_eq!(usage.body["totals"]["requests"], 0);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still reserved or streaming: {reserved:?}, {} open",
+            fake.open_streams()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let list = o.get(&messages).await;
+    assert_eq!(list.body["items"], json!([]), "{}", list.text);
+    let c = o
+        .get(&format!("/api/v1/workspaces/{ws}/conversations/{conv}"))
+        .await;
+    assert_eq!(c.body["message_count"], 0, "{}", c.text);
+
+    // The next message is answered as usual.
+    fake.set_echo_delay(Duration::ZERO);
+    let r = o.post(&messages, json!({ "content": "hello" })).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["assistant_message"]["content"], "Echo: hello");
 }
