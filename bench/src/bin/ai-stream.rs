@@ -3,7 +3,8 @@
 //! PostgreSQL. Reports time to first token and time between tokens (p50/p95/p99), errors,
 //! and the process's memory; writes bench/AI_RESULTS.md.
 //!
-//! `cargo run --release -p nexus-bench --bin ai-stream -- [--engine sqlite|postgres|both] [--out PATH]`
+//! `cargo run --release -p nexus-bench --bin ai-stream -- [--engine sqlite|postgres|both]
+//! [--levels 1,50,500] [--samples 30] [--out PATH]`
 
 /// The same allocator as the `nexus` binary, so the numbers are the server's.
 #[global_allocator]
@@ -16,10 +17,19 @@ use serde_json::json;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+/// Concurrent streams per level, unless `--levels` says otherwise.
 const LEVELS: [usize; 3] = [1, 50, 500];
 /// Each level runs until it has at least this many streams per path, in rounds of its
 /// size: one stream alone gives one time to first token, too few for a percentile.
+/// `--samples` raises it, for comparing two builds at one level, where a p95 of 30 is a
+/// couple of slow commits.
 const MIN_SAMPLES: usize = 30;
+
+/// Which levels to run, and how many streams each needs at least.
+struct Plan {
+    levels: Vec<usize>,
+    min_samples: usize,
+}
 /// Streams of the unrecorded warm-up round (the pool's size, see `run_engine`).
 const WARM_UP_STREAMS: usize = 32;
 /// The fake provider's pace: one word every this often (a fast hosted model).
@@ -147,13 +157,14 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
         streams: 1,
         ..Default::default()
     };
+    nexus_kernel::diag::start();
     let started = Instant::now();
     let rb = c
         .request(reqwest::Method::POST, url)
         .header("accept", "text/event-stream")
         .json(&json!({ "content": question(i) }));
     let response = match rb.send().await {
-        Ok(r) if r.status().is_success() => r,
+        Ok(r) if r.status().is_success() => { nexus_kernel::diag::mark("y client headers"); r },
         _ => {
             s.errors += 1;
             return s;
@@ -163,6 +174,7 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
     let mut done = false;
     let result = read_events(response, |event| {
         if event.starts_with("event: delta") {
+            nexus_kernel::diag::mark("z client token");
             s.token(started, &mut last);
         } else if event.starts_with("event: done") {
             done = true;
@@ -172,6 +184,8 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
     if result.is_err() || !done {
         s.errors += 1;
     }
+    let log = nexus_kernel::diag::take();
+    eprintln!("DIAG {}", serde_json::to_string(&log).unwrap_or_default());
     s
 }
 
@@ -218,7 +232,7 @@ async fn through_nexus(owner: &Client, urls: Vec<String>) -> Result<Samples> {
     Ok(samples)
 }
 
-async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
+async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()> {
     let fake = FakeAi::start(None).await;
     fake.set_echo_delay(WORD_EVERY);
     let Some(app) = TestApp::spawn_with(engine, |s| {
@@ -259,8 +273,8 @@ async fn run_engine(engine: Engine, out: &mut String) -> Result<()> {
     // each meet a cold one.
     through_nexus(&owner, conversations(&owner, &ws, WARM_UP_STREAMS).await?).await?;
     let mut rows = Vec::new();
-    for &n in &LEVELS {
-        let rounds = MIN_SAMPLES.div_ceil(n);
+    for &n in &plan.levels {
+        let rounds = plan.min_samples.div_ceil(n);
         let (mut direct, mut through) = (Samples::default(), Samples::default());
         let (mut direct_wall, mut through_wall) = (Duration::ZERO, Duration::ZERO);
         for _ in 0..rounds {
@@ -368,6 +382,24 @@ async fn main() -> Result<()> {
         Some("postgres") => vec![Engine::Postgres],
         _ => vec![Engine::Sqlite, Engine::Postgres],
     };
+    let plan = Plan {
+        levels: match arg("--levels") {
+            Some(list) => list
+                .split(',')
+                .map(|n| n.trim().parse::<usize>().ok().filter(|&n| n > 0))
+                .collect::<Option<Vec<_>>>()
+                .context("--levels takes positive numbers separated by commas, e.g. 1,50")?,
+            None => LEVELS.to_vec(),
+        },
+        min_samples: match arg("--samples") {
+            Some(n) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .context("--samples takes a positive number")?,
+            None => MIN_SAMPLES,
+        },
+    };
     let out_path = arg("--out")
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/AI_RESULTS.md").into());
     let mut out = String::new();
@@ -384,12 +416,14 @@ async fn main() -> Result<()> {
          so it includes everything Nexus does per message: quota reservation, saving both messages, the provider call, the usage ledger. \
          TTFT is from sending the request to the first token; `between` is the gap between tokens as the client sees them. \
          Before the levels, one unrecorded round of {WARM_UP_STREAMS} streams warms Nexus's database pool. \
-         All streams of a level start at once; a level repeats in rounds until each path has at least {MIN_SAMPLES} streams (30 rounds of 1, one round of 50 or 500), \
+         All streams of a level start at once; a level repeats in rounds until each path has at least {} streams ({} rounds of 1, one round of 50 or 500), \
          and `wall s` is one round's. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
-        WORD_EVERY.as_millis()
+        WORD_EVERY.as_millis(),
+        plan.min_samples,
+        plan.min_samples,
     )?;
     for engine in engines {
-        run_engine(engine, &mut out).await?;
+        run_engine(engine, &plan, &mut out).await?;
         print!("{out}");
     }
     std::fs::write(&out_path, &out).with_context(|| format!("writing {out_path}"))?;
