@@ -24,18 +24,18 @@ const LEVELS: [usize; 3] = [1, 50, 500];
 /// `--samples` raises it, for comparing two builds at one level, where a p95 of 30 is a
 /// couple of slow commits.
 const MIN_SAMPLES: usize = 30;
-
-/// Which levels to run, and how many streams each needs at least.
-struct Plan {
-    levels: Vec<usize>,
-    min_samples: usize,
-}
 /// Streams of the unrecorded warm-up round (the pool's size, see `run_engine`).
 const WARM_UP_STREAMS: usize = 32;
 /// The fake provider's pace: one word every this often (a fast hosted model).
 const WORD_EVERY: Duration = Duration::from_millis(20);
 /// Words in each question; the echo answer is one word longer.
 const WORDS: usize = 30;
+
+/// Which levels to run, and how many streams each needs at least.
+struct Plan {
+    levels: Vec<usize>,
+    min_samples: usize,
+}
 
 #[derive(Default)]
 struct Samples {
@@ -157,14 +157,13 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
         streams: 1,
         ..Default::default()
     };
-    nexus_kernel::diag::start();
     let started = Instant::now();
     let rb = c
         .request(reqwest::Method::POST, url)
         .header("accept", "text/event-stream")
         .json(&json!({ "content": question(i) }));
     let response = match rb.send().await {
-        Ok(r) if r.status().is_success() => { nexus_kernel::diag::mark("y client headers"); r },
+        Ok(r) if r.status().is_success() => r,
         _ => {
             s.errors += 1;
             return s;
@@ -174,7 +173,6 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
     let mut done = false;
     let result = read_events(response, |event| {
         if event.starts_with("event: delta") {
-            nexus_kernel::diag::mark("z client token");
             s.token(started, &mut last);
         } else if event.starts_with("event: done") {
             done = true;
@@ -184,8 +182,6 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
     if result.is_err() || !done {
         s.errors += 1;
     }
-    let log = nexus_kernel::diag::take();
-    eprintln!("DIAG {}", serde_json::to_string(&log).unwrap_or_default());
     s
 }
 

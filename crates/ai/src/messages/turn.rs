@@ -79,8 +79,9 @@ pub struct PendingSave {
 
 impl PendingSave {
     pub async fn commit(mut self) -> Result<(), ApiError> {
-        let tx = self.tx.take().expect("a pending save commits once");
-        tx.commit().await?;
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
         self.separate = None;
         Ok(())
     }
