@@ -450,7 +450,8 @@ export interface paths {
          *     (the saved user message), `delta` (`{"text"}`), `tool_call`, `tool_result`, then `done`
          *     (the saved answer with usage, model, latency and `cached`) or `error` (`{code,
          *     message}`). Otherwise the call waits and answers 201 with both messages. The user
-         *     message is saved before any provider is called.
+         *     message is written before any provider is called, and committed before any of the
+         *     answer is sent or saved.
          */
         post: operations["send_message"];
         delete?: never;
