@@ -5,6 +5,7 @@
 pub mod engine;
 mod list;
 pub mod respond;
+mod saves;
 mod send;
 pub mod title;
 mod turn;
