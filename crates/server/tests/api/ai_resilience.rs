@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::ai_support::{
     add_provider, conversation, enable_ai, last, parse_sse, send_streamed, text_of,
-    wait_for_message,
+    wait_for_message, wait_for_message_where,
 };
 use crate::{assert_error, owner};
 
@@ -296,28 +296,18 @@ async fn a_streaming_answer_is_saved_as_it_arrives(app: TestApp) {
     let sending = tokio::spawn(async move {
         send_streamed(&o2, &ws2, &conv2, json!({ "content": "stream slowly" })).await
     });
-    let checkpointed = wait_for_message(&o, &ws, &conv, 1, "streaming").await;
-    let mut partial = String::new();
-    for _ in 0..300 {
-        let list = o
-            .get(&format!(
-                "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
-            ))
-            .await;
-        let m = &list.body["items"][1];
-        if m["status"] == "streaming" && m["content"] != "" {
-            partial = m["content"].as_str().unwrap_or_default().to_owned();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let checkpointed = wait_for_message_where(&o, &ws, &conv, 1, "a checkpoint", |m| {
+        m["status"] == "streaming" && m["content"] != ""
+    })
+    .await;
     assert_eq!(checkpointed["role"], "assistant");
+    let partial = checkpointed["content"].as_str().unwrap_or_default();
     assert!(!partial.is_empty(), "no checkpoint while streaming");
     assert!(
         partial.len() < answer.len(),
         "checkpointed the whole answer early"
     );
-    assert!(answer.starts_with(&partial), "{partial:?}");
+    assert!(answer.starts_with(partial), "{partial:?}");
 
     let (status, events, text) = sending.await.expect("send");
     assert_eq!(status, 200, "{text}");

@@ -101,6 +101,19 @@ pub async fn wait_for_message(
     index: usize,
     status: &str,
 ) -> Value {
+    wait_for_message_where(c, ws, conv, index, status, |m| m["status"] == status).await
+}
+
+/// Wait (up to 3 s) until the conversation's message at `index` is `what` (`ok` says
+/// when); returns it.
+pub async fn wait_for_message_where(
+    c: &Client,
+    ws: &str,
+    conv: &str,
+    index: usize,
+    what: &str,
+    ok: impl Fn(&Value) -> bool,
+) -> Value {
     let mut last = Value::Null;
     for _ in 0..300 {
         let list = c
@@ -109,10 +122,10 @@ pub async fn wait_for_message(
             ))
             .await;
         last = list.body["items"][index].clone();
-        if last["status"] == status {
+        if ok(&last) {
             return last;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("message {index} never reached {status}: {last}");
+    panic!("message {index} never reached {what}: {last}");
 }
