@@ -44,11 +44,18 @@ impl Catalog {
         workspace_id: Uuid,
     ) -> Result<Arc<Self>, ApiError> {
         tx.cache()
-            .get_or_load(
+            .get_or_load_ahead(
                 "ai_catalog",
                 workspace_id.to_string(),
                 vec![workspace_id],
                 || Self::read(tx, state, workspace_id),
+                || {
+                    let (reader, state) = (tx.reader(), state.clone());
+                    async move {
+                        let tx = reader.begin().await.ok()?;
+                        Self::read(&tx, &state, workspace_id).await.ok()
+                    }
+                },
             )
             .await
     }

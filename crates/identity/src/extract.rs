@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use chrono::{Duration, Utc};
-use nexus_kernel::db::{Scope, Tx};
+use nexus_kernel::db::{Db, Scope, Tx};
 use nexus_kernel::entities::workspace;
 use nexus_kernel::modules::Plan;
 use nexus_kernel::request::RequestMeta;
@@ -219,22 +219,18 @@ impl Member {
         let cached = state
             .db
             .cache()
-            .get_or_load(
+            .get_or_load_ahead(
                 MEMBER_CACHE,
                 format!("{workspace_id}:{}", user.id),
                 vec![workspace_id, user.id],
-                || async {
-                    let ws = workspace::Entity::find_by_id(workspace_id)
-                        .one(&tx)
-                        .await?
-                        .ok_or(ApiError::NotFound)?;
-                    let membership = member::Entity::find()
-                        .filter(member::Column::WorkspaceId.eq(workspace_id))
-                        .filter(member::Column::UserId.eq(user.id))
-                        .one(&tx)
-                        .await?
-                        .ok_or(ApiError::NotFound)?;
-                    Ok::<_, ApiError>((ws, Role::from_db(&membership.role)))
+                || read_membership(&tx, workspace_id, user.id),
+                || {
+                    let reader = tx.reader();
+                    async move {
+                        read_membership(&reader.begin().await.ok()?, workspace_id, user.id)
+                            .await
+                            .ok()
+                    }
                 },
             )
             .await?;
@@ -259,56 +255,95 @@ impl Member {
     }
 }
 
+/// The workspace and the user's role in it, or 404 if either is gone.
+async fn read_membership(
+    tx: &Tx,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> Result<(workspace::Model, Role), ApiError> {
+    let ws = workspace::Entity::find_by_id(workspace_id)
+        .one(tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let membership = member::Entity::find()
+        .filter(member::Column::WorkspaceId.eq(workspace_id))
+        .filter(member::Column::UserId.eq(user_id))
+        .one(tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((ws, Role::from_db(&membership.role)))
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::Unauthenticated {
+        message: "The API key is invalid, revoked or expired.",
+    }
+}
+
+/// The key with this digest and its workspace, with a read transaction bound to the
+/// workspace; 404 if the key belongs to another one.
+async fn read_api_key(
+    db: &Db,
+    digest: &str,
+    workspace_id: Uuid,
+) -> Result<(Tx, api_key::Model, workspace::Model), ApiError> {
+    let tx = db.begin_token_lookup(digest, false).await?;
+    let row = api_key::Entity::find()
+        .filter(api_key::Column::TokenDigest.eq(digest))
+        .one(&tx)
+        .await?
+        .ok_or_else(invalid_key)?;
+    if row.workspace_id != workspace_id {
+        return Err(ApiError::NotFound);
+    }
+    tx.bind_scope(Scope {
+        workspace_id,
+        user_id: None,
+    })
+    .await?;
+    let ws = workspace::Entity::find_by_id(workspace_id)
+        .one(&tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((tx, row, ws))
+}
+
 async fn api_key_member(
     state: &AppState,
     key: String,
     workspace_id: Uuid,
     meta: RequestMeta,
 ) -> Result<Member, ApiError> {
-    let invalid = ApiError::Unauthenticated {
-        message: "The API key is invalid, revoked or expired.",
-    };
     if !key.starts_with(API_KEY_PREFIX) {
-        return Err(invalid);
+        return Err(invalid_key());
     }
     let digest = token::digest(&key);
-    let scope = Scope {
-        workspace_id,
-        user_id: None,
-    };
     let cache = state.db.cache();
     let read_at = cache.generation();
-    let cached = cache.get::<(api_key::Model, workspace::Model)>(API_KEY_CACHE, &digest);
+    let cached = cache.get_ahead::<(api_key::Model, workspace::Model)>(API_KEY_CACHE, &digest);
     let was_cached = cached.is_some();
     let (tx, mut row, ws) = match cached {
-        Some(hit) if hit.0.workspace_id == workspace_id => {
+        Some((hit, refresh)) if hit.0.workspace_id == workspace_id => {
+            if let Some(refresh) = refresh {
+                let (db, digest) = (state.db.clone(), digest.clone());
+                cache.refresh(refresh, vec![workspace_id, hit.0.id], async move {
+                    let (_, row, ws) = read_api_key(&db, &digest, workspace_id).await.ok()?;
+                    Some((row, ws))
+                });
+            }
             let (row, ws) = (*hit).clone();
+            let scope = Scope {
+                workspace_id,
+                user_id: None,
+            };
             (state.db.tenant(scope, false).await?, row, ws)
         }
         Some(_) => return Err(ApiError::NotFound),
-        None => {
-            let tx = state.db.begin_token_lookup(&digest, false).await?;
-            let row = api_key::Entity::find()
-                .filter(api_key::Column::TokenDigest.eq(&digest))
-                .one(&tx)
-                .await?
-                .ok_or(invalid)?;
-            if row.workspace_id != workspace_id {
-                return Err(ApiError::NotFound);
-            }
-            tx.bind_scope(scope).await?;
-            let ws = workspace::Entity::find_by_id(workspace_id)
-                .one(&tx)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            (tx, row, ws)
-        }
+        None => read_api_key(&state.db, &digest, workspace_id).await?,
     };
     let now = Utc::now();
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
-        return Err(ApiError::Unauthenticated {
-            message: "The API key is invalid, revoked or expired.",
-        });
+        return Err(invalid_key());
     }
     let ws = check_workspace(Some(ws))?;
     let plan = Plan::from_db(&ws.plan);

@@ -56,23 +56,24 @@ pub async fn resolve(
 ) -> Result<Option<(user::Model, session::Model)>, sea_orm::DbErr> {
     let digest = token::digest(token);
     let cache = state.db.cache();
-    let cached = cache.get::<(user::Model, session::Model)>(CACHE_KIND, &digest);
+    // Before the lookup: a logout between the two must keep a touched copy out.
     let read_at = cache.generation();
+    let cached = cache.get_ahead::<(user::Model, session::Model)>(CACHE_KIND, &digest);
     let was_cached = cached.is_some();
     let (u, mut s) = match cached {
-        Some(hit) => (*hit).clone(),
-        None => {
-            let db = state.db.conn();
-            let Some((s, Some(u))) = session::Entity::find()
-                .find_also_related(user::Entity)
-                .filter(session::Column::TokenDigest.eq(&digest))
-                .one(db)
-                .await?
-            else {
-                return Ok(None);
-            };
-            (u, s)
+        Some((hit, refresh)) => {
+            if let Some(refresh) = refresh {
+                let (db, digest) = (state.db.clone(), digest.clone());
+                cache.refresh(refresh, vec![hit.0.id], async move {
+                    read(db.conn(), &digest).await.ok().flatten()
+                });
+            }
+            (*hit).clone()
         }
+        None => match read(state.db.conn(), &digest).await? {
+            Some(found) => found,
+            None => return Ok(None),
+        },
     };
     let now = Utc::now();
     let idle_deadline = s.last_seen_at + Duration::minutes(state.settings.session_idle_minutes);
@@ -113,6 +114,19 @@ pub async fn resolve(
         });
     }
     Ok(Some((u, s)))
+}
+
+/// The session with this token digest and its user, whether alive or not.
+async fn read(
+    db: &impl ConnectionTrait,
+    digest: &str,
+) -> Result<Option<(user::Model, session::Model)>, sea_orm::DbErr> {
+    let found = session::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(session::Column::TokenDigest.eq(digest))
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(s, u)| Some((u?, s))))
 }
 
 /// The session token from the request's cookies.

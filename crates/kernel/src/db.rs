@@ -48,7 +48,10 @@ pub struct Tx {
     inner: TxInner,
     /// Held by SQLite write transactions until they end (see [`Db`]).
     _writer: Option<OwnedMutexGuard<()>>,
-    cache: Arc<HotCache>,
+    /// Where this transaction came from, for [`Tx::reader`] and the cache.
+    db: Db,
+    /// The workspace it was bound to, if it was (see [`Tx::bind_scope`]).
+    scope: std::sync::OnceLock<Scope>,
     /// Cache tags to forget once this transaction commits (see [`Tx::mark_stale`]).
     stale: std::sync::Mutex<Vec<Uuid>>,
 }
@@ -227,11 +230,12 @@ fn pg_query(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
 }
 
 impl Tx {
-    fn new(inner: TxInner, writer: Option<OwnedMutexGuard<()>>, cache: &Arc<HotCache>) -> Self {
+    fn new(inner: TxInner, writer: Option<OwnedMutexGuard<()>>, db: &Db) -> Self {
         Self {
             inner,
             _writer: writer,
-            cache: cache.clone(),
+            db: db.clone(),
+            scope: std::sync::OnceLock::new(),
             stale: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -247,14 +251,26 @@ impl Tx {
     }
 
     /// The database's cache of derived reads (see [`HotCache`]).
-    pub fn cache(&self) -> &HotCache {
-        &self.cache
+    pub fn cache(&self) -> &Arc<HotCache> {
+        self.db.cache()
+    }
+
+    /// A way to read the same database, bound to the same workspace, after this
+    /// transaction has ended: a cache refresh this request starts runs in the background.
+    pub fn reader(&self) -> Reader {
+        Reader {
+            db: self.db.clone(),
+            scope: self.scope.get().copied(),
+        }
     }
 
     /// Bind this transaction to a workspace (PostgreSQL: set the row-level-security keys
     /// for this transaction only; SQLite has no RLS, the application filter is the wall).
     pub async fn bind_scope(&self, scope: Scope) -> Result<(), DbErr> {
-        self.set(&scope_settings(scope)).await
+        self.set(&scope_settings(scope)).await?;
+        // Bound once in practice; a second binding would not change what `reader` gives.
+        let _ = self.scope.set(scope);
+        Ok(())
     }
 
     /// Let this transaction's commit return before its changes reach the disk, for hot
@@ -282,7 +298,7 @@ impl Tx {
             TxInner::Pool(_) => {}
             TxInner::Postgres(pg) => pg.finish(true).await?,
         }
-        self.cache.forget_tagged(&stale);
+        self.db.cache().forget_tagged(&stale);
         Ok(())
     }
 
@@ -358,6 +374,24 @@ pub fn engine_of(url: &str) -> anyhow::Result<Engine> {
     }
 }
 
+/// See [`Tx::reader`].
+#[derive(Debug, Clone)]
+pub struct Reader {
+    db: Db,
+    scope: Option<Scope>,
+}
+
+impl Reader {
+    /// A read transaction bound as the one this came from was (unbound if it was not:
+    /// on PostgreSQL it then sees no workspace's rows).
+    pub async fn begin(&self) -> Result<Tx, DbErr> {
+        match self.scope {
+            Some(scope) => self.db.tenant(scope, false).await,
+            None => self.db.begin_read().await,
+        }
+    }
+}
+
 /// Who a tenant transaction acts for: the workspace, and (for PostgreSQL's policies on
 /// membership rows) the user, if the caller is one.
 #[derive(Debug, Clone, Copy)]
@@ -417,7 +451,7 @@ impl Db {
         self
     }
 
-    pub fn cache(&self) -> &HotCache {
+    pub fn cache(&self) -> &Arc<HotCache> {
         &self.cache
     }
 
@@ -464,7 +498,7 @@ impl Db {
                         ..Default::default()
                     })
                     .await?;
-                Ok(Tx::new(TxInner::Sqlite(tx), Some(guard), &self.cache))
+                Ok(Tx::new(TxInner::Sqlite(tx), Some(guard), self))
             }
             Engine::Postgres => Ok(self.postgres_tx("BEGIN", false)),
         }
@@ -473,7 +507,7 @@ impl Db {
     /// A read scope: a read-only transaction on PostgreSQL; on SQLite the pool itself.
     pub async fn begin_read(&self) -> Result<Tx, DbErr> {
         match self.engine() {
-            Engine::Sqlite => Ok(Tx::new(TxInner::Pool(self.conn.clone()), None, &self.cache)),
+            Engine::Sqlite => Ok(Tx::new(TxInner::Pool(self.conn.clone()), None, self)),
             Engine::Postgres => Ok(self.postgres_tx("BEGIN READ ONLY", true)),
         }
     }
@@ -481,14 +515,14 @@ impl Db {
     fn postgres_tx(&self, begin: &'static str, read_only: bool) -> Tx {
         let pool = self.conn.get_postgres_connection_pool();
         let tx = PgTx::new(pool, begin, read_only);
-        Tx::new(TxInner::Postgres(tx), None, &self.cache)
+        Tx::new(TxInner::Postgres(tx), None, self)
     }
 
     /// A read transaction with one snapshot on both engines, for reads that must agree
     /// with each other (checking the audit chain against its head).
     pub async fn tenant_snapshot(&self, scope: Scope) -> Result<Tx, DbErr> {
         let tx = match self.engine() {
-            Engine::Sqlite => Tx::new(TxInner::Sqlite(self.conn.begin().await?), None, &self.cache),
+            Engine::Sqlite => Tx::new(TxInner::Sqlite(self.conn.begin().await?), None, self),
             Engine::Postgres => {
                 self.postgres_tx("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", true)
             }

@@ -134,11 +134,19 @@ pub async fn require_module(
 ) -> Result<(), ApiError> {
     let states = tx
         .cache()
-        .get_or_load(
+        .get_or_load_ahead(
             "modules",
             workspace_id.to_string(),
             vec![workspace_id],
             || module_states(tx, workspace_id),
+            || {
+                let reader = tx.reader();
+                async move {
+                    module_states(&reader.begin().await.ok()?, workspace_id)
+                        .await
+                        .ok()
+                }
+            },
         )
         .await?;
     let on = states.iter().any(|&(m, on)| m == module && on);

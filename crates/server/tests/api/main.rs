@@ -12,6 +12,7 @@ mod auth;
 mod bad_input;
 mod crash;
 mod cross_tenant;
+mod hot_cache;
 mod invitations;
 mod limits;
 mod members;
