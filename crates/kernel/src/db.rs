@@ -14,8 +14,8 @@
 //!   row-level-security settings in one round trip (see [`PgTx`]).
 
 use futures::TryStreamExt;
-use sea_orm::sea_query::{PostgresQueryBuilder, UpdateStatement, Values};
-use sea_orm::sqlx::{self, PgPool, Postgres};
+use sea_orm::sea_query::{InsertStatement, PostgresQueryBuilder, UpdateStatement, Values};
+use sea_orm::sqlx::{self, PgConnection, PgPool, Postgres, pool::PoolConnection};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, ExecResult, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
@@ -51,7 +51,7 @@ pub struct Tx {
     /// Where this transaction came from, for [`Tx::reader`] and the cache.
     db: Db,
     /// The workspace it was bound to, if it was (see [`Tx::bind_scope`]).
-    scope: std::sync::OnceLock<Scope>,
+    scope: std::sync::Mutex<Option<Scope>>,
     /// Cache tags to forget once this transaction commits (see [`Tx::mark_stale`]).
     stale: std::sync::Mutex<Vec<Uuid>>,
 }
@@ -81,7 +81,59 @@ struct PgState {
     /// Settings waiting to go out with the `BEGIN`.
     pending: Vec<(&'static str, String)>,
     /// Once begun.
-    tx: Option<sqlx::Transaction<'static, Postgres>>,
+    tx: Option<PgConn>,
+}
+
+/// A begun PostgreSQL transaction.
+enum PgConn {
+    /// Begun by sqlx (our `BEGIN` with the settings): dropping it queues the rollback.
+    Sqlx(sqlx::Transaction<'static, Postgres>),
+    /// Begun inside a longer query of ours ([`Db::single_update_then_write`]).
+    Raw(RawTx),
+}
+
+impl PgConn {
+    fn connection(&mut self) -> &mut PgConnection {
+        match self {
+            Self::Sqlx(tx) => tx,
+            Self::Raw(raw) => &mut raw.conn,
+        }
+    }
+}
+
+/// A pooled connection inside a transaction that sqlx did not begin, and so would return
+/// to the pool still open. Until the transaction ends, dropping this closes the
+/// connection instead, which rolls the transaction back.
+struct RawTx {
+    conn: PoolConnection<Postgres>,
+    open: bool,
+}
+
+impl RawTx {
+    /// Take `conn` before sending a query that may leave it inside a transaction: if that
+    /// query fails or is cancelled half-way, the connection's state is unknown and it is
+    /// not reused.
+    fn new(conn: PoolConnection<Postgres>) -> Self {
+        Self { conn, open: true }
+    }
+
+    async fn end(mut self, commit: bool) -> Result<(), DbErr> {
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *self.conn)
+            .await
+            .map_err(exec_err)?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for RawTx {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 impl PgTx {
@@ -97,10 +149,21 @@ impl PgTx {
         }
     }
 
+    /// A write transaction that is already open on `conn`.
+    fn begun(pool: &PgPool, conn: RawTx) -> Self {
+        Self {
+            pool: pool.clone(),
+            state: Arc::new(Mutex::new(PgState {
+                begin: "BEGIN",
+                read_only: false,
+                pending: Vec::new(),
+                tx: Some(PgConn::Raw(conn)),
+            })),
+        }
+    }
+
     /// The transaction, begun now if this is its first statement.
-    async fn open(
-        &self,
-    ) -> Result<OwnedMappedMutexGuard<PgState, sqlx::Transaction<'static, Postgres>>, DbErr> {
+    async fn open(&self) -> Result<OwnedMappedMutexGuard<PgState, PgConnection>, DbErr> {
         // Owned: a guard that borrows the mutex makes the query futures below fail the
         // compiler's `Send` check for all lifetimes.
         let mut state = self.state.clone().lock_owned().await;
@@ -115,34 +178,36 @@ impl PgTx {
                 .begin_with(sqlx::AssertSqlSafe(sql))
                 .await
                 .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
-            state.tx = Some(tx);
+            state.tx = Some(PgConn::Sqlx(tx));
         }
         Ok(OwnedMutexGuard::map(state, |s| {
-            s.tx.as_mut().expect("the transaction was begun above")
+            s.tx.as_mut()
+                .expect("the transaction was begun above")
+                .connection()
         }))
     }
 
     async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let mut tx = self.open().await?;
-        let done = pg_query(&stmt).execute(&mut **tx).await;
+        let done = pg_query(&stmt).execute(&mut *tx).await;
         done.map(Into::into).map_err(exec_err)
     }
 
     async fn execute_unprepared(&self, sql: String) -> Result<ExecResult, DbErr> {
         let mut tx = self.open().await?;
-        let done = sqlx::Executor::execute(&mut **tx, sqlx::AssertSqlSafe(sql)).await;
+        let done = sqlx::Executor::execute(&mut *tx, sqlx::AssertSqlSafe(sql)).await;
         done.map(Into::into).map_err(exec_err)
     }
 
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut tx = self.open().await?;
-        let row = pg_query(&stmt).fetch_optional(&mut **tx).await;
+        let row = pg_query(&stmt).fetch_optional(&mut *tx).await;
         row.map(|r| r.map(Into::into)).map_err(query_err)
     }
 
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut tx = self.open().await?;
-        let rows = pg_query(&stmt).fetch_all(&mut **tx).await;
+        let rows = pg_query(&stmt).fetch_all(&mut *tx).await;
         rows.map(|rs| rs.into_iter().map(Into::into).collect())
             .map_err(query_err)
     }
@@ -153,7 +218,7 @@ impl PgTx {
         match state.tx.as_mut() {
             Some(tx) => {
                 let sql = sqlx::AssertSqlSafe(set_config_sql(settings));
-                sqlx::Executor::execute(&mut **tx, sql)
+                sqlx::Executor::execute(tx.connection(), sql)
                     .await
                     .map_err(exec_err)?;
             }
@@ -178,12 +243,13 @@ impl PgTx {
             // Dropping it queues the ROLLBACK, and sqlx sends it with the check it makes
             // of every connection returned to the pool, after the request has its answer:
             // one round trip less on every read.
-            Some(tx) if state.read_only => {
+            Some(PgConn::Sqlx(tx)) if state.read_only => {
                 drop(tx);
                 Ok(())
             }
-            Some(tx) if commit => tx.commit().await.map_err(exec_err),
-            Some(tx) => tx.rollback().await.map_err(exec_err),
+            Some(PgConn::Sqlx(tx)) if commit => tx.commit().await.map_err(exec_err),
+            Some(PgConn::Sqlx(tx)) => tx.rollback().await.map_err(exec_err),
+            Some(PgConn::Raw(raw)) => raw.end(commit).await,
         }
     }
 }
@@ -235,7 +301,7 @@ impl Tx {
             inner,
             _writer: writer,
             db: db.clone(),
-            scope: std::sync::OnceLock::new(),
+            scope: std::sync::Mutex::new(None),
             stale: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -260,16 +326,23 @@ impl Tx {
     pub fn reader(&self) -> Reader {
         Reader {
             db: self.db.clone(),
-            scope: self.scope.get().copied(),
+            scope: *self.scope.lock().unwrap_or_else(|e| e.into_inner()),
         }
+    }
+
+    /// Run one statement that changes rows; returns how many it changed.
+    pub async fn write(&self, stmt: Write<'_>) -> Result<u64, DbErr> {
+        let done = self
+            .execute_raw(stmt.build(self.get_database_backend()))
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Bind this transaction to a workspace (PostgreSQL: set the row-level-security keys
     /// for this transaction only; SQLite has no RLS, the application filter is the wall).
     pub async fn bind_scope(&self, scope: Scope) -> Result<(), DbErr> {
         self.set(&scope_settings(scope)).await?;
-        // Bound once in practice; a second binding would not change what `reader` gives.
-        let _ = self.scope.set(scope);
+        *self.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope);
         Ok(())
     }
 
@@ -371,6 +444,30 @@ pub fn engine_of(url: &str) -> anyhow::Result<Engine> {
         anyhow::bail!(
             "unsupported database URL scheme {scheme:?}: NEXUS_DATABASE_URL must start with sqlite: or postgres://"
         )
+    }
+}
+
+/// A statement that changes rows, for [`Db::single_update_then_write`].
+#[derive(Debug, Clone, Copy)]
+pub enum Write<'a> {
+    Update(&'a UpdateStatement),
+    Insert(&'a InsertStatement),
+}
+
+impl Write<'_> {
+    fn build(self, backend: DbBackend) -> Statement {
+        match self {
+            Self::Update(stmt) => backend.build(stmt),
+            Self::Insert(stmt) => backend.build(stmt),
+        }
+    }
+
+    /// The statement with its values written in (for a simple-protocol query).
+    fn to_postgres(self) -> String {
+        match self {
+            Self::Update(stmt) => stmt.to_string(PostgresQueryBuilder),
+            Self::Insert(stmt) => stmt.to_string(PostgresQueryBuilder),
+        }
     }
 }
 
@@ -589,6 +686,93 @@ impl Db {
             updated = done.rows_affected();
         }
         Ok(updated)
+    }
+
+    /// [`Db::single_update`], committed, and then a write transaction bound to `scope`
+    /// that runs `then` and is returned open: on PostgreSQL all in one round trip. For a
+    /// hot counter that must commit at once (an AI quota reservation) followed by work
+    /// that commits later (the message it pays for): five round trips and a second
+    /// connection checkout fewer than doing them one by one.
+    ///
+    /// `Err`: nothing was committed. `Ok((updated, then))`: the update committed, having
+    /// changed `updated` rows, and `then` is what each statement changed and the open
+    /// transaction, or the error that rolled that transaction back. Like `single_update`,
+    /// the values are written into the SQL by sea-query's PostgreSQL builder.
+    pub async fn single_update_then_write(
+        &self,
+        scope: Scope,
+        relaxed: bool,
+        first: &UpdateStatement,
+        then: &[Write<'_>],
+    ) -> Result<(u64, Result<(Vec<u64>, Tx), DbErr>), DbErr> {
+        if self.engine() == Engine::Sqlite {
+            let updated = self.single_update(scope, relaxed, first).await?;
+            let begun = async {
+                let tx = self.tenant(scope, true).await?;
+                let mut changed = Vec::with_capacity(then.len());
+                for &stmt in then {
+                    changed.push(tx.write(stmt).await?);
+                }
+                Ok((changed, tx))
+            }
+            .await;
+            return Ok((updated, begun));
+        }
+        let mut first_settings = scope_settings(scope).to_vec();
+        if relaxed {
+            first_settings.push(("synchronous_commit", "off".to_owned()));
+        }
+        let mut sql = format!(
+            "BEGIN; {}; {}; COMMIT; BEGIN; {}",
+            set_config_sql(&first_settings),
+            first.to_string(PostgresQueryBuilder),
+            set_config_sql(&scope_settings(scope)),
+        );
+        for stmt in then {
+            sql.push_str("; ");
+            sql.push_str(&stmt.to_postgres());
+        }
+        // One result per statement: BEGIN, the settings, `first`, COMMIT, BEGIN, the
+        // settings, then `then`'s.
+        const FIRST: usize = 2;
+        const COMMITTED: usize = 4;
+        const THEN: usize = 6;
+        let pool = self.conn.get_postgres_connection_pool();
+        let conn = pool
+            .acquire()
+            .await
+            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+        let mut raw = RawTx::new(conn);
+        let mut counts = Vec::with_capacity(THEN + then.len());
+        let failed = {
+            let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute_many(&mut *raw.conn);
+            loop {
+                match results.try_next().await {
+                    Ok(Some(done)) => counts.push(done.rows_affected()),
+                    Ok(None) => break None,
+                    Err(err) => break Some(exec_err(err)),
+                }
+            }
+        };
+        // On any failure `raw` is dropped with its connection, whose state is unknown.
+        if counts.len() < COMMITTED {
+            return Err(failed.unwrap_or_else(|| DbErr::Custom("the update did not run".into())));
+        }
+        let updated = counts[FIRST];
+        if let Some(err) = failed {
+            return Ok((updated, Err(err)));
+        }
+        if counts.len() != THEN + then.len() {
+            let err = DbErr::Custom(format!(
+                "expected {} results, got {}",
+                THEN + then.len(),
+                counts.len()
+            ));
+            return Ok((updated, Err(err)));
+        }
+        let tx = Tx::new(TxInner::Postgres(PgTx::begun(pool, raw)), None, self);
+        *tx.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope);
+        Ok((updated, Ok((counts.split_off(THEN), tx))))
     }
 
     /// A transaction that may look up a row by the digest of a secret token (an API key

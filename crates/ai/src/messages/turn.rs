@@ -4,12 +4,13 @@
 
 use chrono::{SubsecRound, Utc};
 use nexus_identity::extract::Member;
-use nexus_kernel::db::{Db, Tx};
+use nexus_kernel::db::{Db, Tx, Write};
 use nexus_kernel::roles::Permission;
+use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, AppState};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryIntoModel};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryTrait, TryIntoModel};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -292,7 +293,7 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
 )]
 async fn save_messages(
     state: &AppState,
-    ctx: &nexus_kernel::tenancy::TenantCtx,
+    ctx: &TenantCtx,
     conv: &conversation::Model,
     parent: Option<Option<Uuid>>,
     content: &str,
@@ -300,110 +301,80 @@ async fn save_messages(
     all: &[message::Model],
     budget: quota::Budget,
 ) -> Result<(MessageView, Uuid, quota::Reservation, PendingSave), ApiError> {
-    // The quota first. On PostgreSQL in its own short transaction (see `quota::reserve`),
-    // so that the workspace's counter row is locked for one statement, not for this whole
-    // save; on SQLite inside the save (see `quota::folds_into_writes`).
-    let separate = if quota::folds_into_writes(&state.db) {
-        None
-    } else {
-        Some(quota::reserve(&state.db, &budget).await?)
-    };
-    let saved = async {
-        let tx = state.db.tenant(ctx.scope(), true).await?;
-        let reservation = match &separate {
-            Some(r) => r.clone(),
-            None => quota::reserve_in(&tx, &budget).await?,
-        };
-        // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
-        // memory and must equal what a later read returns.
-        let now = Utc::now().trunc_subsecs(6);
-        let new_row =
-            |id: Uuid, parent_id: Option<Uuid>, role: &str, content: &str, status: &str| {
-                message::ActiveModel {
-                    workspace_id: Set(ctx.workspace_id),
-                    id: Set(id),
-                    conversation_id: Set(conv.id),
-                    parent_id: Set(parent_id),
-                    role: Set(role.into()),
-                    content: Set(content.into()),
-                    status: Set(status.into()),
-                    model: Set(None),
-                    provider_id: Set(None),
-                    prompt_tokens: Set(0),
-                    completion_tokens: Set(0),
-                    latency_ms: Set(None),
-                    ttft_ms: Set(None),
-                    cached: Set(false),
-                    tool_calls: Set(None),
-                    error: Set(None),
-                    created_by: Set(ctx.actor.id()),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-            };
-        let mut rows = Vec::with_capacity(2);
-        let user_row = match regenerate_of {
-            Some(user) => user,
-            None => {
-                let row = new_row(
-                    Uuid::now_v7(),
-                    parent.flatten(),
-                    "user",
-                    content,
-                    "complete",
-                );
-                rows.push(row.clone());
-                row.try_into_model()?
-            }
-        };
-        let assistant_id = Uuid::now_v7();
-        rows.push(new_row(
-            assistant_id,
-            Some(user_row.id),
-            "assistant",
-            "",
-            "streaming",
-        ));
-        // Point the conversation at the new branch first. The update is also the re-check
-        // (the conversation may have gone, or stopped being the caller's to write, since
-        // it was read), and it holds the conversation's row until the commit.
-        let added = rows.len() as i32;
-        let updated = conversation::Entity::update_many()
-            .col_expr(
-                conversation::Column::HeadMessageId,
-                Expr::value(assistant_id),
-            )
-            .col_expr(
-                conversation::Column::MessageCount,
-                Expr::col(conversation::Column::MessageCount).add(added),
-            )
-            .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
-            .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
-            .filter(conversation::Column::Id.eq(conv.id))
-            .filter(writable(ctx))
-            .exec(&tx)
-            .await?;
-        if updated.rows_affected == 0 {
-            // Say why, as a read would: gone (404) or no longer writable (403).
-            find_writable(&tx, ctx, conv.id).await?;
-            return Err(ApiError::NotFound);
-        }
-        message::Entity::insert_many(rows)
-            .exec_without_returning(&tx)
-            .await?;
-        Ok::<_, ApiError>((user_row, assistant_id, reservation, tx))
-    }
-    .await;
-    let (user_row, assistant_id, reservation, tx) = match saved {
-        Ok(saved) => saved,
-        Err(err) => {
-            // A reservation made inside the save went with its rollback.
-            if let Some(r) = &separate {
-                quota::release(&state.db, r).await;
-            }
-            return Err(err);
+    // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
+    // memory and must equal what a later read returns.
+    let now = Utc::now().trunc_subsecs(6);
+    let new_row = |id: Uuid, parent_id: Option<Uuid>, role: &str, content: &str, status: &str| {
+        message::ActiveModel {
+            workspace_id: Set(ctx.workspace_id),
+            id: Set(id),
+            conversation_id: Set(conv.id),
+            parent_id: Set(parent_id),
+            role: Set(role.into()),
+            content: Set(content.into()),
+            status: Set(status.into()),
+            model: Set(None),
+            provider_id: Set(None),
+            prompt_tokens: Set(0),
+            completion_tokens: Set(0),
+            latency_ms: Set(None),
+            ttft_ms: Set(None),
+            cached: Set(false),
+            tool_calls: Set(None),
+            error: Set(None),
+            created_by: Set(ctx.actor.id()),
+            created_at: Set(now),
+            updated_at: Set(now),
         }
     };
+    let mut rows = Vec::with_capacity(2);
+    let user_row = match regenerate_of {
+        Some(user) => user,
+        None => {
+            let row = new_row(
+                Uuid::now_v7(),
+                parent.flatten(),
+                "user",
+                content,
+                "complete",
+            );
+            rows.push(row.clone());
+            row.try_into_model()?
+        }
+    };
+    let assistant_id = Uuid::now_v7();
+    rows.push(new_row(
+        assistant_id,
+        Some(user_row.id),
+        "assistant",
+        "",
+        "streaming",
+    ));
+    // Point the conversation at the new branch first. The update is also the re-check
+    // (the conversation may have gone, or stopped being the caller's to write, since it
+    // was read), and it holds the conversation's row until the commit.
+    let point_conversation = conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::HeadMessageId,
+            Expr::value(assistant_id),
+        )
+        .col_expr(
+            conversation::Column::MessageCount,
+            Expr::col(conversation::Column::MessageCount).add(rows.len() as i32),
+        )
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+        .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(conversation::Column::Id.eq(conv.id))
+        .filter(writable(ctx))
+        .into_query();
+    let insert_messages = message::Entity::insert_many(rows).into_query();
+    let writes = [
+        Write::Update(&point_conversation),
+        Write::Insert(&insert_messages),
+    ];
+    let (tx, reservation, separate) =
+        reserve_and_write(state, ctx, conv.id, &budget, &writes).await?;
+
     let mut with_new = all.to_vec();
     if !with_new.iter().any(|m| m.id == user_row.id) {
         with_new.push(user_row.clone());
@@ -415,4 +386,111 @@ async fn save_messages(
         separate,
     };
     Ok((view, assistant_id, reservation, save))
+}
+
+/// Reserve `budget` and run `writes` (the conversation's update first) in a write
+/// transaction, returned open; and the reservation, also as the one to give back if that
+/// transaction never commits (PostgreSQL, where it is committed on its own: see
+/// [`quota::reserve`]).
+async fn reserve_and_write(
+    state: &AppState,
+    ctx: &TenantCtx,
+    conversation_id: Uuid,
+    budget: &quota::Budget,
+    writes: &[Write<'_>],
+) -> Result<(Tx, quota::Reservation, Option<quota::Reservation>), ApiError> {
+    let db = &state.db;
+    let separately = !quota::folds_into_writes(db);
+    // PostgreSQL, most messages: the reservation commits and the save begins in one
+    // round trip.
+    if separately && let Some((reserve, reservation)) = quota::one_statement(budget) {
+        let (reserved, begun) = db
+            .single_update_then_write(ctx.scope(), true, &reserve, writes)
+            .await?;
+        if reserved == 1 {
+            let written = match begun {
+                Ok((changed, tx)) => check_written(state, ctx, conversation_id, &changed, tx).await,
+                Err(err) => Err(why_not_saved(state, ctx, conversation_id, err.into()).await),
+            };
+            return match written {
+                Ok(tx) => Ok((tx, reservation.clone(), Some(reservation))),
+                Err(err) => {
+                    quota::release(db, &reservation).await;
+                    Err(err)
+                }
+            };
+        }
+        // Nothing reserved (the limit is reached, or it is the month's first call): undo
+        // the save and take the long way, which says which or creates the month's row.
+        if let Ok((_, tx)) = begun {
+            tx.rollback().await?;
+        }
+    }
+    let separate = if separately {
+        Some(quota::reserve(db, budget).await?)
+    } else {
+        None
+    };
+    let written = async {
+        let tx = db.tenant(ctx.scope(), true).await?;
+        let reservation = match &separate {
+            Some(r) => r.clone(),
+            None => quota::reserve_in(&tx, budget).await?,
+        };
+        let mut changed = Vec::with_capacity(writes.len());
+        for &write in writes {
+            changed.push(tx.write(write).await?);
+            if changed[0] == 0 {
+                // Not written: the insert would only fail on a conversation that is gone.
+                break;
+            }
+        }
+        let tx = check_written(state, ctx, conversation_id, &changed, tx).await?;
+        Ok::<_, ApiError>((tx, reservation))
+    }
+    .await;
+    match written {
+        Ok((tx, reservation)) => Ok((tx, reservation, separate)),
+        Err(err) => {
+            // A reservation made inside the save went with its rollback.
+            if let Some(r) = &separate {
+                quota::release(db, r).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// The save's transaction if the conversation's update (the first write) changed its
+/// row; if not, why (see [`why_not_saved`]).
+async fn check_written(
+    state: &AppState,
+    ctx: &TenantCtx,
+    conversation_id: Uuid,
+    changed: &[u64],
+    tx: Tx,
+) -> Result<Tx, ApiError> {
+    if changed.first() == Some(&1) {
+        return Ok(tx);
+    }
+    tx.rollback().await?;
+    Err(why_not_saved(state, ctx, conversation_id, ApiError::NotFound).await)
+}
+
+/// Why a save found its conversation unwritable, as a read now says it: gone (404) or
+/// no longer the caller's to write (403); `err` if the conversation looks fine.
+async fn why_not_saved(
+    state: &AppState,
+    ctx: &TenantCtx,
+    conversation_id: Uuid,
+    err: ApiError,
+) -> ApiError {
+    let read = async {
+        let tx = state.db.tenant(ctx.scope(), false).await?;
+        find_writable(&tx, ctx, conversation_id).await
+    };
+    match read.await {
+        Err(why) => why,
+        Ok(_) => err,
+    }
 }

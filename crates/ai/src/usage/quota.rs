@@ -163,24 +163,14 @@ fn exceeded(what: &str) -> ApiError {
 /// the last moment's reservations, which only the crash's own interrupted answers used.
 /// If the work fails to start, [`release`] gives the reservation back.
 pub async fn reserve(db: &Db, budget: &Budget) -> Result<Reservation, ApiError> {
-    // Most messages: no limit per member, and the month's row exists. Then the
-    // reservation is one statement in one round trip (`Db::single_update`).
-    if budget.member_row().is_none() {
-        let period = current_period();
-        let update = reserve_update(
-            budget.workspace_id,
-            &period,
-            WORKSPACE_ROW,
-            budget.tokens,
-            budget.workspace_limit,
-        );
-        if db
-            .single_update(scope(budget.workspace_id), true, &update.into_query())
+    // Most messages: one statement in one round trip (`Db::single_update`).
+    if let Some((update, reservation)) = one_statement(budget)
+        && db
+            .single_update(scope(budget.workspace_id), true, &update)
             .await?
             == 1
-        {
-            return Ok(budget.reservation(period, None));
-        }
+    {
+        return Ok(reservation);
     }
     // Otherwise (or when that updated nothing: over the limit, or the month's first
     // call) one transaction checks both rows and creates the month's if need be.
@@ -188,6 +178,26 @@ pub async fn reserve(db: &Db, budget: &Budget) -> Result<Reservation, ApiError> 
     let reservation = reserve_in(&tx, budget).await?;
     tx.commit().await?;
     Ok(reservation)
+}
+
+/// The reservation as one UPDATE, when it is one: no limit per member, so only the
+/// workspace's row changes. It changes one row, or none when the limit is reached or the
+/// month's row does not exist yet; then [`reserve`] says which (and creates the row). To
+/// be committed at once, on its own (see [`reserve`]): [`Db::single_update`] or
+/// [`Db::single_update_then_write`].
+pub fn one_statement(budget: &Budget) -> Option<(UpdateStatement, Reservation)> {
+    if budget.member_row().is_some() {
+        return None;
+    }
+    let period = current_period();
+    let update = reserve_update(
+        budget.workspace_id,
+        &period,
+        WORKSPACE_ROW,
+        budget.tokens,
+        budget.workspace_limit,
+    );
+    Some((update.into_query(), budget.reservation(period, None)))
 }
 
 /// Whether the counters are written inside a message's own write transactions rather

@@ -3,7 +3,7 @@
 //! begins with its first statement, and its settings travel with the `BEGIN`.
 
 use chrono::Utc;
-use nexus_kernel::db::{Db, Scope};
+use nexus_kernel::db::{Db, Scope, Write};
 use nexus_kernel::entities::workspace_module;
 use nexus_testkit::{Engine, TestApp, both_engines};
 use sea_orm::{
@@ -20,6 +20,7 @@ both_engines!(
     a_failed_statement_keeps_its_kind,
     quota_reservations_are_given_back,
     a_single_update_is_its_own_transaction,
+    a_single_update_then_a_write_transaction,
 );
 
 async fn workspace(app: &TestApp) -> Scope {
@@ -215,6 +216,165 @@ async fn a_single_update_is_its_own_transaction(app: TestApp) {
         assert_eq!(n, 0, "row-level security hides the row");
         assert_eq!(count_modules(db, scope, odd).await, 1);
     }
+}
+
+/// `Db::single_update_then_write`: the update commits on its own; the statements after it
+/// run in a transaction that is handed back open, and goes as any other does.
+async fn a_single_update_then_a_write_transaction(app: TestApp) {
+    use sea_orm::QueryTrait;
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    let tx = db.tenant(scope, true).await.expect("write");
+    workspace_module::Entity::insert(module_row(scope.workspace_id, "counter"))
+        .exec_without_returning(&tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    let rename = |from: &str, to: &str| {
+        workspace_module::Entity::update_many()
+            .col_expr(
+                workspace_module::Column::Module,
+                sea_orm::sea_query::Expr::value(to.to_owned()),
+            )
+            .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+            .filter(workspace_module::Column::Module.eq(from))
+            .into_query()
+    };
+    let add = |name: &str| {
+        workspace_module::Entity::insert(module_row(scope.workspace_id, name)).into_query()
+    };
+
+    // Committed: both. Values are data, whatever they contain.
+    let odd = "it's'; DELETE FROM workspace_modules; --";
+    let (first, second) = (rename("counter", "counted"), add(odd));
+    let (updated, then) = db
+        .single_update_then_write(
+            scope,
+            true,
+            &first,
+            &[
+                Write::Update(&rename("nothing", "x")),
+                Write::Insert(&second),
+            ],
+        )
+        .await
+        .expect("no error");
+    assert_eq!(updated, 1);
+    let (changed, tx) = then.expect("begun");
+    assert_eq!(changed, [0, 1]);
+    assert_eq!(count_modules(db, scope, "counted").await, 1, "committed");
+    assert_eq!(count_modules(db, scope, odd).await, 0, "not yet");
+    tx.commit().await.expect("commit");
+    assert_eq!(count_modules(db, scope, odd).await, 1);
+
+    // Dropped: the update stays, the rest goes.
+    let (updated, then) = db
+        .single_update_then_write(
+            scope,
+            false,
+            &rename("counted", "again"),
+            &[Write::Insert(&add("dropped"))],
+        )
+        .await
+        .expect("no error");
+    assert_eq!(updated, 1);
+    drop(then.expect("begun"));
+    assert_eq!(count_modules(db, scope, "again").await, 1);
+    assert_eq!(count_modules(db, scope, "dropped").await, 0);
+
+    // A failing statement after the update: the update stays, the error is the
+    // statement's, and nothing of the transaction remains.
+    let (updated, then) = db
+        .single_update_then_write(
+            scope,
+            true,
+            &rename("again", "third"),
+            &[Write::Insert(&add("lost")), Write::Insert(&add(odd))],
+        )
+        .await
+        .expect("the update ran");
+    assert_eq!(updated, 1);
+    let err = then.err().expect("duplicate");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
+    assert_eq!(count_modules(db, scope, "third").await, 1);
+    assert_eq!(count_modules(db, scope, "lost").await, 0);
+
+    // A failing update: nothing at all.
+    let err = db
+        .single_update_then_write(
+            scope,
+            true,
+            &rename("third", odd),
+            &[Write::Insert(&add("never"))],
+        )
+        .await
+        .err()
+        .expect("duplicate");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
+    assert_eq!(count_modules(db, scope, "third").await, 1);
+    assert_eq!(count_modules(db, scope, "never").await, 0);
+}
+
+/// A transaction begun by `Db::single_update_then_write` that is dropped open is not
+/// handed to the next user of its connection: with one pooled connection, the next
+/// transaction starts clean, and no session is left idle in a transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
+    use sea_orm::QueryTrait;
+    let Some(app) = TestApp::spawn_with(Engine::Postgres, |s| {
+        s.database_max_connections = 1;
+        s.database_min_connections = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    let touch = workspace_module::Entity::update_many()
+        .col_expr(
+            workspace_module::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .into_query();
+    let insert =
+        workspace_module::Entity::insert(module_row(scope.workspace_id, "open")).into_query();
+    let (_, then) = db
+        .single_update_then_write(scope, true, &touch, &[Write::Insert(&insert)])
+        .await
+        .expect("update");
+    let (_, tx) = then.expect("begun");
+    assert_eq!(
+        setting(&tx, "synchronous_commit").await,
+        "on",
+        "the update's own"
+    );
+    drop(tx);
+
+    let tx = db.begin_read().await.expect("read");
+    assert_eq!(setting(&tx, "app.workspace_id").await, "");
+    let open = tx
+        .query_one_raw(Statement::from_string(
+            db.backend(),
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND state LIKE 'idle in transaction%'",
+        ))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n");
+    assert_eq!(open, 0);
+    tx.commit().await.expect("commit");
+    assert_eq!(count_modules(db, scope, "open").await, 0);
 }
 
 async fn setting(tx: &impl ConnectionTrait, name: &str) -> String {
