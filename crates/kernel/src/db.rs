@@ -691,8 +691,8 @@ impl Db {
     /// [`Db::single_update`], committed, and then a write transaction bound to `scope`
     /// that runs `then` and is returned open: on PostgreSQL all in one round trip. For a
     /// hot counter that must commit at once (an AI quota reservation) followed by work
-    /// that commits later (the message it pays for): five round trips and a second
-    /// connection checkout fewer than doing them one by one.
+    /// that commits later (the message it pays for): one round trip on one connection,
+    /// where sending them one by one takes four on two.
     ///
     /// `Err`: nothing was committed. `Ok((updated, then))`: the update committed, having
     /// changed `updated` rows, and `then` is what each statement changed and the open
