@@ -374,6 +374,18 @@ async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
         "used {used} of {limit}"
     );
     assert_eq!(usage.body["totals"]["requests"], ok);
+    // A refused message left nothing behind: each conversation holds an answered
+    // exchange or nothing.
+    let list = o
+        .get(&format!("/api/v1/workspaces/{ws}/conversations?limit=200"))
+        .await;
+    let saved: i64 = list.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["message_count"].as_i64().unwrap_or(-1))
+        .sum();
+    assert_eq!(saved, 2 * ok, "{}", list.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
