@@ -6,9 +6,10 @@ use chrono::Utc;
 use nexus_kernel::db::{Db, Scope, Write};
 use nexus_kernel::entities::workspace_module;
 use nexus_testkit::{Engine, TestApp, both_engines};
+use sea_orm::sea_query::UpdateStatement;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    SqlErr, Statement,
+    QueryTrait, SqlErr, Statement,
 };
 use uuid::Uuid;
 
@@ -38,6 +39,39 @@ fn module_row(workspace_id: Uuid, module: &str) -> workspace_module::ActiveModel
         enabled: Set(true),
         updated_at: Set(Utc::now()),
     }
+}
+
+/// Rename the workspace's module row `from` to `to`.
+fn rename_module(scope: Scope, from: &str, to: &str) -> UpdateStatement {
+    workspace_module::Entity::update_many()
+        .col_expr(
+            workspace_module::Column::Module,
+            sea_orm::sea_query::Expr::value(to.to_owned()),
+        )
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .filter(workspace_module::Column::Module.eq(from))
+        .into_query()
+}
+
+/// Touch every module row of the workspace.
+fn touch_modules(scope: Scope) -> UpdateStatement {
+    workspace_module::Entity::update_many()
+        .col_expr(
+            workspace_module::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .into_query()
+}
+
+/// PostgreSQL with a pool of one connection: what one transaction leaves on its
+/// connection, the next one meets.
+async fn one_connection_app() -> Option<TestApp> {
+    TestApp::spawn_with(Engine::Postgres, |s| {
+        s.database_max_connections = 1;
+        s.database_min_connections = 1;
+    })
+    .await
 }
 
 async fn count_modules(db: &Db, scope: Scope, module: &str) -> u64 {
@@ -158,7 +192,6 @@ async fn quota_reservations_are_given_back(app: TestApp) {
 
 /// `Db::single_update`: bound to its scope, values quoted, all or nothing.
 async fn a_single_update_is_its_own_transaction(app: TestApp) {
-    use sea_orm::QueryTrait;
     let scope = workspace(&app).await;
     let db = &app.state.db;
     let tx = db.tenant(scope, true).await.expect("write");
@@ -169,16 +202,7 @@ async fn a_single_update_is_its_own_transaction(app: TestApp) {
             .expect("insert");
     }
     tx.commit().await.expect("commit");
-    let rename = |from: &str, to: &str| {
-        workspace_module::Entity::update_many()
-            .col_expr(
-                workspace_module::Column::Module,
-                sea_orm::sea_query::Expr::value(to.to_owned()),
-            )
-            .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
-            .filter(workspace_module::Column::Module.eq(from))
-            .into_query()
-    };
+    let rename = |from: &str, to: &str| rename_module(scope, from, to);
 
     // A value is data, whatever it contains.
     let odd = "o'brien'; DELETE FROM workspace_modules; --";
@@ -221,7 +245,6 @@ async fn a_single_update_is_its_own_transaction(app: TestApp) {
 /// `Db::single_update_then_write`: the update commits on its own; the statements after it
 /// run in a transaction that is handed back open, and goes as any other does.
 async fn a_single_update_then_a_write_transaction(app: TestApp) {
-    use sea_orm::QueryTrait;
     let scope = workspace(&app).await;
     let db = &app.state.db;
     let tx = db.tenant(scope, true).await.expect("write");
@@ -230,16 +253,7 @@ async fn a_single_update_then_a_write_transaction(app: TestApp) {
         .await
         .expect("insert");
     tx.commit().await.expect("commit");
-    let rename = |from: &str, to: &str| {
-        workspace_module::Entity::update_many()
-            .col_expr(
-                workspace_module::Column::Module,
-                sea_orm::sea_query::Expr::value(to.to_owned()),
-            )
-            .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
-            .filter(workspace_module::Column::Module.eq(from))
-            .into_query()
-    };
+    let rename = |from: &str, to: &str| rename_module(scope, from, to);
     let add = |name: &str| {
         workspace_module::Entity::insert(module_row(scope.workspace_id, name)).into_query()
     };
@@ -326,24 +340,12 @@ async fn a_single_update_then_a_write_transaction(app: TestApp) {
 /// transaction starts clean, and no session is left idle in a transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
-    use sea_orm::QueryTrait;
-    let Some(app) = TestApp::spawn_with(Engine::Postgres, |s| {
-        s.database_max_connections = 1;
-        s.database_min_connections = 1;
-    })
-    .await
-    else {
+    let Some(app) = one_connection_app().await else {
         return;
     };
     let scope = workspace(&app).await;
     let db = &app.state.db;
-    let touch = workspace_module::Entity::update_many()
-        .col_expr(
-            workspace_module::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
-        .into_query();
+    let touch = touch_modules(scope);
     let insert =
         workspace_module::Entity::insert(module_row(scope.workspace_id, "open")).into_query();
     let (_, then) = db
@@ -395,24 +397,12 @@ async fn setting(tx: &impl ConnectionTrait, name: &str) -> String {
 /// only: with one pooled connection, the next transaction on it starts clean.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_update_leaves_its_connection_clean() {
-    use sea_orm::QueryTrait;
-    let Some(app) = TestApp::spawn_with(Engine::Postgres, |s| {
-        s.database_max_connections = 1;
-        s.database_min_connections = 1;
-    })
-    .await
-    else {
+    let Some(app) = one_connection_app().await else {
         return;
     };
     let scope = workspace(&app).await;
     let db = &app.state.db;
-    let touch = workspace_module::Entity::update_many()
-        .col_expr(
-            workspace_module::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
-        .into_query();
+    let touch = touch_modules(scope);
     db.single_update(scope, true, &touch).await.expect("update");
     let tx = db.begin_read().await.expect("read");
     assert_eq!(setting(&tx, "app.workspace_id").await, "");
