@@ -266,6 +266,16 @@ fn scope_settings(scope: Scope) -> [(&'static str, String); 3] {
     ]
 }
 
+/// The settings of a single update's own transaction: its scope and, if `relaxed`, a
+/// commit that does not wait for the disk (see [`Tx::relax_durability`]).
+fn single_update_settings(scope: Scope, relaxed: bool) -> Vec<(&'static str, String)> {
+    let mut settings = scope_settings(scope).to_vec();
+    if relaxed {
+        settings.push(("synchronous_commit", "off".to_owned()));
+    }
+    settings
+}
+
 /// `SELECT set_config(name, value, true), …` with the values as literals, because a
 /// simple-protocol query has no parameters. Doubling quotes is the whole escaping a
 /// standard-conforming string literal needs (the PostgreSQL default since 9.1).
@@ -665,20 +675,12 @@ impl Db {
             tx.commit().await?;
             return Ok(done.rows_affected());
         }
-        let mut settings = scope_settings(scope).to_vec();
-        if relaxed {
-            settings.push(("synchronous_commit", "off".to_owned()));
-        }
         let sql = format!(
             "{}; {}",
-            set_config_sql(&settings),
+            set_config_sql(&single_update_settings(scope, relaxed)),
             stmt.to_string(PostgresQueryBuilder)
         );
-        let pool = self.conn.get_postgres_connection_pool();
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+        let mut conn = self.pooled().await?;
         let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute_many(&mut *conn);
         // One result per statement; the UPDATE's is the last.
         let mut updated = 0;
@@ -718,13 +720,9 @@ impl Db {
             .await;
             return Ok((updated, begun));
         }
-        let mut first_settings = scope_settings(scope).to_vec();
-        if relaxed {
-            first_settings.push(("synchronous_commit", "off".to_owned()));
-        }
         let mut sql = format!(
             "BEGIN; {}; {}; COMMIT; BEGIN; {}",
-            set_config_sql(&first_settings),
+            set_config_sql(&single_update_settings(scope, relaxed)),
             first.to_string(PostgresQueryBuilder),
             set_config_sql(&scope_settings(scope)),
         );
@@ -737,12 +735,7 @@ impl Db {
         const FIRST: usize = 2;
         const COMMITTED: usize = 4;
         const THEN: usize = 6;
-        let pool = self.conn.get_postgres_connection_pool();
-        let conn = pool
-            .acquire()
-            .await
-            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
-        let mut raw = RawTx::new(conn);
+        let mut raw = RawTx::new(self.pooled().await?);
         let mut counts = Vec::with_capacity(THEN + then.len());
         let failed = {
             let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute_many(&mut *raw.conn);
@@ -770,9 +763,18 @@ impl Db {
             ));
             return Ok((updated, Err(err)));
         }
+        let pool = self.conn.get_postgres_connection_pool();
         let tx = Tx::new(TxInner::Postgres(PgTx::begun(pool, raw)), None, self);
         *tx.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope);
         Ok((updated, Ok((counts.split_off(THEN), tx))))
+    }
+
+    /// A PostgreSQL connection of the pool, for a query of our own making.
+    async fn pooled(&self) -> Result<PoolConnection<Postgres>, DbErr> {
+        let pool = self.conn.get_postgres_connection_pool();
+        pool.acquire()
+            .await
+            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
     }
 
     /// A transaction that may look up a row by the digest of a secret token (an API key

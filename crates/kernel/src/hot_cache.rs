@@ -208,7 +208,7 @@ impl HotCache {
             let Refresh { read_at, kind, key } = refresh;
             let outcome = match reload.await {
                 Some(value) => {
-                    if cache.store(read_at, kind, key.clone(), tags, Arc::new(value)) {
+                    if cache.put(read_at, kind, key.clone(), tags, Arc::new(value)) {
                         "stored"
                     } else {
                         "raced"
@@ -228,21 +228,9 @@ impl HotCache {
         })
     }
 
-    /// Store a value read from the database after `read_at` was taken; dropped if
-    /// anything was forgotten in between.
+    /// Store a value read from the database after `read_at` was taken; dropped (false)
+    /// if anything was forgotten in between.
     pub fn put<T: Any + Send + Sync>(
-        &self,
-        read_at: Generation,
-        kind: &'static str,
-        key: String,
-        tags: Vec<Uuid>,
-        value: Arc<T>,
-    ) {
-        self.store(read_at, kind, key, tags, value);
-    }
-
-    /// [`HotCache::put`]; false if the value was dropped.
-    fn store<T: Any + Send + Sync>(
         &self,
         read_at: Generation,
         kind: &'static str,

@@ -6,7 +6,7 @@ use chrono::Utc;
 use nexus_kernel::db::{Db, Scope, Write};
 use nexus_kernel::entities::workspace_module;
 use nexus_testkit::{Engine, TestApp, both_engines};
-use sea_orm::sea_query::UpdateStatement;
+use sea_orm::sea_query::{InsertStatement, UpdateStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryTrait, SqlErr, Statement,
@@ -39,6 +39,23 @@ fn module_row(workspace_id: Uuid, module: &str) -> workspace_module::ActiveModel
         enabled: Set(true),
         updated_at: Set(Utc::now()),
     }
+}
+
+/// Add module rows to the workspace, committed.
+async fn add_modules(db: &Db, scope: Scope, names: &[&str]) {
+    let tx = db.tenant(scope, true).await.expect("write");
+    for &name in names {
+        workspace_module::Entity::insert(module_row(scope.workspace_id, name))
+            .exec_without_returning(&tx)
+            .await
+            .expect("insert");
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// The INSERT of one module row.
+fn module_insert(scope: Scope, name: &str) -> InsertStatement {
+    workspace_module::Entity::insert(module_row(scope.workspace_id, name)).into_query()
 }
 
 /// Rename the workspace's module row `from` to `to`.
@@ -194,14 +211,7 @@ async fn quota_reservations_are_given_back(app: TestApp) {
 async fn a_single_update_is_its_own_transaction(app: TestApp) {
     let scope = workspace(&app).await;
     let db = &app.state.db;
-    let tx = db.tenant(scope, true).await.expect("write");
-    for module in ["single", "taken"] {
-        workspace_module::Entity::insert(module_row(scope.workspace_id, module))
-            .exec_without_returning(&tx)
-            .await
-            .expect("insert");
-    }
-    tx.commit().await.expect("commit");
+    add_modules(db, scope, &["single", "taken"]).await;
     let rename = |from: &str, to: &str| rename_module(scope, from, to);
 
     // A value is data, whatever it contains.
@@ -247,16 +257,9 @@ async fn a_single_update_is_its_own_transaction(app: TestApp) {
 async fn a_single_update_then_a_write_transaction(app: TestApp) {
     let scope = workspace(&app).await;
     let db = &app.state.db;
-    let tx = db.tenant(scope, true).await.expect("write");
-    workspace_module::Entity::insert(module_row(scope.workspace_id, "counter"))
-        .exec_without_returning(&tx)
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
+    add_modules(db, scope, &["counter"]).await;
     let rename = |from: &str, to: &str| rename_module(scope, from, to);
-    let add = |name: &str| {
-        workspace_module::Entity::insert(module_row(scope.workspace_id, name)).into_query()
-    };
+    let add = |name: &str| module_insert(scope, name);
 
     // Committed: both. Values are data, whatever they contain.
     let odd = "it's'; DELETE FROM workspace_modules; --";
@@ -346,8 +349,7 @@ async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
     let scope = workspace(&app).await;
     let db = &app.state.db;
     let touch = touch_modules(scope);
-    let insert =
-        workspace_module::Entity::insert(module_row(scope.workspace_id, "open")).into_query();
+    let insert = module_insert(scope, "open");
     let (_, then) = db
         .single_update_then_write(scope, true, &touch, &[Write::Insert(&insert)])
         .await
