@@ -3,9 +3,13 @@
 use sea_orm_migration::MigrationTrait;
 
 mod m0002_ai;
+mod m0004_ai_write_locks;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(m0002_ai::Migration)]
+    vec![
+        Box::new(m0002_ai::Migration),
+        Box::new(m0004_ai_write_locks::Migration),
+    ]
 }
 
 /// The AI module's tenant tables (row-level security on PostgreSQL).

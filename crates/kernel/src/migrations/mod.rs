@@ -9,7 +9,7 @@ mod m0003_audit_filters;
 /// The kernel's migrations, in order. The server's migrator runs these first, then each
 /// module's.
 pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
-    // m0002 is the AI module's (numbers are shared by every module's migrations).
+    // m0002 and m0004 are the AI module's (numbers are shared by every module's migrations).
     vec![
         Box::new(m0001_platform::Migration),
         Box::new(m0003_audit_filters::Migration),

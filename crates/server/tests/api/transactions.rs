@@ -1,6 +1,7 @@
 //! The contract of `kernel::db::Tx` on both engines: what a transaction binds, what
 //! dropping one does, and that errors keep their kind. On PostgreSQL a transaction only
-//! begins with its first statement, and its settings travel with the `BEGIN`.
+//! begins with its first statement, and its settings travel with the `BEGIN`; and which
+//! rows a message's writes lock.
 
 use chrono::Utc;
 use nexus_kernel::db::{Db, Scope, Write};
@@ -472,4 +473,70 @@ async fn the_scope_travels_with_the_first_statement() {
         .await
         .expect_err("read only");
     assert!(err.to_string().contains("read-only"), "{err}");
+}
+
+/// On PostgreSQL the rows a message writes do not reference its workspace's row, so a
+/// message never waits on that row's lock (many messages in flight in one workspace
+/// used to share it: see the `m0004_ai_write_locks` migration). A message's rows go with
+/// its conversation instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_does_not_lock_its_workspace_row() {
+    use crate::ai_support::{conversation, enable_ai};
+    use nexus_testkit::fake_ai::FakeAi;
+    use sea_orm::TransactionTrait;
+    use serde_json::json;
+
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Locked out" })).await;
+    let messages = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    // The month's first message creates its quota row, which does reference the
+    // workspace: once a month, not per message.
+    let r = o.post(&messages, json!({ "content": "first" })).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    let owner_db = app.owner_db().await;
+    let lock = owner_db.begin().await.expect("begin");
+    lock.execute_unprepared(&format!(
+        "SELECT 1 FROM workspaces WHERE id = '{ws}' FOR UPDATE"
+    ))
+    .await
+    .expect("lock the workspace row");
+    // A key to the workspace would wait here until `lock` ends (the timeout is a
+    // deadlock guard, not a measurement).
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        o.post(&messages, json!({ "content": "while locked" })),
+    )
+    .await
+    .expect("the message waited on its workspace's row");
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["assistant_message"]["status"], "complete");
+    lock.rollback().await.expect("unlock");
+
+    // Deleting a conversation takes its messages with it, however they got there.
+    let count = |sql: String| {
+        let db = owner_db.clone();
+        async move {
+            db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .expect("count")
+                .expect("row")
+                .try_get::<i64>("", "n")
+                .expect("n")
+        }
+    };
+    let mine = format!("SELECT count(*) AS n FROM messages WHERE conversation_id = '{conv}'");
+    assert_eq!(count(mine.clone()).await, 4);
+    owner_db
+        .execute_unprepared(&format!("DELETE FROM conversations WHERE id = '{conv}'"))
+        .await
+        .expect("delete");
+    assert_eq!(count(mine).await, 0);
+    let usage = format!("SELECT count(*) AS n FROM ai_usage WHERE workspace_id = '{ws}'");
+    assert_eq!(count(usage).await, 2, "the usage ledger outlives it");
 }
