@@ -4,8 +4,10 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, InsertStatement, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -51,15 +53,16 @@ pub async fn get(
     Ok(serde_json::from_value(row.response).ok())
 }
 
-pub async fn put(
-    db: &impl ConnectionTrait,
+/// Keep an answer for `ttl_secs` (replacing an older one for the same key), as a
+/// statement for the answer's save to send with its others.
+pub fn put(
     workspace_id: Uuid,
     key: &str,
     model: &str,
     content: &str,
     usage: Usage,
     ttl_secs: u64,
-) -> Result<(), sea_orm::DbErr> {
+) -> InsertStatement {
     let answer = CachedAnswer {
         content: content.to_owned(),
         prompt_tokens: usage.prompt_tokens,
@@ -80,7 +83,5 @@ pub async fn put(
             .update_columns([Column::Response, Column::ExpiresAt])
             .to_owned(),
     )
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .into_query()
 }

@@ -709,17 +709,72 @@ impl Db {
     ) -> Result<(u64, Result<(Vec<u64>, Tx), DbErr>), DbErr> {
         if self.engine() == Engine::Sqlite {
             let updated = self.single_update(scope, relaxed, first).await?;
-            let begun = async {
-                let tx = self.tenant(scope, true).await?;
-                let mut changed = Vec::with_capacity(then.len());
-                for &stmt in then {
-                    changed.push(tx.write(stmt).await?);
-                }
-                Ok((changed, tx))
-            }
-            .await;
-            return Ok((updated, begun));
+            return Ok((updated, self.write_all(scope, then).await));
         }
+        let (updated, then) = self
+            .single_update_then_raw(scope, relaxed, first, then, false)
+            .await?;
+        Ok((
+            updated,
+            then.map(|(changed, raw)| {
+                let pool = self.conn.get_postgres_connection_pool();
+                let tx = Tx::new(TxInner::Postgres(PgTx::begun(pool, raw)), None, self);
+                *tx.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope);
+                (changed, tx)
+            }),
+        ))
+    }
+
+    /// [`Db::single_update_then_write`] with the write transaction committed too: on
+    /// PostgreSQL `BEGIN; …; COMMIT; BEGIN; …; COMMIT` in one round trip. For work whose
+    /// statements all commit whatever each one changes (a message's final save: a
+    /// message deleted meanwhile changes no row, and the usage ledger still records what
+    /// it cost), so nothing needs looking at before the commit. The write transaction's
+    /// commit waits for the disk. `Err`: nothing was committed; `Ok((updated, then))`:
+    /// the update committed, and `then` is what each statement changed (all committed)
+    /// or the error that rolled them all back.
+    pub async fn single_update_then_commit(
+        &self,
+        scope: Scope,
+        relaxed: bool,
+        first: &UpdateStatement,
+        then: &[Write<'_>],
+    ) -> Result<(u64, Result<Vec<u64>, DbErr>), DbErr> {
+        if self.engine() == Engine::Sqlite {
+            let updated = self.single_update(scope, relaxed, first).await?;
+            let committed = match self.write_all(scope, then).await {
+                Ok((changed, tx)) => tx.commit().await.map(|()| changed),
+                Err(err) => Err(err),
+            };
+            return Ok((updated, committed));
+        }
+        let (updated, then) = self
+            .single_update_then_raw(scope, relaxed, first, then, true)
+            .await?;
+        Ok((updated, then.map(|(changed, _clean)| changed)))
+    }
+
+    /// SQLite: `then` in a write transaction bound to `scope`, returned open.
+    async fn write_all(&self, scope: Scope, then: &[Write<'_>]) -> Result<(Vec<u64>, Tx), DbErr> {
+        let tx = self.tenant(scope, true).await?;
+        let mut changed = Vec::with_capacity(then.len());
+        for &stmt in then {
+            changed.push(tx.write(stmt).await?);
+        }
+        Ok((changed, tx))
+    }
+
+    /// PostgreSQL: the one query of [`Db::single_update_then_write`] (`commit`: and of
+    /// [`Db::single_update_then_commit`]), and its connection, left inside the write
+    /// transaction unless `commit`.
+    async fn single_update_then_raw(
+        &self,
+        scope: Scope,
+        relaxed: bool,
+        first: &UpdateStatement,
+        then: &[Write<'_>],
+        commit: bool,
+    ) -> Result<(u64, Result<(Vec<u64>, RawTx), DbErr>), DbErr> {
         let mut sql = format!(
             "BEGIN; {}; {}; COMMIT; BEGIN; {}",
             set_config_sql(&single_update_settings(scope, relaxed)),
@@ -730,13 +785,17 @@ impl Db {
             sql.push_str("; ");
             sql.push_str(&stmt.to_postgres());
         }
+        if commit {
+            sql.push_str("; COMMIT");
+        }
         // One result per statement: BEGIN, the settings, `first`, COMMIT, BEGIN, the
-        // settings, then `then`'s.
+        // settings, then `then`'s, then the COMMIT if asked for.
         const FIRST: usize = 2;
         const COMMITTED: usize = 4;
         const THEN: usize = 6;
+        let expected = THEN + then.len() + usize::from(commit);
         let mut raw = RawTx::new(self.pooled().await?);
-        let mut counts = Vec::with_capacity(THEN + then.len());
+        let mut counts = Vec::with_capacity(expected);
         let failed = {
             let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute_many(&mut *raw.conn);
             loop {
@@ -755,18 +814,17 @@ impl Db {
         if let Some(err) = failed {
             return Ok((updated, Err(err)));
         }
-        if counts.len() != THEN + then.len() {
-            let err = DbErr::Custom(format!(
-                "expected {} results, got {}",
-                THEN + then.len(),
-                counts.len()
-            ));
+        if counts.len() != expected {
+            let err = DbErr::Custom(format!("expected {expected} results, got {}", counts.len()));
             return Ok((updated, Err(err)));
         }
-        let pool = self.conn.get_postgres_connection_pool();
-        let tx = Tx::new(TxInner::Postgres(PgTx::begun(pool, raw)), None, self);
-        *tx.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope);
-        Ok((updated, Ok((counts.split_off(THEN), tx))))
+        if commit {
+            // Committed: the connection is outside any transaction again.
+            raw.open = false;
+        }
+        let mut changed = counts.split_off(THEN);
+        changed.truncate(then.len());
+        Ok((updated, Ok((changed, raw))))
     }
 
     /// A PostgreSQL connection of the pool, for a query of our own making.

@@ -18,12 +18,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::MessageView;
-use super::saves::{checkpoint, finish};
+use super::saves::{AnswerGone, checkpoint, finish};
 use super::turn::Prepared;
 use crate::AiService;
+use crate::entities::message;
 use crate::provider::{ChatMessage, ChatRequest, StreamEvent, ToolCall, Usage};
 use crate::resilience::{Candidate, OpenError};
-use crate::usage::quota::{self, Reservation};
+use crate::usage::quota::Reservation;
 use crate::usage::tokens;
 
 /// Checkpoint the partial answer this often while it streams.
@@ -60,7 +61,9 @@ pub struct Turn {
     pub ctx: TenantCtx,
     pub conversation_id: Uuid,
     pub user_message: MessageView,
-    pub assistant_id: Uuid,
+    /// The answer's row as first saved (empty, streaming); the final save's view is this
+    /// with what the turn produced.
+    pub answer: message::Model,
     pub request: ChatRequest,
     pub candidates: Vec<Candidate>,
     pub reservation: Reservation,
@@ -104,7 +107,7 @@ pub async fn start(
         let _ = tx
             .send(TurnEvent::Message(
                 Box::new(turn.user_message.clone()),
-                turn.assistant_id,
+                turn.answer.id,
             ))
             .await;
         run(state, ai, turn, tx, Gate::Waiting(gate)).await;
@@ -240,13 +243,7 @@ async fn run(
     } else {
         out.usage.prompt_tokens + out.usage.completion_tokens
     };
-    // On SQLite the quota is settled inside the answer's save (`folds_into_writes`);
-    // if that save failed, it is settled on its own.
-    let folded = quota::folds_into_writes(&state.db);
-    let saved = finish(&state, &turn, &out, latency, folded.then_some(charged)).await;
-    if !folded || saved.is_err() {
-        quota::settle(&state.db, &turn.reservation, charged).await;
-    }
+    let saved = finish(&state, &turn, &out, latency, charged).await;
     match (&out.error, saved) {
         (None, Ok(view)) => {
             let _ = tx.send(TurnEvent::Done(Box::new(view))).await;
@@ -257,6 +254,15 @@ async fn run(
                     code,
                     message: message.clone(),
                     assistant: saved.ok().map(Box::new),
+                })
+                .await;
+        }
+        (None, Err(err)) if err.is::<AnswerGone>() => {
+            let _ = tx
+                .send(TurnEvent::Error {
+                    code: "not_found",
+                    message: "The conversation was deleted while the answer was written.".into(),
+                    assistant: None,
                 })
                 .await;
         }

@@ -1,10 +1,11 @@
 //! Saving an answer: checkpoints of the partial answer while it streams, and the final
-//! save with the usage ledger, the cache and (on SQLite) the quota's settlement.
+//! save with the usage ledger, the cache and the quota's settlement.
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use nexus_kernel::AppState;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
+use nexus_kernel::db::{Db, Scope, Write};
+use sea_orm::sea_query::{Expr, ExprTrait, UpdateStatement};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -28,7 +29,7 @@ pub(super) fn checkpoint(state: &AppState, turn: &Turn, content: &str) -> JoinHa
         .col_expr(message::Column::Content, Expr::value(content))
         .col_expr(message::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
-        .filter(message::Column::Id.eq(turn.assistant_id))
+        .filter(message::Column::Id.eq(turn.answer.id))
         .filter(message::Column::Status.eq("streaming"))
         .into_query();
     tokio::spawn(async move {
@@ -38,56 +39,74 @@ pub(super) fn checkpoint(state: &AppState, turn: &Turn, content: &str) -> JoinHa
     })
 }
 
-/// Save the answer, the conversation's counters, the usage ledger and the cache, in one
-/// transaction; with `settle`, also the quota's settlement for that many tokens (see
-/// `quota::folds_into_writes`).
+/// Save the answer, the conversation's counters, the usage ledger and the cache, and
+/// settle the quota for `charged` tokens; the saved answer's view.
+///
+/// The save is one durable transaction. On PostgreSQL the settlement commits first on
+/// its own (relaxed, like the reservation: see [`quota::reserve`]), and both go out as
+/// one query, one round trip (`Db::single_update_then_commit`); on SQLite the
+/// settlement is one more statement of the save (see [`quota::folds_into_writes`]).
+/// Whatever happens to the save, the quota is settled. The view is built from what was
+/// written rather than read back. A message deleted meanwhile (its conversation was)
+/// changes no row: the rest still commits, so the ledger keeps what the answer cost, and
+/// the answer is an error.
 pub(super) async fn finish(
     state: &AppState,
     turn: &Turn,
     out: &Outcome,
     latency: Duration,
-    settle: Option<u64>,
+    charged: u64,
 ) -> Result<MessageView, anyhow::Error> {
-    let db = state.db.tenant(turn.ctx.scope(), true).await?;
-    let model = out.candidate.as_ref().map(|c| c.model.clone());
-    let provider_id = out.candidate.as_ref().map(|c| c.provider.id);
-    let now = Utc::now();
-    let total = (out.usage.prompt_tokens + out.usage.completion_tokens) as i64;
-    let error = out
-        .error
-        .as_ref()
-        .map(|(code, message)| json!({ "code": code, "message": message }));
-    let tool_calls = (!out.tool_calls.is_empty()).then(|| Value::Array(out.tool_calls.clone()));
-    message::Entity::update_many()
-        .col_expr(message::Column::Content, Expr::value(out.content.clone()))
-        .col_expr(message::Column::Status, Expr::value(out.status))
-        .col_expr(message::Column::Model, Expr::value(model.clone()))
-        .col_expr(message::Column::ProviderId, Expr::value(provider_id))
+    // Microseconds, as the database keeps them: the view must equal a later read.
+    let now = Utc::now().trunc_subsecs(6);
+    let answer = message::Model {
+        content: out.content.clone(),
+        status: out.status.to_owned(),
+        model: out.candidate.as_ref().map(|c| c.model.clone()),
+        provider_id: out.candidate.as_ref().map(|c| c.provider.id),
+        prompt_tokens: out.usage.prompt_tokens as i64,
+        completion_tokens: out.usage.completion_tokens as i64,
+        latency_ms: Some(latency.as_millis() as i64),
+        ttft_ms: out.ttft.map(|t| t.as_millis() as i64),
+        cached: out.cached,
+        tool_calls: (!out.tool_calls.is_empty()).then(|| Value::Array(out.tool_calls.clone())),
+        error: out
+            .error
+            .as_ref()
+            .map(|(code, message)| json!({ "code": code, "message": message })),
+        updated_at: now,
+        ..turn.answer.clone()
+    };
+    let save_answer = message::Entity::update_many()
+        .col_expr(
+            message::Column::Content,
+            Expr::value(answer.content.clone()),
+        )
+        .col_expr(message::Column::Status, Expr::value(answer.status.clone()))
+        .col_expr(message::Column::Model, Expr::value(answer.model.clone()))
+        .col_expr(message::Column::ProviderId, Expr::value(answer.provider_id))
         .col_expr(
             message::Column::PromptTokens,
-            Expr::value(out.usage.prompt_tokens as i64),
+            Expr::value(answer.prompt_tokens),
         )
         .col_expr(
             message::Column::CompletionTokens,
-            Expr::value(out.usage.completion_tokens as i64),
+            Expr::value(answer.completion_tokens),
         )
+        .col_expr(message::Column::LatencyMs, Expr::value(answer.latency_ms))
+        .col_expr(message::Column::TtftMs, Expr::value(answer.ttft_ms))
+        .col_expr(message::Column::Cached, Expr::value(answer.cached))
         .col_expr(
-            message::Column::LatencyMs,
-            Expr::value(latency.as_millis() as i64),
+            message::Column::ToolCalls,
+            Expr::value(answer.tool_calls.clone()),
         )
-        .col_expr(
-            message::Column::TtftMs,
-            Expr::value(out.ttft.map(|t| t.as_millis() as i64)),
-        )
-        .col_expr(message::Column::Cached, Expr::value(out.cached))
-        .col_expr(message::Column::ToolCalls, Expr::value(tool_calls))
-        .col_expr(message::Column::Error, Expr::value(error))
+        .col_expr(message::Column::Error, Expr::value(answer.error.clone()))
         .col_expr(message::Column::UpdatedAt, Expr::value(now))
-        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
-        .filter(message::Column::Id.eq(turn.assistant_id))
-        .exec(&db)
-        .await?;
-    conversation::Entity::update_many()
+        .filter(message::Column::WorkspaceId.eq(answer.workspace_id))
+        .filter(message::Column::Id.eq(answer.id))
+        .into_query();
+    let total = (out.usage.prompt_tokens + out.usage.completion_tokens) as i64;
+    let count_tokens = conversation::Entity::update_many()
         .col_expr(
             conversation::Column::TokensUsed,
             Expr::col(conversation::Column::TokensUsed).add(if out.cached { 0 } else { total }),
@@ -95,63 +114,100 @@ pub(super) async fn finish(
         .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
         .filter(conversation::Column::WorkspaceId.eq(turn.ctx.workspace_id))
         .filter(conversation::Column::Id.eq(turn.conversation_id))
-        .exec(&db)
-        .await?;
-    if let Some(c) = &out.candidate {
-        crate::usage::record(
-            &db,
-            UsageRecord {
-                workspace_id: turn.ctx.workspace_id,
-                user_id: turn.ctx.actor.user_id(),
-                api_key_id: match &turn.ctx.actor {
-                    nexus_kernel::tenancy::Actor::ApiKey { id, .. } => Some(*id),
-                    _ => None,
-                },
-                conversation_id: Some(turn.conversation_id),
-                message_id: Some(turn.assistant_id),
-                provider_id: Some(c.provider.id),
-                provider_name: c.provider.name.clone(),
-                model: c.model.clone(),
-                prompt_tokens: out.usage.prompt_tokens,
-                completion_tokens: out.usage.completion_tokens,
-                cached: out.cached,
-                latency_ms: latency.as_millis() as u64,
-                status: match out.status {
-                    "complete" => "ok",
-                    "interrupted" => "interrupted",
-                    _ => "error",
-                },
+        .into_query();
+    let ledger = out.candidate.as_ref().map(|c| {
+        crate::usage::record_insert(UsageRecord {
+            workspace_id: turn.ctx.workspace_id,
+            user_id: turn.ctx.actor.user_id(),
+            api_key_id: match &turn.ctx.actor {
+                nexus_kernel::tenancy::Actor::ApiKey { id, .. } => Some(*id),
+                _ => None,
             },
-        )
-        .await?;
+            conversation_id: Some(turn.conversation_id),
+            message_id: Some(answer.id),
+            provider_id: Some(c.provider.id),
+            provider_name: c.provider.name.clone(),
+            model: c.model.clone(),
+            prompt_tokens: out.usage.prompt_tokens,
+            completion_tokens: out.usage.completion_tokens,
+            cached: out.cached,
+            latency_ms: latency.as_millis() as u64,
+            status: match out.status {
+                "complete" => "ok",
+                "interrupted" => "interrupted",
+                _ => "error",
+            },
+        })
+    });
+    let cache = match (&turn.cache_key, &answer.model) {
+        (Some(key), Some(model))
+            if out.status == "complete" && !out.cached && out.tool_calls.is_empty() =>
+        {
+            Some(crate::cache::put(
+                turn.ctx.workspace_id,
+                key,
+                model,
+                &out.content,
+                out.usage,
+                state.settings.ai_cache_ttl_secs,
+            ))
+        }
+        _ => None,
+    };
+    let mut writes = vec![Write::Update(&save_answer), Write::Update(&count_tokens)];
+    writes.extend(ledger.as_ref().map(Write::Insert));
+    writes.extend(cache.as_ref().map(Write::Insert));
+    let settle = quota::settle_update(&turn.reservation, charged);
+    let (settled, saved) = settle_and_save(&state.db, turn.ctx.scope(), &settle, &writes).await;
+    if !settled {
+        quota::settle(&state.db, &turn.reservation, charged).await;
     }
-    if let (Some(key), "complete", false, true) = (
-        &turn.cache_key,
-        out.status,
-        out.cached,
-        out.tool_calls.is_empty(),
-    ) && let Some(m) = &model
+    match saved?.first() {
+        Some(1) => Ok(MessageView::new(&answer, Vec::new())),
+        _ => Err(AnswerGone.into()),
+    }
+}
+
+/// The answer's row was gone at its final save: its conversation was deleted while it
+/// streamed.
+#[derive(Debug)]
+pub(super) struct AnswerGone;
+
+impl std::fmt::Display for AnswerGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the conversation was deleted while its answer streamed")
+    }
+}
+
+impl std::error::Error for AnswerGone {}
+
+/// `settle`, then `writes` committed (see [`finish`]); whether `settle` committed, and
+/// what each write changed.
+async fn settle_and_save(
+    db: &Db,
+    scope: Scope,
+    settle: &UpdateStatement,
+    writes: &[Write<'_>],
+) -> (bool, Result<Vec<u64>, DbErr>) {
+    if quota::folds_into_writes(db) {
+        let saved = async {
+            let tx = db.tenant(scope, true).await?;
+            tx.write(Write::Update(settle)).await?;
+            let mut changed = Vec::with_capacity(writes.len());
+            for &w in writes {
+                changed.push(tx.write(w).await?);
+            }
+            tx.commit().await?;
+            Ok(changed)
+        }
+        .await;
+        return (saved.is_ok(), saved);
+    }
+    match db
+        .single_update_then_commit(scope, true, settle, writes)
+        .await
     {
-        crate::cache::put(
-            &db,
-            turn.ctx.workspace_id,
-            key,
-            m,
-            &out.content,
-            out.usage,
-            state.settings.ai_cache_ttl_secs,
-        )
-        .await?;
+        Ok((_, saved)) => (true, saved),
+        Err(err) => (false, Err(err)),
     }
-    let row = message::Entity::find()
-        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
-        .filter(message::Column::Id.eq(turn.assistant_id))
-        .one(&db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the assistant message disappeared"))?;
-    if let Some(tokens) = settle {
-        quota::settle_in(&db, &turn.reservation, tokens).await?;
-    }
-    db.commit().await?;
-    Ok(MessageView::new(&row, Vec::new()))
 }

@@ -217,7 +217,7 @@ pub async fn prepare(
         workspace_limit: limit,
         member_limit,
     };
-    let (user_message, assistant_id, reservation, save) = save_messages(
+    let (user_message, answer, reservation, save) = save_messages(
         state,
         &ctx,
         &conv,
@@ -232,7 +232,7 @@ pub async fn prepare(
         ctx,
         conversation_id,
         user_message,
-        assistant_id,
+        answer,
         request,
         candidates,
         reservation,
@@ -285,8 +285,8 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
 
 /// Reserve the quota, then in one write transaction save the user message (unless
 /// regenerating) and the empty answer, and point the conversation at the new branch; the
-/// transaction is returned open, for the caller to commit. A refusal or failure anywhere
-/// leaves nothing behind.
+/// transaction is returned open, for the caller to commit, with the user message's view
+/// and the answer's row as saved. A refusal or failure anywhere leaves nothing behind.
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; a struct would only rename the arguments"
@@ -300,7 +300,7 @@ async fn save_messages(
     regenerate_of: Option<message::Model>,
     all: &[message::Model],
     budget: quota::Budget,
-) -> Result<(MessageView, Uuid, quota::Reservation, PendingSave), ApiError> {
+) -> Result<(MessageView, message::Model, quota::Reservation, PendingSave), ApiError> {
     // Microseconds, as PostgreSQL keeps them: the saved user message is answered from
     // memory and must equal what a later read returns.
     let now = Utc::now().trunc_subsecs(6);
@@ -343,13 +343,14 @@ async fn save_messages(
         }
     };
     let assistant_id = Uuid::now_v7();
-    rows.push(new_row(
+    let answer = new_row(
         assistant_id,
         Some(user_row.id),
         "assistant",
         "",
         "streaming",
-    ));
+    );
+    rows.push(answer.clone());
     // Point the conversation at the new branch first. The update is also the re-check
     // (the conversation may have gone, or stopped being the caller's to write, since it
     // was read), and it holds the conversation's row until the commit.
@@ -385,7 +386,7 @@ async fn save_messages(
         db: state.db.clone(),
         separate,
     };
-    Ok((view, assistant_id, reservation, save))
+    Ok((view, answer.try_into_model()?, reservation, save))
 }
 
 /// Reserve `budget` and run `writes` (the conversation's update first) in a write

@@ -6,7 +6,8 @@ pub mod report;
 pub mod tokens;
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::sea_query::InsertStatement;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryTrait};
 use uuid::Uuid;
 
 use crate::entities::usage;
@@ -29,6 +30,15 @@ pub struct UsageRecord {
 }
 
 pub async fn record(db: &impl ConnectionTrait, r: UsageRecord) -> Result<(), sea_orm::DbErr> {
+    let insert = record_insert(r);
+    db.execute_raw(db.get_database_backend().build(&insert))
+        .await?;
+    Ok(())
+}
+
+/// [`record`] as a statement, for a caller that sends it with others; counts the tokens
+/// in the metrics as it is made.
+pub fn record_insert(r: UsageRecord) -> InsertStatement {
     metrics::counter!("ai_tokens_total", "kind" => "prompt", "model" => r.model.clone())
         .increment(r.prompt_tokens);
     metrics::counter!("ai_tokens_total", "kind" => "completion", "model" => r.model.clone())
@@ -50,7 +60,5 @@ pub async fn record(db: &impl ConnectionTrait, r: UsageRecord) -> Result<(), sea
         status: Set(r.status.to_owned()),
         created_at: Set(Utc::now()),
     })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .into_query()
 }

@@ -201,7 +201,7 @@ pub fn one_statement(budget: &Budget) -> Option<(UpdateStatement, Reservation)> 
 }
 
 /// Whether the counters are written inside a message's own write transactions rather
-/// than in transactions of their own ([`reserve_in`], [`settle_in`]).
+/// than in transactions of their own ([`reserve_in`], [`settle_update`]).
 ///
 /// On SQLite, yes: its one writer at a time is already the lock on every row, and commits
 /// do not wait for the disk, so a transaction of its own only adds a hand-off of the
@@ -258,16 +258,10 @@ pub async fn settle(db: &Db, r: &Reservation, actual: u64) {
     }
 }
 
-/// Settle inside the caller's write transaction (see [`folds_into_writes`]).
-pub async fn settle_in(tx: &Tx, r: &Reservation, actual: u64) -> Result<(), sea_orm::DbErr> {
-    let update = settle_update(r, actual);
-    tx.execute_raw(tx.get_database_backend().build(&update))
-        .await?;
-    Ok(())
-}
-
-/// The workspace's row and the member's (if reserved) change alike: one statement.
-fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
+/// The settlement as one statement, for a caller that sends it with its own writes (see
+/// [`folds_into_writes`]): the workspace's row and the member's (if reserved) change
+/// alike.
+pub fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
     let rows: Vec<Uuid> = std::iter::once(WORKSPACE_ROW).chain(r.user_id).collect();
     quota_usage::Entity::update_many()
         .col_expr(

@@ -638,3 +638,51 @@ async fn a_save_that_fails_to_commit_leaves_nothing_behind() {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["assistant_message"]["content"], "Echo: hello");
 }
+
+nexus_testkit::both_engines!(an_answer_whose_conversation_is_deleted_is_still_metered);
+
+/// A conversation deleted while its answer streams: the stream ends with `not_found`,
+/// and what the answer cost stays in the usage ledger and the month's quota.
+async fn an_answer_whose_conversation_is_deleted_is_still_metered(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Going" })).await;
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(20)).delay(Duration::from_millis(20)),
+    ));
+    let rb = o
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+        )
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": "answer slowly" }));
+    let mut body = rb.send().await.expect("send").bytes_stream();
+    let mut seen = String::new();
+    let mut deleted = false;
+    while let Some(Ok(chunk)) = body.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if !deleted && seen.contains("event: delta") {
+            let r = o
+                .delete(&format!("/api/v1/workspaces/{ws}/conversations/{conv}"))
+                .await;
+            assert_eq!(r.status, 204, "{}", r.text);
+            deleted = true;
+        }
+    }
+    let events = parse_sse(&seen);
+    let end = last(&events);
+    assert_eq!(end.name, "error", "{seen}");
+    assert_eq!(end.data["code"], "not_found", "{seen}");
+
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    assert_eq!(usage.body["totals"]["requests"], 1, "{}", usage.text);
+    let used = usage.body["quota"]["used_tokens"].as_u64().unwrap_or(0);
+    let ledger = usage.body["totals"]["prompt_tokens"].as_u64().unwrap_or(0)
+        + usage.body["totals"]["completion_tokens"]
+            .as_u64()
+            .unwrap_or(0);
+    assert!(used > 0, "{}", usage.text);
+    assert_eq!(used, ledger, "the month counts what the ledger does");
+}

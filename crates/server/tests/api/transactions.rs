@@ -23,6 +23,7 @@ both_engines!(
     quota_reservations_are_given_back,
     a_single_update_is_its_own_transaction,
     a_single_update_then_a_write_transaction,
+    a_single_update_then_a_committed_write,
 );
 
 async fn workspace(app: &TestApp) -> Scope {
@@ -339,6 +340,113 @@ async fn a_single_update_then_a_write_transaction(app: TestApp) {
     assert_eq!(count_modules(db, scope, "never").await, 0);
 }
 
+/// `Db::single_update_then_commit`: the update commits on its own, then the statements
+/// after it commit together, or none of them does.
+async fn a_single_update_then_a_committed_write(app: TestApp) {
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    add_modules(db, scope, &["counter"]).await;
+    let rename = |from: &str, to: &str| rename_module(scope, from, to);
+    let add = |name: &str| module_insert(scope, name);
+
+    // Committed: all, and each statement's count is its own.
+    let odd = "it's'; DELETE FROM workspace_modules; --";
+    let (updated, then) = db
+        .single_update_then_commit(
+            scope,
+            true,
+            &rename("counter", "counted"),
+            &[
+                Write::Update(&rename("nothing", "x")),
+                Write::Insert(&add(odd)),
+            ],
+        )
+        .await
+        .expect("no error");
+    assert_eq!(updated, 1);
+    assert_eq!(then.expect("committed"), [0, 1]);
+    assert_eq!(count_modules(db, scope, "counted").await, 1);
+    assert_eq!(count_modules(db, scope, odd).await, 1);
+
+    // A failing statement after the update: the update stays, the others go with it.
+    let (updated, then) = db
+        .single_update_then_commit(
+            scope,
+            false,
+            &rename("counted", "again"),
+            &[Write::Insert(&add("lost")), Write::Insert(&add(odd))],
+        )
+        .await
+        .expect("the update ran");
+    assert_eq!(updated, 1);
+    let err = then.expect_err("duplicate");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
+    assert_eq!(count_modules(db, scope, "again").await, 1);
+    assert_eq!(count_modules(db, scope, "lost").await, 0);
+
+    // A failing update: nothing at all.
+    let err = db
+        .single_update_then_commit(
+            scope,
+            true,
+            &rename("again", odd),
+            &[Write::Insert(&add("never"))],
+        )
+        .await
+        .expect_err("duplicate");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
+    assert_eq!(count_modules(db, scope, "again").await, 1);
+    assert_eq!(count_modules(db, scope, "never").await, 0);
+}
+
+/// After `Db::single_update_then_commit`, committed or failed, its connection goes on
+/// clean: with one pooled connection, the next transaction has none of its settings, and
+/// no session is left in a transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_update_then_commit_leaves_its_connection_clean() {
+    let Some(app) = one_connection_app().await else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    let touch = touch_modules(scope);
+    for name in ["once", "once"] {
+        // The second time the insert fails (duplicate), after the update committed.
+        let insert = module_insert(scope, name);
+        let (_, then) = db
+            .single_update_then_commit(scope, true, &touch, &[Write::Insert(&insert)])
+            .await
+            .expect("update");
+        let tx = db.begin_read().await.expect("read");
+        assert_eq!(setting(&tx, "app.workspace_id").await, "", "{then:?}");
+        assert_eq!(setting(&tx, "synchronous_commit").await, "on");
+        assert_eq!(open_transactions(&tx).await, 0);
+        tx.commit().await.expect("commit");
+    }
+    assert_eq!(count_modules(db, scope, "once").await, 1);
+}
+
+/// Sessions of this database other than `tx`'s left idle inside a transaction.
+async fn open_transactions(tx: &impl ConnectionTrait) -> i64 {
+    tx.query_one_raw(Statement::from_string(
+        tx.get_database_backend(),
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND state LIKE 'idle in transaction%'",
+    ))
+    .await
+    .expect("query")
+    .expect("row")
+    .try_get::<i64>("", "n")
+    .expect("n")
+}
+
 /// A transaction begun by `Db::single_update_then_write` that is dropped open is not
 /// handed to the next user of its connection: with one pooled connection, the next
 /// transaction starts clean, and no session is left idle in a transaction.
@@ -365,19 +473,7 @@ async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
 
     let tx = db.begin_read().await.expect("read");
     assert_eq!(setting(&tx, "app.workspace_id").await, "");
-    let open = tx
-        .query_one_raw(Statement::from_string(
-            db.backend(),
-            "SELECT count(*) AS n FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid() \
-             AND state LIKE 'idle in transaction%'",
-        ))
-        .await
-        .expect("query")
-        .expect("row")
-        .try_get::<i64>("", "n")
-        .expect("n");
-    assert_eq!(open, 0);
+    assert_eq!(open_transactions(&tx).await, 0);
     tx.commit().await.expect("commit");
     assert_eq!(count_modules(db, scope, "open").await, 0);
 }
