@@ -1,20 +1,28 @@
 //! AI streaming benchmark: the same answers streamed directly from the fake OpenAI-compatible
 //! provider and through Nexus (SSE), at 1, 50 and 500 concurrent streams, on SQLite and
-//! PostgreSQL. Reports time to first token and time between tokens (p50/p95/p99), errors,
-//! and the process's memory; writes bench/AI_RESULTS.md.
+//! PostgreSQL, in two ways: all of a level's streams started in the same millisecond (a
+//! burst), and that many held open with starts arriving steadily (a busy steady state).
+//! Reports time to first token and time between tokens (p50/p95/p99), errors, and the
+//! process's memory; writes bench/AI_RESULTS.md.
 //!
 //! `cargo run --release -p nexus-bench --bin ai-stream -- [--engine sqlite|postgres|both]
-//! [--levels 1,50,500] [--samples 30] [--out PATH]`
+//! [--levels 1,50,500] [--arrival at-once|held-open|both] [--samples 30] [--out PATH]`
 
 /// The same allocator as the `nexus` binary, so the numbers are the server's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The platform benchmark's CPU accounting, from /proc.
+#[path = "../cpu.rs"]
+mod cpu;
 
 use anyhow::{Context, Result};
 use nexus_testkit::fake_ai::FakeAi;
 use nexus_testkit::{Client, Engine, TestApp};
 use serde_json::json;
 use std::fmt::Write as _;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Concurrent streams per level, unless `--levels` says otherwise.
@@ -30,11 +38,19 @@ const WARM_UP_STREAMS: usize = 32;
 const WORD_EVERY: Duration = Duration::from_millis(20);
 /// Words in each question; the echo answer is one word longer.
 const WORDS: usize = 30;
+/// How long one stream lasts at the provider's pace: the echo's words, one every
+/// `WORD_EVERY`.
+const STREAM_LENGTH: Duration =
+    Duration::from_millis((WORDS as u64 + 1) * WORD_EVERY.as_millis() as u64);
+/// Held-open levels record streams for at least this long (longer if `--samples` needs it).
+const HELD_OPEN_WINDOW: Duration = Duration::from_secs(3);
 
-/// Which levels to run, and how many streams each needs at least.
+/// Which levels to run, how, and how many streams each needs at least.
 struct Plan {
     levels: Vec<usize>,
     min_samples: usize,
+    at_once: bool,
+    held_open: bool,
 }
 
 #[derive(Default)]
@@ -190,6 +206,82 @@ struct Row {
     streams: usize,
     s: Samples,
     wall: Duration,
+    /// The machine's CPU while a held-open level recorded.
+    cpu: Option<cpu::Usage>,
+}
+
+/// `n` streams held open: `n` workers, each starting its next stream as soon as its last
+/// one ends, their first starts spread evenly over one stream's length, so that new
+/// streams arrive steadily (about `n` per `STREAM_LENGTH`) instead of all in one
+/// millisecond. Only streams started after that ramp and within `window` are recorded,
+/// and the workers go on for one more stream's length, so every recorded stream ran with
+/// `n` open around it. `stream(worker, seq)` runs a worker's `seq`th stream, or says
+/// `None` when it has nothing left to send (the through-Nexus path's conversations ran
+/// out: counted as an error, since the level then ran with fewer open).
+/// Also returns the machine's CPU use over the recorded window.
+async fn held_open<F, Fut>(
+    n: usize,
+    window: Duration,
+    stream: F,
+) -> Result<(Samples, Option<cpu::Usage>)>
+where
+    F: Fn(usize, usize) -> Option<Fut> + Send + Sync + 'static,
+    Fut: Future<Output = Samples> + Send + 'static,
+{
+    let stream = Arc::new(stream);
+    let began = Instant::now();
+    let ramp = STREAM_LENGTH;
+    let (record_from, record_until, stop) = (ramp, ramp + window, ramp + window + STREAM_LENGTH);
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until((began + record_from).into()).await;
+        let before = cpu::sample();
+        tokio::time::sleep_until((began + record_until).into()).await;
+        cpu::usage(before, cpu::sample())
+    });
+    let workers: Vec<_> = (0..n)
+        .map(|worker| {
+            let stream = stream.clone();
+            let first_start = ramp.mul_f64(worker as f64 / n as f64);
+            tokio::spawn(async move {
+                tokio::time::sleep_until((began + first_start).into()).await;
+                let mut recorded = Samples::default();
+                for seq in 0.. {
+                    let at = began.elapsed();
+                    if at >= stop {
+                        break;
+                    }
+                    let Some(one) = stream(worker, seq) else {
+                        recorded.errors += 1;
+                        break;
+                    };
+                    let one = one.await;
+                    if at >= record_from && at < record_until {
+                        recorded.merge(one);
+                    }
+                }
+                recorded
+            })
+        })
+        .collect();
+    let mut samples = Samples::default();
+    for w in workers {
+        samples.merge(w.await.context("held-open worker")?);
+    }
+    Ok((samples, cpu.await.context("CPU sampler")?))
+}
+
+/// How long a held-open level records: the window, or longer when `min_samples` streams
+/// at `n` open need it.
+fn held_open_window(n: usize, min_samples: usize) -> Duration {
+    HELD_OPEN_WINDOW.max(STREAM_LENGTH.mul_f64(min_samples as f64 / n as f64))
+}
+
+/// Conversations each held-open worker may need: one per stream it can start before it
+/// stops (a stream never ends sooner than `STREAM_LENGTH`), the last one started just
+/// before, and one to spare.
+fn held_open_conversations(window: Duration) -> usize {
+    let lasts = STREAM_LENGTH + window + STREAM_LENGTH;
+    (lasts.as_secs_f64() / STREAM_LENGTH.as_secs_f64()).ceil() as usize + 2
 }
 
 /// `n` new conversations, titled so that no title calls are mixed in; their message URLs.
@@ -269,7 +361,7 @@ async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()>
     // each meet a cold one.
     through_nexus(&owner, conversations(&owner, &ws, WARM_UP_STREAMS).await?).await?;
     let mut rows = Vec::new();
-    for &n in &plan.levels {
+    for &n in plan.levels.iter().filter(|_| plan.at_once) {
         let rounds = plan.min_samples.div_ceil(n);
         let (mut direct, mut through) = (Samples::default(), Samples::default());
         let (mut direct_wall, mut through_wall) = (Duration::ZERO, Duration::ZERO);
@@ -298,13 +390,21 @@ async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()>
             streams: n,
             s: direct,
             wall: direct_wall / rounds_u32,
+            cpu: None,
         });
         rows.push(Row {
             path: "through Nexus",
             streams: n,
             s: through,
             wall: through_wall / rounds_u32,
+            cpu: None,
         });
+    }
+    // One stream held open is the one-stream burst level again: held-open levels start at 2.
+    let mut held = Vec::new();
+    for &n in plan.levels.iter().filter(|&&n| n > 1 && plan.held_open) {
+        let window = held_open_window(n, plan.min_samples);
+        held.extend(held_open_level(&owner, &ws, &http, &fake.base_url(), n, window).await?);
     }
     let (rss, peak) = memory_mib();
     writeln!(
@@ -316,12 +416,89 @@ async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()>
             "PostgreSQL"
         }
     )?;
+    if !rows.is_empty() {
+        writeln!(out, "### All of a level's streams started at once\n")?;
+        write_rows(out, &mut rows, "wall s")?;
+    }
+    if !held.is_empty() {
+        writeln!(out, "\n### Streams held open, new ones arriving steadily\n")?;
+        write_rows(out, &mut held, "recorded s")?;
+    }
     writeln!(
         out,
-        "| path | streams | errors | TTFT p50 | TTFT p95 | TTFT p99 | between p50 | between p95 | between p99 | wall s |"
+        "\nMemory of the benchmark process (client, Nexus and the fake provider together) after the run: {rss:.0} MiB resident, {peak:.0} MiB peak."
+    )?;
+    Ok(())
+}
+
+/// One held-open level, direct then through Nexus (see [`held_open`]): its two rows.
+async fn held_open_level(
+    owner: &Client,
+    ws: &str,
+    http: &reqwest::Client,
+    base: &str,
+    n: usize,
+    window: Duration,
+) -> Result<[Row; 2]> {
+    let per_worker = held_open_conversations(window);
+    // Thousands of conversations at 500: made 32 at a time, or the set-up outlasts the run.
+    let making = Arc::new(tokio::sync::Semaphore::new(32));
+    let makers: Vec<_> = (0..n)
+        .map(|_| {
+            let (owner, ws, making) = (owner.clone(), ws.to_owned(), making.clone());
+            tokio::spawn(async move {
+                let _turn = making.acquire_owned().await?;
+                conversations(&owner, &ws, per_worker).await
+            })
+        })
+        .collect();
+    let mut urls = Vec::with_capacity(n);
+    for m in makers {
+        urls.push(m.await.context("conversation maker")??);
+    }
+    // For profiling a held-open level alone (e.g. `perf record` started after this line).
+    eprintln!("held open: {n} streams, direct then through Nexus");
+    let (http, base) = (http.clone(), base.to_owned());
+    let (direct, direct_cpu) = held_open(n, window, move |worker, seq| {
+        let (http, base) = (http.clone(), base.clone());
+        Some(async move { direct_stream(&http, &base, worker * 1000 + seq).await })
+    })
+    .await?;
+    let (c, urls) = (owner.clone(), Arc::new(urls));
+    let (through, through_cpu) = held_open(n, window, move |worker, seq| {
+        let url = urls[worker].get(seq)?.clone();
+        let c = c.clone();
+        Some(async move { nexus_stream(&c, &url, worker * 1000 + seq).await })
+    })
+    .await?;
+    Ok([
+        Row {
+            path: "direct",
+            streams: n,
+            s: direct,
+            wall: window,
+            cpu: direct_cpu,
+        },
+        Row {
+            path: "through Nexus",
+            streams: n,
+            s: through,
+            wall: window,
+            cpu: through_cpu,
+        },
+    ])
+}
+
+/// One level's rows (direct, then through Nexus, per level) as a table, then what Nexus
+/// added at each level. `last` names the last column (a burst round's wall time, or a
+/// held-open level's recording window).
+fn write_rows(out: &mut String, rows: &mut [Row], last: &str) -> Result<()> {
+    writeln!(
+        out,
+        "| path | streams | errors | TTFT p50 | TTFT p95 | TTFT p99 | between p50 | between p95 | between p99 | {last} |"
     )?;
     writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-    for row in &mut rows {
+    for row in rows.iter_mut() {
         let s = &mut row.s;
         writeln!(
             out,
@@ -357,10 +534,42 @@ async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()>
             pct(&mut through.s.between, 99.0) - pct(&mut direct.s.between, 99.0)
         )?;
     }
+    if rows.iter().any(|r| r.cpu.is_some()) {
+        write_cpu(out, rows)?;
+    }
+    Ok(())
+}
+
+/// Where the machine's time went while held-open levels recorded, and what one stream
+/// cost it: a machine near 100% busy queues new streams, whatever each one costs.
+fn write_cpu(out: &mut String, rows: &[Row]) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     writeln!(
         out,
-        "\nMemory of the benchmark process (client, Nexus and the fake provider together) after the run: {rss:.0} MiB resident, {peak:.0} MiB peak."
+        "\nCPU while recording (100% = all {cores} cores; `this process` is the client, Nexus and the fake provider together):\n"
     )?;
+    writeln!(
+        out,
+        "| path | streams | recorded streams | machine busy % | this process % | of which kernel % | PostgreSQL % | machine CPU ms per stream |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    for row in rows {
+        let Some(cpu) = row.cpu else { continue };
+        let per_stream = cpu.busy / 100.0 * cores * row.wall.as_secs_f64() * 1000.0
+            / row.s.streams.max(1) as f64;
+        writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
+            row.path,
+            row.streams,
+            row.s.streams,
+            cpu.busy,
+            cpu.bench,
+            cpu.bench_sys,
+            cpu.postgres,
+            per_stream
+        )?;
+    }
     Ok(())
 }
 
@@ -395,6 +604,8 @@ async fn main() -> Result<()> {
                 .context("--samples takes a positive number")?,
             None => MIN_SAMPLES,
         },
+        at_once: arg("--arrival").as_deref() != Some("held-open"),
+        held_open: arg("--arrival").as_deref() != Some("at-once"),
     };
     let out_path = arg("--out")
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/AI_RESULTS.md").into());
@@ -412,11 +623,15 @@ async fn main() -> Result<()> {
          so it includes everything Nexus does per message: quota reservation, saving both messages, the provider call, the usage ledger. \
          TTFT is from sending the request to the first token; `between` is the gap between tokens as the client sees them. \
          Before the levels, one unrecorded round of {WARM_UP_STREAMS} streams warms Nexus's database pool. \
-         All streams of a level start at once; a level repeats in rounds until each path has at least {} streams ({} rounds of 1, one round of 50 or 500), \
-         and `wall s` is one round's. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
+         Each level runs twice. *All at once*: every stream of the level starts in the same millisecond; the level repeats in rounds until each path has at least {} streams \
+         ({} rounds of 1, one round of 50 or 500), and `wall s` is one round's. *Held open*: the level's number of streams stay open, \
+         each followed by the next as soon as it ends, the first ones started evenly over one stream's length ({} ms), so that new streams arrive steadily, about one per stream's length per open stream; \
+         streams started in the next `recorded s` seconds are recorded, and streams go on starting for one more stream's length so that every recorded one ran among that many. \
+         One stream held open is the one-stream row above. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
         WORD_EVERY.as_millis(),
         plan.min_samples,
         plan.min_samples,
+        STREAM_LENGTH.as_millis(),
     )?;
     for engine in engines {
         run_engine(engine, &plan, &mut out).await?;
