@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
-use crate::ai_support::{conversation, enable_ai, wait_for_message};
+use crate::ai_support::{conversation, enable_ai, open_stream, wait_for_message};
 use crate::{assert_error, owner};
 
 async fn signup_cookie(app: &TestApp, email: &str) -> (nexus_testkit::Client, String) {
@@ -156,15 +156,9 @@ async fn answers_can_finish_in_the_background() {
     fake.push(Behavior::Reply(
         Reply::text("word ".repeat(30)).delay(Duration::from_millis(10)),
     ));
-    let rb = o
-        .request(
-            reqwest::Method::POST,
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
-        )
-        .header("accept", "text/event-stream")
-        .json(&json!({ "content": "go on without me" }));
-    let response = rb.send().await.expect("send");
-    let mut body = response.bytes_stream();
+    let mut body = open_stream(&o, &ws, &conv, json!({ "content": "go on without me" }))
+        .await
+        .bytes_stream();
     let _ = body.next().await;
     drop(body);
     let saved = wait_for_message(&o, &ws, &conv, 1, "complete").await;

@@ -5,7 +5,7 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::ai_support::{
-    add_provider, conversation, enable_ai, last, parse_sse, send_streamed, text_of,
+    add_provider, conversation, enable_ai, last, open_stream, parse_sse, send_streamed, text_of,
     wait_for_message, wait_for_message_where,
 };
 use crate::{assert_error, owner};
@@ -236,15 +236,9 @@ async fn a_client_that_leaves_cancels_the_upstream_request(app: TestApp) {
     fake.push(Behavior::Reply(
         Reply::text("word ".repeat(200)).delay(Duration::from_millis(20)),
     ));
-    let rb = o
-        .request(
-            reqwest::Method::POST,
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
-        )
-        .header("accept", "text/event-stream")
-        .json(&json!({ "content": "long answer please" }));
-    let response = rb.send().await.expect("send");
-    let mut body = response.bytes_stream();
+    let mut body = open_stream(&o, &ws, &conv, json!({ "content": "long answer please" }))
+        .await
+        .bytes_stream();
     let mut seen = String::new();
     while let Some(Ok(chunk)) = body.next().await {
         seen.push_str(&String::from_utf8_lossy(&chunk));
@@ -651,14 +645,9 @@ async fn an_answer_whose_conversation_is_deleted_is_still_metered(app: TestApp) 
     fake.push(Behavior::Reply(
         Reply::text("word ".repeat(20)).delay(Duration::from_millis(20)),
     ));
-    let rb = o
-        .request(
-            reqwest::Method::POST,
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
-        )
-        .header("accept", "text/event-stream")
-        .json(&json!({ "content": "answer slowly" }));
-    let mut body = rb.send().await.expect("send").bytes_stream();
+    let mut body = open_stream(&o, &ws, &conv, json!({ "content": "answer slowly" }))
+        .await
+        .bytes_stream();
     let mut seen = String::new();
     let mut deleted = false;
     while let Some(Ok(chunk)) = body.next().await {

@@ -70,15 +70,26 @@ pub async fn send_streamed(
     conv: &str,
     body: Value,
 ) -> (u16, Vec<SseEvent>, String) {
-    let rb = c
-        .request(
-            reqwest::Method::POST,
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
-        )
-        .header("accept", "text/event-stream")
-        .json(&body);
-    let r: Resp = c.send(rb).await;
+    let r: Resp = c.send(stream_request(c, ws, conv, body)).await;
     (r.status, parse_sse(&r.text), r.text)
+}
+
+/// Send a message asking for a stream, and hand back the answer still streaming: for a
+/// test that acts while it streams (leaves, deletes the conversation, …).
+pub async fn open_stream(c: &Client, ws: &str, conv: &str, body: Value) -> reqwest::Response {
+    stream_request(c, ws, conv, body)
+        .send()
+        .await
+        .expect("send")
+}
+
+fn stream_request(c: &Client, ws: &str, conv: &str, body: Value) -> reqwest::RequestBuilder {
+    c.request(
+        reqwest::Method::POST,
+        &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+    )
+    .header("accept", "text/event-stream")
+    .json(&body)
 }
 
 pub fn text_of(events: &[SseEvent]) -> String {

@@ -231,10 +231,7 @@ async fn a_single_update_is_its_own_transaction(app: TestApp) {
         .single_update(scope, false, &rename(odd, "taken"))
         .await
         .expect_err("duplicate");
-    assert!(
-        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
-        "{err:?}"
-    );
+    assert_duplicate(&err);
     assert_eq!(count_modules(db, scope, odd).await, 1);
 
     // Another workspace's scope reaches none of this workspace's rows (on PostgreSQL the
@@ -314,10 +311,7 @@ async fn a_single_update_then_a_write_transaction(app: TestApp) {
         .expect("the update ran");
     assert_eq!(updated, 1);
     let err = then.err().expect("duplicate");
-    assert!(
-        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
-        "{err:?}"
-    );
+    assert_duplicate(&err);
     assert_eq!(count_modules(db, scope, "third").await, 1);
     assert_eq!(count_modules(db, scope, "lost").await, 0);
 
@@ -332,10 +326,7 @@ async fn a_single_update_then_a_write_transaction(app: TestApp) {
         .await
         .err()
         .expect("duplicate");
-    assert!(
-        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
-        "{err:?}"
-    );
+    assert_duplicate(&err);
     assert_eq!(count_modules(db, scope, "third").await, 1);
     assert_eq!(count_modules(db, scope, "never").await, 0);
 }
@@ -380,10 +371,7 @@ async fn a_single_update_then_a_committed_write(app: TestApp) {
         .expect("the update ran");
     assert_eq!(updated, 1);
     let err = then.expect_err("duplicate");
-    assert!(
-        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
-        "{err:?}"
-    );
+    assert_duplicate(&err);
     assert_eq!(count_modules(db, scope, "again").await, 1);
     assert_eq!(count_modules(db, scope, "lost").await, 0);
 
@@ -397,10 +385,7 @@ async fn a_single_update_then_a_committed_write(app: TestApp) {
         )
         .await
         .expect_err("duplicate");
-    assert!(
-        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
-        "{err:?}"
-    );
+    assert_duplicate(&err);
     assert_eq!(count_modules(db, scope, "again").await, 1);
     assert_eq!(count_modules(db, scope, "never").await, 0);
 }
@@ -476,6 +461,14 @@ async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
     assert_eq!(open_transactions(&tx).await, 0);
     tx.commit().await.expect("commit");
     assert_eq!(count_modules(db, scope, "open").await, 0);
+}
+
+/// `err` is a unique-constraint violation, as sqlx reported it.
+fn assert_duplicate(err: &sea_orm::DbErr) {
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
 }
 
 async fn setting(tx: &impl ConnectionTrait, name: &str) -> String {
