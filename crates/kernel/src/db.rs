@@ -754,8 +754,13 @@ impl Db {
         Ok((updated, then.map(|(changed, _clean)| changed)))
     }
 
-    /// SQLite: `then` in a write transaction bound to `scope`, returned open.
-    async fn write_all(&self, scope: Scope, then: &[Write<'_>]) -> Result<(Vec<u64>, Tx), DbErr> {
+    /// `then` in a write transaction bound to `scope`, returned open, with what each
+    /// statement changed.
+    pub async fn write_all(
+        &self,
+        scope: Scope,
+        then: &[Write<'_>],
+    ) -> Result<(Vec<u64>, Tx), DbErr> {
         let tx = self.tenant(scope, true).await?;
         let mut changed = Vec::with_capacity(then.len());
         for &stmt in then {

@@ -257,21 +257,20 @@ async fn run(
                 })
                 .await;
         }
-        (None, Err(err)) if err.is::<AnswerGone>() => {
-            let _ = tx
-                .send(TurnEvent::Error {
-                    code: "not_found",
-                    message: "The conversation was deleted while the answer was written.".into(),
-                    assistant: None,
-                })
-                .await;
-        }
         (None, Err(err)) => {
-            tracing::error!(error = ?err, "could not save an assistant answer");
+            let (code, message) = if err.is::<AnswerGone>() {
+                (
+                    "not_found",
+                    "The conversation was deleted while the answer was written.",
+                )
+            } else {
+                tracing::error!(error = ?err, "could not save an assistant answer");
+                ("internal_error", "The answer could not be saved.")
+            };
             let _ = tx
                 .send(TurnEvent::Error {
-                    code: "internal_error",
-                    message: "The answer could not be saved.".into(),
+                    code,
+                    message: message.into(),
                     assistant: None,
                 })
                 .await;

@@ -190,14 +190,14 @@ async fn settle_and_save(
     writes: &[Write<'_>],
 ) -> (bool, Result<Vec<u64>, DbErr>) {
     if quota::folds_into_writes(db) {
+        let all: Vec<Write<'_>> = std::iter::once(Write::Update(settle))
+            .chain(writes.iter().copied())
+            .collect();
         let saved = async {
-            let tx = db.tenant(scope, true).await?;
-            tx.write(Write::Update(settle)).await?;
-            let mut changed = Vec::with_capacity(writes.len());
-            for &w in writes {
-                changed.push(tx.write(w).await?);
-            }
+            let (mut changed, tx) = db.write_all(scope, &all).await?;
             tx.commit().await?;
+            // The settlement's count, then the writes'.
+            changed.remove(0);
             Ok(changed)
         }
         .await;
