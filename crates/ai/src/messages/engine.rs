@@ -244,6 +244,9 @@ async fn run(
         out.usage.prompt_tokens + out.usage.completion_tokens
     };
     let saved = finish(&state, &turn, &out, latency, charged).await;
+    // A title only for an answer that was saved: not for one whose conversation was
+    // deleted meanwhile (the title would cost tokens for nothing).
+    let titled = turn.needs_title && out.status == "complete" && saved.is_ok();
     match (&out.error, saved) {
         (None, Ok(view)) => {
             let _ = tx.send(TurnEvent::Done(Box::new(view))).await;
@@ -278,7 +281,7 @@ async fn run(
     }
     // End the client's stream now; the title is written afterwards.
     drop(tx);
-    if turn.needs_title && out.status == "complete" {
+    if titled {
         crate::messages::title::generate(state, ai, &turn, &out.content).await;
     }
 }
@@ -302,6 +305,12 @@ async fn generate(
     let mut request = turn.request.clone();
     let mut candidates = turn.candidates.clone();
     let mut last_checkpoint = Instant::now();
+    // Made once, not per token: each new sleep or cancellation wait is registered (and
+    // later unregistered) under a lock, and the histogram is looked up by name.
+    let timed_out = tokio::time::sleep_until(deadline);
+    let cancelled = cancel.cancelled();
+    tokio::pin!(timed_out, cancelled);
+    let between_tokens = metrics::histogram!("ai_time_between_tokens_seconds");
     for _round in 0..MAX_TOOL_ROUNDS {
         let opened = match ai.resilience.open(&candidates, &request, cancel).await {
             Ok(o) => o,
@@ -339,12 +348,12 @@ async fn generate(
             let event = match pending.pop_front() {
                 Some(ev) => Some(Ok(ev)),
                 None => tokio::select! {
-                    () = cancel.cancelled() => {
+                    () = &mut cancelled => {
                         out.status = "interrupted";
                         out.error = Some(cancel_reason(state));
                         break;
                     }
-                    () = tokio::time::sleep_until(deadline) => {
+                    () = &mut timed_out => {
                         out.status = "interrupted";
                         out.error = Some(("ai_timeout", "The answer took too long and was stopped.".into()));
                         break;
@@ -355,8 +364,7 @@ async fn generate(
             match event {
                 Some(Ok(StreamEvent::Delta(text))) => {
                     let now = Instant::now();
-                    metrics::histogram!("ai_time_between_tokens_seconds")
-                        .record(now.duration_since(last_token).as_secs_f64());
+                    between_tokens.record(now.duration_since(last_token).as_secs_f64());
                     last_token = now;
                     round_text.push_str(&text);
                     out.content.push_str(&text);

@@ -1,16 +1,19 @@
 //! A turn's events as the HTTP answer: Server-Sent Events when the client asks for
 //! `text/event-stream`, else one JSON answer when the turn ends.
 
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use bytes::Bytes;
+use futures::{Stream, ready};
 use nexus_kernel::ApiError;
-use serde::Serialize;
+use serde::{Serialize, Serializer as _};
 use serde_json::json;
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
 
 use super::MessageView;
@@ -64,21 +67,74 @@ pub fn event_parts(ev: &TurnEvent) -> (&'static str, serde_json::Value) {
 
 pub async fn respond(headers: &HeaderMap, rx: mpsc::Receiver<TurnEvent>) -> Response {
     if wants_stream(headers) {
-        let stream = ReceiverStream::new(rx).map(|ev| {
-            let (name, data) = event_parts(&ev);
-            Ok::<_, Infallible>(Event::default().event(name).data(data.to_string()))
-        });
-        let mut response = Sse::new(stream)
-            .keep_alive(KeepAlive::default())
+        let events = SseEvents {
+            rx,
+            keep_alive: tokio::time::interval_at(
+                tokio::time::Instant::now() + KEEP_ALIVE_EVERY,
+                KEEP_ALIVE_EVERY,
+            ),
+        };
+        return (
+            [
+                (header::CONTENT_TYPE, "text/event-stream"),
+                (header::CACHE_CONTROL, "no-cache"),
+                // Proxies (nginx) must not buffer the stream.
+                (HeaderName::from_static("x-accel-buffering"), "no"),
+            ],
+            Body::from_stream(events),
+        )
             .into_response();
-        // Proxies (nginx) must not buffer the stream.
-        response.headers_mut().insert(
-            "x-accel-buffering",
-            axum::http::HeaderValue::from_static("no"),
-        );
-        return response;
     }
     collect(rx).await
+}
+
+/// A comment line this often keeps proxies from closing a quiet stream (a model that
+/// thinks, a slow tool).
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
+
+/// A turn's events as SSE frames. Written by hand rather than with axum's `Sse`: that
+/// one re-arms its keep-alive timer on every event, under the timer's lock, and builds
+/// each event twice (a JSON value, then the frame); a token is one small frame here, and
+/// the keep-alive ticks on its own.
+struct SseEvents {
+    rx: mpsc::Receiver<TurnEvent>,
+    keep_alive: tokio::time::Interval,
+}
+
+impl Stream for SseEvents {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(ev)) => Poll::Ready(Some(Ok(sse_frame(&ev)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                ready!(self.keep_alive.poll_tick(cx));
+                Poll::Ready(Some(Ok(Bytes::from_static(b":\n\n"))))
+            }
+        }
+    }
+}
+
+/// One event as an SSE frame. JSON has no raw line breaks, so it fits one `data:` line.
+fn sse_frame(ev: &TurnEvent) -> Bytes {
+    let mut frame = Vec::with_capacity(64);
+    if let TurnEvent::Delta(text) = ev {
+        frame.extend_from_slice(b"event: delta\ndata: {\"text\":");
+        write_json_string(&mut frame, text);
+        frame.extend_from_slice(b"}\n\n");
+    } else {
+        let (name, data) = event_parts(ev);
+        frame.extend_from_slice(format!("event: {name}\ndata: {data}\n\n").as_bytes());
+    }
+    Bytes::from(frame)
+}
+
+/// `text` as a JSON string literal, quotes and escapes included.
+fn write_json_string(frame: &mut Vec<u8>, text: &str) {
+    let mut ser = serde_json::Serializer::new(frame);
+    // A `Vec` takes every write, and a `str` is always valid JSON: this cannot fail.
+    let _ = ser.serialize_str(text);
 }
 
 async fn collect(mut rx: mpsc::Receiver<TurnEvent>) -> Response {
@@ -114,4 +170,43 @@ async fn collect(mut rx: mpsc::Receiver<TurnEvent>) -> Response {
         }
     }
     ApiError::Internal(anyhow::anyhow!("the turn ended without a result")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delta_is_one_data_line_of_json() {
+        let frame = sse_frame(&TurnEvent::Delta(
+            "line one\nsaid \"hi\" \u{e9}\u{1}".into(),
+        ));
+        let frame = std::str::from_utf8(&frame).expect("utf-8");
+        let data = frame
+            .strip_prefix("event: delta\ndata: ")
+            .and_then(|rest| rest.strip_suffix("\n\n"))
+            .expect(frame);
+        assert!(!data.contains('\n'));
+        let parsed: serde_json::Value = serde_json::from_str(data).expect("json");
+        assert_eq!(
+            parsed,
+            json!({ "text": "line one\nsaid \"hi\" \u{e9}\u{1}" })
+        );
+    }
+
+    #[test]
+    fn other_events_carry_their_name_and_payload() {
+        let ev = TurnEvent::Error {
+            code: "ai_timeout",
+            message: "too long\nreally".into(),
+            assistant: None,
+        };
+        let frame = sse_frame(&ev);
+        let (name, data) = event_parts(&ev);
+        assert_eq!(
+            &frame[..],
+            format!("event: {name}\ndata: {data}\n\n").as_bytes()
+        );
+        assert!(!data.to_string().contains('\n'));
+    }
 }

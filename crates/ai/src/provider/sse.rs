@@ -5,7 +5,9 @@
 //! choices, a stream that ends with or without `[DONE]`, tool-call arguments split over
 //! many chunks.
 
+use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::{FunctionCall, ProviderError, StreamEvent, ToolCall, Usage};
@@ -18,29 +20,32 @@ pub struct SseDecoder {
 }
 
 impl SseDecoder {
-    /// Feed bytes; returns the complete event payloads they finish.
+    /// Feed bytes; returns the complete event payloads they finish. Lines are read in
+    /// place and the buffer is trimmed once per call: this runs for every token.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
         self.buffer.extend_from_slice(bytes);
         let mut events = Vec::new();
-        while let Some(pos) = self.buffer.iter().position(|b| *b == b'\n') {
-            let mut line: Vec<u8> = self.buffer.drain(..=pos).collect();
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
+        let mut start = 0;
+        while let Some(len) = self.buffer[start..].iter().position(|b| *b == b'\n') {
+            let mut line = &self.buffer[start..start + len];
+            start += len + 1;
+            if let [rest @ .., b'\r'] = line {
+                line = rest;
             }
-            let line = String::from_utf8_lossy(&line);
             if line.is_empty() {
                 if !self.data.is_empty() {
                     events.push(std::mem::take(&mut self.data));
                 }
-            } else if let Some(rest) = line.strip_prefix("data:") {
+            } else if let Some(rest) = line.strip_prefix(b"data:") {
                 if !self.data.is_empty() {
                     self.data.push('\n');
                 }
-                self.data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+                let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+                self.data.push_str(&String::from_utf8_lossy(rest));
             }
             // Comments (":…") and other fields (event:, id:, retry:) carry nothing we use.
         }
+        self.buffer.drain(..start);
         events
     }
 
@@ -54,6 +59,39 @@ impl SseDecoder {
         (!self.data.is_empty()).then(|| std::mem::take(&mut self.data))
     }
 }
+
+/// One chunk of a streamed completion: only the fields we read, the text borrowed from
+/// the payload where it has no escapes (a chunk arrives for every token). What varies
+/// between providers (`usage`, `error`, tool calls) stays loose JSON.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Text<'a>>,
+    #[serde(default)]
+    tool_calls: Option<Vec<Value>>,
+}
+
+/// A string, borrowed unless it had escapes (`Option<Cow<str>>` alone always copies).
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Turns chunk payloads into [`StreamEvent`]s.
 #[derive(Default)]
@@ -73,42 +111,30 @@ impl ChunkParser {
             self.done = true;
             return Ok(Vec::new());
         }
-        let chunk: Value = serde_json::from_str(payload)
+        let chunk: Chunk = serde_json::from_str(payload)
             .map_err(|e| ProviderError::Protocol(format!("bad chunk: {e}")))?;
-        if let Some(err) = chunk.get("error") {
+        if let Some(err) = chunk.error {
             let message = err["message"]
                 .as_str()
+                .or_else(|| err.as_str())
                 .unwrap_or("error in stream")
                 .to_owned();
             return Err(ProviderError::Interrupted(message));
         }
         let mut out = Vec::new();
-        if let Some(choice) = chunk["choices"].as_array().and_then(|c| c.first()) {
-            let delta = &choice["delta"];
-            if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
-                out.push(StreamEvent::Delta(text.to_owned()));
+        let first = chunk.choices.and_then(|c| c.into_iter().next());
+        if let Some(choice) = first {
+            let delta = choice.delta.unwrap_or(Delta {
+                content: None,
+                tool_calls: None,
+            });
+            if let Some(Text(text)) = delta.content.filter(|t| !t.0.is_empty()) {
+                out.push(StreamEvent::Delta(text.into_owned()));
             }
-            for call in delta["tool_calls"].as_array().into_iter().flatten() {
-                let index = call["index"].as_u64().unwrap_or(0);
-                let entry = self.tool_calls.entry(index).or_insert_with(|| ToolCall {
-                    id: String::new(),
-                    kind: "function".into(),
-                    function: FunctionCall {
-                        name: String::new(),
-                        arguments: String::new(),
-                    },
-                });
-                if let Some(id) = call["id"].as_str() {
-                    entry.id = id.to_owned();
-                }
-                if let Some(name) = call["function"]["name"].as_str() {
-                    entry.function.name.push_str(name);
-                }
-                if let Some(args) = call["function"]["arguments"].as_str() {
-                    entry.function.arguments.push_str(args);
-                }
+            for call in delta.tool_calls.into_iter().flatten() {
+                self.add_tool_call_piece(&call);
             }
-            if let Some(reason) = choice["finish_reason"].as_str() {
+            if let Some(Text(reason)) = choice.finish_reason {
                 self.finished = true;
                 if !self.tool_calls.is_empty() {
                     let mut calls: Vec<ToolCall> =
@@ -121,14 +147,37 @@ impl ChunkParser {
                     out.push(StreamEvent::ToolCalls(calls));
                 }
                 out.push(StreamEvent::Finished {
-                    reason: reason.to_owned(),
+                    reason: reason.into_owned(),
                 });
             }
         }
-        if let Some(usage) = parse_usage(&chunk["usage"]) {
+        if let Some(usage) = chunk.usage.as_ref().and_then(parse_usage) {
             out.push(StreamEvent::Usage(usage));
         }
         Ok(out)
+    }
+
+    /// A tool call arrives in pieces (its id and name first, its arguments split over
+    /// many chunks), keyed by `index`.
+    fn add_tool_call_piece(&mut self, call: &Value) {
+        let index = call["index"].as_u64().unwrap_or(0);
+        let entry = self.tool_calls.entry(index).or_insert_with(|| ToolCall {
+            id: String::new(),
+            kind: "function".into(),
+            function: FunctionCall {
+                name: String::new(),
+                arguments: String::new(),
+            },
+        });
+        if let Some(id) = call["id"].as_str() {
+            entry.id = id.to_owned();
+        }
+        if let Some(name) = call["function"]["name"].as_str() {
+            entry.function.name.push_str(name);
+        }
+        if let Some(args) = call["function"]["arguments"].as_str() {
+            entry.function.arguments.push_str(args);
+        }
     }
 }
 
@@ -207,6 +256,49 @@ mod tests {
             serde_json::from_str::<Value>(&calls[0].function.arguments).expect("json"),
             serde_json::json!({"limit": 3})
         );
+    }
+
+    #[test]
+    fn escaped_text_nulls_and_unknown_fields() {
+        let s = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a \\\"quote\\\"\\n\\u00e9\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n\
+                 data: {\"choices\":[{\"delta\":null}],\"usage\":null}\n\n\
+                 data: {\"choices\":null}\n\n\
+                 data: {\"choices\":[{\"delta\":{\"content\":null},\"finish_reason\":\"length\"}]}\n\n";
+        assert_eq!(
+            run(s),
+            vec![
+                StreamEvent::Delta("a \"quote\"\n\u{e9}".into()),
+                StreamEvent::Finished {
+                    reason: "length".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_chunk_ends_the_stream_with_its_message() {
+        let mut parser = ChunkParser::default();
+        for (payload, message) in [
+            (r#"{"error":{"message":"overloaded"}}"#, "overloaded"),
+            (r#"{"error":"rate limited"}"#, "rate limited"),
+            (r#"{"error":{"code":500}}"#, "error in stream"),
+        ] {
+            let err = parser.parse(payload).expect_err(payload);
+            assert_eq!(
+                err.to_string(),
+                ProviderError::Interrupted(message.into()).to_string()
+            );
+        }
+        assert!(
+            parser
+                .parse(r#"{"choices":[],"error":null}"#)
+                .expect("no error")
+                .is_empty()
+        );
+        assert!(matches!(
+            parser.parse("{not json"),
+            Err(ProviderError::Protocol(_))
+        ));
     }
 
     #[test]
