@@ -6,7 +6,8 @@
 //! process's memory; writes bench/AI_RESULTS.md.
 //!
 //! `cargo run --release -p nexus-bench --bin ai-stream -- [--engine sqlite|postgres|both]
-//! [--levels 1,50,500] [--arrival at-once|held-open|both] [--samples 30] [--out PATH]`
+//! [--levels 1,50,500] [--arrival at-once|held-open|both] [--samples 30] [--words 30]
+//! [--out PATH]`
 
 /// The same allocator as the `nexus` binary, so the numbers are the server's.
 #[global_allocator]
@@ -23,6 +24,7 @@ use serde_json::json;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Concurrent streams per level, unless `--levels` says otherwise.
@@ -36,12 +38,22 @@ const MIN_SAMPLES: usize = 30;
 const WARM_UP_STREAMS: usize = 32;
 /// The fake provider's pace: one word every this often (a fast hosted model).
 const WORD_EVERY: Duration = Duration::from_millis(20);
-/// Words in each question; the echo answer is one word longer.
-const WORDS: usize = 30;
+/// Words in each question unless `--words` says otherwise; the echo answer is one word
+/// longer. Short, so that 500 held open is also a test of arrival rate (800 new streams a
+/// second); `--words 150` gives answers of 3 s, nearer a real chat's.
+const DEFAULT_WORDS: usize = 30;
+/// Words in each question: `--words`, set once before any stream starts.
+static WORDS: AtomicUsize = AtomicUsize::new(DEFAULT_WORDS);
+
+fn words() -> usize {
+    WORDS.load(Ordering::Relaxed)
+}
+
 /// How long one stream lasts at the provider's pace: the echo's words, one every
 /// `WORD_EVERY`.
-const STREAM_LENGTH: Duration =
-    Duration::from_millis((WORDS as u64 + 1) * WORD_EVERY.as_millis() as u64);
+fn stream_length() -> Duration {
+    WORD_EVERY * (words() as u32 + 1)
+}
 /// Held-open levels record streams for at least this long (longer if `--samples` needs it).
 const HELD_OPEN_WINDOW: Duration = Duration::from_secs(3);
 
@@ -94,7 +106,7 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn question(i: usize) -> String {
-    (0..WORDS)
+    (0..words())
         .map(|w| format!("w{i}x{w}"))
         .collect::<Vec<_>>()
         .join(" ")
@@ -212,7 +224,7 @@ struct Row {
 
 /// `n` streams held open: `n` workers, each starting its next stream as soon as its last
 /// one ends, their first starts spread evenly over one stream's length, so that new
-/// streams arrive steadily (about `n` per `STREAM_LENGTH`) instead of all in one
+/// streams arrive steadily (about `n` per stream's length) instead of all in one
 /// millisecond. Only streams started after that ramp and within `window` are recorded,
 /// and the workers go on for one more stream's length, so every recorded stream ran with
 /// `n` open around it. `stream(worker, seq)` runs a worker's `seq`th stream, or says
@@ -230,8 +242,8 @@ where
 {
     let stream = Arc::new(stream);
     let began = Instant::now();
-    let ramp = STREAM_LENGTH;
-    let (record_from, record_until, stop) = (ramp, ramp + window, ramp + window + STREAM_LENGTH);
+    let ramp = stream_length();
+    let (record_from, record_until, stop) = (ramp, ramp + window, ramp + window + ramp);
     let cpu = tokio::spawn(async move {
         tokio::time::sleep_until((began + record_from).into()).await;
         let before = cpu::sample();
@@ -273,15 +285,16 @@ where
 /// How long a held-open level records: the window, or longer when `min_samples` streams
 /// at `n` open need it.
 fn held_open_window(n: usize, min_samples: usize) -> Duration {
-    HELD_OPEN_WINDOW.max(STREAM_LENGTH.mul_f64(min_samples as f64 / n as f64))
+    HELD_OPEN_WINDOW.max(stream_length().mul_f64(min_samples as f64 / n as f64))
 }
 
 /// Conversations each held-open worker may need: one per stream it can start before it
-/// stops (a stream never ends sooner than `STREAM_LENGTH`), the last one started just
+/// stops (a stream never ends sooner than its length), the last one started just
 /// before, and one to spare.
 fn held_open_conversations(window: Duration) -> usize {
-    let lasts = STREAM_LENGTH + window + STREAM_LENGTH;
-    (lasts.as_secs_f64() / STREAM_LENGTH.as_secs_f64()).ceil() as usize + 2
+    let length = stream_length();
+    let lasts = length + window + length;
+    (lasts.as_secs_f64() / length.as_secs_f64()).ceil() as usize + 2
 }
 
 /// `n` new conversations, titled so that no title calls are mixed in; their message URLs.
@@ -607,6 +620,14 @@ async fn main() -> Result<()> {
         at_once: arg("--arrival").as_deref() != Some("held-open"),
         held_open: arg("--arrival").as_deref() != Some("at-once"),
     };
+    if let Some(n) = arg("--words") {
+        let n = n
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| (1..=1000).contains(&n))
+            .context("--words takes a number from 1 to 1000")?;
+        WORDS.store(n, Ordering::Relaxed);
+    }
     let out_path = arg("--out")
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/AI_RESULTS.md").into());
     let mut out = String::new();
@@ -618,7 +639,7 @@ async fn main() -> Result<()> {
     )?;
     writeln!(
         out,
-        "Each stream asks a {WORDS}-word question; the fake OpenAI-compatible provider (a real HTTP server, `nexus-testkit`) echoes it back one word every {} ms. \
+        "Each stream asks a {}-word question; the fake OpenAI-compatible provider (a real HTTP server, `nexus-testkit`) echoes it back one word every {} ms. \
          `direct` streams from the provider itself; `through Nexus` sends the same question as a message in its own conversation and reads the SSE answer, \
          so it includes everything Nexus does per message: quota reservation, saving both messages, the provider call, the usage ledger. \
          TTFT is from sending the request to the first token; `between` is the gap between tokens as the client sees them. \
@@ -628,10 +649,11 @@ async fn main() -> Result<()> {
          each followed by the next as soon as it ends, the first ones started evenly over one stream's length ({} ms), so that new streams arrive steadily, about one per stream's length per open stream; \
          streams started in the next `recorded s` seconds are recorded, and streams go on starting for one more stream's length so that every recorded one ran among that many. \
          One stream held open is the one-stream row above. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
+        words(),
         WORD_EVERY.as_millis(),
         plan.min_samples,
         plan.min_samples,
-        STREAM_LENGTH.as_millis(),
+        stream_length().as_millis(),
     )?;
     for engine in engines {
         run_engine(engine, &plan, &mut out).await?;
