@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::messages::Checkpoints;
 use crate::provider::OpenAiClient;
 use crate::resilience::{Breakers, Resilience};
 use crate::tools::ToolRegistry;
@@ -36,6 +37,8 @@ use crate::tools::ToolRegistry;
 pub struct AiService {
     pub resilience: Resilience,
     pub tools: ToolRegistry,
+    /// Streaming answers' partial texts, written together.
+    pub checkpoints: Arc<Checkpoints>,
 }
 
 impl AiService {
@@ -54,6 +57,7 @@ impl AiService {
                 max_attempts: 3,
             },
             tools: ToolRegistry::with_defaults(),
+            checkpoints: Arc::default(),
         })
     }
 }

@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::{AbortHandle, JoinHandle};
+use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::MessageView;
-use super::saves::{AnswerGone, checkpoint, finish};
+use super::saves::{AnswerGone, finish};
 use super::turn::Prepared;
 use crate::AiService;
 use crate::entities::message;
@@ -27,7 +27,7 @@ use crate::resilience::{Candidate, OpenError};
 use crate::usage::quota::Reservation;
 use crate::usage::tokens;
 
-/// Checkpoint the partial answer this often while it streams.
+/// Checkpoint the partial answer this often while it streams (see [`super::checkpoints`]).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Model ↔ tool round trips per answer.
 const MAX_TOOL_ROUNDS: usize = 5;
@@ -83,8 +83,6 @@ pub(super) struct Outcome {
     pub(super) candidate: Option<Candidate>,
     pub(super) ttft: Option<Duration>,
     pub(super) cached: bool,
-    /// The partial answer's save in flight, if any (see [`checkpoint`]).
-    checkpoint: Option<JoinHandle<()>>,
 }
 
 /// Start a prepared turn and commit its save; events arrive on the returned channel.
@@ -187,7 +185,6 @@ async fn run(
         candidate: None,
         ttft: None,
         cached: false,
-        checkpoint: None,
     };
 
     // A cache hit counts itself: only once the save has committed.
@@ -233,9 +230,7 @@ async fn run(
     if !gate.passed().await {
         return;
     }
-    if let Some(checkpoint) = out.checkpoint.take() {
-        let _ = checkpoint.await;
-    }
+    ai.checkpoints.forget(turn.ctx.workspace_id, turn.answer.id);
 
     let latency = started.elapsed();
     let charged = if out.cached {
@@ -369,11 +364,14 @@ async fn generate(
                     round_text.push_str(&text);
                     out.content.push_str(&text);
                     let _ = tx.send(TurnEvent::Delta(text)).await;
-                    if last_checkpoint.elapsed() >= CHECKPOINT_EVERY
-                        && out.checkpoint.as_ref().is_none_or(|c| c.is_finished())
-                    {
+                    if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
                         last_checkpoint = Instant::now();
-                        out.checkpoint = Some(checkpoint(state, turn, &out.content));
+                        ai.checkpoints.offer(
+                            &state.db,
+                            turn.ctx.workspace_id,
+                            turn.answer.id,
+                            out.content.clone(),
+                        );
                     }
                 }
                 Some(Ok(StreamEvent::ToolCalls(c))) => calls = c,

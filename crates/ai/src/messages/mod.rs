@@ -2,6 +2,7 @@
 //! or answered as JSON), regenerating an answer, and editing a message (a new branch; the
 //! old one is kept).
 
+mod checkpoints;
 pub mod engine;
 mod list;
 pub mod respond;
@@ -10,6 +11,7 @@ mod send;
 pub mod title;
 mod turn;
 
+pub use checkpoints::Checkpoints;
 pub use turn::{Options, TurnKind, prepare};
 
 use chrono::{DateTime, Utc};

@@ -1,5 +1,5 @@
-//! Saving an answer: checkpoints of the partial answer while it streams, and the final
-//! save with the usage ledger, the cache and the quota's settlement.
+//! Saving an answer: the final save with the usage ledger, the cache and the quota's
+//! settlement (checkpoints while it streams are [`super::checkpoints`]).
 
 use chrono::{SubsecRound, Utc};
 use nexus_kernel::AppState;
@@ -8,36 +8,12 @@ use sea_orm::sea_query::{Expr, ExprTrait, UpdateStatement};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 use super::MessageView;
 use super::engine::{Outcome, Turn};
 use crate::entities::{conversation, message};
 use crate::usage::UsageRecord;
 use crate::usage::quota;
-
-/// Save the partial answer, so that a crash keeps what had arrived. It runs beside the
-/// stream instead of holding up the next token (many streams started together checkpoint
-/// together, and queue on the database), and its commit does not wait for the disk: a
-/// crash of Nexus loses none of it, a crash of PostgreSQL at most the last fraction of a
-/// second (see [`nexus_kernel::db::Tx::relax_durability`]). The final save is durable.
-/// It only touches an answer still streaming, so a late checkpoint never overwrites it.
-pub(super) fn checkpoint(state: &AppState, turn: &Turn, content: &str) -> JoinHandle<()> {
-    let db = state.db.clone();
-    let scope = turn.ctx.scope();
-    let update = message::Entity::update_many()
-        .col_expr(message::Column::Content, Expr::value(content))
-        .col_expr(message::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
-        .filter(message::Column::Id.eq(turn.answer.id))
-        .filter(message::Column::Status.eq("streaming"))
-        .into_query();
-    tokio::spawn(async move {
-        if let Err(err) = db.single_update(scope, true, &update).await {
-            tracing::warn!(error = ?err, "could not checkpoint a streaming answer");
-        }
-    })
-}
 
 /// Save the answer, the conversation's counters, the usage ledger and the cache, and
 /// settle the quota for `charged` tokens; the saved answer's view.

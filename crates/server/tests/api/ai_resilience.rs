@@ -265,10 +265,51 @@ async fn a_client_that_leaves_cancels_the_upstream_request(app: TestApp) {
     );
 }
 
+/// Answers streaming side by side, two in one workspace and one in another, are
+/// checkpointed together (one statement per workspace): each gets its own text.
+async fn answers_streaming_together_are_each_checkpointed(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    // The echo comes back one word every 100 ms: 3 s for 30 words.
+    fake.set_echo_delay(Duration::from_millis(100));
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (p, ws2, _) = owner(&app, "p@example.com").await;
+    enable_ai(&p, &ws2, &fake, "Fake").await;
+    let mut streams = Vec::new();
+    for (i, (c, ws)) in [(&o, &ws), (&o, &ws), (&p, &ws2)].into_iter().enumerate() {
+        let conv = conversation(c, ws, json!({ "title": format!("Side by side {i}") })).await;
+        let question: Vec<String> = (0..30).map(|w| format!("q{i}w{w}")).collect();
+        let body = json!({ "content": question.join(" ") });
+        let (c2, ws2, conv2) = (c.clone(), ws.clone(), conv.clone());
+        let sending = tokio::spawn(async move { send_streamed(&c2, &ws2, &conv2, body).await });
+        let answer = format!("Echo: {}", question.join(" "));
+        streams.push((c.clone(), ws.clone(), conv, answer, sending));
+    }
+    for (c, ws, conv, answer, _) in &streams {
+        let checkpointed = wait_for_message_where(c, ws, conv, 1, "a checkpoint", |m| {
+            m["status"] == "streaming" && m["content"] != ""
+        })
+        .await;
+        let partial = checkpointed["content"].as_str().unwrap_or_default();
+        assert!(
+            answer.starts_with(partial) && partial.len() < answer.len(),
+            "{partial:?} is not the start of {answer:?}"
+        );
+    }
+    for (c, ws, conv, answer, sending) in streams {
+        let (status, events, text) = sending.await.expect("send");
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(last(&events).name, "done", "{text}");
+        let saved = wait_for_message(&c, &ws, &conv, 1, "complete").await;
+        assert_eq!(saved["content"], answer.as_str());
+    }
+}
+
 nexus_testkit::both_engines!(
     fifty_concurrent_requests_cannot_overspend_the_quota,
     a_client_that_leaves_cancels_the_upstream_request,
-    a_streaming_answer_is_saved_as_it_arrives
+    a_streaming_answer_is_saved_as_it_arrives,
+    answers_streaming_together_are_each_checkpointed
 );
 
 /// While an answer streams, what has arrived is saved (about every second), so a crash
