@@ -67,13 +67,13 @@ pub fn event_parts(ev: &TurnEvent) -> (&'static str, serde_json::Value) {
 
 pub async fn respond(headers: &HeaderMap, rx: mpsc::Receiver<TurnEvent>) -> Response {
     if wants_stream(headers) {
-        let events = SseEvents {
-            rx,
-            keep_alive: tokio::time::interval_at(
-                tokio::time::Instant::now() + KEEP_ALIVE_EVERY,
-                KEEP_ALIVE_EVERY,
-            ),
-        };
+        let mut keep_alive = tokio::time::interval_at(
+            tokio::time::Instant::now() + KEEP_ALIVE_EVERY,
+            KEEP_ALIVE_EVERY,
+        );
+        // One comment after a busy stretch, not one per period it spanned.
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let events = SseEvents { rx, keep_alive };
         return (
             [
                 (header::CONTENT_TYPE, "text/event-stream"),
