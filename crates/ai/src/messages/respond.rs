@@ -118,15 +118,14 @@ impl Stream for SseEvents {
 
 /// One event as an SSE frame. JSON has no raw line breaks, so it fits one `data:` line.
 fn sse_frame(ev: &TurnEvent) -> Bytes {
-    let mut frame = Vec::with_capacity(64);
-    if let TurnEvent::Delta(text) = ev {
-        frame.extend_from_slice(b"event: delta\ndata: {\"text\":");
-        write_json_string(&mut frame, text);
-        frame.extend_from_slice(b"}\n\n");
-    } else {
+    let TurnEvent::Delta(text) = ev else {
         let (name, data) = event_parts(ev);
-        frame.extend_from_slice(format!("event: {name}\ndata: {data}\n\n").as_bytes());
-    }
+        return Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+    };
+    let mut frame = Vec::with_capacity(text.len() + 32);
+    frame.extend_from_slice(b"event: delta\ndata: {\"text\":");
+    write_json_string(&mut frame, text);
+    frame.extend_from_slice(b"}\n\n");
     Bytes::from(frame)
 }
 

@@ -81,7 +81,7 @@ struct Choice<'a> {
     finish_reason: Option<Text<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Delta<'a> {
     #[serde(default, borrow)]
     content: Option<Text<'a>>,
@@ -124,10 +124,7 @@ impl ChunkParser {
         let mut out = Vec::new();
         let first = chunk.choices.and_then(|c| c.into_iter().next());
         if let Some(choice) = first {
-            let delta = choice.delta.unwrap_or(Delta {
-                content: None,
-                tool_calls: None,
-            });
+            let delta = choice.delta.unwrap_or_default();
             if let Some(Text(text)) = delta.content.filter(|t| !t.0.is_empty()) {
                 out.push(StreamEvent::Delta(text.into_owned()));
             }
