@@ -8,6 +8,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::entities::{ai_settings, provider};
+use crate::provider::ProviderApi;
 use crate::resilience::{Candidate, ProviderTarget};
 
 pub const PLATFORM_PROVIDER_ID: Uuid = Uuid::nil();
@@ -84,6 +85,7 @@ impl Catalog {
                 Arc::new(ProviderTarget {
                     id: p.id,
                     name: p.name,
+                    api: ProviderApi::parse(&p.api).unwrap_or_default(),
                     base_url: p.base_url,
                     api_key,
                 }),
@@ -96,6 +98,7 @@ impl Catalog {
                 let target = ProviderTarget {
                     id: PLATFORM_PROVIDER_ID,
                     name: "platform".into(),
+                    api: state.settings.ai_api,
                     base_url,
                     api_key: state.settings.ai_api_key.clone(),
                 };

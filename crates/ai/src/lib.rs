@@ -29,7 +29,7 @@ use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::messages::Checkpoints;
-use crate::provider::OpenAiClient;
+use crate::provider::ProviderClient;
 use crate::resilience::{Breakers, Resilience};
 use crate::tools::ToolRegistry;
 
@@ -48,7 +48,7 @@ impl AiService {
         std::thread::spawn(|| usage::tokens::count("warm up"));
         Arc::new(Self {
             resilience: Resilience {
-                client: OpenAiClient::new(),
+                client: ProviderClient::new(),
                 breakers: Breakers::new(Duration::from_secs(settings.ai_breaker_open_secs)),
                 first_token_timeout: Duration::from_secs(
                     settings.ai_first_token_timeout_secs.max(1),

@@ -60,9 +60,11 @@ pub struct Settings {
     /// `pretty` or `json`.
     pub log_format: String,
     pub plans: Plans,
-    /// The platform's default AI provider (any OpenAI-compatible endpoint), offered to
-    /// every workspace after its own providers.
+    /// The platform's default AI provider, offered to every workspace after its own
+    /// providers: any OpenAI-compatible endpoint, or Anthropic's (`ai_api`).
     pub ai_base_url: Option<String>,
+    /// The wire protocol `ai_base_url` speaks.
+    pub ai_api: AiProviderApi,
     pub ai_api_key: Option<SecretString>,
     /// Comma-separated models of the default provider; the first is the default model.
     pub ai_models: String,
@@ -80,6 +82,38 @@ pub struct Settings {
     pub ai_breaker_open_secs: u64,
     /// First retry delay (exponential with full jitter, capped at 5 s).
     pub ai_retry_base_ms: u64,
+}
+
+/// The wire protocol an AI provider speaks.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AiProviderApi {
+    /// OpenAI's Chat Completions (`POST {base_url}/chat/completions`), which OpenAI, Azure
+    /// OpenAI, Ollama, vLLM, llama.cpp, LiteLLM and OpenRouter all speak.
+    #[default]
+    Openai,
+    /// Anthropic's Messages API (`POST {base_url}/messages`).
+    Anthropic,
+}
+
+impl AiProviderApi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Openai => "openai",
+            Self::Anthropic => "anthropic",
+        }
+    }
+
+    /// The stored form; `None` for anything we never write.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "openai" => Some(Self::Openai),
+            "anthropic" => Some(Self::Anthropic),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -151,6 +185,7 @@ impl Default for Settings {
             log_format: "pretty".into(),
             plans: Plans::default(),
             ai_base_url: None,
+            ai_api: AiProviderApi::default(),
             ai_api_key: None,
             ai_models: String::new(),
             ai_small_model: None,

@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
+    /// `openai` or `anthropic` ([`crate::provider::ProviderApi`]).
+    pub api: String,
     pub base_url: String,
     pub models: Json,
     pub priority: i32,

@@ -4,11 +4,13 @@ use sea_orm_migration::MigrationTrait;
 
 mod m0002_ai;
 mod m0004_ai_write_locks;
+mod m0005_ai_provider_api;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
         Box::new(m0002_ai::Migration),
         Box::new(m0004_ai_write_locks::Migration),
+        Box::new(m0005_ai_provider_api::Migration),
     ]
 }
 

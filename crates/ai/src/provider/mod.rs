@@ -1,10 +1,15 @@
-//! One provider interface for every module: OpenAI-compatible Chat Completions (OpenAI,
-//! Azure OpenAI, Ollama, vLLM, llama.cpp, LiteLLM, OpenRouter all speak it).
+//! One provider interface for every module, over two wire protocols: OpenAI-compatible
+//! Chat Completions (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LiteLLM, OpenRouter all
+//! speak it) and Anthropic's Messages API. Requests are built in the Chat Completions
+//! shape and translated at the edge; answers come back as the same [`StreamEvent`]s.
 
+mod anthropic;
+mod client;
 mod openai;
 mod sse;
 
-pub use openai::{OpenAiClient, ProviderStream};
+pub use client::{ProviderClient, ProviderStream};
+pub use nexus_kernel::config::AiProviderApi as ProviderApi;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

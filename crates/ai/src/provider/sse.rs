@@ -91,7 +91,7 @@ struct Delta<'a> {
 
 /// A string, borrowed unless it had escapes (`Option<Cow<str>>` alone always copies).
 #[derive(Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+pub(super) struct Text<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
 
 /// Turns chunk payloads into [`StreamEvent`]s.
 #[derive(Default)]

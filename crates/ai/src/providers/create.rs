@@ -19,12 +19,16 @@ use super::{ProviderView, parse_api_key, parse_base_url, parse_models};
 use crate::AiService;
 use crate::catalog::key_secret_name;
 use crate::entities::provider;
+use crate::provider::ProviderApi;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProviderRequest {
     pub name: String,
-    /// The OpenAI-compatible base URL, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`.
+    /// The wire protocol it speaks; default `openai` (any OpenAI-compatible endpoint).
+    pub api: Option<ProviderApi>,
+    /// The API's base URL, e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1` or
+    /// (`anthropic`) `https://api.anthropic.com/v1`.
     pub base_url: String,
     /// Stored encrypted; never returned. Optional for local servers.
     pub api_key: Option<String>,
@@ -65,6 +69,7 @@ pub async fn create_ai_provider(
         workspace_id: ctx.workspace_id,
         id: Uuid::now_v7(),
         name,
+        api: body.api.unwrap_or_default().as_str().to_owned(),
         base_url,
         models: json!(models),
         priority: body.priority.unwrap_or(count as i32 * 10 + 10),
@@ -77,6 +82,7 @@ pub async fn create_ai_provider(
         workspace_id: Set(row.workspace_id),
         id: Set(row.id),
         name: Set(row.name.clone()),
+        api: Set(row.api.clone()),
         base_url: Set(row.base_url.clone()),
         models: Set(row.models.clone()),
         priority: Set(row.priority),
@@ -102,7 +108,7 @@ pub async fn create_ai_provider(
         &tx,
         &ctx,
         Event::new("ai_provider.created", "ai_provider", row.id)
-            .summary(json!({ "name": row.name, "base_url": row.base_url, "models": models, "has_api_key": row.has_api_key })),
+            .summary(json!({ "name": row.name, "api": row.api, "base_url": row.base_url, "models": models, "has_api_key": row.has_api_key })),
     )
     .await?;
     tx.commit().await?;

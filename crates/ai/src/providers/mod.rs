@@ -1,6 +1,6 @@
-//! A workspace's own AI providers: any OpenAI-compatible endpoint, tried in `priority`
-//! order (lowest first) before the platform's default. Keys live in the kernel's secrets
-//! (`ai_provider.<id>`) and are never returned.
+//! A workspace's own AI providers: any OpenAI-compatible endpoint or Anthropic's Messages
+//! API, tried in `priority` order (lowest first) before the platform's default. Keys live
+//! in the kernel's secrets (`ai_provider.<id>`) and are never returned.
 
 mod create;
 mod delete;
@@ -16,6 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::entities::provider;
+use crate::provider::ProviderApi;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ProviderView {
     pub id: Uuid,
     pub name: String,
+    /// The wire protocol it speaks.
+    pub api: ProviderApi,
     pub base_url: String,
     pub models: Vec<String>,
     /// Lower first.
@@ -50,6 +53,7 @@ impl ProviderView {
         Self {
             id: p.id,
             name: p.name.clone(),
+            api: ProviderApi::parse(&p.api).unwrap_or_default(),
             base_url: p.base_url.clone(),
             models: serde_json::from_value(p.models.clone()).unwrap_or_default(),
             priority: p.priority,

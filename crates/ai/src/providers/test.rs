@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::AiService;
 use crate::catalog::key_secret_name;
 use crate::entities::provider;
+use crate::provider::ProviderApi;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderTestResult {
@@ -62,7 +63,11 @@ pub async fn test_ai_provider(
     let result = ai
         .resilience
         .client
-        .list_models(&row.base_url, key.as_ref())
+        .list_models(
+            ProviderApi::parse(&row.api).unwrap_or_default(),
+            &row.base_url,
+            key.as_ref(),
+        )
         .await;
     let latency_ms = started.elapsed().as_millis() as u64;
     Ok(axum::Json(match result {

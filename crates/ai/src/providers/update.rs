@@ -20,11 +20,13 @@ use super::{ProviderView, parse_api_key, parse_base_url, parse_models};
 use crate::AiService;
 use crate::catalog::key_secret_name;
 use crate::entities::provider;
+use crate::provider::ProviderApi;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProviderRequest {
     pub name: Option<String>,
+    pub api: Option<ProviderApi>,
     pub base_url: Option<String>,
     /// A new key; an empty string removes the stored key.
     pub api_key: Option<String>,
@@ -33,7 +35,7 @@ pub struct UpdateProviderRequest {
     pub enabled: Option<bool>,
 }
 
-/// Change a provider (name, URL, key, models, priority, on/off).
+/// Change a provider (name, protocol, URL, key, models, priority, on/off).
 #[utoipa::path(patch, path = "/workspaces/{workspace_id}/ai/providers/{provider_id}", tag = "ai",
     params(("workspace_id" = Uuid, Path), ("provider_id" = Uuid, Path)), request_body = UpdateProviderRequest,
     responses((status = 200, body = ProviderView), (status = 404, body = nexus_kernel::error::ErrorEnvelope)))]
@@ -77,6 +79,10 @@ pub async fn update_ai_provider(
     if let Some(v) = name {
         row.name = Set(v);
         changed.push("name");
+    }
+    if let Some(v) = body.api {
+        row.api = Set(v.as_str().to_owned());
+        changed.push("api");
     }
     if let Some(v) = base_url {
         row.base_url = Set(v);

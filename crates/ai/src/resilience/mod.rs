@@ -15,13 +15,16 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::provider::{ChatRequest, OpenAiClient, ProviderError, ProviderStream, StreamEvent};
+use crate::provider::{
+    ChatRequest, ProviderApi, ProviderClient, ProviderError, ProviderStream, StreamEvent,
+};
 
 /// A provider endpoint the workspace may use. The platform's default provider has the
 /// nil id.
 pub struct ProviderTarget {
     pub id: Uuid,
     pub name: String,
+    pub api: ProviderApi,
     pub base_url: String,
     pub api_key: Option<SecretString>,
 }
@@ -51,7 +54,7 @@ pub enum OpenError {
 }
 
 pub struct Resilience {
-    pub client: OpenAiClient,
+    pub client: ProviderClient,
     pub breakers: Breakers,
     pub first_token_timeout: Duration,
     pub retry_base: Duration,
@@ -149,7 +152,7 @@ impl Resilience {
         let p = &candidate.provider;
         let mut stream = self
             .client
-            .stream(&p.base_url, p.api_key.as_ref(), req)
+            .stream(p.api, &p.base_url, p.api_key.as_ref(), req)
             .await?;
         let mut first = Vec::new();
         loop {

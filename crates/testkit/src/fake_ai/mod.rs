@@ -1,6 +1,8 @@
-//! A fake OpenAI-compatible AI provider: a real HTTP server speaking the Chat Completions
-//! wire protocol (JSON, or Server-Sent Events when `"stream": true`) that misbehaves on
-//! demand, so the AI layer is tested against bytes on a socket rather than against mocks.
+//! A fake AI provider: a real HTTP server speaking OpenAI's Chat Completions wire protocol
+//! (JSON, or Server-Sent Events when `"stream": true`) and Anthropic's Messages API
+//! ([`anthropic`], `POST /v1/messages`) that misbehaves on demand, so the AI layer is
+//! tested against bytes on a socket rather than against mocks. Both protocols take their
+//! behaviour from one queue.
 //!
 //! Connections are served by hand (hyper, one task per connection in a `JoinSet`) rather
 //! than with `axum::serve`, so that dropping the fake aborts every connection at once,
@@ -23,6 +25,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
+
+mod anthropic;
 
 /// Added to the words of the messages, as real tokenizers add per-request overhead.
 pub const PROMPT_OVERHEAD: u64 = 3;
@@ -165,6 +169,7 @@ impl FakeAi {
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(create_chat_completion))
+            .route("/v1/messages", post(anthropic::create_message))
             .route("/v1/models", get(list_models))
             .fallback(unknown_route)
             .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
@@ -197,8 +202,8 @@ impl FakeAi {
         lock(&self.shared.behaviors).extend(bs);
     }
 
-    /// Every chat-completions request body received, in order, including ones answered
-    /// with errors (a body that is not JSON is kept as a JSON string).
+    /// Every chat request body received (either protocol), in order, including ones
+    /// answered with errors (a body that is not JSON is kept as a JSON string).
     pub fn requests(&self) -> Vec<Value> {
         lock(&self.shared.requests).clone()
     }
@@ -285,6 +290,9 @@ async fn unknown_route() -> Response {
 }
 
 async fn list_models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if anthropic::is_anthropic(&headers) {
+        return anthropic::list_models(&shared, &headers);
+    }
     if let Some(denied) = unauthorized(&shared, &headers) {
         return denied;
     }
@@ -388,15 +396,57 @@ fn count_words(text: &str) -> u64 {
     text.split_whitespace().count() as u64
 }
 
+/// Parse a request body as JSON and record it (as a JSON string if it is not JSON).
+fn record(shared: &Shared, body: &Bytes) -> Option<Value> {
+    let parsed = serde_json::from_slice::<Value>(body).ok();
+    let recorded = parsed
+        .clone()
+        .unwrap_or_else(|| Value::String(String::from_utf8_lossy(body).into()));
+    lock(&shared.requests).push(recorded);
+    parsed
+}
+
+/// What the next valid request gets, from the queue: an answer, or an error status.
+/// A `Stall` never returns.
+enum Next {
+    Answer { seq: u64, answer: Answer },
+    Status { code: u16, retry_after: Option<u64> },
+}
+
+async fn next_answer(shared: &Shared, last_user: &str) -> Next {
+    let behavior = lock(&shared.behaviors)
+        .pop_front()
+        .unwrap_or(Behavior::Echo);
+    let seq = shared.seq.fetch_add(1, Ordering::Relaxed);
+    let answer = match behavior {
+        Behavior::Status { code, retry_after } => return Next::Status { code, retry_after },
+        Behavior::Stall => return std::future::pending().await,
+        Behavior::Echo => Answer::reply(
+            Reply::text(format!("Echo: {last_user}")).delay(*lock(&shared.echo_delay)),
+        ),
+        Behavior::Reply(reply) => Answer::reply(reply),
+        Behavior::DropMidStream { text, after_chunks } => Answer {
+            abort_after: Some(after_chunks),
+            ..Answer::reply(Reply::text(text))
+        },
+        Behavior::ToolCall { name, arguments } => Answer {
+            payload: Payload::Tool {
+                id: format!("call_fake{seq:08}"),
+                name,
+                arguments: arguments.to_string(),
+            },
+            ..Answer::reply(Reply::text(""))
+        },
+    };
+    Next::Answer { seq, answer }
+}
+
 async fn create_chat_completion(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let parsed = serde_json::from_slice::<Value>(&body);
-    let read = parsed.as_ref().ok().map(ChatRequest::read);
-    let recorded = parsed.unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
-    lock(&shared.requests).push(recorded);
+    let read = record(&shared, &body).as_ref().map(ChatRequest::read);
     if let Some(denied) = unauthorized(&shared, &headers) {
         return denied;
     }
@@ -419,29 +469,9 @@ async fn create_chat_completion(
         );
     }
     // Client mistakes (auth, model) above leave the queue alone; valid requests consume it.
-    let behavior = lock(&shared.behaviors)
-        .pop_front()
-        .unwrap_or(Behavior::Echo);
-    let seq = shared.seq.fetch_add(1, Ordering::Relaxed);
-    let answer = match behavior {
-        Behavior::Status { code, retry_after } => return status_response(code, retry_after),
-        Behavior::Stall => return std::future::pending().await,
-        Behavior::Echo => Answer::reply(
-            Reply::text(format!("Echo: {}", req.last_user)).delay(*lock(&shared.echo_delay)),
-        ),
-        Behavior::Reply(reply) => Answer::reply(reply),
-        Behavior::DropMidStream { text, after_chunks } => Answer {
-            abort_after: Some(after_chunks),
-            ..Answer::reply(Reply::text(text))
-        },
-        Behavior::ToolCall { name, arguments } => Answer {
-            payload: Payload::Tool {
-                id: format!("call_fake{seq:08}"),
-                name,
-                arguments: arguments.to_string(),
-            },
-            ..Answer::reply(Reply::text(""))
-        },
+    let (seq, answer) = match next_answer(&shared, &req.last_user).await {
+        Next::Status { code, retry_after } => return status_response(code, retry_after),
+        Next::Answer { seq, answer } => (seq, answer),
     };
     let call = Call {
         id: format!("chatcmpl-fake{seq:08}"),

@@ -1,0 +1,531 @@
+//! Anthropic's Messages API: our request translated into it, and its stream's events
+//! translated back into [`StreamEvent`]s, so that the rest of the AI layer never knows
+//! which protocol answered.
+//!
+//! What differs from Chat Completions: the system prompt is a top-level field, not a
+//! message; `max_tokens` is required; a tool call is a `tool_use` content block of the
+//! assistant and its result a `tool_result` block of the next user message; the stream is
+//! typed events (`message_start`, `content_block_start|delta|stop`, `message_delta`,
+//! `message_stop`, `ping`, `error`), with the prompt's tokens at the start and the
+//! answer's at the end.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use super::sse::Text;
+use super::{ChatRequest, FunctionCall, ProviderError, StreamEvent, ToolCall, Usage};
+
+/// The API version we speak: the one with the stream events above.
+pub const VERSION: &str = "2023-06-01";
+/// Anthropic requires a completion budget; ours always sets one, this is the backstop.
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+pub fn authorise(
+    rb: reqwest::RequestBuilder,
+    api_key: Option<&SecretString>,
+) -> reqwest::RequestBuilder {
+    let rb = rb.header("anthropic-version", VERSION);
+    match api_key {
+        Some(key) => rb.header("x-api-key", key.expose_secret()),
+        None => rb,
+    }
+}
+
+/// The Messages request for `request`, streamed.
+pub fn stream_body(request: &ChatRequest) -> Value {
+    let mut system: Vec<&str> = Vec::new();
+    let mut messages: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    for m in &request.messages {
+        let text = m.content.as_deref().filter(|t| !t.trim().is_empty());
+        let (role, blocks) = match m.role.as_str() {
+            "system" => {
+                system.extend(text);
+                continue;
+            }
+            "tool" => (
+                "user",
+                vec![json!({
+                    "type": "tool_result",
+                    "tool_use_id": m.tool_call_id.as_deref().unwrap_or_default(),
+                    "content": m.content.as_deref().unwrap_or_default(),
+                })],
+            ),
+            "assistant" => {
+                let mut blocks: Vec<Value> = text
+                    .map(|t| json!({"type": "text", "text": t}))
+                    .into_iter()
+                    .collect();
+                for call in m.tool_calls.iter().flatten() {
+                    blocks.push(json!({
+                        "type": "tool_use",
+                        "id": call.id,
+                        "name": call.function.name,
+                        "input": tool_input(&call.function.arguments),
+                    }));
+                }
+                ("assistant", blocks)
+            }
+            _ => (
+                "user",
+                text.map(|t| json!({"type": "text", "text": t}))
+                    .into_iter()
+                    .collect(),
+            ),
+        };
+        // Empty text blocks are refused, and results of one round of tool calls must
+        // travel together in one user message: merge what the same role says in a row.
+        if blocks.is_empty() {
+            continue;
+        }
+        match messages.last_mut() {
+            Some((last, content)) if *last == role => content.extend(blocks),
+            _ => messages.push((role, blocks)),
+        }
+    }
+    let mut body = json!({
+        "model": request.model,
+        "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        "messages": messages
+            .into_iter()
+            .map(|(role, content)| json!({"role": role, "content": content}))
+            .collect::<Vec<_>>(),
+        "stream": true,
+    });
+    if !system.is_empty() {
+        body["system"] = json!(system.join("\n\n"));
+    }
+    if let Some(t) = request.temperature {
+        // Anthropic's range is 0 to 1 (OpenAI's is 0 to 2).
+        body["temperature"] = json!(t.clamp(0.0, 1.0));
+    }
+    if !request.tools.is_empty() {
+        body["tools"] = request
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+            .collect();
+    }
+    body
+}
+
+/// A tool call's arguments as the object Anthropic wants (the model wrote them; if they
+/// are not an object, they travel under `arguments` rather than being lost).
+fn tool_input(arguments: &str) -> Value {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(Value::Object(map)) => Value::Object(map),
+        _ if arguments.trim().is_empty() => Value::Object(Map::new()),
+        Ok(other) => json!({ "arguments": other }),
+        Err(_) => json!({ "arguments": arguments }),
+    }
+}
+
+/// One stream event: only the fields we read, the text borrowed (a
+/// `content_block_delta` arrives for every token).
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(default)]
+    index: u64,
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(default)]
+    content_block: Option<Value>,
+    #[serde(default)]
+    message: Option<Value>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    text: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    partial_json: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    stop_reason: Option<Text<'a>>,
+}
+
+/// Turns event payloads into [`StreamEvent`]s.
+#[derive(Default)]
+pub struct EventParser {
+    /// Tool calls by content block index, arguments gathered from `input_json_delta`s.
+    tool_calls: BTreeMap<u64, ToolCall>,
+    /// From `message_start` (and `message_delta`, where newer versions repeat it).
+    prompt_tokens: Option<u64>,
+    completion_tokens: u64,
+    /// `message_delta` told why the answer ended: it is complete.
+    pub finished: bool,
+    /// `message_stop`: nothing follows.
+    pub done: bool,
+}
+
+impl EventParser {
+    pub fn parse(&mut self, payload: &str) -> Result<Vec<StreamEvent>, ProviderError> {
+        let payload = payload.trim();
+        if payload.is_empty() {
+            return Ok(Vec::new());
+        }
+        let event: Event = serde_json::from_str(payload)
+            .map_err(|e| ProviderError::Protocol(format!("bad event: {e}")))?;
+        let mut out = Vec::new();
+        match event.kind.0.as_ref() {
+            "content_block_delta" => {
+                let Some(delta) = event.delta else {
+                    return Ok(out);
+                };
+                if let Some(Text(text)) = delta.text.filter(|t| !t.0.is_empty()) {
+                    out.push(StreamEvent::Delta(text.into_owned()));
+                } else if let Some(Text(json)) = delta.partial_json
+                    && let Some(call) = self.tool_calls.get_mut(&event.index)
+                {
+                    call.function.arguments.push_str(&json);
+                }
+                // Thinking, signatures and citations are not part of the answer's text.
+            }
+            "content_block_start" => {
+                let block = event.content_block.unwrap_or_default();
+                match block["type"].as_str() {
+                    Some("text") => {
+                        if let Some(text) = block["text"].as_str().filter(|t| !t.is_empty()) {
+                            out.push(StreamEvent::Delta(text.to_owned()));
+                        }
+                    }
+                    Some("tool_use") => {
+                        let call = ToolCall {
+                            id: block["id"].as_str().unwrap_or_default().to_owned(),
+                            kind: "function".into(),
+                            function: FunctionCall {
+                                name: block["name"].as_str().unwrap_or_default().to_owned(),
+                                arguments: String::new(),
+                            },
+                        };
+                        self.tool_calls.insert(event.index, call);
+                    }
+                    _ => {}
+                }
+            }
+            "message_start" => {
+                let usage = &event.message.unwrap_or_default()["usage"];
+                self.read_usage(usage);
+            }
+            "message_delta" => {
+                if let Some(usage) = &event.usage {
+                    self.read_usage(usage);
+                }
+                if let Some(Text(reason)) = event.delta.and_then(|d| d.stop_reason) {
+                    self.finished = true;
+                    self.finish(&reason, &mut out);
+                }
+            }
+            "message_stop" => self.done = true,
+            "error" => {
+                let err = event.error.unwrap_or_default();
+                let message = err["message"]
+                    .as_str()
+                    .unwrap_or("error in stream")
+                    .to_owned();
+                return Err(ProviderError::Interrupted(message));
+            }
+            // `ping`, `content_block_stop`, and event types added later.
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    /// Prompt tokens are the uncached, cache-written and cache-read ones together: all
+    /// of them count against the workspace's quota.
+    fn read_usage(&mut self, usage: &Value) {
+        let prompt: Option<u64> = [
+            "input_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+        ]
+        .iter()
+        .filter_map(|k| usage[k].as_u64())
+        .reduce(|a, b| a + b);
+        if prompt.is_some() {
+            self.prompt_tokens = prompt;
+        }
+        if let Some(output) = usage["output_tokens"].as_u64() {
+            self.completion_tokens = output;
+        }
+    }
+
+    /// The end of the answer, as the Chat Completions parser reports it: tool calls, then
+    /// the finish reason in OpenAI's words, then usage.
+    fn finish(&mut self, reason: &str, out: &mut Vec<StreamEvent>) {
+        if !self.tool_calls.is_empty() {
+            let mut calls: Vec<ToolCall> =
+                std::mem::take(&mut self.tool_calls).into_values().collect();
+            for (i, c) in calls.iter_mut().enumerate() {
+                if c.id.is_empty() {
+                    c.id = format!("toolu_{i}");
+                }
+                if c.function.arguments.trim().is_empty() {
+                    c.function.arguments = "{}".into();
+                }
+            }
+            out.push(StreamEvent::ToolCalls(calls));
+        }
+        let reason = match reason {
+            "end_turn" | "stop_sequence" => "stop",
+            "max_tokens" => "length",
+            "tool_use" => "tool_calls",
+            other => other,
+        };
+        out.push(StreamEvent::Finished {
+            reason: reason.to_owned(),
+        });
+        if let Some(prompt) = self.prompt_tokens {
+            out.push(StreamEvent::Usage(Usage {
+                prompt_tokens: prompt,
+                completion_tokens: self.completion_tokens,
+            }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sse::SseDecoder;
+    use super::super::{ChatMessage, ToolSpec};
+    use super::*;
+
+    fn run(input: &str) -> Result<Vec<StreamEvent>, ProviderError> {
+        let mut dec = SseDecoder::default();
+        let mut parser = EventParser::default();
+        let mut out = Vec::new();
+        for piece in input.as_bytes().chunks(5) {
+            for payload in dec.feed(piece) {
+                out.extend(parser.parse(&payload)?);
+            }
+        }
+        assert!(parser.done || parser.finished, "the stream ended: {out:?}");
+        Ok(out)
+    }
+
+    fn event(kind: &str, data: Value) -> String {
+        format!("event: {kind}\ndata: {data}\n\n")
+    }
+
+    #[test]
+    fn text_answer_with_usage_from_both_ends() {
+        let s = [
+            event(
+                "message_start",
+                json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude-x","stop_reason":null,"usage":{"input_tokens":20,"cache_read_input_tokens":5,"output_tokens":1}}}),
+            ),
+            event(
+                "content_block_start",
+                json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+            ),
+            event("ping", json!({"type":"ping"})),
+            event(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"there\""}}),
+            ),
+            event(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"!"}}),
+            ),
+            event(
+                "content_block_stop",
+                json!({"type":"content_block_stop","index":0}),
+            ),
+            event(
+                "message_delta",
+                json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":7}}),
+            ),
+            event("message_stop", json!({"type":"message_stop"})),
+        ]
+        .concat();
+        assert_eq!(
+            run(&s).expect("parses"),
+            vec![
+                StreamEvent::Delta("Hi \"there\"".into()),
+                StreamEvent::Delta("!".into()),
+                StreamEvent::Finished {
+                    reason: "stop".into()
+                },
+                StreamEvent::Usage(Usage {
+                    prompt_tokens: 25,
+                    completion_tokens: 7
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn tool_use_blocks_become_tool_calls() {
+        let s = [
+            event(
+                "message_start",
+                json!({"type":"message_start","message":{"usage":{"input_tokens":9,"output_tokens":1}}}),
+            ),
+            event(
+                "content_block_start",
+                json!({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}),
+            ),
+            event(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}),
+            ),
+            event(
+                "content_block_start",
+                json!({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_a","name":"list_members","input":{}}}),
+            ),
+            event(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"lim"}}),
+            ),
+            event(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"it\": 3}"}}),
+            ),
+            event(
+                "content_block_start",
+                json!({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_b","name":"search_conversations","input":{}}}),
+            ),
+            event(
+                "message_delta",
+                json!({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}}),
+            ),
+            event("message_stop", json!({"type":"message_stop"})),
+        ]
+        .concat();
+        let events = run(&s).expect("parses");
+        let StreamEvent::ToolCalls(calls) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(calls.len(), 2);
+        assert_eq!(
+            (calls[0].id.as_str(), calls[0].function.name.as_str()),
+            ("toolu_a", "list_members")
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&calls[0].function.arguments).expect("json"),
+            json!({"limit": 3})
+        );
+        assert_eq!(
+            calls[1].function.arguments, "{}",
+            "no input is an empty object"
+        );
+        assert_eq!(
+            events[1..],
+            [
+                StreamEvent::Finished {
+                    reason: "tool_calls".into()
+                },
+                StreamEvent::Usage(Usage {
+                    prompt_tokens: 9,
+                    completion_tokens: 30
+                })
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_event_ends_the_stream_with_its_message() {
+        let s = event(
+            "error",
+            json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}),
+        );
+        let err = run(&s).expect_err("an error");
+        assert_eq!(
+            err.to_string(),
+            ProviderError::Interrupted("Overloaded".into()).to_string()
+        );
+        assert!(matches!(
+            EventParser::default().parse("{not json"),
+            Err(ProviderError::Protocol(_))
+        ));
+        assert!(
+            EventParser::default()
+                .parse(r#"{"type":"something_new","index":4}"#)
+                .expect("unknown events are skipped")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_request_moves_system_and_tools_where_anthropic_wants_them() {
+        let call = ToolCall {
+            id: "toolu_1".into(),
+            kind: "function".into(),
+            function: FunctionCall {
+                name: "list_members".into(),
+                arguments: r#"{"limit":2}"#.into(),
+            },
+        };
+        let request = ChatRequest {
+            model: "claude-x".into(),
+            messages: vec![
+                ChatMessage::text("system", "Be brief."),
+                ChatMessage::text("user", "Who is here?"),
+                ChatMessage {
+                    role: "assistant".into(),
+                    content: None,
+                    tool_calls: Some(vec![
+                        call.clone(),
+                        ToolCall {
+                            id: "toolu_2".into(),
+                            function: FunctionCall {
+                                name: "search_conversations".into(),
+                                arguments: "not json".into(),
+                            },
+                            ..call
+                        },
+                    ]),
+                    tool_call_id: None,
+                },
+                ChatMessage {
+                    role: "tool".into(),
+                    content: Some(r#"{"members":[]}"#.into()),
+                    tool_calls: None,
+                    tool_call_id: Some("toolu_1".into()),
+                },
+                ChatMessage {
+                    role: "tool".into(),
+                    content: Some("[]".into()),
+                    tool_calls: None,
+                    tool_call_id: Some("toolu_2".into()),
+                },
+            ],
+            tools: vec![ToolSpec {
+                name: "list_members".into(),
+                description: "Members".into(),
+                parameters: json!({"type": "object"}),
+            }],
+            temperature: Some(1.5),
+            max_tokens: None,
+        };
+        assert_eq!(
+            stream_body(&request),
+            json!({
+                "model": "claude-x",
+                "max_tokens": DEFAULT_MAX_TOKENS,
+                "stream": true,
+                "system": "Be brief.",
+                "temperature": 1.0,
+                "tools": [{"name": "list_members", "description": "Members", "input_schema": {"type": "object"}}],
+                "messages": [
+                    {"role": "user", "content": [{"type": "text", "text": "Who is here?"}]},
+                    {"role": "assistant", "content": [
+                        {"type": "tool_use", "id": "toolu_1", "name": "list_members", "input": {"limit": 2}},
+                        {"type": "tool_use", "id": "toolu_2", "name": "search_conversations", "input": {"arguments": "not json"}},
+                    ]},
+                    {"role": "user", "content": [
+                        {"type": "tool_result", "tool_use_id": "toolu_1", "content": "{\"members\":[]}"},
+                        {"type": "tool_result", "tool_use_id": "toolu_2", "content": "[]"},
+                    ]},
+                ],
+            })
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! The HTTP client for every provider: one connection pool, the wire protocol chosen per
+//! call ([`ProviderApi`]), and the answer stream normalised to [`StreamEvent`]s.
+
+use futures::StreamExt;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use secrecy::SecretString;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::time::Duration;
+
+use super::sse::{ChunkParser, SseDecoder};
+use super::{ChatRequest, ProviderApi, ProviderError, StreamEvent, anthropic, openai};
+
+#[derive(Clone)]
+pub struct ProviderClient {
+    http: reqwest::Client,
+}
+
+type ByteStream = Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// Reads one protocol's SSE payloads into events.
+enum EventParser {
+    OpenAi(ChunkParser),
+    Anthropic(anthropic::EventParser),
+}
+
+impl EventParser {
+    fn new(api: ProviderApi) -> Self {
+        match api {
+            ProviderApi::Openai => Self::OpenAi(ChunkParser::default()),
+            ProviderApi::Anthropic => Self::Anthropic(anthropic::EventParser::default()),
+        }
+    }
+
+    fn parse(
+        &mut self,
+        payload: &str,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<(), ProviderError> {
+        match self {
+            Self::OpenAi(p) => out.extend(p.parse(payload)?),
+            Self::Anthropic(p) => out.extend(p.parse(payload)?),
+        }
+        Ok(())
+    }
+
+    /// The provider said the stream is over (nothing after this matters).
+    fn done(&self) -> bool {
+        match self {
+            Self::OpenAi(p) => p.done,
+            Self::Anthropic(p) => p.done,
+        }
+    }
+
+    /// Whether a stream that closes now ended the answer rather than being cut.
+    fn complete(&self) -> bool {
+        match self {
+            // Some servers never send [DONE]; a finish_reason is enough.
+            Self::OpenAi(p) => p.finished || p.done,
+            // Anthropic always ends with `message_stop`.
+            Self::Anthropic(p) => p.done,
+        }
+    }
+}
+
+/// An open answer stream. Dropping it closes the connection, which cancels the request
+/// upstream.
+pub struct ProviderStream {
+    body: ByteStream,
+    decoder: SseDecoder,
+    parser: EventParser,
+    pending: VecDeque<StreamEvent>,
+    ended: bool,
+}
+
+impl ProviderStream {
+    /// The next event, `None` at a clean end, or an error if the stream broke.
+    pub async fn next(&mut self) -> Option<Result<StreamEvent, ProviderError>> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some(Ok(ev));
+            }
+            if self.ended {
+                return None;
+            }
+            match self.body.next().await {
+                Some(Ok(bytes)) => {
+                    for payload in self.decoder.feed(&bytes) {
+                        if let Err(e) = self.parser.parse(&payload, &mut self.pending) {
+                            return Some(Err(e));
+                        }
+                    }
+                    if self.parser.done() {
+                        self.ended = true;
+                    }
+                }
+                Some(Err(e)) => return Some(Err(ProviderError::Interrupted(e.to_string()))),
+                None => {
+                    self.ended = true;
+                    if let Some(payload) = self.decoder.finish()
+                        && let Err(e) = self.parser.parse(&payload, &mut self.pending)
+                    {
+                        return Some(Err(e));
+                    }
+                    if !self.parser.complete() {
+                        return Some(Err(ProviderError::Interrupted(
+                            "the stream ended before the answer did".into(),
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Default for ProviderClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProviderClient {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(1024)
+            .tcp_nodelay(true)
+            .build()
+            .unwrap_or_default();
+        Self { http }
+    }
+
+    fn url(base_url: &str, path: &str) -> String {
+        format!("{}/{path}", base_url.trim_end_matches('/'))
+    }
+
+    fn authorised(
+        api: ProviderApi,
+        rb: reqwest::RequestBuilder,
+        api_key: Option<&SecretString>,
+    ) -> reqwest::RequestBuilder {
+        match api {
+            ProviderApi::Openai => openai::authorise(rb, api_key),
+            ProviderApi::Anthropic => anthropic::authorise(rb, api_key),
+        }
+    }
+
+    /// Start a streamed answer. Resolves when the response headers arrive.
+    pub async fn stream(
+        &self,
+        api: ProviderApi,
+        base_url: &str,
+        api_key: Option<&SecretString>,
+        request: &ChatRequest,
+    ) -> Result<ProviderStream, ProviderError> {
+        let (path, body) = match api {
+            ProviderApi::Openai => ("chat/completions", openai::stream_body(request)?),
+            ProviderApi::Anthropic => ("messages", anthropic::stream_body(request)),
+        };
+        let rb = self.http.post(Self::url(base_url, path)).json(&body);
+        let response = Self::authorised(api, rb, api_key)
+            .send()
+            .await
+            .map_err(send_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = retry_after(response.headers());
+            let text = response.text().await.unwrap_or_default();
+            return Err(ProviderError::Status {
+                status: status.as_u16(),
+                retry_after,
+                message: error_message(&text),
+            });
+        }
+        Ok(ProviderStream {
+            body: Box::pin(response.bytes_stream()),
+            decoder: SseDecoder::default(),
+            parser: EventParser::new(api),
+            pending: VecDeque::new(),
+            ended: false,
+        })
+    }
+
+    /// The models an endpoint lists (`GET {base}/models`, the same shape in both
+    /// protocols), for the live provider check.
+    pub async fn list_models(
+        &self,
+        api: ProviderApi,
+        base_url: &str,
+        api_key: Option<&SecretString>,
+    ) -> Result<Vec<String>, ProviderError> {
+        let path = match api {
+            ProviderApi::Openai => "models",
+            // Anthropic pages its list, 20 by default.
+            ProviderApi::Anthropic => "models?limit=1000",
+        };
+        let rb = self
+            .http
+            .get(Self::url(base_url, path))
+            .timeout(Duration::from_secs(15));
+        let response = Self::authorised(api, rb, api_key)
+            .send()
+            .await
+            .map_err(send_error)?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ProviderError::Interrupted(e.to_string()))?;
+        if !status.is_success() {
+            return Err(ProviderError::Status {
+                status: status.as_u16(),
+                retry_after: None,
+                message: error_message(&text),
+            });
+        }
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| ProviderError::Protocol(e.to_string()))?;
+        Ok(v["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["id"].as_str().map(str::to_owned))
+            .collect())
+    }
+}
+
+fn send_error(e: reqwest::Error) -> ProviderError {
+    if e.is_timeout() {
+        ProviderError::Timeout
+    } else {
+        ProviderError::Connect(without_url(&e))
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs: f64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+/// The provider's error message, short, from an error body (`{"error":{"message":…}}` in
+/// both protocols) or plain text.
+fn error_message(body: &str) -> String {
+    let msg = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v["error"]["message"]
+                .as_str()
+                .or_else(|| v["error"].as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body.to_owned());
+    msg.chars().take(300).collect()
+}
+
+/// reqwest errors name the URL; keep query strings (some gateways put keys there) out.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), url.origin().ascii_serialization().as_str());
+    }
+    text
+}
