@@ -72,6 +72,28 @@ export function register(step, state) {
     await row.getByText(/^Connected in \d+ ms$/).waitFor();
     await row.getByText(/Every configured model is available/).waitFor();
 
+    // The same fake speaks Anthropic's Messages API: picking it fills Anthropic's address,
+    // and the live test reaches the endpoint with Anthropic's headers.
+    await page.getByRole("button", { name: "Add provider" }).click();
+    const claude = page.getByRole("dialog", { name: "Add an AI provider" });
+    await claude.getByLabel("Name").fill("Claude fake");
+    await claude.getByRole("combobox", { name: "API" }).click();
+    await page.getByRole("option", { name: /^Anthropic/ }).click();
+    assert.equal(await claude.getByLabel("Base URL").inputValue(), "https://api.anthropic.com/v1");
+    await claude.getByLabel("Base URL").fill(state.fakeAiUrl);
+    await claude.getByLabel("Models").fill("fake-small");
+    await claude.getByRole("button", { name: "Add provider" }).click();
+    await toastText(page, "Provider added").waitFor();
+    const claudeRow = page.locator('li[data-provider="Claude fake"]');
+    await claudeRow.locator('[data-api="anthropic"]').waitFor();
+    await claudeRow.getByRole("button", { name: "Test" }).click();
+    await claudeRow.getByText(/^Connected in \d+ ms$/).waitFor();
+    await claudeRow.getByRole("button", { name: "Actions for Claude fake" }).click();
+    await page.getByRole("menuitem", { name: "Remove" }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "Remove provider" }).click();
+    await toastText(page, "Provider removed").waitFor();
+    await claudeRow.waitFor({ state: "detached" });
+
     // AI defaults: the small model names conversations, the large one answers on request.
     await page.getByRole("combobox", { name: "Small model" }).click();
     await page.getByRole("option", { name: /^fake-small/ }).click();

@@ -276,6 +276,15 @@ mod tests {
                 Plans::default().free.api_requests_per_minute
             );
             assert_eq!(s.listen, "0.0.0.0:8080");
+            assert_eq!(s.ai_api, AiProviderApi::Openai, "the default protocol");
+            jail.set_env("NEXUS_AI_API", "anthropic");
+            assert_eq!(
+                Settings::load().map_err(|e| e.to_string())?.ai_api,
+                AiProviderApi::Anthropic
+            );
+            jail.set_env("NEXUS_AI_API", "gemini");
+            assert!(Settings::load().is_err(), "an unknown protocol is an error");
+            jail.set_env("NEXUS_AI_API", "openai");
             jail.set_env("NEXUS_LISTN", "typo");
             assert!(
                 Settings::load().is_err(),

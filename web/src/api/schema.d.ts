@@ -252,7 +252,7 @@ export interface paths {
         delete: operations["delete_ai_provider"];
         options?: never;
         head?: never;
-        /** Change a provider (name, URL, key, models, priority, on/off). */
+        /** Change a provider (name, protocol, URL, key, models, priority, on/off). */
         patch: operations["update_ai_provider"];
         trace?: never;
     };
@@ -699,6 +699,11 @@ export interface components {
             slug: string;
             suspended: boolean;
         };
+        /**
+         * @description The wire protocol an AI provider speaks.
+         * @enum {string}
+         */
+        AiProviderApi: "openai" | "anthropic";
         AiSettingsView: {
             default_model?: string | null;
             /** @description Tried, in order, when every provider of the requested model fails. */
@@ -835,9 +840,13 @@ export interface components {
             role: components["schemas"]["Role"];
         };
         CreateProviderRequest: {
+            api?: components["schemas"]["AiProviderApi"] | null;
             /** @description Stored encrypted; never returned. Optional for local servers. */
             api_key?: string | null;
-            /** @description The OpenAI-compatible base URL, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`. */
+            /**
+             * @description The API's base URL, e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1` or
+             *     (`anthropic`) `https://api.anthropic.com/v1`.
+             */
             base_url: string;
             enabled?: boolean | null;
             models: string[];
@@ -1085,6 +1094,8 @@ export interface components {
         };
         List_ProviderView: {
             items: {
+                /** @description The wire protocol it speaks. */
+                api: components["schemas"]["AiProviderApi"];
                 base_url: string;
                 /**
                  * @description The circuit breaker: `closed` (healthy), `open` (skipped after repeated failures)
@@ -1249,6 +1260,8 @@ export interface components {
             ok: boolean;
         };
         ProviderView: {
+            /** @description The wire protocol it speaks. */
+            api: components["schemas"]["AiProviderApi"];
             base_url: string;
             /**
              * @description The circuit breaker: `closed` (healthy), `open` (skipped after repeated failures)
@@ -1347,6 +1360,7 @@ export interface components {
             enabled: boolean;
         };
         UpdateProviderRequest: {
+            api?: components["schemas"]["AiProviderApi"] | null;
             /** @description A new key; an empty string removes the stored key. */
             api_key?: string | null;
             base_url?: string | null;

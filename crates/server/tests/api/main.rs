@@ -2,6 +2,7 @@
 //! a fresh PostgreSQL database (see `nexus_testkit`).
 
 mod admin;
+mod ai_anthropic;
 mod ai_channels;
 mod ai_resilience;
 mod ai_support;

@@ -103,7 +103,7 @@ fn blocks_text(content: &Value) -> String {
 impl MessagesRequest {
     fn read(body: &Value) -> Result<Self, String> {
         let model = body["model"].as_str().ok_or("model: Field required")?;
-        if !body["max_tokens"].as_u64().is_some_and(|n| n >= 1) {
+        if body["max_tokens"].as_u64().is_none_or(|n| n < 1) {
             return Err("max_tokens: Field required".into());
         }
         let messages = body["messages"]

@@ -52,6 +52,7 @@ function useInvalidateAi(ws: string) {
 
 export interface ProviderInput {
   name: string;
+  api?: "openai" | "anthropic";
   base_url: string;
   api_key?: string | null;
   models: string[];

@@ -7,14 +7,21 @@ import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Field } from "@/components/ui/form-field";
 import { Input, Textarea } from "@/components/ui/input";
+import { Select } from "@/components/ui/select";
 import { Switch } from "@/components/ui/switch";
 import { toast } from "@/components/ui/toast";
 import { applyServerError } from "@/lib/forms";
 import { type ProviderInput, useCreateProvider, useUpdateProvider } from "@/pages/ai/api";
 import { useWorkspace } from "@/pages/workspaces/context";
-import { type ProviderForm, parseModelList, providerSchema } from "./schemas";
+import { baseUrlForApi, PROVIDER_APIS, type ProviderApi, type ProviderForm, parseModelList, providerSchema } from "./schemas";
 
-const LABELS = { name: "Name", base_url: "Base URL", api_key: "API key", models: "Models", enabled: "Enabled" } as const;
+const API_OPTIONS = (Object.keys(PROVIDER_APIS) as ProviderApi[]).map((value) => ({
+  value,
+  label: PROVIDER_APIS[value].label,
+  description: PROVIDER_APIS[value].description,
+}));
+
+const LABELS = { name: "Name", api: "API", base_url: "Base URL", api_key: "API key", models: "Models", enabled: "Enabled" } as const;
 
 /** Add a provider, or edit one (`provider` given). The key is write-only: blank keeps it. */
 export function ProviderDialog({
@@ -30,16 +37,17 @@ export function ProviderDialog({
   const create = useCreateProvider(ws.id);
   const update = useUpdateProvider(ws.id);
   const editing = Boolean(provider);
-  const blank: ProviderForm = { name: "", base_url: "", api_key: "", remove_key: false, models: "", enabled: true };
+  const blank: ProviderForm = { api: "openai", name: "", base_url: "", api_key: "", remove_key: false, models: "", enabled: true };
   const form = useForm<ProviderForm>({ resolver: zodResolver(providerSchema), defaultValues: blank });
   const { errors, isSubmitting } = form.formState;
   const removeKey = form.watch("remove_key");
+  const api = PROVIDER_APIS[form.watch("api")];
 
   useEffect(() => {
     if (!open) return;
     form.reset(
       provider
-        ? { name: provider.name, base_url: provider.base_url, api_key: "", remove_key: false, models: provider.models.join(", "), enabled: provider.enabled }
+        ? { api: provider.api, name: provider.name, base_url: provider.base_url, api_key: "", remove_key: false, models: provider.models.join(", "), enabled: provider.enabled }
         : blank,
     );
     // Reset each time it opens (not when the form object changes).
@@ -51,6 +59,7 @@ export function ProviderDialog({
       if (provider) {
         const body: Partial<ProviderInput> & { id: string } = {
           id: provider.id,
+          api: v.api,
           name: v.name.trim(),
           base_url: v.base_url.trim(),
           models,
@@ -62,6 +71,7 @@ export function ProviderDialog({
         toast({ title: "Provider saved", description: v.name.trim() });
       } else {
         await create.mutateAsync({
+          api: v.api,
           name: v.name.trim(),
           base_url: v.base_url.trim(),
           api_key: v.api_key || null,
@@ -82,15 +92,37 @@ export function ProviderDialog({
         <DialogHeader>
           <DialogTitle>{editing ? `Edit ${provider?.name}` : "Add an AI provider"}</DialogTitle>
           <DialogDescription>
-            Any OpenAI-compatible endpoint: OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LiteLLM, OpenRouter…
+            Any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LiteLLM, OpenRouter…) or Anthropic.
+            Providers are tried in order, and the next one takes over when one fails.
           </DialogDescription>
         </DialogHeader>
         <form onSubmit={onSubmit} className="grid gap-4" noValidate>
           <Field label="Name" error={errors.name?.message}>
             <Input autoComplete="off" autoFocus placeholder="e.g. OpenAI" {...form.register("name")} />
           </Field>
-          <Field label="Base URL" error={errors.base_url?.message} description="The address that ends in /v1, e.g. https://api.openai.com/v1 or http://localhost:11434/v1">
-            <Input autoComplete="off" spellCheck={false} inputMode="url" className="font-mono text-xs" placeholder="https://api.openai.com/v1" {...form.register("base_url")} />
+          <Controller
+            control={form.control}
+            name="api"
+            render={({ field }) => (
+              <Field label="API" error={errors.api?.message} description="The protocol the endpoint speaks.">
+                <Select
+                  value={field.value}
+                  onValueChange={(next) => {
+                    field.onChange(next);
+                    const url = baseUrlForApi(form.getValues("base_url"), next);
+                    if (url !== form.getValues("base_url")) form.setValue("base_url", url);
+                  }}
+                  options={API_OPTIONS}
+                />
+              </Field>
+            )}
+          />
+          <Field
+            label="Base URL"
+            error={errors.base_url?.message}
+            description={`The address that ends in /v1, e.g. ${api.baseUrl}${form.watch("api") === "openai" ? " or http://localhost:11434/v1" : ""}`}
+          >
+            <Input autoComplete="off" spellCheck={false} inputMode="url" className="font-mono text-xs" placeholder={api.baseUrl} {...form.register("base_url")} />
           </Field>
           <Field
             label="API key"
@@ -109,7 +141,7 @@ export function ProviderDialog({
               spellCheck={false}
               className="font-mono text-xs"
               disabled={removeKey}
-              placeholder={editing && provider?.has_api_key ? "•••••••• (unchanged)" : "sk-…"}
+              placeholder={editing && provider?.has_api_key ? "•••••••• (unchanged)" : api.keyPlaceholder}
               {...form.register("api_key")}
             />
           </Field>
@@ -125,7 +157,7 @@ export function ProviderDialog({
             />
           )}
           <Field label="Models" error={errors.models?.message} description="The model names this endpoint serves, separated by commas or new lines. The first is the default unless you choose another.">
-            <Textarea spellCheck={false} className="min-h-16 font-mono text-xs" placeholder="gpt-4o-mini, gpt-4o" {...form.register("models")} />
+            <Textarea spellCheck={false} className="min-h-16 font-mono text-xs" placeholder={api.modelsPlaceholder} {...form.register("models")} />
           </Field>
           <Controller
             control={form.control}

@@ -16,6 +16,7 @@ import { formatNumber } from "@/lib/format";
 import { useDeleteProvider, useProviders, useReorderProviders, useTestProvider, useUpdateProvider } from "@/pages/ai/api";
 import { useWorkspace } from "@/pages/workspaces/context";
 import { ProviderDialog } from "./ProviderDialog";
+import { PROVIDER_APIS } from "./schemas";
 
 const CIRCUIT = {
   closed: { label: "Healthy", variant: "success", help: "Calls go through normally." },
@@ -106,6 +107,9 @@ function ProviderRow({
               </Badge>
             </Tooltip>
             {!provider.enabled && <Badge>Disabled</Badge>}
+            <Badge variant="outline" data-api={provider.api}>
+              {PROVIDER_APIS[provider.api].label}
+            </Badge>
             <Badge variant="outline">
               <KeyRound aria-hidden /> {provider.has_api_key ? "Key stored" : "No key"}
             </Badge>

@@ -10,7 +10,40 @@ export function parseModelList(text: string): string[] {
   return out;
 }
 
+/** The wire protocols a provider may speak, with what a person picking one needs to know. */
+export const PROVIDER_APIS = {
+  openai: {
+    label: "OpenAI-compatible",
+    description: "OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LiteLLM, OpenRouter…",
+    baseUrl: "https://api.openai.com/v1",
+    keyPlaceholder: "sk-…",
+    modelsPlaceholder: "gpt-4o-mini, gpt-4o",
+  },
+  anthropic: {
+    label: "Anthropic",
+    description: "Claude, through Anthropic's Messages API",
+    baseUrl: "https://api.anthropic.com/v1",
+    keyPlaceholder: "sk-ant-…",
+    modelsPlaceholder: "claude-haiku-4-5, claude-sonnet-4-5",
+  },
+} as const;
+export type ProviderApi = keyof typeof PROVIDER_APIS;
+
+/**
+ * The base URL after switching protocol: a blank field or the other protocol's own
+ * address becomes the chosen one's; anything typed by hand is kept.
+ */
+export function baseUrlForApi(current: string, api: ProviderApi): string {
+  const trimmed = current.trim();
+  const typedByHand = trimmed !== "" && !Object.values(PROVIDER_APIS).some((a) => a.baseUrl === trimmed);
+  if (typedByHand) return current;
+  if (api === "anthropic") return PROVIDER_APIS.anthropic.baseUrl;
+  // OpenAI-compatible endpoints are many (often local): leave the choice blank.
+  return trimmed === PROVIDER_APIS.anthropic.baseUrl ? "" : current;
+}
+
 export const providerSchema = z.object({
+  api: z.enum(["openai", "anthropic"]),
   name: z.string().trim().min(1, "Name the provider").max(100, "Keep the name to 100 characters or fewer"),
   base_url: z
     .string()

@@ -1,0 +1,224 @@
+//! A provider speaking Anthropic's Messages API, end to end against the fake's
+//! `/v1/messages` (which refuses what the real API refuses: a request we translate wrongly
+//! fails the test there).
+
+use nexus_testkit::fake_ai::{Behavior, FakeAi, PROMPT_OVERHEAD};
+use nexus_testkit::{Client, Engine, TestApp};
+use serde_json::{Value, json};
+
+use crate::ai_support::{conversation, last, send_streamed, text_of};
+use crate::{assert_error, owner};
+
+nexus_testkit::both_engines!(an_anthropic_provider_streams_calls_tools_and_is_metered);
+
+/// Switch the assistant on and add `fake` as an Anthropic provider; returns its id.
+async fn enable_anthropic(c: &Client, ws: &str, fake: &FakeAi, key: &str) -> Value {
+    let r = c
+        .put(
+            &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+            json!({ "enabled": true }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = c
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers"),
+            json!({ "name": "Claude", "api": "anthropic", "base_url": fake.base_url(),
+                    "api_key": key, "models": ["fake-small", "fake-large"] }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body
+}
+
+async fn an_anthropic_provider_streams_calls_tools_and_is_metered(app: TestApp) {
+    let fake = FakeAi::start(Some("sk-ant-key")).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let provider = enable_anthropic(&o, &ws, &fake, "sk-ant-key").await;
+    assert_eq!(provider["api"], "anthropic");
+    let conv = conversation(
+        &o,
+        &ws,
+        json!({ "title": "Claude", "system_prompt": "Answer in one line." }),
+    )
+    .await;
+
+    let (status, events, raw) =
+        send_streamed(&o, &ws, &conv, json!({ "content": "hello there" })).await;
+    assert_eq!(status, 200, "{raw}");
+    assert_eq!(text_of(&events), "Echo: hello there");
+    let done = &last(&events).data;
+    assert_eq!(last(&events).name, "done", "{raw}");
+    assert_eq!(done["status"], "complete");
+    assert_eq!(done["provider_id"], provider["id"]);
+    // The usage Anthropic reported: "Answer in one line." + "hello there", and "Echo:
+    // hello there" (the fake counts words).
+    assert_eq!(done["prompt_tokens"], 6 + PROMPT_OVERHEAD);
+    assert_eq!(done["completion_tokens"], 3);
+    let sent = &fake.requests()[0];
+    assert_eq!(sent["system"], "Answer in one line.");
+    assert_eq!(
+        sent["messages"],
+        json!([{"role": "user", "content": [{"type": "text", "text": "hello there"}]}])
+    );
+    assert!(sent["max_tokens"].as_u64().is_some_and(|n| n > 0));
+
+    // A tool round: tool_use comes back as a tool call, the result goes to the model as a
+    // tool_result (the fake checks it answers that tool_use).
+    fake.push(Behavior::ToolCall {
+        name: "list_members".into(),
+        arguments: json!({}),
+    });
+    let (_, events, raw) =
+        send_streamed(&o, &ws, &conv, json!({ "content": "who is here?" })).await;
+    let result = events
+        .iter()
+        .find(|e| e.name == "tool_result")
+        .map(|e| e.data["result"].clone())
+        .unwrap_or_default();
+    assert_eq!(result["members"][0]["email"], "o@example.com", "{raw}");
+    assert_eq!(last(&events).name, "done", "{raw}");
+    assert_eq!(last(&events).data["tool_calls"][0]["name"], "list_members");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3, "one answer, then a tool round of two");
+    let offered = requests[1]["tools"].as_array().cloned().unwrap_or_default();
+    assert!(
+        offered
+            .iter()
+            .any(|t| t["name"] == "list_members" && t["input_schema"].is_object()),
+        "{offered:?}"
+    );
+    let round = requests[2]["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let roles: Vec<&str> = round.iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant", "user"]);
+    assert_eq!(round[3]["content"][0]["type"], "tool_use");
+    assert_eq!(round[4]["content"][0]["type"], "tool_result");
+
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    // One usage row per answer, the tool round's two calls summed into it.
+    assert_eq!(usage.body["totals"]["requests"], 2, "{}", usage.text);
+    assert!(
+        usage.body["totals"]["prompt_tokens"].as_u64() > Some(6 + PROMPT_OVERHEAD),
+        "{}",
+        usage.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anthropic_provider_is_checked_live_cut_and_failed_over() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.ai_retry_base_ms = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(Some("sk-ant-key")).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let provider = enable_anthropic(&o, &ws, &fake, "sk-ant-key").await;
+    let id = provider["id"].as_str().unwrap_or_default();
+    let test = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers/{id}/test"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(test.body["ok"], true, "{}", test.text);
+    assert_eq!(
+        test.body["available_models"],
+        json!(["fake-small", "fake-large"])
+    );
+
+    // An unknown protocol is refused and changes nothing.
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/ai/providers/{id}"),
+            json!({ "api": "gemini" }),
+        )
+        .await;
+    assert_error(&r, 422, "validation_failed");
+    let listed = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/providers"))
+        .await;
+    assert_eq!(
+        listed.body["items"][0]["api"], "anthropic",
+        "{}",
+        listed.text
+    );
+
+    // A stream cut midway keeps what arrived.
+    let conv = conversation(&o, &ws, json!({ "title": "Cut" })).await;
+    fake.push(Behavior::DropMidStream {
+        text: "one two three four five".into(),
+        after_chunks: 2,
+    });
+    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "count" })).await;
+    assert_eq!(last(&events).name, "error", "{raw}");
+    assert_eq!(last(&events).data["code"], "ai_stream_interrupted");
+    assert_eq!(text_of(&events), "one two ");
+    assert_eq!(
+        last(&events).data["assistant_message"]["content"],
+        text_of(&events)
+    );
+
+    // Overloaded (529) three times: the answer fails over to the next provider, an
+    // OpenAI-compatible one.
+    let other = FakeAi::start(None).await;
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers"),
+            json!({ "name": "Local", "base_url": other.base_url(), "models": ["fake-small"] }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["api"], "openai", "the default protocol");
+    fake.push_many((0..3).map(|_| Behavior::Status {
+        code: 529,
+        retry_after: None,
+    }));
+    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "again" })).await;
+    assert_eq!(last(&events).name, "done", "{raw}");
+    assert_eq!(last(&events).data["provider_id"], r.body["id"]);
+    assert_eq!(text_of(&events), "Echo: again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_default_provider_may_speak_anthropic() {
+    let fake = FakeAi::start(Some("platform-key")).await;
+    let base = fake.base_url();
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, move |s| {
+        s.ai_base_url = Some(base);
+        s.ai_api = nexus_kernel::config::AiProviderApi::Anthropic;
+        s.ai_api_key = Some("platform-key".into());
+        s.ai_models = "fake-small".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let r = o
+        .put(
+            &format!("/api/v1/workspaces/{ws}/modules/assistant"),
+            json!({ "enabled": true }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let conv = conversation(&o, &ws, json!({ "title": "Platform" })).await;
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "hi" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["assistant_message"]["content"], "Echo: hi");
+    assert_eq!(
+        fake.requests()[0]["messages"][0]["content"][0],
+        json!({"type": "text", "text": "hi"}),
+        "the request was a Messages request"
+    );
+}

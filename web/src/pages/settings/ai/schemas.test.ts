@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { baseUrlForApi, parseModelList, providerSchema } from "./schemas";
+
+describe("baseUrlForApi", () => {
+  it("fills Anthropic's address into a blank field", () => {
+    expect(baseUrlForApi("", "anthropic")).toBe("https://api.anthropic.com/v1");
+    expect(baseUrlForApi("https://api.openai.com/v1", "anthropic")).toBe("https://api.anthropic.com/v1");
+  });
+
+  it("clears Anthropic's address when switching back, and keeps OpenAI's", () => {
+    expect(baseUrlForApi("https://api.anthropic.com/v1", "openai")).toBe("");
+    expect(baseUrlForApi("https://api.openai.com/v1", "openai")).toBe("https://api.openai.com/v1");
+    expect(baseUrlForApi("", "openai")).toBe("");
+  });
+
+  it("never overwrites an address typed by hand", () => {
+    expect(baseUrlForApi("http://localhost:4000/v1", "anthropic")).toBe("http://localhost:4000/v1");
+    expect(baseUrlForApi("https://gateway.example/anthropic/v1", "openai")).toBe("https://gateway.example/anthropic/v1");
+  });
+});
+
+describe("providerSchema", () => {
+  const valid = { api: "anthropic", name: "Claude", base_url: "https://api.anthropic.com/v1", api_key: "", remove_key: false, models: "claude-haiku-4-5", enabled: true };
+
+  it("accepts either protocol and refuses others", () => {
+    expect(providerSchema.safeParse(valid).success).toBe(true);
+    expect(providerSchema.safeParse({ ...valid, api: "openai" }).success).toBe(true);
+    expect(providerSchema.safeParse({ ...valid, api: "gemini" }).success).toBe(false);
+  });
+
+  it("reads models separated by commas or lines", () => {
+    expect(parseModelList("a, b\nb  c")).toEqual(["a", "b", "c"]);
+  });
+});
