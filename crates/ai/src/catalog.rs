@@ -8,7 +8,6 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::entities::{ai_settings, provider};
-use crate::provider::ProviderApi;
 use crate::resilience::{Candidate, ProviderTarget};
 
 pub const PLATFORM_PROVIDER_ID: Uuid = Uuid::nil();
@@ -80,12 +79,13 @@ impl Catalog {
             } else {
                 None
             };
+            let api = p.api();
             let models = serde_json::from_value::<Vec<String>>(p.models).unwrap_or_default();
             providers.push((
                 Arc::new(ProviderTarget {
                     id: p.id,
                     name: p.name,
-                    api: ProviderApi::parse(&p.api).unwrap_or_default(),
+                    api,
                     base_url: p.base_url,
                     api_key,
                 }),

@@ -23,3 +23,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The protocol it speaks (only `openai` and `anthropic` are ever written).
+    pub fn api(&self) -> crate::provider::ProviderApi {
+        crate::provider::ProviderApi::parse(&self.api).unwrap_or_default()
+    }
+}

@@ -53,13 +53,13 @@ impl EventParser {
         }
     }
 
-    /// Whether a stream that closes now ended the answer rather than being cut.
+    /// Whether a stream that closes now ended the answer rather than being cut: the
+    /// answer's end was announced (a finish reason, a stop reason), whether or not the
+    /// closing marker (`[DONE]`, which some servers never send; `message_stop`) came.
     fn complete(&self) -> bool {
         match self {
-            // Some servers never send [DONE]; a finish_reason is enough.
             Self::OpenAi(p) => p.finished || p.done,
-            // Anthropic always ends with `message_stop`.
-            Self::Anthropic(p) => p.done,
+            Self::Anthropic(p) => p.finished || p.done,
         }
     }
 }

@@ -53,7 +53,7 @@ impl ProviderView {
         Self {
             id: p.id,
             name: p.name.clone(),
-            api: ProviderApi::parse(&p.api).unwrap_or_default(),
+            api: p.api(),
             base_url: p.base_url.clone(),
             models: serde_json::from_value(p.models.clone()).unwrap_or_default(),
             priority: p.priority,

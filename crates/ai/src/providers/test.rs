@@ -13,7 +13,6 @@ use uuid::Uuid;
 use crate::AiService;
 use crate::catalog::key_secret_name;
 use crate::entities::provider;
-use crate::provider::ProviderApi;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderTestResult {
@@ -58,16 +57,13 @@ pub async fn test_ai_provider(
     };
     // Don't hold the transaction while waiting on the network.
     drop(member);
+    let api = row.api();
     let configured: Vec<String> = serde_json::from_value(row.models).unwrap_or_default();
     let started = Instant::now();
     let result = ai
         .resilience
         .client
-        .list_models(
-            ProviderApi::parse(&row.api).unwrap_or_default(),
-            &row.base_url,
-            key.as_ref(),
-        )
+        .list_models(api, &row.base_url, key.as_ref())
         .await;
     let latency_ms = started.elapsed().as_millis() as u64;
     Ok(axum::Json(match result {
