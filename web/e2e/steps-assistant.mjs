@@ -82,6 +82,7 @@ export function register(step, state) {
     assert.equal(await claude.getByLabel("Base URL").inputValue(), "https://api.anthropic.com/v1");
     await claude.getByLabel("Base URL").fill(state.fakeAiUrl);
     await claude.getByLabel("Models").fill("fake-small");
+    await shot(page, "31-provider-anthropic", { fullPage: false, dark: false });
     await claude.getByRole("button", { name: "Add provider" }).click();
     await toastText(page, "Provider added").waitFor();
     const claudeRow = page.locator('li[data-provider="Claude fake"]');

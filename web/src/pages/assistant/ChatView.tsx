@@ -330,7 +330,7 @@ function NotConfigured() {
       }
     >
       {admin
-        ? "Add an OpenAI-compatible provider (OpenAI, Ollama, vLLM, LiteLLM…) and its models; then you can chat here."
+        ? "Add a provider (OpenAI, Anthropic, Ollama, vLLM, LiteLLM…) and its models; then you can chat here."
         : "An admin of this workspace needs to add an AI provider in Settings → AI. Ask one of them."}
     </Alert>
   );

@@ -34,14 +34,14 @@ export function moved<T>(list: readonly T[], index: number, delta: number): T[] 
   return out;
 }
 
-function TestResult({ result }: { result: ProviderTestResult }) {
+function TestResult({ result, api }: { result: ProviderTestResult; api: ProviderView["api"] }) {
   if (!result.ok) {
     return (
       <div role="status" className="flex items-start gap-2 rounded-lg border border-destructive/30 bg-destructive-soft px-3 py-2 text-sm text-destructive-soft-foreground" data-test-result="error">
         <XCircle className="mt-0.5 size-4 shrink-0" aria-hidden />
         <div className="grid gap-0.5">
           <p className="font-medium">Couldn't reach it</p>
-          <p className="break-words opacity-90">{result.error ?? "The endpoint did not answer as an OpenAI-compatible API."}</p>
+          <p className="break-words opacity-90">{result.error ?? `The endpoint did not answer as ${api === "anthropic" ? "Anthropic's API" : "an OpenAI-compatible API"}.`}</p>
         </div>
       </div>
     );
@@ -172,7 +172,7 @@ function ProviderRow({
           </DropdownMenu>
         </div>
       </div>
-      {test.data && <TestResult result={test.data} />}
+      {test.data && <TestResult result={test.data} api={provider.api} />}
     </li>
   );
 }
@@ -198,8 +198,8 @@ export function ProvidersCard() {
         <div className="grid gap-1">
           <CardTitle>AI providers</CardTitle>
           <CardDescription>
-            OpenAI-compatible endpoints, tried from the top: when one fails or its circuit is open, the next one that serves
-            the model answers. Keys are stored encrypted and never shown.
+            OpenAI-compatible or Anthropic endpoints, tried from the top: when one fails or its circuit is open, the next one
+            that serves the model answers. Keys are stored encrypted and never shown.
           </CardDescription>
         </div>
         {list.length > 0 && addButton}
