@@ -403,9 +403,11 @@ async fn generate(
             state,
             ctx: &turn.ctx,
         };
+        // What the model said before asking (Claude often explains what it will look up)
+        // is part of its turn.
         request.messages.push(ChatMessage {
             role: "assistant".into(),
-            content: None,
+            content: Some(round_text).filter(|t| !t.trim().is_empty()),
             tool_calls: Some(calls.clone()),
             tool_call_id: None,
         });

@@ -27,10 +27,52 @@ pub fn authorise(
     api_key: Option<&SecretString>,
 ) -> reqwest::RequestBuilder {
     let rb = rb.header("anthropic-version", VERSION);
-    match api_key {
-        Some(key) => rb.header("x-api-key", key.expose_secret()),
-        None => rb,
+    // Marked sensitive, as `bearer_auth` marks OpenAI's: kept out of debug output.
+    match api_key.map(|k| reqwest::header::HeaderValue::from_str(k.expose_secret())) {
+        Some(Ok(mut key)) => {
+            key.set_sensitive(true);
+            rb.header("x-api-key", key)
+        }
+        // A key that is not a valid header is refused by the provider as missing.
+        Some(Err(_)) | None => rb,
     }
+}
+
+/// A tool call's id as Anthropic accepts it (`[a-zA-Z0-9_-]+`): ids written by another
+/// provider, earlier in the conversation, may hold other characters, or none.
+fn tool_use_id(id: Option<&str>) -> String {
+    let id: String = id
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if id.is_empty() {
+        "toolu_none".into()
+    } else {
+        id
+    }
+}
+
+/// A tool's result as a `tool_result` block; our tools report failure as `{"error": …}`.
+fn tool_result(id: Option<&str>, content: Option<&str>) -> Value {
+    let content = content.unwrap_or_default();
+    let failed = serde_json::from_str::<Value>(content)
+        .is_ok_and(|v| v.get("error").is_some_and(|e| !e.is_null()));
+    let mut block = json!({
+        "type": "tool_result",
+        "tool_use_id": tool_use_id(id),
+        "content": content,
+    });
+    if failed {
+        block["is_error"] = json!(true);
+    }
+    block
 }
 
 /// The Messages request for `request`, streamed.
@@ -46,11 +88,7 @@ pub fn stream_body(request: &ChatRequest) -> Value {
             }
             "tool" => (
                 "user",
-                vec![json!({
-                    "type": "tool_result",
-                    "tool_use_id": m.tool_call_id.as_deref().unwrap_or_default(),
-                    "content": m.content.as_deref().unwrap_or_default(),
-                })],
+                vec![tool_result(m.tool_call_id.as_deref(), m.content.as_deref())],
             ),
             "assistant" => {
                 let mut blocks: Vec<Value> = text
@@ -60,7 +98,7 @@ pub fn stream_body(request: &ChatRequest) -> Value {
                 for call in m.tool_calls.iter().flatten() {
                     blocks.push(json!({
                         "type": "tool_use",
-                        "id": call.id,
+                        "id": tool_use_id(Some(&call.id)),
                         "name": call.function.name,
                         "input": tool_input(&call.function.arguments),
                     }));
@@ -156,9 +194,12 @@ struct Delta<'a> {
 pub struct EventParser {
     /// Tool calls by content block index, arguments gathered from `input_json_delta`s.
     tool_calls: BTreeMap<u64, ToolCall>,
-    /// From `message_start` (and `message_delta`, where newer versions repeat it).
-    prompt_tokens: Option<u64>,
-    completion_tokens: u64,
+    /// Usage as last reported, by field: `message_start` has them all, a later
+    /// `message_delta` may repeat some.
+    input_tokens: Option<u64>,
+    cache_creation_input_tokens: u64,
+    cache_read_input_tokens: u64,
+    output_tokens: u64,
     /// `message_delta` told why the answer ended: it is complete.
     pub finished: bool,
     /// `message_stop`: nothing follows.
@@ -197,12 +238,18 @@ impl EventParser {
                         }
                     }
                     Some("tool_use") => {
+                        // Anthropic sends `input: {}` and the input in deltas; some
+                        // gateways send it whole here instead.
+                        let arguments = match &block["input"] {
+                            Value::Object(input) if !input.is_empty() => block["input"].to_string(),
+                            _ => String::new(),
+                        };
                         let call = ToolCall {
                             id: block["id"].as_str().unwrap_or_default().to_owned(),
                             kind: "function".into(),
                             function: FunctionCall {
                                 name: block["name"].as_str().unwrap_or_default().to_owned(),
-                                arguments: String::new(),
+                                arguments,
                             },
                         };
                         self.tool_calls.insert(event.index, call);
@@ -238,34 +285,31 @@ impl EventParser {
         Ok(out)
     }
 
-    /// Prompt tokens are the uncached, cache-written and cache-read ones together: all
-    /// of them count against the workspace's quota.
     fn read_usage(&mut self, usage: &Value) {
-        let prompt: Option<u64> = [
-            "input_tokens",
-            "cache_creation_input_tokens",
-            "cache_read_input_tokens",
-        ]
-        .iter()
-        .filter_map(|k| usage[k].as_u64())
-        .reduce(|a, b| a + b);
-        if prompt.is_some() {
-            self.prompt_tokens = prompt;
+        if let Some(n) = usage["input_tokens"].as_u64() {
+            self.input_tokens = Some(n);
         }
-        if let Some(output) = usage["output_tokens"].as_u64() {
-            self.completion_tokens = output;
+        if let Some(n) = usage["cache_creation_input_tokens"].as_u64() {
+            self.cache_creation_input_tokens = n;
+        }
+        if let Some(n) = usage["cache_read_input_tokens"].as_u64() {
+            self.cache_read_input_tokens = n;
+        }
+        if let Some(n) = usage["output_tokens"].as_u64() {
+            self.output_tokens = n;
         }
     }
 
     /// The end of the answer, as the Chat Completions parser reports it: tool calls, then
     /// the finish reason in OpenAI's words, then usage.
     fn finish(&mut self, reason: &str, out: &mut Vec<StreamEvent>) {
-        if !self.tool_calls.is_empty() {
-            let mut calls: Vec<ToolCall> =
-                std::mem::take(&mut self.tool_calls).into_values().collect();
-            for (i, c) in calls.iter_mut().enumerate() {
+        let calls = std::mem::take(&mut self.tool_calls);
+        // Calls cut off by the token limit have half their input: not run.
+        if !calls.is_empty() && reason != "max_tokens" {
+            let mut calls: Vec<ToolCall> = calls.into_values().collect();
+            for c in &mut calls {
                 if c.id.is_empty() {
-                    c.id = format!("toolu_{i}");
+                    c.id = super::fallback_tool_call_id();
                 }
                 if c.function.arguments.trim().is_empty() {
                     c.function.arguments = "{}".into();
@@ -282,10 +326,14 @@ impl EventParser {
         out.push(StreamEvent::Finished {
             reason: reason.to_owned(),
         });
-        if let Some(prompt) = self.prompt_tokens {
+        // Prompt tokens are the uncached, cache-written and cache-read ones together:
+        // all of them count against the workspace's quota.
+        if let Some(input) = self.input_tokens {
             out.push(StreamEvent::Usage(Usage {
-                prompt_tokens: prompt,
-                completion_tokens: self.completion_tokens,
+                prompt_tokens: input
+                    + self.cache_creation_input_tokens
+                    + self.cache_read_input_tokens,
+                completion_tokens: self.output_tokens,
             }));
         }
     }
@@ -340,7 +388,7 @@ mod tests {
             ),
             event(
                 "message_delta",
-                json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":7}}),
+                json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":20,"output_tokens":7}}),
             ),
             event("message_stop", json!({"type":"message_stop"})),
         ]
@@ -393,6 +441,10 @@ mod tests {
                 json!({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_b","name":"search_conversations","input":{}}}),
             ),
             event(
+                "content_block_start",
+                json!({"type":"content_block_start","index":3,"content_block":{"type":"tool_use","name":"list_members","input":{"limit":1}}}),
+            ),
+            event(
                 "message_delta",
                 json!({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}}),
             ),
@@ -403,7 +455,7 @@ mod tests {
         let StreamEvent::ToolCalls(calls) = &events[0] else {
             panic!("{events:?}")
         };
-        assert_eq!(calls.len(), 2);
+        assert_eq!(calls.len(), 3);
         assert_eq!(
             (calls[0].id.as_str(), calls[0].function.name.as_str()),
             ("toolu_a", "list_members")
@@ -417,6 +469,15 @@ mod tests {
             "no input is an empty object"
         );
         assert_eq!(
+            calls[2].function.arguments, r#"{"limit":1}"#,
+            "an input sent whole at the block's start"
+        );
+        assert!(
+            calls[2].id.starts_with("call_") && calls[2].id.len() > 20,
+            "a missing id gets a unique one: {}",
+            calls[2].id
+        );
+        assert_eq!(
             events[1..],
             [
                 StreamEvent::Finished {
@@ -427,6 +488,31 @@ mod tests {
                     completion_tokens: 30
                 })
             ]
+        );
+    }
+
+    #[test]
+    fn tool_calls_cut_off_by_the_token_limit_are_not_run() {
+        let s = [
+            event(
+                "content_block_start",
+                json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_a","name":"list_members","input":{}}}),
+            ),
+            event(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"lim"}}),
+            ),
+            event(
+                "message_delta",
+                json!({"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":30}}),
+            ),
+        ]
+        .concat();
+        assert_eq!(
+            run(&s).expect("parses"),
+            [StreamEvent::Finished {
+                reason: "length".into()
+            }]
         );
     }
 
@@ -474,7 +560,7 @@ mod tests {
                     tool_calls: Some(vec![
                         call.clone(),
                         ToolCall {
-                            id: "toolu_2".into(),
+                            id: "call.2/x".into(),
                             function: FunctionCall {
                                 name: "search_conversations".into(),
                                 arguments: "not json".into(),
@@ -492,9 +578,9 @@ mod tests {
                 },
                 ChatMessage {
                     role: "tool".into(),
-                    content: Some("[]".into()),
+                    content: Some(r#"{"error":"no such conversation"}"#.into()),
                     tool_calls: None,
-                    tool_call_id: Some("toolu_2".into()),
+                    tool_call_id: Some("call.2/x".into()),
                 },
             ],
             tools: vec![ToolSpec {
@@ -518,11 +604,11 @@ mod tests {
                     {"role": "user", "content": [{"type": "text", "text": "Who is here?"}]},
                     {"role": "assistant", "content": [
                         {"type": "tool_use", "id": "toolu_1", "name": "list_members", "input": {"limit": 2}},
-                        {"type": "tool_use", "id": "toolu_2", "name": "search_conversations", "input": {"arguments": "not json"}},
+                        {"type": "tool_use", "id": "call_2_x", "name": "search_conversations", "input": {"arguments": "not json"}},
                     ]},
                     {"role": "user", "content": [
                         {"type": "tool_result", "tool_use_id": "toolu_1", "content": "{\"members\":[]}"},
-                        {"type": "tool_result", "tool_use_id": "toolu_2", "content": "[]"},
+                        {"type": "tool_result", "tool_use_id": "call_2_x", "content": "{\"error\":\"no such conversation\"}", "is_error": true},
                     ]},
                 ],
             })

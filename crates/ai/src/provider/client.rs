@@ -17,7 +17,8 @@ pub struct ProviderClient {
     http: reqwest::Client,
 }
 
-type ByteStream = Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+/// The response body; an error is the connection's, as text.
+type ByteStream = Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, String>> + Send>>;
 
 /// Reads one protocol's SSE payloads into events.
 enum EventParser {
@@ -75,6 +76,16 @@ pub struct ProviderStream {
 }
 
 impl ProviderStream {
+    fn new(api: ProviderApi, body: ByteStream) -> Self {
+        Self {
+            body,
+            decoder: SseDecoder::default(),
+            parser: EventParser::new(api),
+            pending: VecDeque::new(),
+            ended: false,
+        }
+    }
+
     /// The next event, `None` at a clean end, or an error if the stream broke.
     pub async fn next(&mut self) -> Option<Result<StreamEvent, ProviderError>> {
         loop {
@@ -95,7 +106,10 @@ impl ProviderStream {
                         self.ended = true;
                     }
                 }
-                Some(Err(e)) => return Some(Err(ProviderError::Interrupted(e.to_string()))),
+                // A connection that breaks after the answer's end was announced lost
+                // nothing but the closing marker.
+                Some(Err(_)) if self.parser.complete() => self.ended = true,
+                Some(Err(e)) => return Some(Err(ProviderError::Interrupted(e))),
                 None => {
                     self.ended = true;
                     if let Some(payload) = self.decoder.finish()
@@ -173,13 +187,10 @@ impl ProviderClient {
                 message: error_message(&text),
             });
         }
-        Ok(ProviderStream {
-            body: Box::pin(response.bytes_stream()),
-            decoder: SseDecoder::default(),
-            parser: EventParser::new(api),
-            pending: VecDeque::new(),
-            ended: false,
-        })
+        let body = response
+            .bytes_stream()
+            .map(|r| r.map_err(|e| e.to_string()));
+        Ok(ProviderStream::new(api, Box::pin(body)))
     }
 
     /// The models an endpoint lists (`GET {base}/models`, the same shape in both
@@ -267,4 +278,80 @@ fn without_url(e: &reqwest::Error) -> String {
         text = text.replace(url.as_str(), url.origin().ascii_serialization().as_str());
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::Usage;
+
+    /// A stream of these body pieces, then a broken connection.
+    fn cut_after(api: ProviderApi, pieces: &[&'static str]) -> ProviderStream {
+        let items: Vec<Result<bytes::Bytes, String>> = pieces
+            .iter()
+            .map(|p| Ok(bytes::Bytes::from_static(p.as_bytes())))
+            .chain([Err("connection reset".to_owned())])
+            .collect();
+        ProviderStream::new(api, Box::pin(futures::stream::iter(items)))
+    }
+
+    async fn drain(mut s: ProviderStream) -> (Vec<StreamEvent>, Option<ProviderError>) {
+        let mut events = Vec::new();
+        while let Some(item) = s.next().await {
+            match item {
+                Ok(ev) => events.push(ev),
+                Err(e) => return (events, Some(e)),
+            }
+        }
+        (events, None)
+    }
+
+    #[tokio::test]
+    async fn a_connection_lost_after_the_end_was_announced_loses_nothing() {
+        let openai = cut_after(
+            ProviderApi::Openai,
+            &[
+                "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\n",
+            ],
+        );
+        let (events, error) = drain(openai).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(events[0], StreamEvent::Delta("hi".into()));
+
+        let anthropic = cut_after(
+            ProviderApi::Anthropic,
+            &[
+                "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":4}}}\n\n",
+                "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n",
+                "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n",
+            ],
+        );
+        let (events, error) = drain(anthropic).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            events.last(),
+            Some(&StreamEvent::Usage(Usage {
+                prompt_tokens: 4,
+                completion_tokens: 1
+            }))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_lost_mid_answer_interrupts_it() {
+        for api in [ProviderApi::Openai, ProviderApi::Anthropic] {
+            let body = match api {
+                ProviderApi::Openai => "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n",
+                ProviderApi::Anthropic => {
+                    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"
+                }
+            };
+            let (events, error) = drain(cut_after(api, &[body])).await;
+            assert_eq!(events, [StreamEvent::Delta("hi".into())]);
+            assert!(
+                matches!(error, Some(ProviderError::Interrupted(ref m)) if m == "connection reset"),
+                "{error:?}"
+            );
+        }
+    }
 }

@@ -85,6 +85,12 @@ impl Serialize for ToolSpec {
     }
 }
 
+/// An id for a tool call the provider sent without one. Unique, because a conversation's
+/// history carries every round's calls and Anthropic refuses repeated ids.
+fn fallback_tool_call_id() -> String {
+    format!("call_{}", uuid::Uuid::now_v7().simple())
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
     pub prompt_tokens: u64,

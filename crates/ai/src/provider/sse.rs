@@ -133,12 +133,13 @@ impl ChunkParser {
             }
             if let Some(Text(reason)) = choice.finish_reason {
                 self.finished = true;
-                if !self.tool_calls.is_empty() {
-                    let mut calls: Vec<ToolCall> =
-                        std::mem::take(&mut self.tool_calls).into_values().collect();
-                    for (i, c) in calls.iter_mut().enumerate() {
+                let calls = std::mem::take(&mut self.tool_calls);
+                // Calls cut off by the token limit have half their arguments: not run.
+                if !calls.is_empty() && reason != "length" {
+                    let mut calls: Vec<ToolCall> = calls.into_values().collect();
+                    for c in &mut calls {
                         if c.id.is_empty() {
-                            c.id = format!("call_{i}");
+                            c.id = super::fallback_tool_call_id();
                         }
                     }
                     out.push(StreamEvent::ToolCalls(calls));
@@ -253,6 +254,24 @@ mod tests {
             serde_json::from_str::<Value>(&calls[0].function.arguments).expect("json"),
             serde_json::json!({"limit": 3})
         );
+    }
+
+    #[test]
+    fn tool_calls_cut_off_by_the_token_limit_are_not_run() {
+        let s = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"list_members\",\"arguments\":\"{\\\"lim\"}}]}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}]}\n\n";
+        assert_eq!(
+            run(s),
+            vec![StreamEvent::Finished {
+                reason: "length".into()
+            }]
+        );
+        let s = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"list_members\",\"arguments\":\"{}\"}}]}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n";
+        let StreamEvent::ToolCalls(calls) = &run(s)[0] else {
+            panic!("tool calls")
+        };
+        assert!(calls[0].id.starts_with("call_"), "a missing id is made up");
     }
 
     #[test]

@@ -63,9 +63,11 @@ async fn an_anthropic_provider_streams_calls_tools_and_is_metered(app: TestApp) 
     );
     assert!(sent["max_tokens"].as_u64().is_some_and(|n| n > 0));
 
-    // A tool round: tool_use comes back as a tool call, the result goes to the model as a
-    // tool_result (the fake checks it answers that tool_use).
-    fake.push(Behavior::ToolCall {
+    // A tool round: what Claude says first is kept, tool_use comes back as a tool call,
+    // the result goes to the model as a tool_result (the fake checks it answers that
+    // tool_use).
+    fake.push(Behavior::ToolCallAfterText {
+        text: "Let me look.".into(),
         name: "list_members".into(),
         arguments: json!({}),
     });
@@ -94,7 +96,16 @@ async fn an_anthropic_provider_streams_calls_tools_and_is_metered(app: TestApp) 
         .unwrap_or_default();
     let roles: Vec<&str> = round.iter().filter_map(|m| m["role"].as_str()).collect();
     assert_eq!(roles, ["user", "assistant", "user", "assistant", "user"]);
-    assert_eq!(round[3]["content"][0]["type"], "tool_use");
+    assert_eq!(
+        round[3]["content"][0],
+        json!({"type": "text", "text": "Let me look."})
+    );
+    assert_eq!(round[3]["content"][1]["type"], "tool_use");
+    assert!(
+        text_of(&events).starts_with("Let me look."),
+        "{}",
+        text_of(&events)
+    );
     assert_eq!(round[4]["content"][0]["type"], "tool_result");
 
     let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;

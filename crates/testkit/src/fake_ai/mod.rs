@@ -52,6 +52,13 @@ pub enum Behavior {
     /// Ask the client to call a tool: one assistant message with `tool_calls`
     /// (finish_reason "tool_calls"), streamed as OpenAI does.
     ToolCall { name: String, arguments: Value },
+    /// Say `text` first, then ask for the tool call in the same answer (as Claude does:
+    /// "Let me look that up.", then the call).
+    ToolCallAfterText {
+        text: String,
+        name: String,
+        arguments: Value,
+    },
 }
 
 impl From<Reply> for Behavior {
@@ -429,14 +436,14 @@ async fn next_answer(shared: &Shared, last_user: &str) -> Next {
             abort_after: Some(after_chunks),
             ..Answer::reply(Reply::text(text))
         },
-        Behavior::ToolCall { name, arguments } => Answer {
-            payload: Payload::Tool {
-                id: format!("call_fake{seq:08}"),
-                name,
-                arguments: arguments.to_string(),
-            },
-            ..Answer::reply(Reply::text(""))
-        },
+        Behavior::ToolCall { name, arguments } => {
+            Answer::tool(seq, String::new(), name, &arguments)
+        }
+        Behavior::ToolCallAfterText {
+            text,
+            name,
+            arguments,
+        } => Answer::tool(seq, text, name, &arguments),
     };
     Next::Answer { seq, answer }
 }
@@ -496,6 +503,8 @@ struct Call {
 enum Payload {
     Text(String),
     Tool {
+        /// Text said before the call, streamed whole in one chunk (empty: none).
+        preface: String,
         id: String,
         name: String,
         arguments: String,
@@ -523,6 +532,26 @@ impl Answer {
         }
     }
 
+    fn tool(seq: u64, preface: String, name: String, arguments: &Value) -> Self {
+        Self {
+            payload: Payload::Tool {
+                preface,
+                id: format!("call_fake{seq:08}"),
+                name,
+                arguments: arguments.to_string(),
+            },
+            ..Answer::reply(Reply::text(""))
+        }
+    }
+
+    /// The text said before a tool call.
+    fn preface(&self) -> &str {
+        match &self.payload {
+            Payload::Tool { preface, .. } => preface,
+            Payload::Text(_) => "",
+        }
+    }
+
     /// The text that is split into streamed pieces.
     fn streamed(&self) -> &str {
         match &self.payload {
@@ -542,8 +571,11 @@ impl Answer {
         match &self.payload {
             Payload::Text(t) => count_words(t),
             Payload::Tool {
-                name, arguments, ..
-            } => count_words(name) + count_words(arguments),
+                preface,
+                name,
+                arguments,
+                ..
+            } => count_words(preface) + count_words(name) + count_words(arguments),
         }
     }
 
@@ -589,12 +621,15 @@ async fn respond_json(call: Call, answer: Answer) -> Response {
     let message = match &answer.payload {
         Payload::Text(text) => json!({"role": "assistant", "content": text}),
         Payload::Tool {
+            preface,
             id,
             name,
             arguments,
-        } => json!({"role": "assistant", "content": null, "tool_calls": [
-            {"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}
-        ]}),
+        } => {
+            json!({"role": "assistant", "content": (!preface.is_empty()).then_some(preface), "tool_calls": [
+                {"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}
+            ]})
+        }
     };
     let mut body = json!({
         "id": call.id,
@@ -834,19 +869,37 @@ impl SseStream {
                 |b| b.extend_from_slice(br#"{"role":"assistant","content":""}"#),
                 None,
             ),
-            Payload::Tool { id, name, .. } => self.choice_event(
-                160 + id.len() + name.len(),
-                |b| {
-                    b.extend_from_slice(
-                        br#"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"#,
-                    );
-                    push_json_str(b, id);
-                    b.extend_from_slice(br#","type":"function","function":{"name":"#);
-                    push_json_str(b, name);
-                    b.extend_from_slice(br#","arguments":""}}]}"#);
-                },
-                None,
-            ),
+            Payload::Tool {
+                preface, id, name, ..
+            } => {
+                let head = self.choice_event(
+                    160 + id.len() + name.len(),
+                    |b| {
+                        b.extend_from_slice(
+                            br#"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"#,
+                        );
+                        push_json_str(b, id);
+                        b.extend_from_slice(br#","type":"function","function":{"name":"#);
+                        push_json_str(b, name);
+                        b.extend_from_slice(br#","arguments":""}}]}"#);
+                    },
+                    None,
+                );
+                if preface.is_empty() {
+                    return head;
+                }
+                // The text first, in its own chunk, then the call's head: two events.
+                let said = self.choice_event(
+                    preface.len() + 40,
+                    |b| {
+                        b.extend_from_slice(br#"{"role":"assistant","content":"#);
+                        push_json_str(b, preface);
+                        b.push(b'}');
+                    },
+                    None,
+                );
+                Bytes::from([said, head].concat())
+            }
         }
     }
 
@@ -1122,6 +1175,31 @@ mod tests {
             serde_json::from_str(function["arguments"].as_str().expect("string")).expect("JSON");
         assert_eq!(parsed, arguments);
         assert_eq!(body["choices"][0]["finish_reason"], "tool_calls");
+    }
+
+    #[tokio::test]
+    async fn text_before_a_tool_call_comes_first() {
+        let fake = FakeAi::start(None).await;
+        let call = Behavior::ToolCallAfterText {
+            text: "Let me look.".into(),
+            name: "list_members".into(),
+            arguments: json!({}),
+        };
+        fake.push_many([call.clone(), call]);
+        let chunks = parse_chunks(&post_text(&fake, &streamed("fake-small", "who?", false)).await);
+        assert_eq!(chunks[0]["choices"][0]["delta"]["content"], "Let me look.");
+        assert_eq!(
+            chunks[1]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"],
+            "list_members"
+        );
+        let body: Value = post(&fake, &chat("fake-small", "who?"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let message = &body["choices"][0]["message"];
+        assert_eq!(message["content"], "Let me look.");
+        assert_eq!(message["tool_calls"][0]["function"]["name"], "list_members");
     }
 
     #[tokio::test]

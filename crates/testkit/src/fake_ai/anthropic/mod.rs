@@ -1,10 +1,13 @@
 //! The fake's Anthropic side: `POST /v1/messages` (the Messages API, streamed as its typed
 //! events or answered as one JSON message) and `GET /v1/models` when the request carries
-//! `anthropic-version`. It checks what the real API refuses (a `system` role among the
-//! messages, empty text blocks, a `tool_result` without its `tool_use`, no `max_tokens`),
-//! so a wrong translation fails here rather than against Anthropic.
+//! `anthropic-version`. It refuses what the real API refuses ([`request`]), so a wrong
+//! translation fails here rather than against Anthropic.
+
+mod events;
+mod request;
 
 use super::*;
+use request::MessagesRequest;
 
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     let body = json!({"type": "error", "error": {"type": kind, "message": message}});
@@ -76,113 +79,6 @@ fn status_response(code: u16, retry_after: Option<u64>) -> Response {
     response
 }
 
-/// What the fake needs from a Messages request, once checked.
-struct MessagesRequest {
-    model: String,
-    stream: bool,
-    prompt_tokens: u64,
-    last_user: String,
-}
-
-/// The text of a content: a string, or its `text` blocks and `tool_result` contents.
-fn blocks_text(content: &Value) -> String {
-    match content {
-        Value::Array(blocks) => blocks
-            .iter()
-            .map(|b| match b["type"].as_str() {
-                Some("tool_result") => blocks_text(&b["content"]),
-                _ => b["text"].as_str().unwrap_or_default().to_owned(),
-            })
-            .filter(|t| !t.is_empty())
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => content_text(other),
-    }
-}
-
-impl MessagesRequest {
-    fn read(body: &Value) -> Result<Self, String> {
-        let model = body["model"].as_str().ok_or("model: Field required")?;
-        if body["max_tokens"].as_u64().is_none_or(|n| n < 1) {
-            return Err("max_tokens: Field required".into());
-        }
-        let messages = body["messages"]
-            .as_array()
-            .ok_or("messages: Field required")?;
-        // Tool uses of the previous assistant message, which results must answer.
-        let mut open_tool_uses: Vec<&str> = Vec::new();
-        for (i, m) in messages.iter().enumerate() {
-            let role = m["role"].as_str().unwrap_or_default();
-            if role != "user" && role != "assistant" {
-                return Err(format!(
-                    "messages.{i}: Unexpected role \"{role}\". The Messages API accepts a top-level `system` parameter, not \"system\" as an input message role."
-                ));
-            }
-            let blocks = match &m["content"] {
-                Value::String(s) if s.is_empty() => {
-                    return Err(format!("messages.{i}: content must be non-empty"));
-                }
-                Value::String(_) => Vec::new(),
-                Value::Array(blocks) => blocks.iter().collect(),
-                _ => {
-                    return Err(format!(
-                        "messages.{i}.content: Input should be a valid list"
-                    ));
-                }
-            };
-            let mut uses = Vec::new();
-            for (j, b) in blocks.iter().enumerate() {
-                match (b["type"].as_str(), role) {
-                    (Some("text"), _) if b["text"].as_str().is_some_and(|t| !t.is_empty()) => {}
-                    (Some("text"), _) => {
-                        return Err(format!(
-                            "messages.{i}.content.{j}: text content blocks must be non-empty"
-                        ));
-                    }
-                    (Some("tool_use"), "assistant") if b["input"].is_object() => {
-                        uses.push(b["id"].as_str().unwrap_or_default());
-                    }
-                    (Some("tool_result"), "user") => {
-                        let id = b["tool_use_id"].as_str().unwrap_or_default();
-                        if !open_tool_uses.contains(&id) {
-                            return Err(format!(
-                                "messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
-                            ));
-                        }
-                    }
-                    _ => {
-                        return Err(format!(
-                            "messages.{i}.content.{j}: this block is not valid in a {role} message"
-                        ));
-                    }
-                }
-            }
-            open_tool_uses = uses;
-        }
-        let system = match &body["system"] {
-            Value::Null => String::new(),
-            other => blocks_text(other),
-        };
-        let words = count_words(&system)
-            + messages
-                .iter()
-                .map(|m| count_words(&blocks_text(&m["content"])))
-                .sum::<u64>();
-        let last_user = messages
-            .iter()
-            .rev()
-            .find(|m| m["role"] == "user")
-            .map(|m| blocks_text(&m["content"]))
-            .unwrap_or_default();
-        Ok(Self {
-            model: model.to_owned(),
-            stream: body["stream"].as_bool().unwrap_or(false),
-            prompt_tokens: words + PROMPT_OVERHEAD,
-            last_user,
-        })
-    }
-}
-
 pub(super) async fn create_message(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -213,7 +109,7 @@ pub(super) async fn create_message(
     }
     let id = format!("msg_fake{seq:08}");
     if req.stream {
-        stream(shared, id, req, answer)
+        events::stream(shared, id, req, answer)
     } else {
         whole(id, req, answer).await
     }
@@ -226,6 +122,8 @@ fn stop_reason(answer: &Answer) -> &'static str {
     }
 }
 
+/// The answer's last content block: its text, or its tool call (`filled`: with the
+/// input, as in a whole message; else empty, as at a streamed block's start).
 fn content_block(answer: &Answer, filled: bool) -> Value {
     match &answer.payload {
         Payload::Text(text) => {
@@ -235,6 +133,7 @@ fn content_block(answer: &Answer, filled: bool) -> Value {
             id,
             name,
             arguments,
+            ..
         } => {
             let input = if filled {
                 serde_json::from_str(arguments).unwrap_or_else(|_| json!({}))
@@ -256,7 +155,10 @@ async fn whole(id: String, req: MessagesRequest, answer: Answer) -> Response {
         "type": "message",
         "role": "assistant",
         "model": req.model,
-        "content": [content_block(&answer, true)],
+        "content": match answer.preface() {
+            "" => json!([content_block(&answer, true)]),
+            said => json!([{"type": "text", "text": said}, content_block(&answer, true)]),
+        },
         "stop_reason": stop_reason(&answer),
         "stop_sequence": null,
     });
@@ -275,146 +177,6 @@ async fn whole(id: String, req: MessagesRequest, answer: Answer) -> Response {
     }));
     let headers = [(header::CONTENT_TYPE, "application/json")];
     (headers, Body::from_stream(parts)).into_response()
-}
-
-#[derive(Clone, Copy)]
-enum Step {
-    Start,
-    BlockStart,
-    Pieces,
-    BlockStop,
-    MessageDelta,
-    MessageStop,
-    End,
-}
-
-struct EventStream {
-    id: String,
-    req: MessagesRequest,
-    answer: Answer,
-    step: Step,
-    /// Byte offset in the streamed text, and pieces sent so far.
-    pos: usize,
-    sent: usize,
-    ping_due: bool,
-    guard: StreamGuard,
-}
-
-fn sse(kind: &str, data: &Value) -> Bytes {
-    Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
-}
-
-impl EventStream {
-    async fn next_event(&mut self) -> Option<Result<Bytes, std::io::Error>> {
-        // `keep_alive_comments` becomes Anthropic's own keep-alive, a `ping` event.
-        if std::mem::take(&mut self.ping_due) && !matches!(self.step, Step::End) {
-            return Some(Ok(sse("ping", &json!({"type": "ping"}))));
-        }
-        self.ping_due = self.answer.quirks.keep_alive_comments;
-        loop {
-            match self.step {
-                Step::Start => {
-                    self.pause().await;
-                    self.step = Step::BlockStart;
-                    let mut message = json!({
-                        "id": self.id, "type": "message", "role": "assistant",
-                        "model": self.req.model, "content": [],
-                        "stop_reason": null, "stop_sequence": null,
-                    });
-                    if self.answer.usage {
-                        message["usage"] =
-                            json!({"input_tokens": self.req.prompt_tokens, "output_tokens": 1});
-                    }
-                    let data = json!({"type": "message_start", "message": message});
-                    return Some(Ok(sse("message_start", &data)));
-                }
-                Step::BlockStart => {
-                    self.step = Step::Pieces;
-                    let data = json!({"type": "content_block_start", "index": 0,
-                        "content_block": content_block(&self.answer, false)});
-                    return Some(Ok(sse("content_block_start", &data)));
-                }
-                Step::Pieces => {
-                    let rest = &self.answer.streamed()[self.pos..];
-                    if (self.answer.abort_after).is_some_and(|n| n <= self.sent || rest.is_empty())
-                    {
-                        // The server hangs up on purpose: not a client cancellation.
-                        self.guard.finished = true;
-                        self.step = Step::End;
-                        hang_up().await;
-                        return Some(Err(std::io::Error::other("fake AI dropped the stream")));
-                    }
-                    if rest.is_empty() {
-                        self.step = Step::BlockStop;
-                        continue;
-                    }
-                    if self.sent > 0 {
-                        self.pause().await;
-                    }
-                    let len = next_piece(rest, self.answer.piece_chars());
-                    let piece = &rest[..len];
-                    let delta = match self.answer.payload {
-                        Payload::Text(_) => json!({"type": "text_delta", "text": piece}),
-                        Payload::Tool { .. } => {
-                            json!({"type": "input_json_delta", "partial_json": piece})
-                        }
-                    };
-                    self.pos += len;
-                    self.sent += 1;
-                    let data = json!({"type": "content_block_delta", "index": 0, "delta": delta});
-                    return Some(Ok(sse("content_block_delta", &data)));
-                }
-                Step::BlockStop => {
-                    self.step = Step::MessageDelta;
-                    let data = json!({"type": "content_block_stop", "index": 0});
-                    return Some(Ok(sse("content_block_stop", &data)));
-                }
-                Step::MessageDelta => {
-                    self.step = Step::MessageStop;
-                    let mut data = json!({"type": "message_delta",
-                        "delta": {"stop_reason": stop_reason(&self.answer), "stop_sequence": null}});
-                    if self.answer.usage {
-                        data["usage"] = json!({"output_tokens": self.answer.completion_tokens()});
-                    }
-                    return Some(Ok(sse("message_delta", &data)));
-                }
-                Step::MessageStop => {
-                    self.step = Step::End;
-                    self.guard.finished = true;
-                    return Some(Ok(sse("message_stop", &json!({"type": "message_stop"}))));
-                }
-                Step::End => return None,
-            }
-        }
-    }
-
-    async fn pause(&self) {
-        if !self.answer.delay.is_zero() {
-            tokio::time::sleep(self.answer.delay).await;
-        }
-    }
-}
-
-fn stream(shared: Arc<Shared>, id: String, req: MessagesRequest, answer: Answer) -> Response {
-    let state = EventStream {
-        id,
-        req,
-        answer,
-        step: Step::Start,
-        pos: 0,
-        sent: 0,
-        ping_due: false,
-        guard: StreamGuard::open(shared),
-    };
-    let events = futures::stream::unfold(state, |mut s| async move {
-        let event = s.next_event().await?;
-        Some((event, s))
-    });
-    let headers = [
-        (header::CONTENT_TYPE, "text/event-stream"),
-        (header::CACHE_CONTROL, "no-cache"),
-    ];
-    (headers, Body::from_stream(events)).into_response()
 }
 
 #[cfg(test)]
@@ -518,7 +280,7 @@ mod tests {
             (
                 json!({"model": "fake-small", "max_tokens": 5,
                 "messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]}),
-                "non-empty",
+                "non-whitespace",
             ),
             (
                 json!({"model": "fake-small", "max_tokens": 5,
@@ -536,6 +298,43 @@ mod tests {
                 "{body}"
             );
         }
+        let tool_use = |id: &str| json!({"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "t", "input": {}}]});
+        let result = |id: &str| json!({"type": "tool_result", "tool_use_id": id, "content": "1"});
+        let ask = json!({"role": "user", "content": "hi"});
+        for (messages, says) in [
+            (json!([tool_use("toolu_a")]), "first message"),
+            (
+                json!([ask, tool_use("toolu_a"), {"role": "user", "content": "and?"}]),
+                "without `tool_result`",
+            ),
+            (
+                json!([ask, tool_use("toolu_a"), {"role": "user", "content": [{"type": "text", "text": "x"}, result("toolu_a")]}]),
+                "before any other content",
+            ),
+            (json!([ask, tool_use("call.1")]), "pattern"),
+            (
+                json!([ask, tool_use("toolu_a"), {"role": "user", "content": [result("toolu_a")]}, tool_use("toolu_a")]),
+                "unique",
+            ),
+            (
+                json!([{"role": "user", "content": [{"type": "text", "text": "  "}]}]),
+                "non-whitespace",
+            ),
+        ] {
+            let bad = json!({"model": "fake-small", "max_tokens": 5, "messages": messages});
+            let r = post(&fake, Some("sk-ant"), &bad).await;
+            assert_eq!(r.status(), 400, "{bad}");
+            let body: Value = r.json().await.expect("json");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(says)),
+                "{says}: {body}"
+            );
+        }
+        let fine = json!({"model": "fake-small", "max_tokens": 5, "messages": [ask, tool_use("toolu_a"),
+            {"role": "user", "content": [result("toolu_a"), {"type": "text", "text": "thanks"}]}]});
+        assert_eq!(post(&fake, Some("sk-ant"), &fine).await.status(), 200);
         let unknown = post(
             &fake,
             Some("sk-ant"),
@@ -544,7 +343,7 @@ mod tests {
         )
         .await;
         assert_eq!(unknown.status(), 404);
-        assert_eq!(fake.request_count(), 7, "every request is recorded");
+        assert_eq!(fake.request_count(), 14, "every request is recorded");
     }
 
     #[tokio::test]
@@ -589,6 +388,38 @@ mod tests {
             .expect("json");
         assert_eq!(whole["content"][0]["text"], "Echo: plain");
         assert_eq!(whole["stop_reason"], "end_turn");
+    }
+
+    #[tokio::test]
+    async fn text_before_a_tool_call_is_its_own_block() {
+        let fake = FakeAi::start(None).await;
+        let behavior = || Behavior::ToolCallAfterText {
+            text: "Let me look.".into(),
+            name: "list_members".into(),
+            arguments: json!({}),
+        };
+        fake.push_many([behavior(), behavior()]);
+        let r = post(&fake, None, &ask("who?", true)).await;
+        let events = events(&r.text().await.expect("body"));
+        let blocks: Vec<(i64, &str)> = events
+            .iter()
+            .filter(|(k, _)| k == "content_block_start")
+            .map(|(_, d)| {
+                (
+                    d["index"].as_i64().unwrap_or(-1),
+                    d["content_block"]["type"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(blocks, [(0, "text"), (1, "tool_use")]);
+        assert_eq!(events[2].1["delta"]["text"], "Let me look.");
+        let whole: Value = post(&fake, None, &ask("who?", false))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(whole["content"][0]["text"], "Let me look.");
+        assert_eq!(whole["content"][1]["type"], "tool_use");
     }
 
     #[tokio::test]
