@@ -140,6 +140,18 @@ impl ProviderError {
         }
     }
 
+    /// Says something about the provider rather than about this one request: counts
+    /// towards opening its circuit. A request it refuses (400, 404 for a model, 413, 422)
+    /// would be refused anywhere and must not take the provider away from other answers.
+    pub fn counts_against_provider(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => {
+                matches!(status, 401 | 403 | 408 | 429) || *status >= 500
+            }
+            Self::Connect(_) | Self::Timeout | Self::Interrupted(_) | Self::Protocol(_) => true,
+        }
+    }
+
     /// A low-cardinality label for metrics.
     pub fn kind(&self) -> &'static str {
         match self {

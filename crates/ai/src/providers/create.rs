@@ -15,7 +15,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ProviderView, parse_api_key, parse_base_url, parse_models};
+use super::{ProviderView, base_url_for, parse_api_key, parse_base_url, parse_models};
 use crate::AiService;
 use crate::catalog::key_secret_name;
 use crate::entities::provider;
@@ -51,7 +51,8 @@ pub async fn create_ai_provider(
 ) -> ApiResult<(StatusCode, axum::Json<ProviderView>)> {
     member.require(Permission::ManageAi)?;
     let name = parse_name("name", &body.name, 100)?;
-    let base_url = parse_base_url(&body.base_url)?;
+    let api = body.api.unwrap_or_default();
+    let base_url = base_url_for(api, parse_base_url(&body.base_url)?);
     let models = parse_models(&body.models)?;
     let api_key = body
         .api_key
@@ -69,7 +70,7 @@ pub async fn create_ai_provider(
         workspace_id: ctx.workspace_id,
         id: Uuid::now_v7(),
         name,
-        api: body.api.unwrap_or_default().as_str().to_owned(),
+        api: api.as_str().to_owned(),
         base_url,
         models: json!(models),
         priority: body.priority.unwrap_or(count as i32 * 10 + 10),

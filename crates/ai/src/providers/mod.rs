@@ -86,6 +86,25 @@ pub fn parse_base_url(raw: &str) -> Result<String, ApiError> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+/// Anthropic's own SDKs take the address without `/v1`: a bare host gets it, so a pasted
+/// `https://api.anthropic.com` works. (OpenAI-compatible servers mount the API anywhere.)
+pub fn base_url_for(api: ProviderApi, base_url: String) -> String {
+    let bare = reqwest::Url::parse(&base_url).is_ok_and(|u| u.path() == "/");
+    if api == ProviderApi::Anthropic && bare {
+        format!("{base_url}/v1")
+    } else {
+        base_url
+    }
+}
+
+/// Whether a stored key may follow a change of address or protocol: only to the same
+/// origin and protocol it was given for, so that changing the address cannot send the key
+/// to a server the admin chose (who may not read the key itself).
+pub fn key_may_follow(from: (&str, ProviderApi), to: (&str, ProviderApi)) -> bool {
+    let origin = |u: &str| reqwest::Url::parse(u).map(|u| u.origin().ascii_serialization());
+    from.1 == to.1 && origin(from.0).ok() == origin(to.0).ok()
+}
+
 pub fn parse_models(models: &[String]) -> Result<Vec<String>, ApiError> {
     if models.is_empty() || models.len() > 100 {
         return Err(ApiError::field("models", "must list 1 to 100 models"));

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ProviderView, parse_api_key, parse_base_url, parse_models};
+use super::{
+    ProviderView, base_url_for, key_may_follow, parse_api_key, parse_base_url, parse_models,
+};
 use crate::AiService;
 use crate::catalog::key_secret_name;
 use crate::entities::provider;
@@ -74,6 +76,18 @@ pub async fn update_ai_provider(
         .one(&tx)
         .await?
         .ok_or(ApiError::NotFound)?;
+    let api = body.api.unwrap_or(current.api());
+    let base_url = base_url.map(|u| base_url_for(api, u));
+    let moved_to = (base_url.as_deref().unwrap_or(&current.base_url), api);
+    if current.has_api_key
+        && api_key.is_none()
+        && !key_may_follow((&current.base_url, current.api()), moved_to)
+    {
+        return Err(ApiError::field(
+            "api_key",
+            "enter the key again (or an empty one to remove it): a stored key is only sent to the address and protocol it was given for",
+        ));
+    }
     let mut row = current.into_active_model();
     let mut changed = Vec::new();
     if let Some(v) = name {

@@ -56,8 +56,12 @@ impl Breakers {
         })
     }
 
-    pub fn success(&self, id: Uuid) {
-        self.with(id, |b| *b = Breaker::default());
+    pub fn success(&self, id: Uuid, name: &str) {
+        let was_open = self.with(id, |b| std::mem::take(b).opened_at.is_some());
+        if was_open {
+            tracing::info!(provider = name, "circuit closed");
+            metrics::gauge!("ai_breaker_open", "provider" => name.to_owned()).set(0.0);
+        }
     }
 
     pub fn failure(&self, id: Uuid, name: &str) {
@@ -111,7 +115,7 @@ mod tests {
         assert_eq!(b.state(id), BreakerState::Open, "a failed trial reopens");
         std::thread::sleep(Duration::from_millis(40));
         assert!(b.allow(id));
-        b.success(id);
+        b.success(id, "p");
         assert_eq!(b.state(id), BreakerState::Closed);
     }
 }

@@ -90,7 +90,7 @@ impl Resilience {
                 };
                 let err = match result {
                     Ok(Ok((stream, first))) => {
-                        self.breakers.success(provider_id);
+                        self.breakers.success(provider_id, &candidate.provider.name);
                         let ttft = started.elapsed();
                         metrics::histogram!("ai_time_to_first_token_seconds", "model" => candidate.model.clone()).record(ttft.as_secs_f64());
                         return Ok(Opened {
@@ -103,7 +103,13 @@ impl Resilience {
                     Ok(Err(e)) => e,
                     Err(_) => ProviderError::Timeout,
                 };
-                self.breakers.failure(provider_id, &candidate.provider.name);
+                if err.counts_against_provider() {
+                    self.breakers.failure(provider_id, &candidate.provider.name);
+                } else {
+                    // It answered, refusing only this request: it is up (and a trial
+                    // request of a half-open circuit must not stay in flight forever).
+                    self.breakers.success(provider_id, &candidate.provider.name);
+                }
                 metrics::counter!("ai_provider_errors_total", "kind" => err.kind(), "provider" => candidate.provider.name.clone()).increment(1);
                 tracing::warn!(provider = %candidate.provider.name, model = %candidate.model, attempt, error = %err, "AI provider call failed");
                 let retry = err.is_retryable() && attempt + 1 < self.max_attempts;

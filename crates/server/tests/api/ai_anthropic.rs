@@ -160,6 +160,43 @@ async fn an_anthropic_provider_is_checked_live_cut_and_failed_over() {
         listed.text
     );
 
+    // The stored key only goes where it was given for: a new address or protocol needs
+    // it again.
+    let url = format!("/api/v1/workspaces/{ws}/ai/providers/{id}");
+    for change in [
+        json!({ "base_url": "https://collector.example/v1" }),
+        json!({ "api": "openai" }),
+    ] {
+        let r = o.patch(&url, change.clone()).await;
+        assert_error(&r, 422, "validation_failed");
+        assert!(r.text.contains("api_key"), "{change}: {}", r.text);
+    }
+    let r = o
+        .patch(&url, json!({ "api": "openai", "api_key": "sk-ant-key" }))
+        .await;
+    assert_eq!(r.body["api"], "openai", "{}", r.text);
+    let r = o
+        .patch(&url, json!({ "api": "anthropic", "api_key": "sk-ant-key" }))
+        .await;
+    assert_eq!(r.body["api"], "anthropic", "{}", r.text);
+
+    // A bare Anthropic address, as its SDKs take it, gets its /v1.
+    let bare = fake.base_url().trim_end_matches("/v1").to_owned();
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers"),
+            json!({ "name": "Bare", "api": "anthropic", "base_url": bare, "models": ["fake-small"], "enabled": false }),
+        )
+        .await;
+    assert_eq!(r.body["base_url"], fake.base_url(), "{}", r.text);
+    let bare_id = r.id();
+    assert_eq!(
+        o.delete(&format!("/api/v1/workspaces/{ws}/ai/providers/{bare_id}"))
+            .await
+            .status,
+        204
+    );
+
     // A stream cut midway keeps what arrived.
     let conv = conversation(&o, &ws, json!({ "title": "Cut" })).await;
     fake.push(Behavior::DropMidStream {

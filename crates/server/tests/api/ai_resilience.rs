@@ -160,6 +160,43 @@ async fn the_circuit_opens_after_five_failures_and_half_opens() {
     );
 }
 
+/// A request the provider refuses (400) says nothing about the provider: it fails over
+/// without retrying, and the circuit stays closed however many there are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_do_not_open_the_circuit() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let picky = FakeAi::start(None).await;
+    let backup = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &picky, "Picky").await;
+    add_provider(&o, &ws, &backup, "Backup").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Refused" })).await;
+    picky.push_many((0..6).map(|_| Behavior::Status {
+        code: 400,
+        retry_after: None,
+    }));
+    for text in ["a", "b", "c", "d", "e", "f"] {
+        let r = o
+            .post(
+                &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+                json!({ "content": text }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    assert_eq!(picky.request_count(), 6, "one attempt each, no retries");
+    let providers = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/providers"))
+        .await;
+    assert_eq!(
+        providers.body["items"][0]["circuit"], "closed",
+        "{}",
+        providers.text
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_provider_times_out_and_fails_over() {
     let Some(app) = app(Engine::Sqlite).await else {

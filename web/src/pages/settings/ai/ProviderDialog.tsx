@@ -13,7 +13,7 @@ import { toast } from "@/components/ui/toast";
 import { applyServerError } from "@/lib/forms";
 import { type ProviderInput, useCreateProvider, useUpdateProvider } from "@/pages/ai/api";
 import { useWorkspace } from "@/pages/workspaces/context";
-import { baseUrlForApi, PROVIDER_APIS, type ProviderApi, type ProviderForm, parseModelList, providerSchema } from "./schemas";
+import { baseUrlForApi, keyNeedsReentry, PROVIDER_APIS, type ProviderApi, type ProviderForm, parseModelList, providerSchema } from "./schemas";
 
 const API_OPTIONS = (Object.keys(PROVIDER_APIS) as ProviderApi[]).map((value) => ({
   value,
@@ -42,6 +42,7 @@ export function ProviderDialog({
   const { errors, isSubmitting } = form.formState;
   const removeKey = form.watch("remove_key");
   const api = PROVIDER_APIS[form.watch("api")];
+  const reenterKey = provider != null && !removeKey && keyNeedsReentry(provider, form.watch("api"), form.watch("base_url"));
 
   useEffect(() => {
     if (!open) return;
@@ -55,6 +56,10 @@ export function ProviderDialog({
 
   const onSubmit = form.handleSubmit(async (v) => {
     const models = parseModelList(v.models);
+    if (provider && !v.remove_key && !v.api_key && keyNeedsReentry(provider, v.api, v.base_url)) {
+      form.setError("api_key", { message: "Enter the key again for the new address or protocol, or remove it" });
+      return;
+    }
     try {
       if (provider) {
         const body: Partial<ProviderInput> & { id: string } = {
@@ -129,7 +134,9 @@ export function ProviderDialog({
             error={errors.api_key?.message}
             description={
               editing
-                ? provider?.has_api_key
+                ? reenterKey
+                  ? "The address or protocol changed: enter the key again. A stored key is only sent where it was given for."
+                  : provider?.has_api_key
                   ? "A key is stored. Leave this empty to keep it, or enter a new one to replace it."
                   : "No key is stored. Local servers often need none."
                 : "Stored encrypted and never shown again. Optional for local servers."
@@ -141,7 +148,7 @@ export function ProviderDialog({
               spellCheck={false}
               className="font-mono text-xs"
               disabled={removeKey}
-              placeholder={editing && provider?.has_api_key ? "•••••••• (unchanged)" : api.keyPlaceholder}
+              placeholder={editing && provider?.has_api_key && !reenterKey ? "•••••••• (unchanged)" : api.keyPlaceholder}
               {...form.register("api_key")}
             />
           </Field>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { baseUrlForApi, parseModelList, providerSchema } from "./schemas";
+import { baseUrlForApi, keyNeedsReentry, parseModelList, providerSchema } from "./schemas";
 
 describe("baseUrlForApi", () => {
   it("fills Anthropic's address into a blank field", () => {
@@ -30,5 +30,23 @@ describe("providerSchema", () => {
 
   it("reads models separated by commas or lines", () => {
     expect(parseModelList("a, b\nb  c")).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("keyNeedsReentry", () => {
+  const stored = { api: "openai" as const, base_url: "https://api.openai.com/v1", has_api_key: true };
+
+  it("keeps the key on the same origin and protocol", () => {
+    expect(keyNeedsReentry(stored, "openai", "https://api.openai.com/v1")).toBe(false);
+    expect(keyNeedsReentry(stored, "openai", "https://api.openai.com/v2")).toBe(false);
+  });
+
+  it("asks for it again for another origin or protocol", () => {
+    expect(keyNeedsReentry(stored, "openai", "https://collector.example/v1")).toBe(true);
+    expect(keyNeedsReentry(stored, "anthropic", "https://api.openai.com/v1")).toBe(true);
+  });
+
+  it("has nothing to ask without a stored key", () => {
+    expect(keyNeedsReentry({ ...stored, has_api_key: false }, "anthropic", "https://x.example/v1")).toBe(false);
   });
 });

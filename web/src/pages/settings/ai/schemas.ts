@@ -42,6 +42,22 @@ export function baseUrlForApi(current: string, api: ProviderApi): string {
   return trimmed === PROVIDER_APIS.anthropic.baseUrl ? "" : current;
 }
 
+function origin(url: string): string | null {
+  try {
+    return new URL(url.trim()).origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a stored key must be entered again: the server only sends a key to the origin
+ * and protocol it was given for, so that changing the address cannot send it elsewhere.
+ */
+export function keyNeedsReentry(stored: { api: ProviderApi; base_url: string; has_api_key: boolean }, api: ProviderApi, baseUrl: string): boolean {
+  return stored.has_api_key && (api !== stored.api || origin(baseUrl) !== origin(stored.base_url));
+}
+
 export const providerSchema = z.object({
   api: z.enum(["openai", "anthropic"]),
   name: z.string().trim().min(1, "Name the provider").max(100, "Keep the name to 100 characters or fewer"),
