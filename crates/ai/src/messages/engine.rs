@@ -338,6 +338,7 @@ async fn generate(
         let mut round_usage = None;
         let mut round_text = String::new();
         let mut calls: Vec<ToolCall> = Vec::new();
+        let mut hit_length_limit = false;
         let mut last_token = Instant::now();
         loop {
             let event = match pending.pop_front() {
@@ -376,7 +377,9 @@ async fn generate(
                 }
                 Some(Ok(StreamEvent::ToolCalls(c))) => calls = c,
                 Some(Ok(StreamEvent::Usage(u))) => round_usage = Some(u),
-                Some(Ok(StreamEvent::Finished { .. })) => {}
+                Some(Ok(StreamEvent::Finished { reason })) => {
+                    hit_length_limit = reason == "length";
+                }
                 Some(Err(e)) => {
                     out.status = "interrupted";
                     out.error = Some((
@@ -395,6 +398,15 @@ async fn generate(
         });
         out.usage.prompt_tokens += usage.prompt_tokens;
         out.usage.completion_tokens += usage.completion_tokens;
+        if hit_length_limit && out.error.is_none() {
+            // Cut off mid-sentence (or mid tool call, which is then not run): say so, and
+            // keep it out of the cache.
+            out.status = "interrupted";
+            out.error = Some((
+                "ai_length_limit",
+                "The answer reached its length limit; what was written is kept.".into(),
+            ));
+        }
         if out.error.is_some() || calls.is_empty() {
             return;
         }

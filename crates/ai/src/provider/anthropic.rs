@@ -12,7 +12,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use super::sse::Text;
 use super::{ChatRequest, FunctionCall, ProviderError, StreamEvent, ToolCall, Usage};
@@ -38,9 +38,9 @@ pub fn authorise(
     }
 }
 
-/// A tool call's id as Anthropic accepts it (`[a-zA-Z0-9_-]+`): ids written by another
-/// provider, earlier in the conversation, may hold other characters, or none.
-fn tool_use_id(id: Option<&str>) -> String {
+/// A tool call's id in the characters Anthropic accepts (`[a-zA-Z0-9_-]+`): ids written
+/// by another provider, earlier in the conversation, may hold others, or none.
+fn valid_tool_id(id: Option<&str>) -> String {
     let id: String = id
         .unwrap_or_default()
         .chars()
@@ -59,14 +59,50 @@ fn tool_use_id(id: Option<&str>) -> String {
     }
 }
 
+/// Tool ids as Anthropic accepts them: valid characters, and each once in a request
+/// (ids from other providers, or from before fallback ids were unique, can repeat across
+/// a history's rounds, and two ids can become one when made valid). A repeated id is
+/// renamed, and the result that follows gets the new name.
+#[derive(Default)]
+struct ToolIds {
+    used: HashSet<String>,
+    /// Calls awaiting their results: the ids sent, by the id they were written with.
+    awaiting: HashMap<String, VecDeque<String>>,
+}
+
+impl ToolIds {
+    fn call(&mut self, id: &str) -> String {
+        let base = valid_tool_id(Some(id));
+        let mut sent = base.clone();
+        let mut n = 1;
+        while !self.used.insert(sent.clone()) {
+            n += 1;
+            sent = format!("{base}_{n}");
+        }
+        self.awaiting
+            .entry(base)
+            .or_default()
+            .push_back(sent.clone());
+        sent
+    }
+
+    fn result(&mut self, id: Option<&str>) -> String {
+        let base = valid_tool_id(id);
+        self.awaiting
+            .get_mut(&base)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(base)
+    }
+}
+
 /// A tool's result as a `tool_result` block; our tools report failure as `{"error": …}`.
-fn tool_result(id: Option<&str>, content: Option<&str>) -> Value {
+fn tool_result(id: String, content: Option<&str>) -> Value {
     let content = content.unwrap_or_default();
     let failed = serde_json::from_str::<Value>(content)
         .is_ok_and(|v| v.get("error").is_some_and(|e| !e.is_null()));
     let mut block = json!({
         "type": "tool_result",
-        "tool_use_id": tool_use_id(id),
+        "tool_use_id": id,
         "content": content,
     });
     if failed {
@@ -79,6 +115,7 @@ fn tool_result(id: Option<&str>, content: Option<&str>) -> Value {
 pub fn stream_body(request: &ChatRequest) -> Value {
     let mut system: Vec<&str> = Vec::new();
     let mut messages: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut ids = ToolIds::default();
     for m in &request.messages {
         let text = m.content.as_deref().filter(|t| !t.trim().is_empty());
         let (role, blocks) = match m.role.as_str() {
@@ -88,7 +125,10 @@ pub fn stream_body(request: &ChatRequest) -> Value {
             }
             "tool" => (
                 "user",
-                vec![tool_result(m.tool_call_id.as_deref(), m.content.as_deref())],
+                vec![tool_result(
+                    ids.result(m.tool_call_id.as_deref()),
+                    m.content.as_deref(),
+                )],
             ),
             "assistant" => {
                 let mut blocks: Vec<Value> = text
@@ -98,7 +138,7 @@ pub fn stream_body(request: &ChatRequest) -> Value {
                 for call in m.tool_calls.iter().flatten() {
                     blocks.push(json!({
                         "type": "tool_use",
-                        "id": tool_use_id(Some(&call.id)),
+                        "id": ids.call(&call.id),
                         "name": call.function.name,
                         "input": tool_input(&call.function.arguments),
                     }));
@@ -536,6 +576,72 @@ mod tests {
                 .parse(r#"{"type":"something_new","index":4}"#)
                 .expect("unknown events are skipped")
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn repeated_tool_ids_are_renamed_with_their_results() {
+        let call = |id: &str| ToolCall {
+            id: id.into(),
+            kind: "function".into(),
+            function: FunctionCall {
+                name: "list_members".into(),
+                arguments: "{}".into(),
+            },
+        };
+        let result = |id: &str| ChatMessage {
+            role: "tool".into(),
+            content: Some(format!("for {id}")),
+            tool_calls: None,
+            tool_call_id: Some(id.into()),
+        };
+        // Two rounds of a history, both written with "call_0", and "a.b" next to "a_b".
+        let request = ChatRequest {
+            model: "claude-x".into(),
+            messages: vec![
+                ChatMessage::text("user", "go"),
+                ChatMessage {
+                    role: "assistant".into(),
+                    content: None,
+                    tool_calls: Some(vec![
+                        call("call_0"),
+                        call("a.b"),
+                        call("call_0"),
+                        call("a_b"),
+                    ]),
+                    tool_call_id: None,
+                },
+                result("call_0"),
+                result("a.b"),
+                result("call_0"),
+                result("a_b"),
+            ],
+            tools: Vec::new(),
+            temperature: None,
+            max_tokens: Some(10),
+        };
+        let body = stream_body(&request);
+        let uses: Vec<&str> = body["messages"][1]["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b["id"].as_str())
+            .collect();
+        assert_eq!(uses, ["call_0", "a_b", "call_0_2", "a_b_2"]);
+        let results: Vec<(&str, &str)> = body["messages"][2]["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| Some((b["tool_use_id"].as_str()?, b["content"].as_str()?)))
+            .collect();
+        assert_eq!(
+            results,
+            [
+                ("call_0", "for call_0"),
+                ("a_b", "for a.b"),
+                ("call_0_2", "for call_0"),
+                ("a_b_2", "for a_b"),
+            ]
         );
     }
 

@@ -108,7 +108,10 @@ impl ProviderStream {
                 }
                 // A connection that breaks after the answer's end was announced lost
                 // nothing but the closing marker.
-                Some(Err(_)) if self.parser.complete() => self.ended = true,
+                Some(Err(e)) if self.parser.complete() => {
+                    tracing::debug!(error = %e, "provider connection lost after the answer ended");
+                    self.ended = true;
+                }
                 Some(Err(e)) => return Some(Err(ProviderError::Interrupted(e))),
                 None => {
                     self.ended = true;

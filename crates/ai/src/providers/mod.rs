@@ -97,14 +97,6 @@ pub fn base_url_for(api: ProviderApi, base_url: String) -> String {
     }
 }
 
-/// Whether a stored key may follow a change of address or protocol: only to the same
-/// origin and protocol it was given for, so that changing the address cannot send the key
-/// to a server the admin chose (who may not read the key itself).
-pub fn key_may_follow(from: (&str, ProviderApi), to: (&str, ProviderApi)) -> bool {
-    let origin = |u: &str| reqwest::Url::parse(u).map(|u| u.origin().ascii_serialization());
-    from.1 == to.1 && origin(from.0).ok() == origin(to.0).ok()
-}
-
 pub fn parse_models(models: &[String]) -> Result<Vec<String>, ApiError> {
     if models.is_empty() || models.len() > 100 {
         return Err(ApiError::field("models", "must list 1 to 100 models"));
@@ -126,8 +118,12 @@ pub fn parse_models(models: &[String]) -> Result<Vec<String>, ApiError> {
 }
 
 pub fn parse_api_key(key: &str) -> Result<&str, ApiError> {
-    if key.is_empty() || key.len() > 4096 || key.chars().any(char::is_control) {
-        return Err(ApiError::field("api_key", "must be 1 to 4096 characters"));
+    // It travels in a header: visible ASCII only, or it could not be sent at all.
+    if key.is_empty() || key.len() > 4096 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::field(
+            "api_key",
+            "must be 1 to 4096 visible ASCII characters, without spaces",
+        ));
     }
     Ok(key)
 }

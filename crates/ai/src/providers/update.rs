@@ -16,9 +16,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    ProviderView, base_url_for, key_may_follow, parse_api_key, parse_base_url, parse_models,
-};
+use super::{ProviderView, base_url_for, parse_api_key, parse_base_url, parse_models};
 use crate::AiService;
 use crate::catalog::key_secret_name;
 use crate::entities::provider;
@@ -77,12 +75,16 @@ pub async fn update_ai_provider(
         .await?
         .ok_or(ApiError::NotFound)?;
     let api = body.api.unwrap_or(current.api());
-    let base_url = base_url.map(|u| base_url_for(api, u));
-    let moved_to = (base_url.as_deref().unwrap_or(&current.base_url), api);
-    if current.has_api_key
-        && api_key.is_none()
-        && !key_may_follow((&current.base_url, current.api()), moved_to)
-    {
+    // A new protocol applies to the address in effect (a bare Anthropic one gets /v1).
+    let base_url = base_url
+        .or_else(|| body.api.map(|_| current.base_url.clone()))
+        .map(|u| base_url_for(api, u))
+        .filter(|u| *u != current.base_url);
+    // A stored key is only sent to the address and protocol it was given for: an admin,
+    // who may not read it, must not be able to point it at a server of their own (even a
+    // path can be another account on a shared gateway).
+    let api_changed = api != current.api();
+    if current.has_api_key && api_key.is_none() && (base_url.is_some() || api_changed) {
         return Err(ApiError::field(
             "api_key",
             "enter the key again (or an empty one to remove it): a stored key is only sent to the address and protocol it was given for",
@@ -94,8 +96,8 @@ pub async fn update_ai_provider(
         row.name = Set(v);
         changed.push("name");
     }
-    if let Some(v) = body.api {
-        row.api = Set(v.as_str().to_owned());
+    if api_changed {
+        row.api = Set(api.as_str().to_owned());
         changed.push("api");
     }
     if let Some(v) = base_url {

@@ -64,6 +64,12 @@ impl Breakers {
         }
     }
 
+    /// A request let through ended without a verdict (its answer was cancelled): if it
+    /// was a half-open circuit's trial, the next request may be the trial.
+    pub fn abandon(&self, id: Uuid) {
+        self.with(id, |b| b.trial_in_flight = false);
+    }
+
     pub fn failure(&self, id: Uuid, name: &str) {
         let opened = self.with(id, |b| {
             b.consecutive_failures += 1;
@@ -117,5 +123,20 @@ mod tests {
         assert!(b.allow(id));
         b.success(id, "p");
         assert_eq!(b.state(id), BreakerState::Closed);
+    }
+
+    #[test]
+    fn an_abandoned_trial_lets_the_next_request_try() {
+        let b = Breakers::new(Duration::from_millis(30));
+        let id = Uuid::now_v7();
+        for _ in 0..5 {
+            b.failure(id, "p");
+        }
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow(id), "the trial");
+        assert!(!b.allow(id));
+        b.abandon(id);
+        assert_eq!(b.state(id), BreakerState::HalfOpen);
+        assert!(b.allow(id), "a new trial after the first was cancelled");
     }
 }

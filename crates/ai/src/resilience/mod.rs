@@ -85,7 +85,10 @@ impl Resilience {
                 }
                 let started = Instant::now();
                 let result = tokio::select! {
-                    () = cancel.cancelled() => return Err(OpenError::Cancelled),
+                    () = cancel.cancelled() => {
+                        self.breakers.abandon(provider_id);
+                        return Err(OpenError::Cancelled);
+                    }
                     r = tokio::time::timeout(self.first_token_timeout, self.first_token(candidate, &req)) => r,
                 };
                 let err = match result {

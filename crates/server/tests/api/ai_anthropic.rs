@@ -165,12 +165,21 @@ async fn an_anthropic_provider_is_checked_live_cut_and_failed_over() {
     let url = format!("/api/v1/workspaces/{ws}/ai/providers/{id}");
     for change in [
         json!({ "base_url": "https://collector.example/v1" }),
+        json!({ "base_url": format!("{}/another-account", fake.base_url()) }),
         json!({ "api": "openai" }),
     ] {
         let r = o.patch(&url, change.clone()).await;
         assert_error(&r, 422, "validation_failed");
         assert!(r.text.contains("api_key"), "{change}: {}", r.text);
     }
+    // The dialog sends everything on every edit: the same address and protocol keep it.
+    let r = o
+        .patch(
+            &url,
+            json!({ "name": "Claude", "api": "anthropic", "base_url": fake.base_url() }),
+        )
+        .await;
+    assert_eq!(r.body["has_api_key"], true, "{}", r.text);
     let r = o
         .patch(&url, json!({ "api": "openai", "api_key": "sk-ant-key" }))
         .await;
@@ -180,7 +189,8 @@ async fn an_anthropic_provider_is_checked_live_cut_and_failed_over() {
         .await;
     assert_eq!(r.body["api"], "anthropic", "{}", r.text);
 
-    // A bare Anthropic address, as its SDKs take it, gets its /v1.
+    // A bare Anthropic address, as its SDKs take it, gets its /v1, whether given so or
+    // made Anthropic's later.
     let bare = fake.base_url().trim_end_matches("/v1").to_owned();
     let r = o
         .post(
@@ -190,6 +200,31 @@ async fn an_anthropic_provider_is_checked_live_cut_and_failed_over() {
         .await;
     assert_eq!(r.body["base_url"], fake.base_url(), "{}", r.text);
     let bare_id = r.id();
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers"),
+            json!({ "name": "Bare later", "base_url": bare, "models": ["fake-small"], "enabled": false }),
+        )
+        .await;
+    assert_eq!(
+        r.body["base_url"],
+        bare.as_str(),
+        "an OpenAI-compatible one stays bare"
+    );
+    let later = r.id();
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/ai/providers/{later}"),
+            json!({ "api": "anthropic" }),
+        )
+        .await;
+    assert_eq!(r.body["base_url"], fake.base_url(), "{}", r.text);
+    assert_eq!(
+        o.delete(&format!("/api/v1/workspaces/{ws}/ai/providers/{later}"))
+            .await
+            .status,
+        204
+    );
     assert_eq!(
         o.delete(&format!("/api/v1/workspaces/{ws}/ai/providers/{bare_id}"))
             .await

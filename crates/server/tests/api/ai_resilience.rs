@@ -187,14 +187,53 @@ async fn refused_requests_do_not_open_the_circuit() {
         assert_eq!(r.status, 201, "{}", r.text);
     }
     assert_eq!(picky.request_count(), 6, "one attempt each, no retries");
-    let providers = o
-        .get(&format!("/api/v1/workspaces/{ws}/ai/providers"))
-        .await;
-    assert_eq!(
-        providers.body["items"][0]["circuit"], "closed",
-        "{}",
-        providers.text
-    );
+    let circuit = || async {
+        o.get(&format!("/api/v1/workspaces/{ws}/ai/providers"))
+            .await
+            .body["items"][0]["circuit"]
+            .clone()
+    };
+    assert_eq!(circuit().await, "closed");
+
+    // A half-open circuit's trial that is refused closes it: the provider answered.
+    picky.push_many((0..5).map(|_| Behavior::Status {
+        code: 500,
+        retry_after: None,
+    }));
+    for text in ["g", "h"] {
+        let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+        assert_eq!(o.post(&url, json!({ "content": text })).await.status, 201);
+    }
+    assert_eq!(circuit().await, "open");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    picky.push(Behavior::Status {
+        code: 400,
+        retry_after: None,
+    });
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    assert_eq!(o.post(&url, json!({ "content": "i" })).await.status, 201);
+    assert_eq!(circuit().await, "closed");
+}
+
+/// An answer the token limit cuts off says so and is kept (as interrupted: not cached).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_cut_off_by_the_length_limit_says_so() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Long" })).await;
+    fake.push(Behavior::Reply(
+        Reply::text("a long answer that").length_limited(),
+    ));
+    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "go on" })).await;
+    assert_eq!(last(&events).name, "error", "{raw}");
+    assert_eq!(last(&events).data["code"], "ai_length_limit");
+    let saved = &last(&events).data["assistant_message"];
+    assert_eq!(saved["status"], "interrupted");
+    assert_eq!(saved["content"], "a long answer that");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

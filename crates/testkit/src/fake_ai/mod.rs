@@ -80,6 +80,8 @@ pub struct Reply {
     pub usage: bool,
     /// Stream quirks (they do not change non-streaming answers).
     pub quirks: Quirks,
+    /// End as cut off by the token limit (`length`; Anthropic's `max_tokens`).
+    pub length_limited: bool,
 }
 
 impl Reply {
@@ -90,6 +92,7 @@ impl Reply {
             chunk_delay: Duration::ZERO,
             usage: true,
             quirks: Quirks::default(),
+            length_limited: false,
         }
     }
 
@@ -110,6 +113,11 @@ impl Reply {
 
     pub fn quirks(mut self, q: Quirks) -> Self {
         self.quirks = q;
+        self
+    }
+
+    pub fn length_limited(mut self) -> Self {
+        self.length_limited = true;
         self
     }
 }
@@ -518,6 +526,7 @@ struct Answer {
     usage: bool,
     quirks: Quirks,
     abort_after: Option<usize>,
+    length_limited: bool,
 }
 
 impl Answer {
@@ -529,6 +538,7 @@ impl Answer {
             usage: r.usage,
             quirks: r.quirks,
             abort_after: None,
+            length_limited: r.length_limited,
         }
     }
 
@@ -581,6 +591,7 @@ impl Answer {
 
     fn finish_reason(&self) -> &'static str {
         match self.payload {
+            _ if self.length_limited => "length",
             Payload::Text(_) => "stop",
             Payload::Tool { .. } => "tool_calls",
         }

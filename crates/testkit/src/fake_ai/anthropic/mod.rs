@@ -117,6 +117,7 @@ pub(super) async fn create_message(
 
 fn stop_reason(answer: &Answer) -> &'static str {
     match answer.payload {
+        _ if answer.length_limited => "max_tokens",
         Payload::Text(_) => "end_turn",
         Payload::Tool { .. } => "tool_use",
     }

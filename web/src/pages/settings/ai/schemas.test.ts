@@ -36,13 +36,14 @@ describe("providerSchema", () => {
 describe("keyNeedsReentry", () => {
   const stored = { api: "openai" as const, base_url: "https://api.openai.com/v1", has_api_key: true };
 
-  it("keeps the key on the same origin and protocol", () => {
+  it("keeps the key for the same address and protocol", () => {
     expect(keyNeedsReentry(stored, "openai", "https://api.openai.com/v1")).toBe(false);
-    expect(keyNeedsReentry(stored, "openai", "https://api.openai.com/v2")).toBe(false);
+    expect(keyNeedsReentry(stored, "openai", " https://API.openai.com/v1/ ")).toBe(false);
   });
 
-  it("asks for it again for another origin or protocol", () => {
+  it("asks for it again for another address or protocol", () => {
     expect(keyNeedsReentry(stored, "openai", "https://collector.example/v1")).toBe(true);
+    expect(keyNeedsReentry(stored, "openai", "https://api.openai.com/v1/other-account")).toBe(true);
     expect(keyNeedsReentry(stored, "anthropic", "https://api.openai.com/v1")).toBe(true);
   });
 

@@ -42,20 +42,21 @@ export function baseUrlForApi(current: string, api: ProviderApi): string {
   return trimmed === PROVIDER_APIS.anthropic.baseUrl ? "" : current;
 }
 
-function origin(url: string): string | null {
+/** A base URL as the server stores it: parsed, without trailing slashes. */
+function normalisedUrl(url: string): string | null {
   try {
-    return new URL(url.trim()).origin;
+    return new URL(url.trim()).href.replace(/\/+$/, "");
   } catch {
     return null;
   }
 }
 
 /**
- * Whether a stored key must be entered again: the server only sends a key to the origin
+ * Whether a stored key must be entered again: the server only sends a key to the address
  * and protocol it was given for, so that changing the address cannot send it elsewhere.
  */
 export function keyNeedsReentry(stored: { api: ProviderApi; base_url: string; has_api_key: boolean }, api: ProviderApi, baseUrl: string): boolean {
-  return stored.has_api_key && (api !== stored.api || origin(baseUrl) !== origin(stored.base_url));
+  return stored.has_api_key && (api !== stored.api || normalisedUrl(baseUrl) !== normalisedUrl(stored.base_url));
 }
 
 export const providerSchema = z.object({
