@@ -1,7 +1,7 @@
-//! A fake OpenAI-compatible AI provider as a process, for the web app's browser tests:
-//! `nexus-fake-ai [ADDR]` (default 127.0.0.1:5099). Echo answers stream one word every
-//! `FAKE_AI_DELAY_MS` milliseconds (default 40), so a test can watch an answer arrive and
-//! stop it. Lists the models fake-small and fake-large; no API key required.
+//! The fake AI provider (OpenAI-compatible and Anthropic) as a process, for the web app's
+//! browser tests: `nexus-fake-ai [ADDR]` (default 127.0.0.1:5099). Echo answers stream one
+//! word every `FAKE_AI_DELAY_MS` milliseconds (default 40), so a test can watch an answer
+//! arrive and stop it. Lists the models fake-small and fake-large; no API key required.
 
 use nexus_testkit::fake_ai::FakeAi;
 use std::time::Duration;
