@@ -6,20 +6,14 @@ use nexus_testkit::fake_ai::{Behavior, FakeAi, PROMPT_OVERHEAD};
 use nexus_testkit::{Client, Engine, TestApp};
 use serde_json::{Value, json};
 
-use crate::ai_support::{conversation, last, send_streamed, text_of};
+use crate::ai_support::{conversation, last, send_streamed, switch_on_assistant, text_of};
 use crate::{assert_error, owner};
 
 nexus_testkit::both_engines!(an_anthropic_provider_streams_calls_tools_and_is_metered);
 
 /// Switch the assistant on and add `fake` as an Anthropic provider; returns its id.
 async fn enable_anthropic(c: &Client, ws: &str, fake: &FakeAi, key: &str) -> Value {
-    let r = c
-        .put(
-            &format!("/api/v1/workspaces/{ws}/modules/assistant"),
-            json!({ "enabled": true }),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    switch_on_assistant(c, ws).await;
     let r = c
         .post(
             &format!("/api/v1/workspaces/{ws}/ai/providers"),
@@ -283,13 +277,7 @@ async fn the_platform_default_provider_may_speak_anthropic() {
         return;
     };
     let (o, ws, _) = owner(&app, "o@example.com").await;
-    let r = o
-        .put(
-            &format!("/api/v1/workspaces/{ws}/modules/assistant"),
-            json!({ "enabled": true }),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    switch_on_assistant(&o, &ws).await;
     let conv = conversation(&o, &ws, json!({ "title": "Platform" })).await;
     let r = o
         .post(

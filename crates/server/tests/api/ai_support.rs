@@ -7,6 +7,11 @@ use serde_json::{Value, json};
 
 /// Switch the assistant on and add `fake` as a provider; returns the provider's id.
 pub async fn enable_ai(c: &Client, ws: &str, fake: &FakeAi, name: &str) -> String {
+    switch_on_assistant(c, ws).await;
+    add_provider(c, ws, fake, name).await
+}
+
+pub async fn switch_on_assistant(c: &Client, ws: &str) {
     let r = c
         .put(
             &format!("/api/v1/workspaces/{ws}/modules/assistant"),
@@ -14,7 +19,6 @@ pub async fn enable_ai(c: &Client, ws: &str, fake: &FakeAi, name: &str) -> Strin
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    add_provider(c, ws, fake, name).await
 }
 
 pub async fn add_provider(c: &Client, ws: &str, fake: &FakeAi, name: &str) -> String {

@@ -480,6 +480,29 @@ impl Drop for StreamGuard {
     }
 }
 
+/// A streamed answer's response: these events as Server-Sent Events.
+fn sse_response(
+    events: impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/event-stream"),
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    (headers, Body::from_stream(events)).into_response()
+}
+
+/// A whole answer that breaks off: half of its JSON, then the connection drops.
+fn half_then_hang_up(body: &Value) -> Response {
+    let full = Bytes::from(body.to_string());
+    let half = full.slice(..full.len() / 2);
+    let parts = futures::stream::once(async { Ok(half) }).chain(futures::stream::once(async {
+        hang_up().await;
+        Err(std::io::Error::other("fake AI dropped the connection"))
+    }));
+    let headers = [(header::CONTENT_TYPE, "application/json")];
+    (headers, Body::from_stream(parts)).into_response()
+}
+
 /// Before a body fails on purpose: hyper flushes what it holds when the body is pending,
 /// so the client gets the bytes before the drop instead of nothing at all.
 async fn hang_up() {

@@ -211,14 +211,7 @@ async fn respond_json(call: Call, answer: Answer) -> Response {
     if answer.abort_after.is_none() {
         return Json(body).into_response();
     }
-    let full = Bytes::from(body.to_string());
-    let half = full.slice(..full.len() / 2);
-    let parts = futures::stream::once(async { Ok(half) }).chain(futures::stream::once(async {
-        hang_up().await;
-        Err(std::io::Error::other("fake AI dropped the connection"))
-    }));
-    let headers = [(header::CONTENT_TYPE, "application/json")];
-    (headers, Body::from_stream(parts)).into_response()
+    half_then_hang_up(&body)
 }
 
 fn respond_sse(shared: Arc<Shared>, call: Call, answer: Answer) -> Response {
@@ -256,15 +249,10 @@ fn respond_sse(shared: Arc<Shared>, call: Call, answer: Answer) -> Response {
         keep_alive_due: false,
         guard: StreamGuard::open(shared),
     };
-    let events = futures::stream::unfold(state, |mut s| async move {
+    sse_response(futures::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
         Some((event, s))
-    });
-    let headers = [
-        (header::CONTENT_TYPE, "text/event-stream"),
-        (header::CACHE_CONTROL, "no-cache"),
-    ];
-    (headers, Body::from_stream(events)).into_response()
+    }))
 }
 
 #[derive(Clone, Copy)]

@@ -2,12 +2,11 @@
 //! block per part of the answer (`content_block_start`, its deltas, `content_block_stop`),
 //! `message_delta` with the stop reason and usage, `message_stop`; `ping`s on request.
 
-use super::super::{Answer, Payload, Shared, StreamGuard, hang_up, next_piece};
+use super::super::{Answer, Payload, Shared, StreamGuard, hang_up, next_piece, sse_response};
 use super::request::MessagesRequest;
 use super::{content_block, stop_reason};
-use axum::body::{Body, Bytes};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
+use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -174,13 +173,8 @@ pub(super) fn stream(
         ping_due: false,
         guard: StreamGuard::open(shared),
     };
-    let events = futures::stream::unfold(state, |mut s| async move {
+    sse_response(futures::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
         Some((event, s))
-    });
-    let headers = [
-        (header::CONTENT_TYPE, "text/event-stream"),
-        (header::CACHE_CONTROL, "no-cache"),
-    ];
-    (headers, Body::from_stream(events)).into_response()
+    }))
 }

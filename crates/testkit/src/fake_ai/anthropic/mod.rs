@@ -170,14 +170,7 @@ async fn whole(id: String, req: MessagesRequest, answer: Answer) -> Response {
     if answer.abort_after.is_none() {
         return Json(body).into_response();
     }
-    let full = Bytes::from(body.to_string());
-    let half = full.slice(..full.len() / 2);
-    let parts = futures::stream::once(async { Ok(half) }).chain(futures::stream::once(async {
-        hang_up().await;
-        Err(std::io::Error::other("fake AI dropped the connection"))
-    }));
-    let headers = [(header::CONTENT_TYPE, "application/json")];
-    (headers, Body::from_stream(parts)).into_response()
+    half_then_hang_up(&body)
 }
 
 #[cfg(test)]
