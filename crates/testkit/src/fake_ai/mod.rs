@@ -441,6 +441,50 @@ impl Answer {
     }
 }
 
+/// How far a stream has got through its answer's pieces.
+#[derive(Default)]
+struct Progress {
+    /// Byte offset in the streamed text, and pieces sent so far.
+    pos: usize,
+    sent: usize,
+}
+
+/// What a stream sends next from its answer's pieces.
+enum Piece<'a> {
+    Next(&'a str),
+    /// Every piece is sent.
+    Done,
+    /// A `DropMidStream` answer has sent its pieces: the server hangs up now.
+    HangUp,
+}
+
+impl Answer {
+    /// Waits before every piece but the first, as the answer is paced.
+    async fn pause(&self) {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+    }
+
+    async fn next_streamed_piece(&self, progress: &mut Progress) -> Piece<'_> {
+        let rest = &self.streamed()[progress.pos..];
+        if (self.abort_after).is_some_and(|n| n <= progress.sent || rest.is_empty()) {
+            hang_up().await;
+            return Piece::HangUp;
+        }
+        if rest.is_empty() {
+            return Piece::Done;
+        }
+        if progress.sent > 0 {
+            self.pause().await;
+        }
+        let len = next_piece(rest, self.piece_chars());
+        progress.pos += len;
+        progress.sent += 1;
+        Piece::Next(&rest[..len])
+    }
+}
+
 /// Byte length of the next streamed piece of `rest`: `chars` characters, or one word with
 /// the whitespace around it.
 fn next_piece(rest: &str, chars: Option<usize>) -> usize {

@@ -243,8 +243,7 @@ fn respond_sse(shared: Arc<Shared>, call: Call, answer: Answer) -> Response {
         usage_field,
         usage,
         answer,
-        pos: 0,
-        sent: 0,
+        progress: Progress::default(),
         step: Step::Role,
         keep_alive_due: false,
         guard: StreamGuard::open(shared),
@@ -275,8 +274,7 @@ struct SseStream {
     usage: Option<(u64, u64)>,
     answer: Answer,
     /// Byte offset in the streamed text, and pieces sent so far.
-    pos: usize,
-    sent: usize,
+    progress: Progress,
     step: Step,
     keep_alive_due: bool,
     guard: StreamGuard,
@@ -296,33 +294,26 @@ impl SseStream {
         loop {
             match self.step {
                 Step::Role => {
-                    self.pause().await;
+                    self.answer.pause().await;
                     self.step = Step::Pieces;
                     return Some(Ok(self.role_event()));
                 }
                 Step::Pieces => {
-                    let rest = &self.answer.streamed()[self.pos..];
-                    if (self.answer.abort_after).is_some_and(|n| n <= self.sent || rest.is_empty())
-                    {
-                        // The server hangs up on purpose: not a client cancellation.
-                        self.guard.finished = true;
-                        self.step = Step::End;
-                        hang_up().await;
-                        let err = std::io::Error::other("fake AI dropped the stream");
-                        return Some(Err(err));
-                    }
-                    if rest.is_empty() {
-                        self.step = Step::Finish;
-                        continue;
-                    }
-                    if self.sent > 0 {
-                        self.pause().await;
-                    }
-                    let rest = &self.answer.streamed()[self.pos..];
-                    let len = next_piece(rest, self.answer.piece_chars());
-                    let event = self.piece_event(&rest[..len]);
-                    self.pos += len;
-                    self.sent += 1;
+                    let piece = self.answer.next_streamed_piece(&mut self.progress).await;
+                    let event = match piece {
+                        Piece::Next(piece) => self.piece_event(piece),
+                        Piece::Done => {
+                            self.step = Step::Finish;
+                            continue;
+                        }
+                        Piece::HangUp => {
+                            // On purpose: not a client cancellation.
+                            self.guard.finished = true;
+                            self.step = Step::End;
+                            let err = std::io::Error::other("fake AI dropped the stream");
+                            return Some(Err(err));
+                        }
+                    };
                     return Some(Ok(event));
                 }
                 Step::Finish => {
@@ -354,12 +345,6 @@ impl SseStream {
                 }
                 Step::End => return None,
             }
-        }
-    }
-
-    async fn pause(&self) {
-        if !self.answer.delay.is_zero() {
-            tokio::time::sleep(self.answer.delay).await;
         }
     }
 

@@ -2,7 +2,7 @@
 //! block per part of the answer (`content_block_start`, its deltas, `content_block_stop`),
 //! `message_delta` with the stop reason and usage, `message_stop`; `ping`s on request.
 
-use super::super::{Answer, Payload, Shared, StreamGuard, hang_up, next_piece, sse_response};
+use super::super::{Answer, Payload, Piece, Progress, Shared, StreamGuard, sse_response};
 use super::request::MessagesRequest;
 use super::{content_block, stop_reason};
 use axum::body::Bytes;
@@ -28,9 +28,7 @@ struct EventStream {
     req: MessagesRequest,
     answer: Answer,
     step: Step,
-    /// Byte offset in the streamed text, and pieces sent so far.
-    pos: usize,
-    sent: usize,
+    progress: Progress,
     ping_due: bool,
     guard: StreamGuard,
 }
@@ -49,7 +47,7 @@ impl EventStream {
         loop {
             match self.step {
                 Step::Start => {
-                    self.pause().await;
+                    self.answer.pause().await;
                     self.step = Step::BlockStart;
                     let mut message = json!({
                         "id": self.id, "type": "message", "role": "assistant",
@@ -95,32 +93,25 @@ impl EventStream {
                     return Some(Ok(Bytes::from(events.concat())));
                 }
                 Step::Pieces => {
-                    let rest = &self.answer.streamed()[self.pos..];
-                    if (self.answer.abort_after).is_some_and(|n| n <= self.sent || rest.is_empty())
-                    {
-                        // The server hangs up on purpose: not a client cancellation.
-                        self.guard.finished = true;
-                        self.step = Step::End;
-                        hang_up().await;
-                        return Some(Err(std::io::Error::other("fake AI dropped the stream")));
-                    }
-                    if rest.is_empty() {
-                        self.step = Step::BlockStop;
-                        continue;
-                    }
-                    if self.sent > 0 {
-                        self.pause().await;
-                    }
-                    let len = next_piece(rest, self.answer.piece_chars());
-                    let piece = &rest[..len];
+                    let piece = match self.answer.next_streamed_piece(&mut self.progress).await {
+                        Piece::Next(piece) => piece,
+                        Piece::Done => {
+                            self.step = Step::BlockStop;
+                            continue;
+                        }
+                        Piece::HangUp => {
+                            // On purpose: not a client cancellation.
+                            self.guard.finished = true;
+                            self.step = Step::End;
+                            return Some(Err(std::io::Error::other("fake AI dropped the stream")));
+                        }
+                    };
                     let delta = match self.answer.payload {
                         Payload::Text(_) => json!({"type": "text_delta", "text": piece}),
                         Payload::Tool { .. } => {
                             json!({"type": "input_json_delta", "partial_json": piece})
                         }
                     };
-                    self.pos += len;
-                    self.sent += 1;
                     let data =
                         json!({"type": "content_block_delta", "index": self.index, "delta": delta});
                     return Some(Ok(sse("content_block_delta", &data)));
@@ -148,12 +139,6 @@ impl EventStream {
             }
         }
     }
-
-    async fn pause(&self) {
-        if !self.answer.delay.is_zero() {
-            tokio::time::sleep(self.answer.delay).await;
-        }
-    }
 }
 
 pub(super) fn stream(
@@ -168,8 +153,7 @@ pub(super) fn stream(
         req,
         answer,
         step: Step::Start,
-        pos: 0,
-        sent: 0,
+        progress: Progress::default(),
         ping_due: false,
         guard: StreamGuard::open(shared),
     };
