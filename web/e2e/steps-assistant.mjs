@@ -89,6 +89,12 @@ export function register(step, state) {
     await claudeRow.locator('[data-api="anthropic"]').waitFor();
     await claudeRow.getByRole("button", { name: "Test" }).click();
     await claudeRow.getByText(/^Connected in \d+ ms$/).waitFor();
+    // The check shows the endpoint's other models, each one click from being served.
+    await shot(page, "31-provider-other-models", { fullPage: false, dark: false });
+    await claudeRow.getByRole("button", { name: "Add fake-large to Claude fake" }).click();
+    await toastText(page, "fake-large added").waitFor();
+    await claudeRow.getByRole("list", { name: "Models of Claude fake" }).getByText("fake-large").waitFor();
+    await claudeRow.locator("[data-other-models]").waitFor({ state: "detached" });
     await claudeRow.getByRole("button", { name: "Actions for Claude fake" }).click();
     await page.getByRole("menuitem", { name: "Remove" }).click();
     await page.getByRole("alertdialog").getByRole("button", { name: "Remove provider" }).click();

@@ -34,7 +34,44 @@ export function moved<T>(list: readonly T[], index: number, delta: number): T[] 
   return out;
 }
 
-function TestResult({ result, api }: { result: ProviderTestResult; api: ProviderView["api"] }) {
+/** How many of the endpoint's other models are offered to add, at most. */
+const MAX_OFFERED = 24;
+
+/** The endpoint's models the provider does not serve yet, each one click from being added. */
+function OtherModels({ provider, available }: { provider: ProviderView; available: string[] }) {
+  const ws = useWorkspace();
+  const update = useUpdateProvider(ws.id);
+  const others = available.filter((m) => !provider.models.includes(m));
+  if (others.length === 0) return null;
+  const add = async (model: string) => {
+    try {
+      await update.mutateAsync({ id: provider.id, models: [...provider.models, model] });
+      toast({ title: `${model} added`, description: `${provider.name} now serves it.` });
+    } catch (err) {
+      toastError(err, "Couldn't add the model");
+    }
+  };
+  return (
+    <div className="grid gap-1.5 pt-1" data-other-models>
+      <p className="text-xs text-muted-foreground">Also available at this endpoint:</p>
+      <ul className="flex flex-wrap gap-1" aria-label={`Other models of ${provider.name}`}>
+        {others.slice(0, MAX_OFFERED).map((m) => (
+          <li key={m}>
+            <Button variant="outline" size="sm" className="h-7 px-2 font-mono" aria-label={`Add ${m} to ${provider.name}`} disabled={update.isPending} onClick={() => add(m)}>
+              <Plus aria-hidden /> {m}
+            </Button>
+          </li>
+        ))}
+        {others.length > MAX_OFFERED && (
+          <li className="self-center text-xs text-muted-foreground">and {formatNumber(others.length - MAX_OFFERED)} more (add them with Edit)</li>
+        )}
+      </ul>
+    </div>
+  );
+}
+
+function TestResult({ result, provider }: { result: ProviderTestResult; provider: ProviderView }) {
+  const api = provider.api;
   if (!result.ok) {
     return (
       <div role="status" className="flex items-start gap-2 rounded-lg border border-destructive/30 bg-destructive-soft px-3 py-2 text-sm text-destructive-soft-foreground" data-test-result="error">
@@ -65,6 +102,7 @@ function TestResult({ result, api }: { result: ProviderTestResult; api: Provider
             ? `The endpoint doesn't list ${missing.join(", ")}. Check the names, or calls to ${missing.length === 1 ? "it" : "them"} will fail.`
             : `Every configured model is available (${formatNumber(result.available_models.length)} listed in all).`}
         </p>
+        <OtherModels provider={provider} available={result.available_models} />
       </div>
     </div>
   );
@@ -172,7 +210,7 @@ function ProviderRow({
           </DropdownMenu>
         </div>
       </div>
-      {test.data && <TestResult result={test.data} api={provider.api} />}
+      {test.data && <TestResult result={test.data} provider={provider} />}
     </li>
   );
 }
