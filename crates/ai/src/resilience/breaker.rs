@@ -18,6 +18,25 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+/// A request let through by [`Breakers::admit`]; hold it until the attempt ends.
+pub struct Admission<'a> {
+    _trial: Option<Trial<'a>>,
+}
+
+/// A half-open circuit's one trial request. After a success or a failure the circuit is
+/// closed or open again and giving the trial back changes nothing; without either, it
+/// lets the next request be the trial.
+struct Trial<'a> {
+    breakers: &'a Breakers,
+    id: Uuid,
+}
+
+impl Drop for Trial<'_> {
+    fn drop(&mut self) {
+        self.breakers.with(self.id, |b| b.trial_in_flight = false);
+    }
+}
+
 #[derive(Default)]
 struct Breaker {
     consecutive_failures: u32,
@@ -43,17 +62,26 @@ impl Breakers {
         f(map.entry(id).or_default())
     }
 
-    /// May a request go to this provider now?
-    pub fn allow(&self, id: Uuid) -> bool {
+    /// May a request go to this provider now? Not while its circuit is open; the one
+    /// request a half-open circuit lets through holds a [`Trial`], which gives the trial
+    /// back if it ends without a verdict (its answer was cancelled, or its caller gave
+    /// up waiting), else the circuit would stay half-open, refusing every request.
+    pub fn admit(&self, id: Uuid) -> Option<Admission<'_>> {
         let open_for = self.open_for;
         self.with(id, |b| match b.opened_at {
-            None => true,
+            None => Some(None),
             Some(at) if at.elapsed() >= open_for && !b.trial_in_flight => {
                 b.trial_in_flight = true;
-                true
+                Some(Some(Trial { breakers: self, id }))
             }
-            Some(_) => false,
+            Some(_) => None,
         })
+        .map(|trial| Admission { _trial: trial })
+    }
+
+    #[cfg(test)]
+    fn allow(&self, id: Uuid) -> bool {
+        self.admit(id).map(std::mem::forget).is_some()
     }
 
     pub fn success(&self, id: Uuid, name: &str) {
@@ -62,12 +90,6 @@ impl Breakers {
             tracing::info!(provider = name, "circuit closed");
             metrics::gauge!("ai_breaker_open", "provider" => name.to_owned()).set(0.0);
         }
-    }
-
-    /// A request let through ended without a verdict (its answer was cancelled): if it
-    /// was a half-open circuit's trial, the next request may be the trial.
-    pub fn abandon(&self, id: Uuid) {
-        self.with(id, |b| b.trial_in_flight = false);
     }
 
     pub fn failure(&self, id: Uuid, name: &str) {
@@ -133,10 +155,14 @@ mod tests {
             b.failure(id, "p");
         }
         std::thread::sleep(Duration::from_millis(40));
-        assert!(b.allow(id), "the trial");
-        assert!(!b.allow(id));
-        b.abandon(id);
+        let trial = b.admit(id);
+        assert!(trial.is_some(), "the trial");
+        assert!(b.admit(id).is_none(), "only one");
+        drop(trial);
         assert_eq!(b.state(id), BreakerState::HalfOpen);
-        assert!(b.allow(id), "a new trial after the first was cancelled");
+        assert!(
+            b.admit(id).is_some(),
+            "a new trial after the first ended without a verdict"
+        );
     }
 }

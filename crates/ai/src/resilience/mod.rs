@@ -79,16 +79,13 @@ impl Resilience {
             let mut req = request.clone();
             req.model = candidate.model.clone();
             for attempt in 0..self.max_attempts {
-                if !self.breakers.allow(provider_id) {
+                let Some(_admission) = self.breakers.admit(provider_id) else {
                     tracing::debug!(provider = %candidate.provider.name, "circuit open; skipping");
                     break;
-                }
+                };
                 let started = Instant::now();
                 let result = tokio::select! {
-                    () = cancel.cancelled() => {
-                        self.breakers.abandon(provider_id);
-                        return Err(OpenError::Cancelled);
-                    }
+                    () = cancel.cancelled() => return Err(OpenError::Cancelled),
                     r = tokio::time::timeout(self.first_token_timeout, self.first_token(candidate, &req)) => r,
                 };
                 let err = match result {
