@@ -343,19 +343,12 @@ impl EventParser {
     /// The end of the answer, as the Chat Completions parser reports it: tool calls, then
     /// the finish reason in OpenAI's words, then usage.
     fn finish(&mut self, reason: &str, out: &mut Vec<StreamEvent>) {
-        let calls = std::mem::take(&mut self.tool_calls);
-        // Calls cut off by the token limit have half their input: not run.
-        if !calls.is_empty() && reason != "max_tokens" {
-            let mut calls: Vec<ToolCall> = calls.into_values().collect();
-            for c in &mut calls {
-                if c.id.is_empty() {
-                    c.id = super::fallback_tool_call_id();
-                }
-                if c.function.arguments.trim().is_empty() {
-                    c.function.arguments = "{}".into();
-                }
+        let mut calls = std::mem::take(&mut self.tool_calls);
+        // A call with no input had `input: {}` and no deltas.
+        for c in calls.values_mut() {
+            if c.function.arguments.trim().is_empty() {
+                c.function.arguments = "{}".into();
             }
-            out.push(StreamEvent::ToolCalls(calls));
         }
         let reason = match reason {
             "end_turn" | "stop_sequence" => "stop",
@@ -363,9 +356,7 @@ impl EventParser {
             "tool_use" => "tool_calls",
             other => other,
         };
-        out.push(StreamEvent::Finished {
-            reason: reason.to_owned(),
-        });
+        super::finish_answer(calls, reason.to_owned(), out);
         // Prompt tokens are the uncached, cache-written and cache-read ones together:
         // all of them count against the workspace's quota.
         if let Some(input) = self.input_tokens {

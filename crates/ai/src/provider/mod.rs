@@ -85,10 +85,29 @@ impl Serialize for ToolSpec {
     }
 }
 
-/// An id for a tool call the provider sent without one. Unique, because a conversation's
-/// history carries every round's calls and Anthropic refuses repeated ids.
-fn fallback_tool_call_id() -> String {
-    format!("call_{}", uuid::Uuid::now_v7().simple())
+/// The end of an answer, as both protocols' parsers report it: the tool calls gathered
+/// (by index), then the finish reason in OpenAI's words. Calls cut off by the token limit
+/// (`length`) have half their arguments and are not run. A call the provider sent without
+/// an id gets a unique one: a conversation's history carries every round's calls, and
+/// Anthropic refuses repeated ids.
+fn finish_answer(
+    calls: std::collections::BTreeMap<u64, ToolCall>,
+    reason: String,
+    out: &mut Vec<StreamEvent>,
+) {
+    if !calls.is_empty() && reason != "length" {
+        let calls = calls
+            .into_values()
+            .map(|mut c| {
+                if c.id.is_empty() {
+                    c.id = format!("call_{}", uuid::Uuid::now_v7().simple());
+                }
+                c
+            })
+            .collect();
+        out.push(StreamEvent::ToolCalls(calls));
+    }
+    out.push(StreamEvent::Finished { reason });
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -134,19 +134,7 @@ impl ChunkParser {
             if let Some(Text(reason)) = choice.finish_reason {
                 self.finished = true;
                 let calls = std::mem::take(&mut self.tool_calls);
-                // Calls cut off by the token limit have half their arguments: not run.
-                if !calls.is_empty() && reason != "length" {
-                    let mut calls: Vec<ToolCall> = calls.into_values().collect();
-                    for c in &mut calls {
-                        if c.id.is_empty() {
-                            c.id = super::fallback_tool_call_id();
-                        }
-                    }
-                    out.push(StreamEvent::ToolCalls(calls));
-                }
-                out.push(StreamEvent::Finished {
-                    reason: reason.into_owned(),
-                });
+                super::finish_answer(calls, reason.into_owned(), &mut out);
             }
         }
         if let Some(usage) = chunk.usage.as_ref().and_then(parse_usage) {
