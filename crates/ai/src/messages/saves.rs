@@ -169,14 +169,12 @@ async fn settle_and_save(
         let all: Vec<Write<'_>> = std::iter::once(Write::Update(settle))
             .chain(writes.iter().copied())
             .collect();
-        let saved = async {
-            let (mut changed, tx) = db.write_all(scope, &all).await?;
-            tx.commit().await?;
+        // One round trip: the settlement, the writes and the commit.
+        let saved = db.write_and_commit(scope, &all).await.map(|mut changed| {
             // The settlement's count, then the writes'.
             changed.remove(0);
-            Ok(changed)
-        }
-        .await;
+            changed
+        });
         return (saved.is_ok(), saved);
     }
     match db

@@ -427,6 +427,21 @@ async fn reserve_and_write(
             tx.rollback().await?;
         }
     }
+    // SQLite, most messages: the reservation and the save are one round trip.
+    if !separately && let Some((reserve, reservation)) = quota::one_statement(budget) {
+        let all: Vec<Write<'_>> = std::iter::once(Write::Update(&reserve))
+            .chain(writes.iter().copied())
+            .collect();
+        match db.write_all(ctx.scope(), &all).await {
+            Ok((changed, tx)) if changed.first() == Some(&1) => {
+                let tx = check_written(state, ctx, conversation_id, &changed[1..], tx).await?;
+                return Ok((tx, reservation, None));
+            }
+            // Nothing reserved: undo the save and take the long way, as above.
+            Ok((_, tx)) => tx.rollback().await?,
+            Err(err) => return Err(why_not_saved(state, ctx, conversation_id, err.into()).await),
+        }
+    }
     let separate = if separately {
         Some(quota::reserve(db, budget).await?)
     } else {

@@ -463,6 +463,91 @@ async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
     assert_eq!(count_modules(db, scope, "open").await, 0);
 }
 
+/// SQLite write transactions send a batch of writes (with the `BEGIN`, and the `COMMIT`
+/// if asked) in one round trip. A failed or dropped batch is rolled back before its
+/// connection or the writer lock goes to anyone else: with a pool of two connections,
+/// every read and write right after sees none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_batches_are_all_or_nothing() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.database_max_connections = 2).await
+    else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    add_modules(db, scope, &["taken"]).await;
+    let add = |name: &str| module_insert(scope, name);
+    for round in 0..20 {
+        // Dropped open after the batch: rolled back.
+        let dropped = add(&format!("dropped-{round}"));
+        let (changed, tx) = db
+            .write_all(scope, &[Write::Insert(&dropped)])
+            .await
+            .expect("batch");
+        assert_eq!(changed, [1]);
+        drop(tx);
+        assert_eq!(
+            count_modules(db, scope, &format!("dropped-{round}")).await,
+            0
+        );
+
+        // Failing in its middle, with the commit in the batch: none of it commits.
+        let (before, after) = (
+            add(&format!("before-{round}")),
+            add(&format!("after-{round}")),
+        );
+        let err = db
+            .write_and_commit(
+                scope,
+                &[
+                    Write::Insert(&before),
+                    Write::Insert(&add("taken")),
+                    Write::Insert(&after),
+                ],
+            )
+            .await
+            .expect_err("duplicate");
+        assert_duplicate(&err);
+        assert_eq!(
+            count_modules(db, scope, &format!("before-{round}")).await,
+            0
+        );
+
+        // Values are numbered on from one statement to the next; each count is its own.
+        let odd = format!("it's'; DELETE FROM workspace_modules; -- {round}");
+        let kept = add(&odd);
+        let rows = all_modules(db, scope).await;
+        let changed = db
+            .write_and_commit(
+                scope,
+                &[
+                    Write::Update(&rename_module(scope, "nothing", "x")),
+                    Write::Insert(&kept),
+                    Write::Update(&touch_modules(scope)),
+                ],
+            )
+            .await
+            .expect("committed");
+        assert_eq!(
+            changed,
+            [0, 1, rows + 1],
+            "the touch sees the insert before it"
+        );
+        assert_eq!(count_modules(db, scope, &odd).await, 1);
+    }
+}
+
+async fn all_modules(db: &Db, scope: Scope) -> u64 {
+    let tx = db.tenant(scope, false).await.expect("read");
+    let n = workspace_module::Entity::find()
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .count(&tx)
+        .await
+        .expect("count");
+    tx.commit().await.expect("commit");
+    n
+}
+
 /// `err` is a unique-constraint violation, as sqlx reported it.
 fn assert_duplicate(err: &sea_orm::DbErr) {
     assert!(
