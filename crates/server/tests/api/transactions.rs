@@ -12,6 +12,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryTrait, SqlErr, Statement,
 };
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::owner;
@@ -535,6 +536,51 @@ async fn sqlite_batches_are_all_or_nothing() {
         );
         assert_eq!(count_modules(db, scope, &odd).await, 1);
     }
+}
+
+/// SQLite: writes that yield ([`Db::write_and_commit`]: final saves, checkpoints) queue
+/// among themselves first, so a write someone waits on finds at most one of them ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_yielding_writes_let_others_go_first() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = app.state.db.clone();
+    let done = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holder = db.tenant(scope, true).await.expect("write");
+    holder
+        .write(Write::Insert(&module_insert(scope, "holder")))
+        .await
+        .expect("insert");
+    let mut tasks = Vec::new();
+    // Each task queues in turn: the mutexes serve their waiters in order of arrival.
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(100));
+    for name in ["yield-1", "yield-2", "yield-3", "urgent"] {
+        let (db, done) = (db.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let insert = module_insert(scope, name);
+            if name == "urgent" {
+                let (_, tx) = db
+                    .write_all(scope, &[Write::Insert(&insert)])
+                    .await
+                    .expect("write");
+                tx.commit().await.expect("commit");
+            } else {
+                db.write_and_commit(scope, &[Write::Insert(&insert)])
+                    .await
+                    .expect("write");
+            }
+            done.lock().expect("order").push(name);
+        }));
+        pause().await;
+    }
+    holder.commit().await.expect("commit");
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let order = done.lock().expect("order").clone();
+    assert_eq!(order, ["yield-1", "urgent", "yield-2", "yield-3"]);
 }
 
 async fn all_modules(db: &Db, scope: Scope) -> u64 {
