@@ -432,15 +432,19 @@ async fn reserve_and_write(
         let all: Vec<Write<'_>> = std::iter::once(Write::Update(&reserve))
             .chain(writes.iter().copied())
             .collect();
-        match db.write_all(ctx.scope(), &all).await {
-            Ok((changed, tx)) if changed.first() == Some(&1) => {
+        return match db.write_all(ctx.scope(), &all).await {
+            Ok((changed, tx)) => {
+                // Nothing reserved: the limit is reached (429, and dropping the
+                // transaction undoes the save) or the month's row is missing (created
+                // and reserved now, in the same transaction).
+                if changed.first() != Some(&1) {
+                    quota::reserve_in(&tx, budget).await?;
+                }
                 let tx = check_written(state, ctx, conversation_id, &changed[1..], tx).await?;
-                return Ok((tx, reservation, None));
+                Ok((tx, reservation, None))
             }
-            // Nothing reserved: undo the save and take the long way, as above.
-            Ok((_, tx)) => tx.rollback().await?,
-            Err(err) => return Err(why_not_saved(state, ctx, conversation_id, err.into()).await),
-        }
+            Err(err) => Err(why_not_saved(state, ctx, conversation_id, err.into()).await),
+        };
     }
     let separate = if separately {
         Some(quota::reserve(db, budget).await?)

@@ -182,9 +182,10 @@ pub async fn reserve(db: &Db, budget: &Budget) -> Result<Reservation, ApiError> 
 
 /// The reservation as one UPDATE, when it is one: no limit per member, so only the
 /// workspace's row changes. It changes one row, or none when the limit is reached or the
-/// month's row does not exist yet; then [`reserve`] says which (and creates the row). To
-/// be committed at once, on its own (see [`reserve`]): [`Db::single_update`] or
-/// [`Db::single_update_then_write`].
+/// month's row does not exist yet; then [`reserve_in`] says which (and creates the row).
+/// On PostgreSQL it is committed at once, on its own (see [`reserve`]):
+/// [`Db::single_update`] or [`Db::single_update_then_write`]; on SQLite it is the first
+/// statement of the message's save (see [`folds_into_writes`]).
 pub fn one_statement(budget: &Budget) -> Option<(UpdateStatement, Reservation)> {
     if budget.member_row().is_some() {
         return None;

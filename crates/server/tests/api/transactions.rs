@@ -12,7 +12,6 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryTrait, SqlErr, Statement,
 };
-use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::owner;
@@ -466,8 +465,8 @@ async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
 
 /// SQLite write transactions send a batch of writes (with the `BEGIN`, and the `COMMIT`
 /// if asked) in one round trip. A failed or dropped batch is rolled back before its
-/// connection or the writer lock goes to anyone else: with a pool of two connections,
-/// every read and write right after sees none of it.
+/// connection goes back to the pool: with a pool of two connections, a read that got the
+/// connection still inside the transaction would see the transaction's own rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_batches_are_all_or_nothing() {
     let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.database_max_connections = 2).await
@@ -547,7 +546,6 @@ async fn sqlite_yielding_writes_let_others_go_first() {
     };
     let scope = workspace(&app).await;
     let db = app.state.db.clone();
-    let done = Arc::new(std::sync::Mutex::new(Vec::new()));
     let holder = db.tenant(scope, true).await.expect("write");
     holder
         .write(Write::Insert(&module_insert(scope, "holder")))
@@ -557,7 +555,7 @@ async fn sqlite_yielding_writes_let_others_go_first() {
     // Each task queues in turn: the mutexes serve their waiters in order of arrival.
     let pause = || tokio::time::sleep(std::time::Duration::from_millis(100));
     for name in ["yield-1", "yield-2", "yield-3", "urgent"] {
-        let (db, done) = (db.clone(), done.clone());
+        let db = db.clone();
         tasks.push(tokio::spawn(async move {
             let insert = module_insert(scope, name);
             if name == "urgent" {
@@ -571,7 +569,6 @@ async fn sqlite_yielding_writes_let_others_go_first() {
                     .await
                     .expect("write");
             }
-            done.lock().expect("order").push(name);
         }));
         pause().await;
     }
@@ -579,8 +576,71 @@ async fn sqlite_yielding_writes_let_others_go_first() {
     for task in tasks {
         task.await.expect("task");
     }
-    let order = done.lock().expect("order").clone();
+    // The order the rows were written in.
+    let tx = db.begin_read().await.expect("read");
+    let rows = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            db.backend(),
+            "SELECT module FROM workspace_modules WHERE workspace_id = ? ORDER BY rowid",
+            [scope.workspace_id.into()],
+        ))
+        .await
+        .expect("rows");
+    let order: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "module").expect("module"))
+        .filter(|m| m != "holder")
+        .collect();
     assert_eq!(order, ["yield-1", "urgent", "yield-2", "yield-3"]);
+}
+
+/// A SQLite batch cancelled half-way (its request went away) is all or nothing, and the
+/// writer lock and the connection come back: the writes after it go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_cancelled_batches_leave_all_or_nothing() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.database_max_connections = 2).await
+    else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    for round in 0..20 {
+        let (a, b) = (format!("a-{round}"), format!("b-{round}"));
+        let (first, second) = (module_insert(scope, &a), module_insert(scope, &b));
+        let writes = [Write::Insert(&first), Write::Insert(&second)];
+        // Polled once, then dropped: before the query went out, while it runs, or after
+        // it ran with its result unread (and, committing separately, during the COMMIT).
+        let batch = async {
+            if round % 2 == 0 {
+                db.write_and_commit(scope, &writes).await.expect("batch");
+            } else {
+                let (_, tx) = db.write_all(scope, &writes).await.expect("batch");
+                tx.commit().await.expect("commit");
+            }
+        };
+        let mut batch = Box::pin(batch);
+        let cancelled = futures::poll!(&mut batch).is_pending();
+        match round % 5 {
+            0 => {}
+            1 => tokio::task::yield_now().await,
+            n => tokio::time::sleep(std::time::Duration::from_millis(n - 1)).await,
+        }
+        drop(batch);
+        // The next write waits for the writer lock, which the cancelled batch keeps
+        // until its rollback has run: after it, the batch's end is settled.
+        let after = module_insert(scope, &format!("after-{round}"));
+        db.write_and_commit(scope, &[Write::Insert(&after)])
+            .await
+            .expect("the next write goes through");
+        let (na, nb) = (
+            count_modules(db, scope, &a).await,
+            count_modules(db, scope, &b).await,
+        );
+        assert_eq!(na, nb, "round {round}: all or nothing");
+        if !cancelled {
+            assert_eq!(na, 1);
+        }
+    }
 }
 
 async fn all_modules(db: &Db, scope: Scope) -> u64 {
