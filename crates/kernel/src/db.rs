@@ -63,6 +63,7 @@ pub struct Tx {
 }
 
 enum TxInner {
+    /// SQLite write transactions (see [`SqliteTx`]).
     SqliteWrite(SqliteTx),
     /// SQLite snapshots.
     Sqlite(DatabaseTransaction),
