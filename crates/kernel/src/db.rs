@@ -836,6 +836,7 @@ impl Db {
     async fn begin_write_as(&self, yielding: bool) -> Result<Tx, DbErr> {
         match self.engine() {
             Engine::Sqlite => {
+                let asked = std::time::Instant::now();
                 let queued = tokio::time::timeout(WRITE_WAIT, async {
                     let first = match yielding {
                         true => Some(self.yielding.clone().lock_owned().await),
@@ -850,6 +851,11 @@ impl Db {
                 let turn = queued.await.map_err(|_| {
                     DbErr::Custom("timed out waiting for the database writer".into())
                 })?;
+                // Operators' sign that SQLite's one writer is the bottleneck (time to move
+                // to PostgreSQL): the wait is most of a message's time to first token then.
+                let kind = if yielding { "yielding" } else { "ordinary" };
+                metrics::histogram!("db_writer_wait_seconds", "kind" => kind)
+                    .record(asked.elapsed().as_secs_f64());
                 let pool = self.conn.get_sqlite_connection_pool();
                 Ok(Tx::new(
                     TxInner::SqliteWrite(SqliteTx::new(pool, turn)),

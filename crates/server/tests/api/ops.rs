@@ -24,6 +24,14 @@ async fn health_readiness_metrics_and_headers() {
     );
     assert!(metrics.text.contains("route=\"/api/v1/me\""));
     assert!(metrics.text.contains("db_pool_connections"));
+    // The signup waited for SQLite's writer (see `kernel::db`).
+    assert!(
+        metrics
+            .text
+            .contains("db_writer_wait_seconds_count{kind=\"ordinary\"}"),
+        "{}",
+        metrics.text
+    );
 
     let r = c.get("/api/v1/me").await;
     for h in [
