@@ -209,7 +209,7 @@ impl PgTx {
 
     async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let mut tx = self.open().await?;
-        let done = pg_query(&stmt).execute(&mut *tx).await;
+        let done = bound(&stmt).execute(&mut *tx).await;
         done.map(Into::into).map_err(exec_err)
     }
 
@@ -221,13 +221,13 @@ impl PgTx {
 
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut tx = self.open().await?;
-        let row = pg_query(&stmt).fetch_optional(&mut *tx).await;
+        let row = bound(&stmt).fetch_optional(&mut *tx).await;
         row.map(|r| r.map(Into::into)).map_err(query_err)
     }
 
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut tx = self.open().await?;
-        let rows = pg_query(&stmt).fetch_all(&mut *tx).await;
+        let rows = bound(&stmt).fetch_all(&mut *tx).await;
         rows.map(|rs| rs.into_iter().map(Into::into).collect())
             .map_err(query_err)
     }
@@ -426,7 +426,7 @@ impl SqliteTx {
 
     async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let mut conn = self.open().await?;
-        let done = sqlite_query(&stmt).execute(&mut *conn).await;
+        let done = bound(&stmt).execute(&mut *conn).await;
         done.map(Into::into).map_err(exec_err)
     }
 
@@ -438,13 +438,13 @@ impl SqliteTx {
 
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut conn = self.open().await?;
-        let row = sqlite_query(&stmt).fetch_optional(&mut *conn).await;
+        let row = bound(&stmt).fetch_optional(&mut *conn).await;
         row.map(|r| r.map(Into::into)).map_err(query_err)
     }
 
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut conn = self.open().await?;
-        let rows = sqlite_query(&stmt).fetch_all(&mut *conn).await;
+        let rows = bound(&stmt).fetch_all(&mut *conn).await;
         rows.map(|rs| rs.into_iter().map(Into::into).collect())
             .map_err(query_err)
     }
@@ -509,12 +509,11 @@ fn query_err(e: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(e.into()))
 }
 
-fn pg_query(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
-    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
-}
-
-fn sqlite_query(stmt: &Statement) -> sqlx::query::Query<'_, Sqlite, SqlxValues> {
+/// A SeaORM statement as a sqlx query with its values bound (for our own transactions).
+fn bound<DB: sqlx::Database>(stmt: &Statement) -> sqlx::query::Query<'_, DB, SqlxValues>
+where
+    SqlxValues: sqlx::IntoArguments<DB>,
+{
     let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
     sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
 }
