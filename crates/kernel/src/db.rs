@@ -32,6 +32,9 @@ use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::hot_cache::HotCache;
+use prepared::{Checkout, PreparedPool, Stmt};
+
+mod prepared;
 
 /// How long a write waits for the database before giving up (the SQLite busy timeout, and
 /// the wait for the in-process writer lock).
@@ -49,6 +52,9 @@ pub struct Db {
     yielding: Arc<Mutex<()>>,
     /// Reads derived from this database; write transactions mark what they make stale.
     cache: Arc<HotCache>,
+    /// PostgreSQL: connections for [`Db::single_update`] and the like, whose statements
+    /// stay prepared (see [`prepared`]).
+    prepared: Option<Arc<PreparedPool>>,
 }
 
 /// A unit of work on the database. Dropping a `Tx` without [`Tx::commit`] rolls it back.
@@ -96,15 +102,16 @@ struct PgState {
 enum PgConn {
     /// Begun by sqlx (our `BEGIN` with the settings): dropping it queues the rollback.
     Sqlx(sqlx::Transaction<'static, Postgres>),
-    /// Begun inside a longer query of ours ([`Db::single_update_then_write`]).
-    Raw(RawTx),
+    /// Begun inside a longer query of ours ([`Db::single_update_then_write`]): dropped,
+    /// it is rolled back before its connection is used again.
+    Prepared(Checkout),
 }
 
 impl PgConn {
     fn connection(&mut self) -> &mut PgConnection {
         match self {
             Self::Sqlx(tx) => tx,
-            Self::Raw(raw) => &mut raw.conn,
+            Self::Prepared(conn) => conn.connection(),
         }
     }
 }
@@ -112,7 +119,7 @@ impl PgConn {
 /// A pooled connection inside a transaction that sqlx did not begin, and so would return
 /// to the pool still open. Until the transaction ends, dropping this closes the
 /// connection instead, which rolls the transaction back.
-struct RawTx<DB: sqlx::Database = Postgres> {
+struct RawTx<DB: sqlx::Database> {
     conn: PoolConnection<DB>,
     open: bool,
 }
@@ -170,14 +177,14 @@ impl PgTx {
     }
 
     /// A write transaction that is already open on `conn`.
-    fn begun(pool: &PgPool, conn: RawTx) -> Self {
+    fn begun(pool: &PgPool, conn: Checkout) -> Self {
         Self {
             pool: pool.clone(),
             state: Arc::new(Mutex::new(PgState {
                 begin: "BEGIN",
                 read_only: false,
                 pending: Vec::new(),
-                tx: Some(PgConn::Raw(conn)),
+                tx: Some(PgConn::Prepared(conn)),
             })),
         }
     }
@@ -269,7 +276,7 @@ impl PgTx {
             }
             Some(PgConn::Sqlx(tx)) if commit => tx.commit().await.map_err(exec_err),
             Some(PgConn::Sqlx(tx)) => tx.rollback().await.map_err(exec_err),
-            Some(PgConn::Raw(mut raw)) => raw.end(commit).await,
+            Some(PgConn::Prepared(mut conn)) => conn.end(commit).await,
         }
     }
 }
@@ -707,11 +714,15 @@ impl Write<'_> {
         }
     }
 
-    /// The statement with its values written in (for a simple-protocol query).
-    fn to_postgres(self) -> String {
-        match self {
-            Self::Update(stmt) => stmt.to_string(PostgresQueryBuilder),
-            Self::Insert(stmt) => stmt.to_string(PostgresQueryBuilder),
+    /// The statement for a query of prepared statements (see [`prepared`]).
+    fn to_prepared(self) -> Stmt {
+        let (sql, values) = match self {
+            Self::Update(stmt) => stmt.build(PostgresQueryBuilder),
+            Self::Insert(stmt) => stmt.build(PostgresQueryBuilder),
+        };
+        Stmt::Bound {
+            sql,
+            values: values.0,
         }
     }
 }
@@ -745,12 +756,17 @@ pub struct Scope {
 impl Db {
     /// A pool of up to `max_connections`; on PostgreSQL `min_connections` of them stay
     /// open while idle (SQLite keeps one: its connections are cheap to open).
+    /// PostgreSQL: a quarter of each (at least one) go to the connections whose
+    /// statements stay prepared, for the writes every AI message makes (see
+    /// [`prepared`]); the rest (at least two) to the pool for everything else.
     pub async fn connect(
         url: &str,
         max_connections: u32,
         min_connections: u32,
     ) -> anyhow::Result<Self> {
         let engine = engine_of(url)?;
+        let prepared_max = (max_connections / 4).max(1);
+        let prepared_min = (min_connections / 4).min(prepared_max);
         let mut opts = ConnectOptions::new(url.to_owned());
         // Ping a pooled connection only when it sat idle: a ping on every acquire is one
         // more round trip per transaction.
@@ -775,16 +791,26 @@ impl Db {
                 // for PostgreSQL to start a backend per connection (measured: 50 AI
                 // messages at once added 250 ms to the first token with a cold pool, 94 ms
                 // with a warm one).
-                opts.max_connections(max_connections)
-                    .min_connections(min_connections.min(max_connections));
+                let max = max_connections.saturating_sub(prepared_max).max(2);
+                let min = min_connections.saturating_sub(prepared_min).min(max);
+                opts.max_connections(max).min_connections(min);
             }
         }
         let conn = Database::connect(opts).await?;
+        let prepared = match engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => {
+                let options = conn.get_postgres_connection_pool().connect_options();
+                let options = (*options).clone();
+                Some(PreparedPool::new(options, prepared_max, prepared_min).await?)
+            }
+        };
         Ok(Self {
             conn,
             writer: Arc::new(Mutex::new(())),
             yielding: Arc::new(Mutex::new(())),
             cache: Arc::new(HotCache::new(Duration::ZERO)),
+            prepared,
         })
     }
 
@@ -914,8 +940,9 @@ impl Db {
     /// On PostgreSQL the scope settings and the statement go out as one simple-protocol
     /// query: one round trip instead of three (`BEGIN` with the settings, the statement,
     /// `COMMIT`). PostgreSQL runs such a query as one implicit transaction, so the
-    /// settings stay local to it and an error rolls all of it back. Its values are
-    /// written into the SQL by sea-query's PostgreSQL builder, which quotes them.
+    /// settings stay local to it and an error rolls all of it back. Its statements are
+    /// prepared on the connection, and their values written into the `EXECUTE`s by
+    /// sea-query's PostgreSQL builder, which quotes them (see [`prepared`]).
     /// `relaxed`: the commit does not wait for the disk (see [`Tx::relax_durability`]).
     /// On SQLite it is a [`Db::write_and_commit`], which yields to other writers.
     pub async fn single_update(
@@ -928,19 +955,14 @@ impl Db {
             let changed = self.write_and_commit(scope, &[Write::Update(stmt)]).await?;
             return Ok(changed.first().copied().unwrap_or_default());
         }
-        let sql = format!(
-            "{}; {}",
-            set_config_sql(&single_update_settings(scope, relaxed)),
-            stmt.to_string(PostgresQueryBuilder)
-        );
-        let mut conn = self.pooled().await?;
-        let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute_many(&mut *conn);
+        let stmts = [
+            Stmt::settings(&single_update_settings(scope, relaxed)),
+            Write::Update(stmt).to_prepared(),
+        ];
+        let mut conn = self.prepared_conn().await?;
+        let changed = conn.run(&stmts, false).await.map_err(|(_, err)| err)?;
         // One result per statement; the UPDATE's is the last.
-        let mut updated = 0;
-        while let Some(done) = results.try_next().await.map_err(exec_err)? {
-            updated = done.rows_affected();
-        }
-        Ok(updated)
+        Ok(changed.last().copied().unwrap_or_default())
     }
 
     /// [`Db::single_update`], committed, and then a write transaction bound to `scope`
@@ -952,7 +974,7 @@ impl Db {
     /// `Err`: nothing was committed. `Ok((updated, then))`: the update committed, having
     /// changed `updated` rows, and `then` is what each statement changed and the open
     /// transaction, or the error that rolled that transaction back. Like `single_update`,
-    /// the values are written into the SQL by sea-query's PostgreSQL builder.
+    /// the statements are prepared, their values written in by sea-query.
     pub async fn single_update_then_write(
         &self,
         scope: Scope,
@@ -969,9 +991,9 @@ impl Db {
             .await?;
         Ok((
             updated,
-            then.map(|(changed, raw)| {
+            then.map(|(changed, conn)| {
                 let pool = self.conn.get_postgres_connection_pool();
-                let tx = Tx::new(TxInner::Postgres(PgTx::begun(pool, raw)), self);
+                let tx = Tx::new(TxInner::Postgres(PgTx::begun(pool, conn)), self);
                 *tx.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope);
                 (changed, tx)
             }),
@@ -1049,39 +1071,31 @@ impl Db {
         first: &UpdateStatement,
         then: &[Write<'_>],
         commit: bool,
-    ) -> Result<(u64, Result<(Vec<u64>, RawTx), DbErr>), DbErr> {
-        let mut sql = format!(
-            "BEGIN; {}; {}; COMMIT; BEGIN; {}",
-            set_config_sql(&single_update_settings(scope, relaxed)),
-            first.to_string(PostgresQueryBuilder),
-            set_config_sql(&scope_settings(scope)),
-        );
-        for stmt in then {
-            sql.push_str("; ");
-            sql.push_str(&stmt.to_postgres());
-        }
+    ) -> Result<(u64, Result<(Vec<u64>, Checkout), DbErr>), DbErr> {
+        let mut stmts = vec![
+            Stmt::Plain("BEGIN"),
+            Stmt::settings(&single_update_settings(scope, relaxed)),
+            Write::Update(first).to_prepared(),
+            Stmt::Plain("COMMIT"),
+            Stmt::Plain("BEGIN"),
+            Stmt::settings(&scope_settings(scope)),
+        ];
+        stmts.extend(then.iter().map(|stmt| stmt.to_prepared()));
         if commit {
-            sql.push_str("; COMMIT");
+            stmts.push(Stmt::Plain("COMMIT"));
         }
         // One result per statement: BEGIN, the settings, `first`, COMMIT, BEGIN, the
         // settings, then `then`'s, then the COMMIT if asked for.
         const FIRST: usize = 2;
         const COMMITTED: usize = 4;
         const THEN: usize = 6;
-        let expected = THEN + then.len() + usize::from(commit);
-        let mut raw = RawTx::new(self.pooled().await?);
-        let mut counts = Vec::with_capacity(expected);
-        let failed = {
-            let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute_many(&mut *raw.conn);
-            loop {
-                match results.try_next().await {
-                    Ok(Some(done)) => counts.push(done.rows_affected()),
-                    Ok(None) => break None,
-                    Err(err) => break Some(exec_err(err)),
-                }
-            }
+        let expected = stmts.len();
+        let mut conn = self.prepared_conn().await?;
+        // On any failure the connection is rolled back, or closed, before it is used again.
+        let (mut counts, failed) = match conn.run(&stmts, !commit).await {
+            Ok(counts) => (counts, None),
+            Err((counts, err)) => (counts, Some(err)),
         };
-        // On any failure `raw` is dropped with its connection, whose state is unknown.
         if counts.len() < COMMITTED {
             return Err(failed.unwrap_or_else(|| DbErr::Custom("the update did not run".into())));
         }
@@ -1093,21 +1107,20 @@ impl Db {
             let err = DbErr::Custom(format!("expected {expected} results, got {}", counts.len()));
             return Ok((updated, Err(err)));
         }
-        if commit {
-            // Committed: the connection is outside any transaction again.
-            raw.open = false;
-        }
         let mut changed = counts.split_off(THEN);
         changed.truncate(then.len());
-        Ok((updated, Ok((changed, raw))))
+        Ok((updated, Ok((changed, conn))))
     }
 
-    /// A PostgreSQL connection of the pool, for a query of our own making.
-    async fn pooled(&self) -> Result<PoolConnection<Postgres>, DbErr> {
-        let pool = self.conn.get_postgres_connection_pool();
-        pool.acquire()
-            .await
-            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
+    /// A PostgreSQL connection whose statements stay prepared, for a query of our own
+    /// making (see [`prepared`]).
+    async fn prepared_conn(&self) -> Result<Checkout, DbErr> {
+        match &self.prepared {
+            Some(pool) => pool.acquire().await,
+            None => Err(DbErr::Custom(
+                "no PostgreSQL connections for prepared writes".into(),
+            )),
+        }
     }
 
     /// A transaction that may look up a row by the digest of a secret token (an API key

@@ -83,7 +83,8 @@ fn touch_modules(scope: Scope) -> UpdateStatement {
         .into_query()
 }
 
-/// PostgreSQL with a pool of one connection: what one transaction leaves on its
+/// PostgreSQL with one connection for prepared writes (`Db::single_update` and the
+/// like; and the least pool for everything else): what one of them leaves on its
 /// connection, the next one meets.
 async fn one_connection_app() -> Option<TestApp> {
     TestApp::spawn_with(Engine::Postgres, |s| {
@@ -391,8 +392,8 @@ async fn a_single_update_then_a_committed_write(app: TestApp) {
 }
 
 /// After `Db::single_update_then_commit`, committed or failed, its connection goes on
-/// clean: with one pooled connection, the next transaction has none of its settings, and
-/// no session is left in a transaction.
+/// clean: the next write on it has none of its settings, and no session is left in a
+/// transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_update_then_commit_leaves_its_connection_clean() {
     let Some(app) = one_connection_app().await else {
@@ -400,6 +401,7 @@ async fn a_single_update_then_commit_leaves_its_connection_clean() {
     };
     let scope = workspace(&app).await;
     let db = &app.state.db;
+    add_modules(db, scope, &["probe"]).await;
     let touch = touch_modules(scope);
     for name in ["once", "once"] {
         // The second time the insert fails (duplicate), after the update committed.
@@ -408,13 +410,39 @@ async fn a_single_update_then_commit_leaves_its_connection_clean() {
             .single_update_then_commit(scope, true, &touch, &[Write::Insert(&insert)])
             .await
             .expect("update");
-        let tx = db.begin_read().await.expect("read");
-        assert_eq!(setting(&tx, "app.workspace_id").await, "", "{then:?}");
-        assert_eq!(setting(&tx, "synchronous_commit").await, "on");
-        assert_eq!(open_transactions(&tx).await, 0);
-        tx.commit().await.expect("commit");
+        let met = next_prepared_write_meets(db, scope).await;
+        assert_eq!(met, ("probe:on".to_owned(), 0), "{then:?}");
     }
     assert_eq!(count_modules(db, scope, "once").await, 1);
+}
+
+/// What the next write on the one connection for prepared writes (see
+/// `one_connection_app`) meets: its `synchronous_commit`, as a durable
+/// `Db::single_update` writes it into the workspace's "probe" module row; and how many
+/// other sessions are left inside a transaction after it.
+async fn next_prepared_write_meets(db: &Db, scope: Scope) -> (String, i64) {
+    let probe = workspace_module::Column::Module;
+    let write_setting = workspace_module::Entity::update_many()
+        .col_expr(
+            probe,
+            sea_orm::sea_query::Expr::cust("'probe:' || current_setting('synchronous_commit')"),
+        )
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .filter(probe.starts_with("probe"))
+        .into_query();
+    let changed = db.single_update(scope, false, &write_setting).await;
+    assert_eq!(changed.expect("probe"), 1);
+    let tx = db.tenant(scope, false).await.expect("read");
+    let row = workspace_module::Entity::find()
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .filter(probe.starts_with("probe"))
+        .one(&tx)
+        .await
+        .expect("read")
+        .expect("probe row");
+    let open = open_transactions(&tx).await;
+    tx.commit().await.expect("commit");
+    (row.module, open)
 }
 
 /// Sessions of this database other than `tx`'s left idle inside a transaction.
@@ -432,9 +460,9 @@ async fn open_transactions(tx: &impl ConnectionTrait) -> i64 {
     .expect("n")
 }
 
-/// A transaction begun by `Db::single_update_then_write` that is dropped open is not
-/// handed to the next user of its connection: with one pooled connection, the next
-/// transaction starts clean, and no session is left idle in a transaction.
+/// A transaction begun by `Db::single_update_then_write` that is dropped open is rolled
+/// back before its connection is used again: the next write on it starts clean, and no
+/// session is left idle in a transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
     let Some(app) = one_connection_app().await else {
@@ -442,6 +470,7 @@ async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
     };
     let scope = workspace(&app).await;
     let db = &app.state.db;
+    add_modules(db, scope, &["probe"]).await;
     let touch = touch_modules(scope);
     let insert = module_insert(scope, "open");
     let (_, then) = db
@@ -456,10 +485,8 @@ async fn a_dropped_write_after_a_single_update_leaves_no_open_transaction() {
     );
     drop(tx);
 
-    let tx = db.begin_read().await.expect("read");
-    assert_eq!(setting(&tx, "app.workspace_id").await, "");
-    assert_eq!(open_transactions(&tx).await, 0);
-    tx.commit().await.expect("commit");
+    let met = next_prepared_write_meets(db, scope).await;
+    assert_eq!(met, ("probe:on".to_owned(), 0));
     assert_eq!(count_modules(db, scope, "open").await, 0);
 }
 
@@ -676,8 +703,8 @@ async fn setting(tx: &impl ConnectionTrait, name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `Db::single_update` sets its scope and durability for its own implicit transaction
-/// only: with one pooled connection, the next transaction on it starts clean.
+/// `Db::single_update` sets its durability for its own implicit transaction only: the
+/// next write on its connection starts clean.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_update_leaves_its_connection_clean() {
     let Some(app) = one_connection_app().await else {
@@ -685,12 +712,126 @@ async fn a_single_update_leaves_its_connection_clean() {
     };
     let scope = workspace(&app).await;
     let db = &app.state.db;
+    add_modules(db, scope, &["probe"]).await;
     let touch = touch_modules(scope);
     db.single_update(scope, true, &touch).await.expect("update");
+    let met = next_prepared_write_meets(db, scope).await;
+    assert_eq!(met, ("probe:on".to_owned(), 0));
+}
+
+/// A `Db::single_update` dropped while PostgreSQL runs it is all or nothing (the query
+/// runs to its end unless PostgreSQL notices the closed connection first), and the next
+/// write goes through (its connection, whose state is not known, is replaced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_hot_write_is_all_or_nothing() {
+    let Some(app) = one_connection_app().await else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    add_modules(db, scope, &["slow"]).await;
+    let slow = workspace_module::Entity::update_many()
+        .col_expr(
+            workspace_module::Column::Module,
+            sea_orm::sea_query::Expr::cust("'changed' || (SELECT '' FROM pg_sleep(0.5))"),
+        )
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .into_query();
+    let write = db.single_update(scope, false, &slow);
+    let cancelled = tokio::time::timeout(std::time::Duration::from_millis(100), write).await;
+    assert!(cancelled.is_err(), "still running when dropped");
+    let changed = db.single_update(scope, true, &touch_modules(scope)).await;
+    assert_eq!(changed.expect("next write"), 1);
+    let left = count_modules(db, scope, "slow").await;
+    assert_eq!(left + count_modules(db, scope, "changed").await, 1);
+}
+
+/// The last query of the connection for prepared writes (see `one_connection_app`).
+async fn last_prepared_query(db: &Db) -> String {
     let tx = db.begin_read().await.expect("read");
-    assert_eq!(setting(&tx, "app.workspace_id").await, "");
-    assert_eq!(setting(&tx, "synchronous_commit").await, "on");
+    let row = tx
+        .query_one_raw(Statement::from_string(
+            tx.get_database_backend(),
+            "SELECT query FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND query LIKE '%nx\\_%' ORDER BY query_start DESC LIMIT 1",
+        ))
+        .await
+        .expect("query")
+        .expect("row");
     tx.commit().await.expect("commit");
+    row.try_get::<String>("", "query").expect("query")
+}
+
+/// `Db::single_update` and the like prepare each statement once on a connection, in the
+/// query that first runs it, and from then on only execute it. A statement PostgreSQL
+/// will not prepare with its values' types (a uuid column compared with text) is sent
+/// with its values written in, which works, from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_writes_prepare_each_statement_once() {
+    let Some(app) = one_connection_app().await else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    add_modules(db, scope, &["a", "b"]).await;
+    db.single_update(scope, true, &touch_modules(scope))
+        .await
+        .expect("first");
+    let first = last_prepared_query(db).await;
+    assert!(first.starts_with("PREPARE nx_1(text, "), "{first}");
+    assert!(
+        first.contains("; PREPARE nx_2(timestamptz, uuid) AS UPDATE"),
+        "{first}"
+    );
+    let changed = db.single_update(scope, true, &touch_modules(scope)).await;
+    assert_eq!(changed.expect("again"), 2);
+    let again = last_prepared_query(db).await;
+    assert!(
+        again.starts_with("EXECUTE nx_1('app.workspace_id', "),
+        "{again}"
+    );
+    assert!(again.contains("; EXECUTE nx_2('"), "{again}");
+    assert!(!again.contains("PREPARE"), "{again}");
+
+    let by_text = workspace_module::Entity::update_many()
+        .col_expr(
+            workspace_module::Column::Enabled,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id.to_string()))
+        .into_query();
+    for _ in 0..2 {
+        let changed = db.single_update(scope, true, &by_text).await;
+        assert_eq!(changed.expect("by text"), 2);
+        let sent = last_prepared_query(db).await;
+        assert!(sent.contains(".\"workspace_id\" = '"), "{sent}");
+        assert!(!sent.contains("PREPARE"), "{sent}");
+    }
+    let changed = db.single_update(scope, true, &touch_modules(scope)).await;
+    assert_eq!(changed.expect("still"), 2);
+    let still = last_prepared_query(db).await;
+    assert!(still.starts_with("EXECUTE nx_1("), "{still}");
+    assert!(still.contains("; EXECUTE nx_2('"), "{still}");
+
+    // The connection is lost: a write may fail once, then the next connection prepares
+    // its statements afresh.
+    let tx = db.begin_read().await.expect("read");
+    tx.execute_unprepared(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND query LIKE '%nx\\_%'",
+    )
+    .await
+    .expect("terminate");
+    tx.commit().await.expect("commit");
+    let touch = touch_modules(scope);
+    if db.single_update(scope, true, &touch).await.is_err() {
+        let changed = db.single_update(scope, true, &touch).await;
+        assert_eq!(changed.expect("on a new connection"), 2);
+    }
+    let afresh = last_prepared_query(db).await;
+    assert!(afresh.starts_with("PREPARE nx_1(text, "), "{afresh}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
