@@ -4,15 +4,15 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::Tx;
-use crate::entities::audit_event;
+use crate::entities::{audit_event, audit_head};
 use crate::error::ApiError;
 use crate::tenancy::{Actor, TenantCtx};
 
@@ -92,27 +92,16 @@ pub async fn record_as(
         Reach::Workspace => workspace_id,
         Reach::Content => page_tag(workspace_id),
     });
-    let backend = tx.get_database_backend();
-    // Taking the next sequence number row-locks the workspace until commit (PostgreSQL) or
-    // runs under the single writer (SQLite), so the chain never forks.
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "UPDATE workspaces SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq, audit_head"
-        }
-        _ => {
-            "UPDATE workspaces SET audit_seq = audit_seq + 1 WHERE id = ? RETURNING audit_seq, audit_head"
-        }
+    // Reading the chain's head locks its row until commit (PostgreSQL) or runs under the
+    // single writer (SQLite), so the chain never forks.
+    let head = audit_head::Entity::find_by_id(workspace_id)
+        .lock_exclusive()
+        .one(tx)
+        .await?;
+    let (seq, prev_hash) = match &head {
+        Some(h) => (h.seq + 1, h.head.clone()),
+        None => (1, String::new()),
     };
-    let row = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [workspace_id.into()],
-        ))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let seq: i64 = row.try_get("", "audit_seq")?;
-    let prev_hash: String = row.try_get("", "audit_head")?;
 
     let mut model = audit_event::Model {
         workspace_id,
@@ -135,16 +124,18 @@ pub async fn record_as(
     };
     model.hash = hash_event(&model);
 
-    let sql = match backend {
-        DbBackend::Postgres => "UPDATE workspaces SET audit_head = $1 WHERE id = $2",
-        _ => "UPDATE workspaces SET audit_head = ? WHERE id = ?",
+    let new_head = audit_head::ActiveModel {
+        workspace_id: Set(workspace_id),
+        seq: Set(seq),
+        head: Set(model.hash.clone()),
     };
-    tx.execute_raw(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [model.hash.clone().into(), workspace_id.into()],
-    ))
-    .await?;
+    if head.is_some() {
+        audit_head::Entity::update(new_head).exec(tx).await?;
+    } else {
+        audit_head::Entity::insert(new_head)
+            .exec_without_returning(tx)
+            .await?;
+    }
     audit_event::Entity::insert(to_active(model))
         .exec_without_returning(tx)
         .await?;
@@ -240,7 +231,7 @@ pub struct ChainReport {
 }
 
 /// Walk a workspace's chain from the first event and report the first break. The chain's
-/// head is also kept on the workspace row, so deleting the newest events shows too.
+/// head is also kept in `audit_heads`, so deleting the newest events shows too.
 pub async fn verify_chain(
     tx: &impl ConnectionTrait,
     workspace_id: Uuid,
@@ -250,10 +241,10 @@ pub async fn verify_chain(
         .order_by_asc(audit_event::Column::Seq)
         .all(tx)
         .await?;
-    let head = crate::entities::workspace::Entity::find_by_id(workspace_id)
+    let (head_seq, head) = audit_head::Entity::find_by_id(workspace_id)
         .one(tx)
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .map_or((0, String::new()), |h| (h.seq, h.head));
     let mut prev = String::new();
     for (expected_seq, e) in (1_i64..).zip(&events) {
         if e.seq != expected_seq || e.prev_hash != prev || hash_event(e) != e.hash {
@@ -266,7 +257,7 @@ pub async fn verify_chain(
         prev = e.hash.clone();
     }
     let checked = events.len() as u64;
-    if head.audit_seq != checked as i64 || head.audit_head != prev {
+    if head_seq != checked as i64 || head != prev {
         return Ok(ChainReport {
             ok: false,
             events_checked: checked,

@@ -10,8 +10,6 @@ pub struct Model {
     pub plan: String,
     pub suspended_at: Option<DateTimeUtc>,
     pub deleted_at: Option<DateTimeUtc>,
-    pub audit_seq: i64,
-    pub audit_head: String,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

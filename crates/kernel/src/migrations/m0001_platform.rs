@@ -6,7 +6,19 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::{TENANT_TABLES, tenant_table};
+use super::tenant_table;
+
+/// The tenant tables this migration creates; later migrations add theirs to
+/// [`super::TENANT_TABLES`].
+const TENANT_TABLES: &[&str] = &[
+    "members",
+    "invitations",
+    "api_keys",
+    "audit_events",
+    "data_keys",
+    "secrets",
+    "workspace_modules",
+];
 
 pub struct Migration;
 

@@ -5,14 +5,17 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
 mod m0003_audit_filters;
+mod m0006_audit_heads;
 
 /// The kernel's migrations, in order. The server's migrator runs these first, then each
 /// module's.
 pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
-    // m0002 and m0004 are the AI module's (numbers are shared by every module's migrations).
+    // m0002, m0004 and m0005 are the AI module's (numbers are shared by every module's
+    // migrations).
     vec![
         Box::new(m0001_platform::Migration),
         Box::new(m0003_audit_filters::Migration),
+        Box::new(m0006_audit_heads::Migration),
     ]
 }
 
@@ -59,6 +62,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "data_keys",
     "secrets",
     "workspace_modules",
+    "audit_heads",
 ];
 
 /// Grant the server's runtime role what it needs and nothing more: no DDL, and on the

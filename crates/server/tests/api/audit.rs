@@ -1,6 +1,6 @@
 use nexus_testkit::fake_ai::FakeAi;
 use nexus_testkit::{Engine, TestApp, both_engines};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
 use crate::ai_support::{conversation, enable_ai};
@@ -12,7 +12,8 @@ both_engines!(
     exports_stream_csv_and_jsonl,
     tampering_is_detected,
     the_newest_page_follows_every_event,
-    content_events_keep_the_workspace_cached
+    content_events_keep_the_workspace_cached,
+    upgrading_moves_the_chain_head
 );
 
 async fn every_mutation_is_audited(app: TestApp) {
@@ -411,4 +412,67 @@ async fn postgres_refuses_to_rewrite_the_log() {
         .await
         .expect_err("trigger blocks the owner");
     assert!(err.to_string().contains("append-only"), "{err}");
+}
+
+/// An installation from before the chain's head had a table of its own (the
+/// `m0006_audit_heads` migration): upgrading moves each workspace's head there, and the
+/// chain still verifies and goes on from it.
+async fn upgrading_moves_the_chain_head(app: TestApp) {
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    // A second workspace, whose head moves too.
+    owner(&app, "p@example.com").await;
+    for i in 0..2 {
+        let r = o
+            .put(
+                &format!("/api/v1/workspaces/{ws}/secrets/S{i}"),
+                json!({ "value": "v" }),
+            )
+            .await;
+        assert!(r.status < 300, "{}", r.text);
+    }
+    // The schema as it was: the head on the workspace's row, and no `audit_heads`.
+    let db = app.owner_db().await;
+    for sql in [
+        "ALTER TABLE workspaces ADD COLUMN audit_seq BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE workspaces ADD COLUMN audit_head VARCHAR NOT NULL DEFAULT ''",
+        "UPDATE workspaces SET
+           audit_seq = COALESCE((SELECT seq FROM audit_heads h WHERE h.workspace_id = workspaces.id), 0),
+           audit_head = COALESCE((SELECT head FROM audit_heads h WHERE h.workspace_id = workspaces.id), '')",
+        "DROP TABLE audit_heads",
+        "DELETE FROM seaql_migrations WHERE version = 'm0006_audit_heads'",
+    ] {
+        db.execute_unprepared(sql).await.expect(sql);
+    }
+    nexus_server::bootstrap::migrate(&app.state.settings)
+        .await
+        .expect("upgrade");
+
+    let r = o
+        .put(
+            &format!("/api/v1/workspaces/{ws}/secrets/S2"),
+            json!({ "value": "v" }),
+        )
+        .await;
+    assert!(r.status < 300, "{}", r.text);
+    let verify = o
+        .get(&format!("/api/v1/workspaces/{ws}/audit-events/verify"))
+        .await;
+    assert_eq!(
+        verify.body,
+        json!({ "ok": true, "events_checked": 4, "first_broken_seq": null }),
+        "the workspace's creation, three secrets"
+    );
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT count(*) AS n FROM audit_heads",
+        ))
+        .await
+        .expect("count")
+        .expect("row");
+    assert_eq!(
+        row.try_get::<i64>("", "n").expect("n"),
+        2,
+        "one head per workspace"
+    );
 }
