@@ -82,11 +82,21 @@ export function register(step, state) {
     assert.equal(await claude.getByLabel("Base URL").inputValue(), "https://api.anthropic.com/v1");
     await claude.getByLabel("Base URL").fill(state.fakeAiUrl);
     await claude.getByLabel("Models").fill("fake-small");
+    // Anthropic's prompt cache: offered for Anthropic only, on unless switched off.
+    const caching = claude.getByRole("switch", { name: "Prompt caching" });
+    assert.equal(await caching.getAttribute("aria-checked"), "true");
     await shot(page, "31-provider-anthropic", { fullPage: false, dark: false });
+    await caching.click();
     await claude.getByRole("button", { name: "Add provider" }).click();
     await toastText(page, "Provider added").waitFor();
     const claudeRow = page.locator('li[data-provider="Claude fake"]');
     await claudeRow.locator('[data-api="anthropic"]').waitFor();
+    await claudeRow.getByRole("button", { name: "Actions for Claude fake" }).click();
+    await page.getByRole("menuitem", { name: "Edit" }).click();
+    const edit = page.getByRole("dialog", { name: "Edit Claude fake" });
+    assert.equal(await edit.getByRole("switch", { name: "Prompt caching" }).getAttribute("aria-checked"), "false");
+    await edit.getByRole("button", { name: "Cancel" }).click();
+    await edit.waitFor({ state: "detached" });
     await claudeRow.getByRole("button", { name: "Test" }).click();
     await claudeRow.getByText(/^Connected in \d+ ms$/).waitFor();
     // The check shows the endpoint's other models, each one click from being served.

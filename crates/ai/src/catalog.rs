@@ -88,6 +88,7 @@ impl Catalog {
                     api,
                     base_url: p.base_url,
                     api_key,
+                    prompt_caching: p.prompt_caching,
                 }),
                 models,
             ));
@@ -101,6 +102,7 @@ impl Catalog {
                     api: state.settings.ai_api,
                     base_url,
                     api_key: state.settings.ai_api_key.clone(),
+                    prompt_caching: state.settings.ai_prompt_caching,
                 };
                 providers.push((Arc::new(target), models));
             }

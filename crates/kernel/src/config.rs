@@ -66,6 +66,9 @@ pub struct Settings {
     /// The wire protocol `ai_base_url` speaks.
     pub ai_api: AiProviderApi,
     pub ai_api_key: Option<SecretString>,
+    /// Anthropic only: mark the prompt's stable parts for Anthropic's prompt cache (see
+    /// the providers' `prompt_caching`).
+    pub ai_prompt_caching: bool,
     /// Comma-separated models of the default provider; the first is the default model.
     pub ai_models: String,
     /// The model used for titles and small tasks (default: the first of `ai_models`).
@@ -186,6 +189,7 @@ impl Default for Settings {
             plans: Plans::default(),
             ai_base_url: None,
             ai_api: AiProviderApi::default(),
+            ai_prompt_caching: true,
             ai_api_key: None,
             ai_models: String::new(),
             ai_small_model: None,
@@ -277,6 +281,13 @@ mod tests {
             );
             assert_eq!(s.listen, "0.0.0.0:8080");
             assert_eq!(s.ai_api, AiProviderApi::Openai, "the default protocol");
+            assert!(s.ai_prompt_caching, "prompt caching is on by default");
+            jail.set_env("NEXUS_AI_PROMPT_CACHING", "false");
+            assert!(
+                !Settings::load()
+                    .map_err(|e| e.to_string())?
+                    .ai_prompt_caching
+            );
             jail.set_env("NEXUS_AI_API", "anthropic");
             assert_eq!(
                 Settings::load().map_err(|e| e.to_string())?.ai_api,

@@ -252,7 +252,7 @@ export interface paths {
         delete: operations["delete_ai_provider"];
         options?: never;
         head?: never;
-        /** Change a provider (name, protocol, URL, key, models, priority, on/off). */
+        /** Change a provider (name, protocol, URL, key, models, priority, on/off, prompt caching). */
         patch: operations["update_ai_provider"];
         trace?: never;
     };
@@ -856,6 +856,8 @@ export interface components {
              * @description Lower is tried first; default: after the existing ones.
              */
             priority?: number | null;
+            /** @description Anthropic only; default on (see the provider's `prompt_caching`). */
+            prompt_caching?: boolean | null;
         };
         CreateWorkspaceRequest: {
             /** @description 1 to 100 characters. */
@@ -1116,6 +1118,13 @@ export interface components {
                  * @description Lower first.
                  */
                 priority: number;
+                /**
+                 * @description Anthropic only: mark the system prompt (or tools) and the last two user turns for
+                 *     Anthropic's prompt cache. Cache writes cost 25% more than input tokens and reads
+                 *     90% less, so a conversation is cheaper from its second turn on. OpenAI-compatible
+                 *     providers that cache do it on their own, so this changes nothing for them.
+                 */
+                prompt_caching: boolean;
                 /** Format: date-time */
                 updated_at: string;
             }[];
@@ -1282,6 +1291,13 @@ export interface components {
              * @description Lower first.
              */
             priority: number;
+            /**
+             * @description Anthropic only: mark the system prompt (or tools) and the last two user turns for
+             *     Anthropic's prompt cache. Cache writes cost 25% more than input tokens and reads
+             *     90% less, so a conversation is cheaper from its second turn on. OpenAI-compatible
+             *     providers that cache do it on their own, so this changes nothing for them.
+             */
+            prompt_caching: boolean;
             /** Format: date-time */
             updated_at: string;
         };
@@ -1369,6 +1385,8 @@ export interface components {
             name?: string | null;
             /** Format: int32 */
             priority?: number | null;
+            /** @description Anthropic only (see the provider's `prompt_caching`). */
+            prompt_caching?: boolean | null;
         };
         UpdateWorkspaceRequest: {
             name: string;

@@ -15,6 +15,8 @@ pub struct Model {
     pub priority: i32,
     pub enabled: bool,
     pub has_api_key: bool,
+    /// Anthropic only: mark the prompt's stable parts for its prompt cache.
+    pub prompt_caching: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -5,12 +5,14 @@ use sea_orm_migration::MigrationTrait;
 mod m0002_ai;
 mod m0004_ai_write_locks;
 mod m0005_ai_provider_api;
+mod m0007_ai_prompt_caching;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
         Box::new(m0002_ai::Migration),
         Box::new(m0004_ai_write_locks::Migration),
         Box::new(m0005_ai_provider_api::Migration),
+        Box::new(m0007_ai_prompt_caching::Migration),
     ]
 }
 

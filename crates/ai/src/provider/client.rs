@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::sse::{ChunkParser, SseDecoder};
 use super::{ChatRequest, ProviderApi, ProviderError, StreamEvent, anthropic, openai};
+use crate::resilience::ProviderTarget;
 
 #[derive(Clone)]
 pub struct ProviderClient {
@@ -166,17 +167,22 @@ impl ProviderClient {
     /// Start a streamed answer. Resolves when the response headers arrive.
     pub async fn stream(
         &self,
-        api: ProviderApi,
-        base_url: &str,
-        api_key: Option<&SecretString>,
+        target: &ProviderTarget,
         request: &ChatRequest,
     ) -> Result<ProviderStream, ProviderError> {
+        let api = target.api;
         let (path, body) = match api {
             ProviderApi::Openai => ("chat/completions", openai::stream_body(request)?),
-            ProviderApi::Anthropic => ("messages", anthropic::stream_body(request)),
+            ProviderApi::Anthropic => (
+                "messages",
+                anthropic::stream_body(request, target.prompt_caching),
+            ),
         };
-        let rb = self.http.post(Self::url(base_url, path)).json(&body);
-        let response = Self::authorised(api, rb, api_key)
+        let rb = self
+            .http
+            .post(Self::url(&target.base_url, path))
+            .json(&body);
+        let response = Self::authorised(api, rb, target.api_key.as_ref())
             .send()
             .await
             .map_err(send_error)?;

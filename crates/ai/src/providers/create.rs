@@ -36,6 +36,8 @@ pub struct CreateProviderRequest {
     /// Lower is tried first; default: after the existing ones.
     pub priority: Option<i32>,
     pub enabled: Option<bool>,
+    /// Anthropic only; default on (see the provider's `prompt_caching`).
+    pub prompt_caching: Option<bool>,
 }
 
 /// Add an AI provider.
@@ -76,6 +78,7 @@ pub async fn create_ai_provider(
         priority: body.priority.unwrap_or(count as i32 * 10 + 10),
         enabled: body.enabled.unwrap_or(true),
         has_api_key: api_key.is_some(),
+        prompt_caching: body.prompt_caching.unwrap_or(true),
         created_at: now,
         updated_at: now,
     };
@@ -89,6 +92,7 @@ pub async fn create_ai_provider(
         priority: Set(row.priority),
         enabled: Set(row.enabled),
         has_api_key: Set(row.has_api_key),
+        prompt_caching: Set(row.prompt_caching),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -109,7 +113,7 @@ pub async fn create_ai_provider(
         &tx,
         &ctx,
         Event::new("ai_provider.created", "ai_provider", row.id)
-            .summary(json!({ "name": row.name, "api": row.api, "base_url": row.base_url, "models": models, "has_api_key": row.has_api_key })),
+            .summary(json!({ "name": row.name, "api": row.api, "base_url": row.base_url, "models": models, "has_api_key": row.has_api_key, "prompt_caching": row.prompt_caching })),
     )
     .await?;
     tx.commit().await?;

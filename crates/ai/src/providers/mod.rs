@@ -41,6 +41,11 @@ pub struct ProviderView {
     pub enabled: bool,
     /// Whether a key is stored (the key itself is never shown).
     pub has_api_key: bool,
+    /// Anthropic only: mark the system prompt (or tools) and the last two user turns for
+    /// Anthropic's prompt cache. Cache writes cost 25% more than input tokens and reads
+    /// 90% less, so a conversation is cheaper from its second turn on. OpenAI-compatible
+    /// providers that cache do it on their own, so this changes nothing for them.
+    pub prompt_caching: bool,
     /// The circuit breaker: `closed` (healthy), `open` (skipped after repeated failures)
     /// or `half_open` (one trial request allowed).
     pub circuit: crate::resilience::BreakerState,
@@ -59,6 +64,7 @@ impl ProviderView {
             priority: p.priority,
             enabled: p.enabled,
             has_api_key: p.has_api_key,
+            prompt_caching: p.prompt_caching,
             circuit,
             created_at: p.created_at,
             updated_at: p.updated_at,

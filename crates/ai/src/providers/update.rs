@@ -33,9 +33,11 @@ pub struct UpdateProviderRequest {
     pub models: Option<Vec<String>>,
     pub priority: Option<i32>,
     pub enabled: Option<bool>,
+    /// Anthropic only (see the provider's `prompt_caching`).
+    pub prompt_caching: Option<bool>,
 }
 
-/// Change a provider (name, protocol, URL, key, models, priority, on/off).
+/// Change a provider (name, protocol, URL, key, models, priority, on/off, prompt caching).
 #[utoipa::path(patch, path = "/workspaces/{workspace_id}/ai/providers/{provider_id}", tag = "ai",
     params(("workspace_id" = Uuid, Path), ("provider_id" = Uuid, Path)), request_body = UpdateProviderRequest,
     responses((status = 200, body = ProviderView), (status = 404, body = nexus_kernel::error::ErrorEnvelope)))]
@@ -115,6 +117,10 @@ pub async fn update_ai_provider(
     if let Some(v) = body.enabled {
         row.enabled = Set(v);
         changed.push("enabled");
+    }
+    if let Some(v) = body.prompt_caching {
+        row.prompt_caching = Set(v);
+        changed.push("prompt_caching");
     }
     match api_key {
         Some("") => {

@@ -27,6 +27,8 @@ pub struct ProviderTarget {
     pub api: ProviderApi,
     pub base_url: String,
     pub api_key: Option<SecretString>,
+    /// Anthropic only: ask for the prompt's stable parts to be cached.
+    pub prompt_caching: bool,
 }
 
 #[derive(Clone)]
@@ -156,10 +158,7 @@ impl Resilience {
         req: &ChatRequest,
     ) -> Result<(ProviderStream, Vec<StreamEvent>), ProviderError> {
         let p = &candidate.provider;
-        let mut stream = self
-            .client
-            .stream(p.api, &p.base_url, p.api_key.as_ref(), req)
-            .await?;
+        let mut stream = self.client.stream(p, req).await?;
         let mut first = Vec::new();
         loop {
             match stream.next().await {

@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 use crate::ai_support::{conversation, last, send_streamed, switch_on_assistant, text_of};
 use crate::{assert_error, owner};
 
-nexus_testkit::both_engines!(an_anthropic_provider_streams_calls_tools_and_is_metered);
+nexus_testkit::both_engines!(
+    an_anthropic_provider_streams_calls_tools_and_is_metered,
+    prompt_caching_reads_earlier_turns_and_can_be_switched_off
+);
 
 /// Switch the assistant on and add `fake` as an Anthropic provider; returns its id.
 async fn enable_anthropic(c: &Client, ws: &str, fake: &FakeAi, key: &str) -> Value {
@@ -50,10 +53,15 @@ async fn an_anthropic_provider_streams_calls_tools_and_is_metered(app: TestApp) 
     assert_eq!(done["prompt_tokens"], 6 + PROMPT_OVERHEAD);
     assert_eq!(done["completion_tokens"], 3);
     let sent = &fake.requests()[0];
-    assert_eq!(sent["system"], "Answer in one line.");
+    // Marked for the prompt cache (on by default): the system prompt and the question.
+    let mark = json!({"type": "ephemeral"});
+    assert_eq!(
+        sent["system"],
+        json!([{"type": "text", "text": "Answer in one line.", "cache_control": mark}])
+    );
     assert_eq!(
         sent["messages"],
-        json!([{"role": "user", "content": [{"type": "text", "text": "hello there"}]}])
+        json!([{"role": "user", "content": [{"type": "text", "text": "hello there", "cache_control": mark}]}])
     );
     assert!(sent["max_tokens"].as_u64().is_some_and(|n| n > 0));
 
@@ -271,6 +279,8 @@ async fn the_platform_default_provider_may_speak_anthropic() {
         s.ai_api = nexus_kernel::config::AiProviderApi::Anthropic;
         s.ai_api_key = Some("platform-key".into());
         s.ai_models = "fake-small".into();
+        // NEXUS_AI_PROMPT_CACHING=false
+        s.ai_prompt_caching = false;
     })
     .await
     else {
@@ -290,6 +300,71 @@ async fn the_platform_default_provider_may_speak_anthropic() {
     assert_eq!(
         fake.requests()[0]["messages"][0]["content"][0],
         json!({"type": "text", "text": "hi"}),
-        "the request was a Messages request"
+        "the request was a Messages request, not marked for the prompt cache"
     );
+}
+
+/// With prompt caching (the default), the second turn reads the first from Anthropic's
+/// cache, and every prompt token still counts; switched off, nothing is marked.
+async fn prompt_caching_reads_earlier_turns_and_can_be_switched_off(app: TestApp) {
+    let fake = FakeAi::start(Some("sk-ant-key")).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    let provider = enable_anthropic(&o, &ws, &fake, "sk-ant-key").await;
+    assert_eq!(provider["prompt_caching"], true, "on by default");
+    let conv = conversation(
+        &o,
+        &ws,
+        json!({ "title": "Cached", "system_prompt": "Answer in one line." }),
+    )
+    .await;
+    let send = |content: &'static str| {
+        let (o, ws, conv) = (&o, &ws, &conv);
+        async move {
+            let (status, events, raw) =
+                send_streamed(o, ws, conv, json!({ "content": content })).await;
+            assert_eq!(status, 200, "{raw}");
+            assert_eq!(last(&events).name, "done", "{raw}");
+            last(&events).data.clone()
+        }
+    };
+    send("hello there").await;
+    let done = send("and again").await;
+    let marked = |request: &Value| -> usize {
+        let blocks = request["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+            .chain(request["system"].as_array().cloned().unwrap_or_default());
+        blocks.filter(|b| b.get("cache_control").is_some()).count()
+    };
+    let second = &fake.requests()[1];
+    assert_eq!(
+        marked(second),
+        3,
+        "the system prompt and both questions: {second}"
+    );
+    // "Answer in one line." + "hello there" + "Echo: hello there" + "and again", all of
+    // them counted, though six were read from the cache and five written to it.
+    assert_eq!(done["prompt_tokens"], 11 + PROMPT_OVERHEAD, "{done}");
+
+    let id = provider["id"].as_str().expect("id");
+    let url = format!("/api/v1/workspaces/{ws}/ai/providers/{id}");
+    let r = o.patch(&url, json!({ "prompt_caching": "yes" })).await;
+    assert_error(&r, 422, "validation_failed");
+    let r = o.patch(&url, json!({ "prompt_caching": false })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["prompt_caching"], false);
+    let audit = o
+        .get(&format!("/api/v1/workspaces/{ws}/audit-events?limit=1"))
+        .await;
+    assert_eq!(audit.body["items"][0]["action"], "ai_provider.updated");
+    assert_eq!(
+        audit.body["items"][0]["summary"]["fields"],
+        json!(["prompt_caching"])
+    );
+    send("once more").await;
+    let third = &fake.requests()[2];
+    assert_eq!(marked(third), 0, "{third}");
+    assert_eq!(third["system"], "Answer in one line.");
 }

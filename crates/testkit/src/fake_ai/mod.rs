@@ -148,6 +148,7 @@ struct Shared {
     cancelled_streams: AtomicUsize,
     /// Delay before each streamed chunk of an `Echo` answer.
     echo_delay: Mutex<Duration>,
+    prompt_cache: anthropic::PromptCache,
 }
 
 /// A panicking test must not turn every later lock into a second panic.
@@ -183,6 +184,7 @@ impl FakeAi {
             open_streams: AtomicUsize::new(0),
             cancelled_streams: AtomicUsize::new(0),
             echo_delay: Mutex::new(Duration::ZERO),
+            prompt_cache: Default::default(),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(openai::create_chat_completion))

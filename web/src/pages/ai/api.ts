@@ -58,6 +58,7 @@ export interface ProviderInput {
   models: string[];
   enabled?: boolean;
   priority?: number;
+  prompt_caching?: boolean;
 }
 
 export function useCreateProvider(ws: string) {

@@ -55,8 +55,7 @@ impl EventStream {
                         "stop_reason": null, "stop_sequence": null,
                     });
                     if self.answer.usage {
-                        message["usage"] =
-                            json!({"input_tokens": self.req.prompt_tokens, "output_tokens": 1});
+                        message["usage"] = super::usage(&self.req, 1);
                     }
                     let data = json!({"type": "message_start", "message": message});
                     return Some(Ok(sse("message_start", &data)));

@@ -8,6 +8,46 @@ mod request;
 
 use super::*;
 use request::MessagesRequest;
+use std::collections::HashSet;
+
+/// Anthropic's prompt cache, as the fake keeps it: every marked prefix it has seen (no
+/// expiry, no minimum length).
+#[derive(Default)]
+pub(super) struct PromptCache {
+    prefixes: Mutex<HashSet<String>>,
+}
+
+impl PromptCache {
+    /// How much of `req`'s prompt this cache serves (the longest marked prefix seen
+    /// before) and writes (the rest up to its last mark); then remember its prefixes.
+    fn settle(&self, req: &mut MessagesRequest) {
+        let mut seen = lock(&self.prefixes);
+        req.cache_read = req
+            .breakpoints
+            .iter()
+            .filter(|b| seen.contains(&b.key))
+            .map(|b| b.tokens)
+            .max()
+            .unwrap_or(0);
+        req.cache_written = req
+            .breakpoints
+            .last()
+            .filter(|b| !seen.contains(&b.key))
+            .map_or(0, |b| b.tokens - req.cache_read);
+        seen.extend(req.breakpoints.iter().map(|b| b.key.clone()));
+    }
+}
+
+/// Usage as Anthropic reports it: `input_tokens` are the ones neither read from nor
+/// written to the cache.
+fn usage(req: &MessagesRequest, output_tokens: u64) -> Value {
+    json!({
+        "input_tokens": req.prompt_tokens - req.cache_read - req.cache_written,
+        "cache_creation_input_tokens": req.cache_written,
+        "cache_read_input_tokens": req.cache_read,
+        "output_tokens": output_tokens,
+    })
+}
 
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     let body = json!({"type": "error", "error": {"type": kind, "message": message}});
@@ -88,7 +128,7 @@ pub(super) async fn create_message(
     if let Some(denied) = refused(&shared, &headers) {
         return denied;
     }
-    let req = match parsed.as_ref().map(MessagesRequest::read) {
+    let mut req = match parsed.as_ref().map(MessagesRequest::read) {
         None => {
             let msg = "There was an issue with your request body: it is not valid JSON.";
             return error(StatusCode::BAD_REQUEST, "invalid_request_error", msg);
@@ -100,6 +140,7 @@ pub(super) async fn create_message(
         let msg = format!("model: {}", req.model);
         return error(StatusCode::NOT_FOUND, "not_found_error", &msg);
     }
+    shared.prompt_cache.settle(&mut req);
     let (seq, mut answer) = match next_answer(&shared, &req.last_user).await {
         Next::Status { code, retry_after } => return status_response(code, retry_after),
         Next::Answer { seq, answer } => (seq, answer),
@@ -164,8 +205,7 @@ async fn whole(id: String, req: MessagesRequest, answer: Answer) -> Response {
         "stop_sequence": null,
     });
     if answer.usage {
-        body["usage"] =
-            json!({"input_tokens": req.prompt_tokens, "output_tokens": answer.completion_tokens()});
+        body["usage"] = usage(&req, answer.completion_tokens());
     }
     if answer.abort_after.is_none() {
         return Json(body).into_response();

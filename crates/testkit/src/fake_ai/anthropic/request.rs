@@ -13,7 +13,24 @@ pub(super) struct MessagesRequest {
     pub stream: bool,
     pub prompt_tokens: u64,
     pub last_user: String,
+    /// The prefixes ending at each block marked `cache_control`, in order (see
+    /// [`cache_breakpoints`]).
+    pub breakpoints: Vec<Breakpoint>,
+    /// Of `prompt_tokens`, how many were read from and written to the prompt cache
+    /// (filled in by [`super::PromptCache::settle`]).
+    pub cache_read: u64,
+    pub cache_written: u64,
 }
+
+/// A prefix of the prompt that ends at a marked block: its content as a key (marks left
+/// out) and its tokens.
+pub(super) struct Breakpoint {
+    pub key: String,
+    pub tokens: u64,
+}
+
+/// The most marks Anthropic takes in one request.
+const MAX_BREAKPOINTS: usize = 4;
 
 /// The text of a content: a string, or its `text` blocks and `tool_result` contents.
 fn blocks_text(content: &Value) -> String {
@@ -48,6 +65,8 @@ impl MessagesRequest {
             .as_array()
             .ok_or("messages: Field required")?;
         check_messages(messages)?;
+        check_system(&body["system"])?;
+        let breakpoints = cache_breakpoints(body)?;
         let system = match &body["system"] {
             Value::Null => String::new(),
             other => blocks_text(other),
@@ -68,8 +87,83 @@ impl MessagesRequest {
             stream: body["stream"].as_bool().unwrap_or(false),
             prompt_tokens: words + PROMPT_OVERHEAD,
             last_user,
+            breakpoints,
+            cache_read: 0,
+            cache_written: 0,
         })
     }
+}
+
+/// `system` is a string or a list of text blocks.
+fn check_system(system: &Value) -> Result<(), String> {
+    match system {
+        Value::Null | Value::String(_) => Ok(()),
+        Value::Array(blocks) => {
+            for (i, b) in blocks.iter().enumerate() {
+                if b["type"] != "text" || b["text"].as_str().is_none_or(|t| t.trim().is_empty()) {
+                    return Err(format!(
+                        "system.{i}: text content blocks must contain non-whitespace text"
+                    ));
+                }
+            }
+            Ok(())
+        }
+        _ => Err("system: Input should be a valid string or list".into()),
+    }
+}
+
+/// The prompt in Anthropic's cache order (tools, system, messages), cut after each block
+/// marked `cache_control`. Refuses what Anthropic refuses: more than four marks, or a mark
+/// of another type than `ephemeral`.
+fn cache_breakpoints(body: &Value) -> Result<Vec<Breakpoint>, String> {
+    let mut blocks: Vec<(String, u64, &Value)> = Vec::new();
+    for tool in body["tools"].as_array().into_iter().flatten() {
+        blocks.push((unmarked(tool), 0, tool));
+    }
+    for b in body["system"].as_array().into_iter().flatten() {
+        let words = count_words(b["text"].as_str().unwrap_or_default());
+        blocks.push((format!("system:{}", unmarked(b)), words, b));
+    }
+    for m in body["messages"].as_array().into_iter().flatten() {
+        let role = m["role"].as_str().unwrap_or_default();
+        for b in m["content"].as_array().into_iter().flatten() {
+            let words = count_words(&blocks_text(&Value::Array(vec![b.clone()])));
+            blocks.push((format!("{role}:{}", unmarked(b)), words, b));
+        }
+    }
+    let mut out = Vec::new();
+    let (mut key, mut tokens) = (String::new(), 0);
+    for (text, words, block) in blocks {
+        key.push_str(&text);
+        key.push('\n');
+        tokens += words;
+        let Some(mark) = block.get("cache_control") else {
+            continue;
+        };
+        if mark["type"] != "ephemeral" {
+            return Err("cache_control.type: Input should be 'ephemeral'".into());
+        }
+        out.push(Breakpoint {
+            key: key.clone(),
+            tokens,
+        });
+    }
+    if out.len() > MAX_BREAKPOINTS {
+        return Err(format!(
+            "A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {}.",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// A block as JSON without its `cache_control`: the mark is not part of the prefix.
+fn unmarked(block: &Value) -> String {
+    let mut b = block.clone();
+    if let Some(map) = b.as_object_mut() {
+        map.remove("cache_control");
+    }
+    b.to_string()
 }
 
 /// Roles, blocks and the pairing of tool uses with their results. (Anthropic merges

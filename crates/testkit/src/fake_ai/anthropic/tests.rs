@@ -254,3 +254,72 @@ async fn models_are_listed_in_anthropic_shape() {
     assert_eq!(body["data"][0]["type"], "model");
     assert_eq!(body["has_more"], false);
 }
+
+#[tokio::test]
+async fn marked_prefixes_are_written_then_read_from_the_prompt_cache() {
+    let fake = FakeAi::start(None).await;
+    let mark = json!({"type": "ephemeral"});
+    let system = json!([{"type": "text", "text": "Be brief.", "cache_control": mark}]);
+    let turn = |messages: Value| json!({"model": "fake-small", "max_tokens": 100, "system": system, "messages": messages});
+    let user = |text: &str, marked: bool| {
+        let mut block = json!({"type": "text", "text": text});
+        if marked {
+            block["cache_control"] = mark.clone();
+        }
+        json!({"role": "user", "content": [block]})
+    };
+    let usage = |r: Value| r["usage"].clone();
+
+    // First turn: the system prompt (2 words) and the question (2) are written.
+    let first = turn(json!([user("hello there", true)]));
+    let r = post(&fake, None, &first).await.json::<Value>().await;
+    let u = usage(r.expect("json"));
+    assert_eq!(u["cache_creation_input_tokens"], 4);
+    assert_eq!(u["cache_read_input_tokens"], 0);
+    assert_eq!(u["input_tokens"], PROMPT_OVERHEAD);
+
+    // Second turn: that prefix is read, the answer and the new question written.
+    let second = turn(json!([
+        user("hello there", true),
+        {"role": "assistant", "content": [{"type": "text", "text": "Echo: hello there"}]},
+        user("and again", true),
+    ]));
+    let r = post(&fake, None, &second).await.json::<Value>().await;
+    let u = usage(r.expect("json"));
+    assert_eq!(u["cache_read_input_tokens"], 4);
+    assert_eq!(u["cache_creation_input_tokens"], 5);
+    assert_eq!(u["input_tokens"], PROMPT_OVERHEAD);
+
+    // Unmarked, nothing is cached or read.
+    let r = post(&fake, None, &ask("hello there", false))
+        .await
+        .json::<Value>()
+        .await;
+    let u = usage(r.expect("json"));
+    assert_eq!(u["cache_read_input_tokens"], 0);
+    assert_eq!(u["cache_creation_input_tokens"], 0);
+
+    // Five marks, or a mark of another kind, are refused as Anthropic refuses them.
+    let five: Vec<Value> = ["a", "b", "c", "d"]
+        .iter()
+        .flat_map(|t| {
+            [
+                user(t, true),
+                json!({"role": "assistant", "content": [{"type": "text", "text": "ok"}]}),
+            ]
+        })
+        .chain([user("e", false)])
+        .collect();
+    let r = post(&fake, None, &turn(Value::Array(five))).await;
+    assert_eq!(r.status(), 400);
+    let body = r.json::<Value>().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("A maximum of 4 blocks with cache_control")),
+        "{body}"
+    );
+    let mut odd = turn(json!([user("hi", false)]));
+    odd["system"][0]["cache_control"] = json!({"type": "forever"});
+    assert_eq!(post(&fake, None, &odd).await.status(), 400);
+}

@@ -21,7 +21,15 @@ const API_OPTIONS = (Object.keys(PROVIDER_APIS) as ProviderApi[]).map((value) =>
   description: PROVIDER_APIS[value].description,
 }));
 
-const LABELS = { name: "Name", api: "API", base_url: "Base URL", api_key: "API key", models: "Models", enabled: "Enabled" } as const;
+const LABELS = {
+  name: "Name",
+  api: "API",
+  base_url: "Base URL",
+  api_key: "API key",
+  models: "Models",
+  enabled: "Enabled",
+  prompt_caching: "Prompt caching",
+} as const;
 
 /** Add a provider, or edit one (`provider` given). The key is write-only: blank keeps it. */
 export function ProviderDialog({
@@ -37,7 +45,7 @@ export function ProviderDialog({
   const create = useCreateProvider(ws.id);
   const update = useUpdateProvider(ws.id);
   const editing = Boolean(provider);
-  const blank: ProviderForm = { api: "openai", name: "", base_url: "", api_key: "", remove_key: false, models: "", enabled: true };
+  const blank: ProviderForm = { api: "openai", name: "", base_url: "", api_key: "", remove_key: false, models: "", enabled: true, prompt_caching: true };
   const form = useForm<ProviderForm>({ resolver: zodResolver(providerSchema), defaultValues: blank });
   const { errors, isSubmitting } = form.formState;
   const removeKey = form.watch("remove_key");
@@ -48,7 +56,16 @@ export function ProviderDialog({
     if (!open) return;
     form.reset(
       provider
-        ? { api: provider.api, name: provider.name, base_url: provider.base_url, api_key: "", remove_key: false, models: provider.models.join(", "), enabled: provider.enabled }
+        ? {
+            api: provider.api,
+            name: provider.name,
+            base_url: provider.base_url,
+            api_key: "",
+            remove_key: false,
+            models: provider.models.join(", "),
+            enabled: provider.enabled,
+            prompt_caching: provider.prompt_caching,
+          }
         : blank,
     );
     // Reset each time it opens (not when the form object changes).
@@ -70,6 +87,8 @@ export function ProviderDialog({
           models,
           enabled: v.enabled,
         };
+        // Only Anthropic reads it: switching protocol keeps what was stored.
+        if (v.api === "anthropic") body.prompt_caching = v.prompt_caching;
         if (v.remove_key) body.api_key = "";
         else if (v.api_key) body.api_key = v.api_key;
         await update.mutateAsync(body);
@@ -82,6 +101,7 @@ export function ProviderDialog({
           api_key: v.api_key || null,
           models,
           enabled: v.enabled,
+          ...(v.api === "anthropic" ? { prompt_caching: v.prompt_caching } : {}),
         });
         toast({ title: "Provider added", description: `${v.name.trim()}: test it to check the connection.` });
       }
@@ -166,6 +186,21 @@ export function ProviderDialog({
           <Field label="Models" error={errors.models?.message} description="The model names this endpoint serves, separated by commas or new lines. The first is the default unless you choose another.">
             <Textarea spellCheck={false} className="min-h-16 font-mono text-xs" placeholder={api.modelsPlaceholder} {...form.register("models")} />
           </Field>
+          {form.watch("api") === "anthropic" && (
+            <Controller
+              control={form.control}
+              name="prompt_caching"
+              render={({ field }) => (
+                <Field
+                  label="Prompt caching"
+                  inline
+                  description="Marks the system prompt and recent turns for Anthropic's prompt cache. Writing the cache costs 25% more than plain input, reading it 90% less, so conversations cost less from their second turn on."
+                >
+                  <Switch checked={field.value} onCheckedChange={field.onChange} aria-label="Prompt caching" />
+                </Field>
+              )}
+            />
+          )}
           <Controller
             control={form.control}
             name="enabled"

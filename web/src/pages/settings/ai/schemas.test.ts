@@ -20,7 +20,7 @@ describe("baseUrlForApi", () => {
 });
 
 describe("providerSchema", () => {
-  const valid = { api: "anthropic", name: "Claude", base_url: "https://api.anthropic.com/v1", api_key: "", remove_key: false, models: "claude-haiku-4-5", enabled: true };
+  const valid = { api: "anthropic", name: "Claude", base_url: "https://api.anthropic.com/v1", api_key: "", remove_key: false, models: "claude-haiku-4-5", enabled: true, prompt_caching: true };
 
   it("accepts either protocol and refuses others", () => {
     expect(providerSchema.safeParse(valid).success).toBe(true);

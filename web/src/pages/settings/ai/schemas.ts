@@ -83,6 +83,8 @@ export const providerSchema = z.object({
     .refine((v) => parseModelList(v).length <= 100, "List at most 100 models")
     .refine((v) => parseModelList(v).every((m) => m.length <= 200), "Each model name is at most 200 characters"),
   enabled: z.boolean(),
+  /** Anthropic only: mark prompts for its prompt cache. */
+  prompt_caching: z.boolean(),
 });
 export type ProviderForm = z.infer<typeof providerSchema>;
 
