@@ -1402,7 +1402,16 @@ export interface components {
             totals: components["schemas"]["UsageRow"];
         };
         UsageRow: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Of `prompt_tokens`, those the providers read from their prompt caches (Anthropic's
+             *     cache reads, OpenAI's cached tokens), billed at a fraction of the input price.
+             */
+            cached_prompt_tokens: number;
+            /**
+             * Format: int64
+             * @description Requests answered from the workspace's response cache, without a provider.
+             */
             cached_requests: number;
             /** Format: int64 */
             completion_tokens: number;

@@ -16,6 +16,8 @@ pub struct Model {
     pub model: String,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+    /// Of `prompt_tokens`, those the provider read from its prompt cache.
+    pub cached_prompt_tokens: i64,
     pub cached: bool,
     pub latency_ms: i64,
     pub status: String,

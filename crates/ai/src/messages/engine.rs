@@ -212,9 +212,11 @@ async fn run(
             let _ = tx.send(TurnEvent::Delta(piece.to_owned())).await;
         }
         out.content = hit.content;
+        // Answered by our own cache: no provider read a prompt this time.
         out.usage = Usage {
             prompt_tokens: hit.prompt_tokens,
             completion_tokens: hit.completion_tokens,
+            cached_prompt_tokens: 0,
         };
         out.cached = true;
         out.candidate = turn.candidates.first().cloned();
@@ -395,9 +397,11 @@ async fn generate(
         let usage = round_usage.unwrap_or_else(|| Usage {
             prompt_tokens: tokens::count_messages(&request.messages),
             completion_tokens: tokens::count(&round_text),
+            cached_prompt_tokens: 0,
         });
         out.usage.prompt_tokens += usage.prompt_tokens;
         out.usage.completion_tokens += usage.completion_tokens;
+        out.usage.cached_prompt_tokens += usage.cached_prompt_tokens;
         if hit_length_limit && out.error.is_none() {
             // Cut off mid-sentence (or mid tool call, which is then not run): say so, and
             // keep it out of the cache.

@@ -106,6 +106,7 @@ pub(super) async fn finish(
             model: c.model.clone(),
             prompt_tokens: out.usage.prompt_tokens,
             completion_tokens: out.usage.completion_tokens,
+            cached_prompt_tokens: out.usage.cached_prompt_tokens,
             cached: out.cached,
             latency_ms: latency.as_millis() as u64,
             status: match out.status {

@@ -97,6 +97,7 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
         let usage = usage.unwrap_or_else(|| Usage {
             prompt_tokens: tokens::count_messages(&request.messages),
             completion_tokens: tokens::count(&text),
+            cached_prompt_tokens: 0,
         });
         Some((clean(&text), usage, opened.candidate))
     })
@@ -134,6 +135,7 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
                 model: candidate.model.clone(),
                 prompt_tokens: usage.prompt_tokens,
                 completion_tokens: usage.completion_tokens,
+                cached_prompt_tokens: usage.cached_prompt_tokens,
                 cached: false,
                 latency_ms: started.elapsed().as_millis() as u64,
                 status: "ok",

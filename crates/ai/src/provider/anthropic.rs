@@ -404,6 +404,7 @@ impl EventParser {
                     + self.cache_creation_input_tokens
                     + self.cache_read_input_tokens,
                 completion_tokens: self.output_tokens,
+                cached_prompt_tokens: self.cache_read_input_tokens,
             }));
         }
     }
@@ -473,7 +474,8 @@ mod tests {
                 },
                 StreamEvent::Usage(Usage {
                     prompt_tokens: 25,
-                    completion_tokens: 7
+                    completion_tokens: 7,
+                    cached_prompt_tokens: 5,
                 }),
             ]
         );
@@ -555,7 +557,8 @@ mod tests {
                 },
                 StreamEvent::Usage(Usage {
                     prompt_tokens: 9,
-                    completion_tokens: 30
+                    completion_tokens: 30,
+                    cached_prompt_tokens: 0,
                 })
             ]
         );

@@ -341,7 +341,8 @@ mod tests {
             events.last(),
             Some(&StreamEvent::Usage(Usage {
                 prompt_tokens: 4,
-                completion_tokens: 1
+                completion_tokens: 1,
+                cached_prompt_tokens: 0,
             }))
         );
     }

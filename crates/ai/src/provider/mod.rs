@@ -114,6 +114,10 @@ fn finish_answer(
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Of `prompt_tokens`, those the provider read from its prompt cache (Anthropic's
+    /// cache reads, OpenAI's `cached_tokens`), which it bills at a fraction of the input
+    /// price.
+    pub cached_prompt_tokens: u64,
 }
 
 /// What a stream yields, already normalised across providers' quirks.

@@ -174,15 +174,21 @@ pub fn parse_usage(v: &Value) -> Option<Usage> {
         .get("completion_tokens")
         .and_then(Value::as_u64)
         .unwrap_or(0);
+    let cached = v
+        .pointer("/prompt_tokens_details/cached_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     Some(Usage {
         prompt_tokens: prompt,
         completion_tokens: completion,
+        cached_prompt_tokens: cached.min(prompt),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn run(input: &str) -> Vec<StreamEvent> {
         let mut dec = SseDecoder::default();
@@ -220,10 +226,33 @@ mod tests {
                 },
                 StreamEvent::Usage(Usage {
                     prompt_tokens: 5,
-                    completion_tokens: 2
+                    completion_tokens: 2,
+                    cached_prompt_tokens: 0,
                 }),
             ]
         );
+    }
+
+    #[test]
+    fn prompt_tokens_read_from_the_cache_are_kept() {
+        let with = json!({"prompt_tokens": 2006, "completion_tokens": 300,
+            "prompt_tokens_details": {"cached_tokens": 1920, "audio_tokens": 0}});
+        assert_eq!(
+            parse_usage(&with),
+            Some(Usage {
+                prompt_tokens: 2006,
+                completion_tokens: 300,
+                cached_prompt_tokens: 1920,
+            })
+        );
+        // Absent or nonsensical, it is none of them.
+        let without = json!({"prompt_tokens": 5, "prompt_tokens_details": null});
+        assert_eq!(
+            parse_usage(&without).map(|u| u.cached_prompt_tokens),
+            Some(0)
+        );
+        let more = json!({"prompt_tokens": 5, "prompt_tokens_details": {"cached_tokens": 9}});
+        assert_eq!(parse_usage(&more).map(|u| u.cached_prompt_tokens), Some(5));
     }
 
     #[test]

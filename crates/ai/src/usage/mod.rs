@@ -23,6 +23,9 @@ pub struct UsageRecord {
     pub model: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Of `prompt_tokens`, those read from the provider's prompt cache.
+    pub cached_prompt_tokens: u64,
+    /// Answered from our response cache, without calling a provider.
     pub cached: bool,
     pub latency_ms: u64,
     /// `ok`, `interrupted` or `error`.
@@ -43,6 +46,8 @@ pub fn record_insert(r: UsageRecord) -> InsertStatement {
         .increment(r.prompt_tokens);
     metrics::counter!("ai_tokens_total", "kind" => "completion", "model" => r.model.clone())
         .increment(r.completion_tokens);
+    metrics::counter!("ai_tokens_total", "kind" => "cached_prompt", "model" => r.model.clone())
+        .increment(r.cached_prompt_tokens);
     usage::Entity::insert(usage::ActiveModel {
         workspace_id: Set(r.workspace_id),
         id: Set(Uuid::now_v7()),
@@ -55,6 +60,7 @@ pub fn record_insert(r: UsageRecord) -> InsertStatement {
         model: Set(r.model),
         prompt_tokens: Set(r.prompt_tokens as i64),
         completion_tokens: Set(r.completion_tokens as i64),
+        cached_prompt_tokens: Set(r.cached_prompt_tokens as i64),
         cached: Set(r.cached),
         latency_ms: Set(r.latency_ms as i64),
         status: Set(r.status.to_owned()),

@@ -29,9 +29,13 @@ pub struct UsageRow {
     /// A readable name: the member's email, the key's name, or the model.
     pub label: String,
     pub prompt_tokens: i64,
+    /// Of `prompt_tokens`, those the providers read from their prompt caches (Anthropic's
+    /// cache reads, OpenAI's cached tokens), billed at a fraction of the input price.
+    pub cached_prompt_tokens: i64,
     pub completion_tokens: i64,
     pub total_tokens: i64,
     pub requests: i64,
+    /// Requests answered from the workspace's response cache, without a provider.
     pub cached_requests: i64,
 }
 
@@ -98,7 +102,8 @@ pub async fn get_ai_usage(
         _ => "model",
     };
     let sql = format!(
-        "SELECT {key_cols}, CAST(SUM(prompt_tokens) AS BIGINT) AS prompt, CAST(SUM(completion_tokens) AS BIGINT) AS completion, \
+        "SELECT {key_cols}, CAST(SUM(prompt_tokens) AS BIGINT) AS prompt, CAST(SUM(cached_prompt_tokens) AS BIGINT) AS cached_prompt, \
+         CAST(SUM(completion_tokens) AS BIGINT) AS completion, \
          CAST(COUNT(*) AS BIGINT) AS requests, CAST(SUM(CASE WHEN cached THEN 1 ELSE 0 END) AS BIGINT) AS cached_requests \
          FROM ai_usage WHERE workspace_id = $1 AND id >= $2 AND id < $3 GROUP BY {group_cols} ORDER BY {group_cols}"
     );
@@ -130,6 +135,7 @@ pub async fn get_ai_usage(
             label: key.clone(),
             key,
             prompt_tokens: prompt,
+            cached_prompt_tokens: row.try_get("", "cached_prompt")?,
             completion_tokens: completion,
             total_tokens: prompt + completion,
             requests: row.try_get("", "requests")?,
@@ -144,6 +150,7 @@ pub async fn get_ai_usage(
         key: "total".into(),
         label: "Total".into(),
         prompt_tokens: sum(|r| r.prompt_tokens),
+        cached_prompt_tokens: sum(|r| r.cached_prompt_tokens),
         completion_tokens: sum(|r| r.completion_tokens),
         total_tokens: sum(|r| r.total_tokens),
         requests: sum(|r| r.requests),

@@ -347,6 +347,20 @@ async fn prompt_caching_reads_earlier_turns_and_can_be_switched_off(app: TestApp
     // "Answer in one line." + "hello there" + "Echo: hello there" + "and again", all of
     // them counted, though six were read from the cache and five written to it.
     assert_eq!(done["prompt_tokens"], 11 + PROMPT_OVERHEAD, "{done}");
+    // The usage report says how many came from the cache, per model and in all.
+    let usage = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/usage?group_by=model"))
+        .await;
+    assert_eq!(
+        usage.body["totals"]["cached_prompt_tokens"], 6,
+        "{}",
+        usage.text
+    );
+    assert_eq!(
+        usage.body["items"][0]["cached_prompt_tokens"], 6,
+        "{}",
+        usage.text
+    );
 
     let id = provider["id"].as_str().expect("id");
     let url = format!("/api/v1/workspaces/{ws}/ai/providers/{id}");

@@ -19,7 +19,7 @@ use futures::StreamExt;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -148,7 +148,38 @@ struct Shared {
     cancelled_streams: AtomicUsize,
     /// Delay before each streamed chunk of an `Echo` answer.
     echo_delay: Mutex<Duration>,
-    prompt_cache: anthropic::PromptCache,
+    prompt_cache: PromptCache,
+}
+
+/// A prefix of a prompt, as a prompt cache keys it, and its tokens.
+struct Prefix {
+    key: String,
+    tokens: u64,
+}
+
+/// Providers' prompt caches, as the fake keeps them: every prefix it has cached (no
+/// expiry, no minimum length). Anthropic caches the prefixes a request marks, OpenAI
+/// every prefix of whole messages.
+#[derive(Default)]
+struct PromptCache {
+    prefixes: Mutex<HashSet<String>>,
+}
+
+impl PromptCache {
+    /// The tokens of the longest of `prefixes` cached before, and whether the last one
+    /// was; from now on all of them are.
+    fn lookup(&self, prefixes: &[Prefix]) -> (u64, bool) {
+        let mut seen = lock(&self.prefixes);
+        let read = prefixes
+            .iter()
+            .filter(|p| seen.contains(&p.key))
+            .map(|p| p.tokens)
+            .max()
+            .unwrap_or(0);
+        let last_seen = prefixes.last().is_some_and(|p| seen.contains(&p.key));
+        seen.extend(prefixes.iter().map(|p| p.key.clone()));
+        (read, last_seen)
+    }
 }
 
 /// A panicking test must not turn every later lock into a second panic.

@@ -80,6 +80,10 @@ struct ChatRequest {
     include_usage: bool,
     prompt_tokens: u64,
     last_user: String,
+    /// Every prefix of whole messages, for OpenAI's automatic prompt cache.
+    prefixes: Vec<Prefix>,
+    /// Of `prompt_tokens`, those read from that cache (the longest prefix seen before).
+    cached_tokens: u64,
 }
 
 impl ChatRequest {
@@ -100,6 +104,20 @@ impl ChatRequest {
             .find(|m| m["role"] == "user")
             .map(|m| content_text(&m["content"]))
             .unwrap_or_default();
+        let mut key = format!("openai:{model}");
+        let mut tokens = 0;
+        let prefixes = messages
+            .iter()
+            .map(|m| {
+                key.push('\n');
+                key.push_str(&m.to_string());
+                tokens += count_words(&content_text(&m["content"]));
+                Prefix {
+                    key: key.clone(),
+                    tokens,
+                }
+            })
+            .collect();
         let stream = body["stream"].as_bool().unwrap_or(false);
         Ok(Self {
             model: model.to_owned(),
@@ -107,6 +125,8 @@ impl ChatRequest {
             include_usage: stream && body["stream_options"]["include_usage"] == true,
             prompt_tokens: words + PROMPT_OVERHEAD,
             last_user,
+            prefixes,
+            cached_tokens: 0,
         })
     }
 }
@@ -120,7 +140,7 @@ pub(super) async fn create_chat_completion(
     if let Some(denied) = unauthorized(&shared, &headers) {
         return denied;
     }
-    let req = match read {
+    let mut req = match read {
         None => {
             let msg = "We could not parse the JSON body of your request.";
             return openai_error(StatusCode::BAD_REQUEST, msg, "invalid_request_error", None);
@@ -143,6 +163,7 @@ pub(super) async fn create_chat_completion(
         Next::Status { code, retry_after } => return status_response(code, retry_after),
         Next::Answer { seq, answer } => (seq, answer),
     };
+    req.cached_tokens = shared.prompt_cache.lookup(&req.prefixes).0;
     let call = Call {
         id: format!("chatcmpl-fake{seq:08}"),
         created: SystemTime::now()
@@ -163,12 +184,18 @@ struct Call {
     req: ChatRequest,
 }
 
-fn usage_json(prompt: u64, completion: u64) -> Value {
-    json!({
+/// Usage as OpenAI reports it; `prompt_tokens_details` only when some prompt tokens came
+/// from its cache (servers other than OpenAI's leave it out).
+fn usage_json(prompt: u64, completion: u64, cached: u64) -> Value {
+    let mut usage = json!({
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-    })
+    });
+    if cached > 0 {
+        usage["prompt_tokens_details"] = json!({ "cached_tokens": cached });
+    }
+    usage
 }
 
 async fn respond_json(call: Call, answer: Answer) -> Response {
@@ -206,7 +233,11 @@ async fn respond_json(call: Call, answer: Answer) -> Response {
         }],
     });
     if answer.usage {
-        body["usage"] = usage_json(call.req.prompt_tokens, answer.completion_tokens());
+        body["usage"] = usage_json(
+            call.req.prompt_tokens,
+            answer.completion_tokens(),
+            call.req.cached_tokens,
+        );
     }
     if answer.abort_after.is_none() {
         return Json(body).into_response();
@@ -228,8 +259,13 @@ fn respond_sse(shared: Arc<Shared>, call: Call, answer: Answer) -> Response {
         r#""model":{},"#,
         Value::from(call.req.model.as_str())
     ));
-    let usage = (call.req.include_usage && answer.usage)
-        .then(|| (call.req.prompt_tokens, answer.completion_tokens()));
+    let usage = (call.req.include_usage && answer.usage).then(|| {
+        usage_json(
+            call.req.prompt_tokens,
+            answer.completion_tokens(),
+            call.req.cached_tokens,
+        )
+    });
     let usage_field = if q.empty_usage_objects {
         r#","usage":{}"#
     } else if call.req.include_usage {
@@ -270,8 +306,8 @@ struct SseStream {
     nl: &'static str,
     /// Appended to every choice chunk: `,"usage":null`, `,"usage":{}` or nothing.
     usage_field: &'static str,
-    /// (prompt, completion) tokens for the final usage chunk, when one is due.
-    usage: Option<(u64, u64)>,
+    /// The final usage chunk's `usage`, when one is due.
+    usage: Option<Value>,
     answer: Answer,
     /// Byte offset in the streamed text, and pieces sent so far.
     progress: Progress,
@@ -327,8 +363,8 @@ impl SseStream {
                 }
                 Step::Usage => {
                     self.step = Step::Done;
-                    if let Some((prompt, completion)) = self.usage {
-                        return Some(Ok(self.usage_event(prompt, completion)));
+                    if let Some(usage) = self.usage.take() {
+                        return Some(Ok(self.usage_event(&usage)));
                     }
                 }
                 Step::Done => {
@@ -432,18 +468,8 @@ impl SseStream {
         )
     }
 
-    fn usage_event(&self, prompt: u64, completion: u64) -> Bytes {
-        let (head, nl, total) = (&self.head, self.nl, prompt + completion);
-        Bytes::from(format!(
-            concat!(
-                r#"{head}"choices":[],"usage":{{"prompt_tokens":{prompt},"#,
-                r#""completion_tokens":{completion},"total_tokens":{total}}}}}{nl}{nl}"#,
-            ),
-            head = head,
-            prompt = prompt,
-            completion = completion,
-            total = total,
-            nl = nl,
-        ))
+    fn usage_event(&self, usage: &Value) -> Bytes {
+        let (head, nl) = (&self.head, self.nl);
+        Bytes::from(format!(r#"{head}"choices":[],"usage":{usage}}}{nl}{nl}"#))
     }
 }

@@ -509,3 +509,43 @@ async fn many_concurrent_streams() {
     assert_eq!((fake.open_streams(), fake.cancelled_streams()), (0, 0));
     assert_eq!(fake.request_count(), 200);
 }
+
+#[tokio::test]
+async fn a_repeated_prompt_prefix_is_reported_as_cached() {
+    let fake = FakeAi::start(None).await;
+    let first = post(&fake, &chat("fake-small", "hello there")).await;
+    let usage = first.json::<Value>().await.expect("json")["usage"].clone();
+    assert!(usage.get("prompt_tokens_details").is_none(), "{usage}");
+
+    // The next turn repeats the first two messages: their four words come from the cache.
+    let mut next = chat("fake-small", "hello there");
+    let turns = next["messages"].as_array_mut().expect("messages");
+    turns.push(json!({"role": "assistant", "content": "Echo: hello there"}));
+    turns.push(json!({"role": "user", "content": "and again"}));
+    let mut streamed_next = next.clone();
+    let usage = post(&fake, &next)
+        .await
+        .json::<Value>()
+        .await
+        .expect("json")["usage"]
+        .clone();
+    assert_eq!(
+        usage["prompt_tokens_details"]["cached_tokens"], 4,
+        "{usage}"
+    );
+    assert_eq!(usage["prompt_tokens"], 9 + PROMPT_OVERHEAD);
+
+    // Streamed, the final usage chunk says the same; another model has a cache of its own.
+    streamed_next["stream"] = json!(true);
+    streamed_next["stream_options"] = json!({"include_usage": true});
+    let chunks = parse_chunks(&post_text(&fake, &streamed_next).await);
+    let usage = &chunks.last().expect("usage chunk")["usage"];
+    assert_eq!(
+        usage["prompt_tokens_details"]["cached_tokens"], 9,
+        "{usage}"
+    );
+    streamed_next["model"] = json!("fake-large");
+    let chunks = parse_chunks(&post_text(&fake, &streamed_next).await);
+    let usage = &chunks.last().expect("usage chunk")["usage"];
+    assert!(usage.get("prompt_tokens_details").is_none(), "{usage}");
+}

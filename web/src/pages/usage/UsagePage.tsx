@@ -152,7 +152,14 @@ export function UsagePage() {
                             {formatNumber(m.requests)}
                             {m.cached_requests > 0 && <span className="block text-xs text-muted-foreground">{formatNumber(m.cached_requests)} cached</span>}
                           </TD>
-                          <TD className="hidden text-right tabular-nums sm:table-cell">{formatNumber(m.prompt_tokens)}</TD>
+                          <TD className="hidden text-right tabular-nums sm:table-cell">
+                            {formatNumber(m.prompt_tokens)}
+                            {m.cached_prompt_tokens > 0 && (
+                              <span className="block text-xs text-muted-foreground" title="Read from the provider's prompt cache, billed at a fraction of the input price">
+                                {formatNumber(m.cached_prompt_tokens)} from prompt cache
+                              </span>
+                            )}
+                          </TD>
                           <TD className="hidden text-right tabular-nums sm:table-cell">{formatNumber(m.completion_tokens)}</TD>
                           <TD className="text-right font-medium tabular-nums">{formatNumber(m.total_tokens)}</TD>
                         </TR>

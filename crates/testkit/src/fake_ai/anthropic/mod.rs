@@ -8,34 +8,16 @@ mod request;
 
 use super::*;
 use request::MessagesRequest;
-use std::collections::HashSet;
 
-/// Anthropic's prompt cache, as the fake keeps it: every marked prefix it has seen (no
-/// expiry, no minimum length).
-#[derive(Default)]
-pub(super) struct PromptCache {
-    prefixes: Mutex<HashSet<String>>,
-}
-
-impl PromptCache {
-    /// How much of `req`'s prompt this cache serves (the longest marked prefix seen
-    /// before) and writes (the rest up to its last mark); then remember its prefixes.
-    fn settle(&self, req: &mut MessagesRequest) {
-        let mut seen = lock(&self.prefixes);
-        req.cache_read = req
-            .breakpoints
-            .iter()
-            .filter(|b| seen.contains(&b.key))
-            .map(|b| b.tokens)
-            .max()
-            .unwrap_or(0);
-        req.cache_written = req
-            .breakpoints
-            .last()
-            .filter(|b| !seen.contains(&b.key))
-            .map_or(0, |b| b.tokens - req.cache_read);
-        seen.extend(req.breakpoints.iter().map(|b| b.key.clone()));
-    }
+/// How much of `req`'s prompt the cache serves (the longest marked prefix seen before)
+/// and writes (the rest up to its last mark).
+fn settle(cache: &PromptCache, req: &mut MessagesRequest) {
+    let (read, last_seen) = cache.lookup(&req.breakpoints);
+    req.cache_read = read;
+    req.cache_written = match req.breakpoints.last() {
+        Some(last) if !last_seen => last.tokens - read,
+        _ => 0,
+    };
 }
 
 /// Usage as Anthropic reports it: `input_tokens` are the ones neither read from nor
@@ -140,7 +122,7 @@ pub(super) async fn create_message(
         let msg = format!("model: {}", req.model);
         return error(StatusCode::NOT_FOUND, "not_found_error", &msg);
     }
-    shared.prompt_cache.settle(&mut req);
+    settle(&shared.prompt_cache, &mut req);
     let (seq, mut answer) = match next_answer(&shared, &req.last_user).await {
         Next::Status { code, retry_after } => return status_response(code, retry_after),
         Next::Answer { seq, answer } => (seq, answer),

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use std::collections::HashSet;
 
-use super::super::{PROMPT_OVERHEAD, content_text, count_words};
+use super::super::{PROMPT_OVERHEAD, Prefix, content_text, count_words};
 
 /// What the fake needs from a Messages request, once checked.
 pub(super) struct MessagesRequest {
@@ -15,18 +15,11 @@ pub(super) struct MessagesRequest {
     pub last_user: String,
     /// The prefixes ending at each block marked `cache_control`, in order (see
     /// [`cache_breakpoints`]).
-    pub breakpoints: Vec<Breakpoint>,
+    pub breakpoints: Vec<Prefix>,
     /// Of `prompt_tokens`, how many were read from and written to the prompt cache
-    /// (filled in by [`super::PromptCache::settle`]).
+    /// (filled in by [`super::settle`]).
     pub cache_read: u64,
     pub cache_written: u64,
-}
-
-/// A prefix of the prompt that ends at a marked block: its content as a key (marks left
-/// out) and its tokens.
-pub(super) struct Breakpoint {
-    pub key: String,
-    pub tokens: u64,
 }
 
 /// The most marks Anthropic takes in one request.
@@ -115,7 +108,7 @@ fn check_system(system: &Value) -> Result<(), String> {
 /// The prompt in Anthropic's cache order (tools, system, messages), cut after each block
 /// marked `cache_control`. Refuses what Anthropic refuses: more than four marks, or a mark
 /// of another type than `ephemeral`.
-fn cache_breakpoints(body: &Value) -> Result<Vec<Breakpoint>, String> {
+fn cache_breakpoints(body: &Value) -> Result<Vec<Prefix>, String> {
     let mut blocks: Vec<(String, u64, &Value)> = Vec::new();
     for tool in body["tools"].as_array().into_iter().flatten() {
         blocks.push((unmarked(tool), 0, tool));
@@ -143,7 +136,7 @@ fn cache_breakpoints(body: &Value) -> Result<Vec<Breakpoint>, String> {
         if mark["type"] != "ephemeral" {
             return Err("cache_control.type: Input should be 'ephemeral'".into());
         }
-        out.push(Breakpoint {
+        out.push(Prefix {
             key: key.clone(),
             tokens,
         });
