@@ -338,6 +338,7 @@ export function register(step, state) {
     // Later turns and regenerations repeat a prompt's start, which the provider's prompt
     // cache serves: the table says how much.
     await page.getByRole("table", { name: "Usage by model" }).getByText(/\d from prompt cache$/).first().waitFor();
+    await page.getByText(/^[\d,]+ prompt tokens read from providers' prompt caches$/).waitFor();
     const used = Number((await page.locator("[data-quota-used]").textContent()).replace(/\D/g, ""));
     assert.ok(used > 0, "the quota counts what was used");
     await page.getByRole("progressbar", { name: "Monthly AI tokens used" }).waitFor();

@@ -95,11 +95,16 @@ export function UsagePage() {
         ) : (
           <>
             <div className="grid gap-4 sm:grid-cols-3">
-              <Stat label="Tokens" value={totals ? formatNumber(totals.total_tokens) : null} />
+              <Stat
+                label="Tokens"
+                value={totals ? formatNumber(totals.total_tokens) : null}
+                note={totals && totals.cached_prompt_tokens > 0 ? `${formatNumber(totals.cached_prompt_tokens)} prompt tokens read from providers' prompt caches` : undefined}
+              />
               <Stat label="Requests" value={totals ? formatNumber(totals.requests) : null} />
               <Stat
                 label="Answered from cache"
                 value={totals ? `${formatNumber(totals.cached_requests)}${totals.requests ? ` (${Math.round((totals.cached_requests / totals.requests) * 100)}%)` : ""}` : null}
+                note="Identical requests at temperature 0, answered without calling a provider"
               />
             </div>
             <Card>
@@ -176,11 +181,13 @@ export function UsagePage() {
   );
 }
 
-function Stat({ label, value }: { label: string; value: string | null }) {
+/** A headline number; `note` says what it holds, under it. */
+function Stat({ label, value, note }: { label: string; value: string | null; note?: string }) {
   return (
-    <Card className="grid gap-1 p-5">
+    <Card className="grid content-start gap-1 p-5">
       <p className="text-sm text-muted-foreground">{label}</p>
       {value === null ? <Skeleton className="h-7 w-20" /> : <p className="text-2xl font-semibold tracking-tight tabular-nums">{value}</p>}
+      {note && <p className="text-xs text-muted-foreground">{note}</p>}
     </Card>
   );
 }
