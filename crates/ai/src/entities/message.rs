@@ -25,6 +25,9 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// What a reasoning model thought before answering; saved with the final save.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub reasoning: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -39,6 +39,8 @@ pub enum TurnEvent {
     /// The saved user message, and the id the answer will have.
     Message(Box<MessageView>, Uuid),
     Delta(String),
+    /// A piece of a reasoning model's thoughts, before (or between) pieces of its answer.
+    Reasoning(String),
     ToolCall {
         id: String,
         name: String,
@@ -76,6 +78,8 @@ pub struct Turn {
 /// What a turn produced, for its final save (see [`super::saves`]).
 pub(super) struct Outcome {
     pub(super) content: String,
+    /// What a reasoning model thought, across tool rounds.
+    pub(super) reasoning: String,
     pub(super) tool_calls: Vec<Value>,
     pub(super) usage: Usage,
     pub(super) status: &'static str,
@@ -178,6 +182,7 @@ async fn run(
     };
     let mut out = Outcome {
         content: String::new(),
+        reasoning: String::new(),
         tool_calls: Vec::new(),
         usage: Usage::default(),
         status: "complete",
@@ -339,6 +344,7 @@ async fn generate(
         let mut pending: std::collections::VecDeque<StreamEvent> = opened.first.into();
         let mut round_usage = None;
         let mut round_text = String::new();
+        let mut round_reasoning = String::new();
         let mut calls: Vec<ToolCall> = Vec::new();
         let mut hit_length_limit = false;
         let mut last_token = Instant::now();
@@ -377,6 +383,14 @@ async fn generate(
                         );
                     }
                 }
+                Some(Ok(StreamEvent::Reasoning(text))) => {
+                    let now = Instant::now();
+                    between_tokens.record(now.duration_since(last_token).as_secs_f64());
+                    last_token = now;
+                    round_reasoning.push_str(&text);
+                    out.reasoning.push_str(&text);
+                    let _ = tx.send(TurnEvent::Reasoning(text)).await;
+                }
                 Some(Ok(StreamEvent::ToolCalls(c))) => calls = c,
                 Some(Ok(StreamEvent::Usage(u))) => round_usage = Some(u),
                 Some(Ok(StreamEvent::Finished { reason })) => {
@@ -396,7 +410,8 @@ async fn generate(
         drop(stream);
         let usage = round_usage.unwrap_or_else(|| Usage {
             prompt_tokens: tokens::count_messages(&request.messages),
-            completion_tokens: tokens::count(&round_text),
+            // Providers bill a model's reasoning as completion tokens.
+            completion_tokens: tokens::count(&round_text) + tokens::count(&round_reasoning),
             cached_prompt_tokens: 0,
         });
         out.usage.prompt_tokens += usage.prompt_tokens;

@@ -40,6 +40,9 @@ pub struct MessageView {
     /// `user` or `assistant`.
     pub role: String,
     pub content: String,
+    /// What a reasoning model thought before answering (its `reasoning` events); none
+    /// for other models, for user messages, and until the answer's final save.
+    pub reasoning: Option<String>,
     /// `complete`, `streaming` (still being written), `interrupted` (ended early, content
     /// kept) or `error`.
     pub status: String,
@@ -74,6 +77,7 @@ impl MessageView {
             parent_id: m.parent_id,
             role: m.role.clone(),
             content: m.content.clone(),
+            reasoning: m.reasoning.clone(),
             status: m.status.clone(),
             model: m.model.clone(),
             provider_id: m.provider_id,

@@ -41,6 +41,7 @@ pub fn event_parts(ev: &TurnEvent) -> (&'static str, serde_json::Value) {
             ("message", data)
         }
         TurnEvent::Delta(text) => ("delta", json!({ "text": text })),
+        TurnEvent::Reasoning(text) => ("reasoning", json!({ "text": text })),
         TurnEvent::ToolCall {
             id,
             name,
@@ -118,12 +119,17 @@ impl Stream for SseEvents {
 
 /// One event as an SSE frame. JSON has no raw line breaks, so it fits one `data:` line.
 fn sse_frame(ev: &TurnEvent) -> Bytes {
-    let TurnEvent::Delta(text) = ev else {
-        let (name, data) = event_parts(ev);
-        return Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+    // A frame for every token: written directly, without building a JSON value first.
+    let (head, text): (&[u8], _) = match ev {
+        TurnEvent::Delta(text) => (b"event: delta\ndata: {\"text\":", text),
+        TurnEvent::Reasoning(text) => (b"event: reasoning\ndata: {\"text\":", text),
+        _ => {
+            let (name, data) = event_parts(ev);
+            return Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+        }
     };
-    let mut frame = Vec::with_capacity(text.len() + 32);
-    frame.extend_from_slice(b"event: delta\ndata: {\"text\":");
+    let mut frame = Vec::with_capacity(text.len() + head.len() + 4);
+    frame.extend_from_slice(head);
     write_json_string(&mut frame, text);
     frame.extend_from_slice(b"}\n\n");
     Bytes::from(frame)
@@ -190,6 +196,16 @@ mod tests {
         assert_eq!(
             parsed,
             json!({ "text": "line one\nsaid \"hi\" \u{e9}\u{1}" })
+        );
+    }
+
+    #[test]
+    fn a_reasoning_frame_matches_its_event_parts() {
+        let ev = TurnEvent::Reasoning("think \"twice\"\n".into());
+        let (name, data) = event_parts(&ev);
+        assert_eq!(
+            &sse_frame(&ev)[..],
+            format!("event: {name}\ndata: {data}\n\n").as_bytes()
         );
     }
 

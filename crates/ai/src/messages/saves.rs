@@ -37,6 +37,7 @@ pub(super) async fn finish(
     let now = Utc::now().trunc_subsecs(6);
     let answer = message::Model {
         content: out.content.clone(),
+        reasoning: (!out.reasoning.is_empty()).then(|| out.reasoning.clone()),
         status: out.status.to_owned(),
         model: out.candidate.as_ref().map(|c| c.model.clone()),
         provider_id: out.candidate.as_ref().map(|c| c.provider.id),
@@ -57,6 +58,10 @@ pub(super) async fn finish(
         .col_expr(
             message::Column::Content,
             Expr::value(answer.content.clone()),
+        )
+        .col_expr(
+            message::Column::Reasoning,
+            Expr::value(answer.reasoning.clone()),
         )
         .col_expr(message::Column::Status, Expr::value(answer.status.clone()))
         .col_expr(message::Column::Model, Expr::value(answer.model.clone()))

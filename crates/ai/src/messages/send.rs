@@ -50,7 +50,8 @@ pub struct EditMessageRequest {
 /// Send a message and get the answer.
 ///
 /// With `Accept: text/event-stream` the answer streams as Server-Sent Events: `message`
-/// (the saved user message), `delta` (`{"text"}`), `tool_call`, `tool_result`, then `done`
+/// (the saved user message), `reasoning` (`{"text"}`: a reasoning model's thoughts,
+/// before its answer), `delta` (`{"text"}`), `tool_call`, `tool_result`, then `done`
 /// (the saved answer with usage, model, latency and `cached`) or `error` (`{code,
 /// message}`). Otherwise the call waits and answers 201 with both messages. The user
 /// message is written before any provider is called, and committed before any of the

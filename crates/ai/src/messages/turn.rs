@@ -319,6 +319,7 @@ async fn save_messages(
             completion_tokens: Set(0),
             latency_ms: Set(None),
             ttft_ms: Set(None),
+            reasoning: Set(None),
             cached: Set(false),
             tool_calls: Set(None),
             error: Set(None),

@@ -6,6 +6,7 @@ mod m0002_ai;
 mod m0004_ai_write_locks;
 mod m0005_ai_provider_api;
 mod m0007_ai_prompt_caching;
+mod m0008_ai_reasoning;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
@@ -13,6 +14,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m0004_ai_write_locks::Migration),
         Box::new(m0005_ai_provider_api::Migration),
         Box::new(m0007_ai_prompt_caching::Migration),
+        Box::new(m0008_ai_reasoning::Migration),
     ]
 }
 

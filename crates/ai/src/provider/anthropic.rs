@@ -264,6 +264,9 @@ struct Delta<'a> {
     text: Option<Text<'a>>,
     #[serde(default, borrow)]
     partial_json: Option<Text<'a>>,
+    /// A `thinking_delta`'s text.
+    #[serde(default, borrow)]
+    thinking: Option<Text<'a>>,
     #[serde(default, borrow)]
     stop_reason: Option<Text<'a>>,
 }
@@ -305,8 +308,10 @@ impl EventParser {
                     && let Some(call) = self.tool_calls.get_mut(&event.index)
                 {
                     call.function.arguments.push_str(&json);
+                } else if let Some(Text(thought)) = delta.thinking.filter(|t| !t.0.is_empty()) {
+                    out.push(StreamEvent::Reasoning(thought.into_owned()));
                 }
-                // Thinking, signatures and citations are not part of the answer's text.
+                // Signatures and citations are not part of the answer.
             }
             "content_block_start" => {
                 let block = event.content_block.unwrap_or_default();
@@ -524,7 +529,8 @@ mod tests {
         ]
         .concat();
         let events = run(&s).expect("parses");
-        let StreamEvent::ToolCalls(calls) = &events[0] else {
+        assert_eq!(events[0], StreamEvent::Reasoning("hmm".into()));
+        let StreamEvent::ToolCalls(calls) = &events[1] else {
             panic!("{events:?}")
         };
         assert_eq!(calls.len(), 3);
@@ -550,7 +556,7 @@ mod tests {
             calls[2].id
         );
         assert_eq!(
-            events[1..],
+            events[2..],
             [
                 StreamEvent::Finished {
                     reason: "tool_calls".into()

@@ -125,6 +125,10 @@ pub struct Usage {
 pub enum StreamEvent {
     /// A piece of the answer's text.
     Delta(String),
+    /// A piece of what a reasoning model thought before answering (`reasoning_content`
+    /// from DeepSeek, vLLM and llama.cpp; `reasoning` from OpenRouter and Ollama;
+    /// Anthropic's thinking). Shown to the reader, never sent back to the model.
+    Reasoning(String),
     /// The model asks for these tool calls (complete: arguments reassembled).
     ToolCalls(Vec<ToolCall>),
     Usage(Usage),

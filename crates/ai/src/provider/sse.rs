@@ -85,6 +85,12 @@ struct Choice<'a> {
 struct Delta<'a> {
     #[serde(default, borrow)]
     content: Option<Text<'a>>,
+    /// DeepSeek, vLLM and llama.cpp name a reasoning model's thoughts so.
+    #[serde(default, borrow)]
+    reasoning_content: Option<Loose<'a>>,
+    /// OpenRouter and Ollama name them so.
+    #[serde(default, borrow)]
+    reasoning: Option<Loose<'a>>,
     #[serde(default)]
     tool_calls: Option<Vec<Value>>,
 }
@@ -92,6 +98,24 @@ struct Delta<'a> {
 /// A string, borrowed unless it had escapes (`Option<Cow<str>>` alone always copies).
 #[derive(Deserialize)]
 pub(super) struct Text<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
+
+/// A field some servers fill with a string and others, under the same name, with
+/// something else: only a string is read, and anything else must not fail the chunk.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose<'a> {
+    Text(#[serde(borrow)] Text<'a>),
+    Other(serde::de::IgnoredAny),
+}
+
+impl<'a> Loose<'a> {
+    fn text(self) -> Option<Cow<'a, str>> {
+        match self {
+            Loose::Text(Text(t)) if !t.is_empty() => Some(t),
+            _ => None,
+        }
+    }
+}
 
 /// Turns chunk payloads into [`StreamEvent`]s.
 #[derive(Default)]
@@ -125,6 +149,12 @@ impl ChunkParser {
         let first = chunk.choices.and_then(|c| c.into_iter().next());
         if let Some(choice) = first {
             let delta = choice.delta.unwrap_or_default();
+            // Some servers send both names with the same text: one is enough.
+            let thought = (delta.reasoning_content.and_then(Loose::text))
+                .or_else(|| delta.reasoning.and_then(Loose::text));
+            if let Some(text) = thought {
+                out.push(StreamEvent::Reasoning(text.into_owned()));
+            }
             if let Some(Text(text)) = delta.content.filter(|t| !t.0.is_empty()) {
                 out.push(StreamEvent::Delta(text.into_owned()));
             }
@@ -229,6 +259,29 @@ mod tests {
                     completion_tokens: 2,
                     cached_prompt_tokens: 0,
                 }),
+            ]
+        );
+    }
+
+    #[test]
+    fn reasoning_under_either_name_comes_before_the_answer() {
+        let s = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"Let me \"}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{\"content\":\"\",\"reasoning\":\"think.\"}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"Same\",\"reasoning\":\"Same\"}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{\"reasoning\":null,\"reasoning_content\":\"\",\"content\":\"Hi\"}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{\"reasoning\":{\"effort\":\"low\"},\"content\":\"!\"},\"finish_reason\":\"stop\"}]}\n\n\
+                 data: [DONE]\n\n";
+        assert_eq!(
+            run(s),
+            vec![
+                StreamEvent::Reasoning("Let me ".into()),
+                StreamEvent::Reasoning("think.".into()),
+                StreamEvent::Reasoning("Same".into()),
+                StreamEvent::Delta("Hi".into()),
+                StreamEvent::Delta("!".into()),
+                StreamEvent::Finished {
+                    reason: "stop".into()
+                },
             ]
         );
     }

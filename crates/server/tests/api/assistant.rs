@@ -261,6 +261,7 @@ async fn provider_quirks_do_not_break_answers(app: TestApp) {
             no_done: true,
             keep_alive_comments: true,
             crlf: true,
+            ..Default::default()
         },
     ];
     for (i, q) in quirks.into_iter().enumerate() {

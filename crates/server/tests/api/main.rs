@@ -4,6 +4,7 @@
 mod admin;
 mod ai_anthropic;
 mod ai_channels;
+mod ai_reasoning;
 mod ai_resilience;
 mod ai_support;
 mod api_keys;

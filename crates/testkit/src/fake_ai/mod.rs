@@ -35,10 +35,14 @@ pub const PROMPT_OVERHEAD: u64 = 3;
 /// Characters per streamed piece of tool-call arguments.
 const TOOL_ARGS_CHUNK: usize = 8;
 const DEFAULT_MODELS: [&str; 2] = ["fake-small", "fake-large"];
+/// The start of a message an `Echo` answer thinks over before it answers.
+pub const THINK_FIRST: &str = "Think it over: ";
 
 #[derive(Clone, Debug)]
 pub enum Behavior {
     /// Answer "Echo: <content of the last user message>" (streamed in words if stream=true).
+    /// A message that starts with [`THINK_FIRST`] is thought over first, as a reasoning
+    /// model would: "Pondering <the rest>" (see [`Reply::reasoning`]).
     Echo,
     /// Answer with this text.
     Reply(Reply),
@@ -84,6 +88,11 @@ pub struct Reply {
     pub quirks: Quirks,
     /// End as cut off by the token limit (`length`; Anthropic's `max_tokens`).
     pub length_limited: bool,
+    /// Think this first, as a reasoning model does: streamed word by word, paced like
+    /// the text, as `delta.reasoning_content` (or `delta.reasoning` with
+    /// [`Quirks::reasoning_field`]); in a whole answer, `message.reasoning_content`.
+    /// OpenAI-compatible side only.
+    pub reasoning: String,
 }
 
 impl Reply {
@@ -95,7 +104,13 @@ impl Reply {
             usage: true,
             quirks: Quirks::default(),
             length_limited: false,
+            reasoning: String::new(),
         }
+    }
+
+    pub fn reasoning(mut self, thoughts: impl Into<String>) -> Self {
+        self.reasoning = thoughts.into();
+        self
     }
 
     pub fn delay(mut self, d: Duration) -> Self {
@@ -136,6 +151,9 @@ pub struct Quirks {
     pub keep_alive_comments: bool,
     /// Use "\r\n" line endings.
     pub crlf: bool,
+    /// Name reasoning `reasoning` (OpenRouter, Ollama) rather than `reasoning_content`
+    /// (DeepSeek, vLLM, llama.cpp).
+    pub reasoning_field: bool,
 }
 
 struct Shared {
@@ -364,9 +382,14 @@ async fn next_answer(shared: &Shared, last_user: &str) -> Next {
     let answer = match behavior {
         Behavior::Status { code, retry_after } => return Next::Status { code, retry_after },
         Behavior::Stall => return std::future::pending().await,
-        Behavior::Echo => Answer::reply(
-            Reply::text(format!("Echo: {last_user}")).delay(*lock(&shared.echo_delay)),
-        ),
+        Behavior::Echo => {
+            let reply = Reply::text(format!("Echo: {last_user}"));
+            let reply = match last_user.strip_prefix(THINK_FIRST) {
+                Some(topic) => reply.reasoning(format!("Pondering {topic}")),
+                None => reply,
+            };
+            Answer::reply(reply.delay(*lock(&shared.echo_delay)))
+        }
         Behavior::Reply(reply) => Answer::reply(reply),
         Behavior::DropMidStream { text, after_chunks } => Answer {
             abort_after: Some(after_chunks),
@@ -403,6 +426,7 @@ struct Answer {
     quirks: Quirks,
     abort_after: Option<usize>,
     length_limited: bool,
+    reasoning: String,
 }
 
 impl Answer {
@@ -415,6 +439,7 @@ impl Answer {
             quirks: r.quirks,
             abort_after: None,
             length_limited: r.length_limited,
+            reasoning: r.reasoning,
         }
     }
 
@@ -455,7 +480,7 @@ impl Answer {
 
     fn completion_tokens(&self) -> u64 {
         match &self.payload {
-            Payload::Text(t) => count_words(t),
+            Payload::Text(t) => count_words(t) + count_words(&self.reasoning),
             Payload::Tool {
                 preface,
                 name,

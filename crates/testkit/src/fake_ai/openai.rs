@@ -207,7 +207,7 @@ async fn respond_json(call: Call, answer: Answer) -> Response {
         }
         tokio::time::sleep(answer.delay * pieces.max(1)).await;
     }
-    let message = match &answer.payload {
+    let mut message = match &answer.payload {
         Payload::Text(text) => json!({"role": "assistant", "content": text}),
         Payload::Tool {
             preface,
@@ -220,6 +220,9 @@ async fn respond_json(call: Call, answer: Answer) -> Response {
             ]})
         }
     };
+    if !answer.reasoning.is_empty() {
+        message["reasoning_content"] = json!(answer.reasoning);
+    }
     let mut body = json!({
         "id": call.id,
         "object": "chat.completion",
@@ -293,6 +296,8 @@ fn respond_sse(shared: Arc<Shared>, call: Call, answer: Answer) -> Response {
 #[derive(Clone, Copy)]
 enum Step {
     Role,
+    /// The reasoning's words, from this byte offset on.
+    Reasoning(usize),
     Pieces,
     Finish,
     Usage,
@@ -331,8 +336,21 @@ impl SseStream {
             match self.step {
                 Step::Role => {
                     self.answer.pause().await;
-                    self.step = Step::Pieces;
+                    self.step = Step::Reasoning(0);
                     return Some(Ok(self.role_event()));
+                }
+                Step::Reasoning(pos) => {
+                    let rest = &self.answer.reasoning[pos..];
+                    if rest.is_empty() {
+                        self.step = Step::Pieces;
+                        continue;
+                    }
+                    if pos > 0 {
+                        self.answer.pause().await;
+                    }
+                    let len = next_piece(rest, None);
+                    self.step = Step::Reasoning(pos + len);
+                    return Some(Ok(self.reasoning_event(&rest[..len])));
                 }
                 Step::Pieces => {
                     let piece = self.answer.next_streamed_piece(&mut self.progress).await;
@@ -463,6 +481,23 @@ impl SseStream {
                 b.extend_from_slice(open);
                 push_json_str(b, piece);
                 b.extend_from_slice(close);
+            },
+            None,
+        )
+    }
+
+    fn reasoning_event(&self, piece: &str) -> Bytes {
+        let open: &[u8] = if self.answer.quirks.reasoning_field {
+            br#"{"reasoning":"#
+        } else {
+            br#"{"reasoning_content":"#
+        };
+        self.choice_event(
+            open.len() + piece.len() + 8,
+            |b| {
+                b.extend_from_slice(open);
+                push_json_str(b, piece);
+                b.push(b'}');
             },
             None,
         )
