@@ -175,6 +175,23 @@ export function register(step, state) {
     await shot(page, "32-assistant-chat");
   });
 
+  step("a reasoning model's thoughts stream in above the answer, then fold away", async () => {
+    const { page } = state.owner;
+    // The fake provider thinks over a message that starts so ("Pondering <the rest>").
+    await send(page, "Think it over: which week suits the offsite");
+    const thoughts = lastAnswer(page).locator("details[data-reasoning]");
+    await thoughts.waitFor();
+    await answered(page);
+    assert.equal(await answerText(page), "Echo: Think it over: which week suits the offsite");
+    assert.equal(await thoughts.getAttribute("open"), null, "folded away once the answer came");
+    await thoughts.getByText("Thought process").click();
+    await thoughts.getByText("Pondering which week suits the offsite").waitFor();
+    // Saved with the answer: still there after a reload.
+    await page.reload();
+    await lastAnswer(page).locator("details[data-reasoning]").getByText("Thought process").click();
+    await lastAnswer(page).getByText("Pondering which week suits the offsite").waitFor();
+  });
+
   step("a long answer stops on Stop and is marked interrupted", async () => {
     const { page } = state.owner;
     const words = Array.from({ length: 200 }, (_, i) => `word${i + 1}`).join(" ");

@@ -447,7 +447,8 @@ export interface paths {
         /**
          * Send a message and get the answer.
          * @description With `Accept: text/event-stream` the answer streams as Server-Sent Events: `message`
-         *     (the saved user message), `delta` (`{"text"}`), `tool_call`, `tool_result`, then `done`
+         *     (the saved user message), `reasoning` (`{"text"}`: a reasoning model's thoughts,
+         *     before its answer), `delta` (`{"text"}`), `tool_call`, `tool_result`, then `done`
          *     (the saved answer with usage, model, latency and `cached`) or `error` (`{code,
          *     message}`). Otherwise the call waits and answers 201 with both messages. The user
          *     message is written before any provider is called, and committed before any of the
@@ -1051,6 +1052,11 @@ export interface components {
                 prompt_tokens: number;
                 /** Format: uuid */
                 provider_id?: string | null;
+                /**
+                 * @description What a reasoning model thought before answering (its `reasoning` events); none
+                 *     for other models, for user messages, and until the answer's final save.
+                 */
+                reasoning?: string | null;
                 /** @description `user` or `assistant`. */
                 role: string;
                 /**
@@ -1196,6 +1202,11 @@ export interface components {
             prompt_tokens: number;
             /** Format: uuid */
             provider_id?: string | null;
+            /**
+             * @description What a reasoning model thought before answering (its `reasoning` events); none
+             *     for other models, for user messages, and until the answer's final save.
+             */
+            reasoning?: string | null;
             /** @description `user` or `assistant`. */
             role: string;
             /**

@@ -162,6 +162,42 @@ describe("AssistantPage: chatting", () => {
     expect(screen.getAllByText("Where to go?")).toHaveLength(1);
   });
 
+  it("shows a reasoning model's thoughts while it thinks, then folds them away under the answer's start", async () => {
+    const stream = sseStream();
+    let saved = FIRST;
+    serve({ messages: () => saved, post: (req) => stream.response(req.signal) });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "What is 2+2?{Enter}");
+    const user = message("u2", "user", "What is 2+2?", { parent_id: "a1" });
+    act(() => {
+      stream.send("message", user);
+      stream.send("reasoning", { text: "Two and two " });
+      stream.send("reasoning", { text: "make four." });
+    });
+    await waitFor(() => expect(answer()).toHaveTextContent("Two and two make four."));
+    const thoughts = () => answer().querySelector("details[data-reasoning]")!;
+    expect(thoughts()).toHaveAttribute("open");
+    expect(within(answer()).getByText("Thinking…")).toBeInTheDocument();
+
+    act(() => stream.send("delta", { text: "It is 4." }));
+    await waitFor(() => expect(answer()).toHaveTextContent("It is 4."));
+    expect(thoughts()).not.toHaveAttribute("open");
+    expect(within(answer()).getByText("Thought process")).toBeInTheDocument();
+
+    const done = message("a2", "assistant", "It is 4.", { parent_id: "u2", reasoning: "Two and two make four." });
+    saved = [...FIRST, user, done];
+    act(() => {
+      stream.send("done", done);
+      stream.close();
+    });
+    await waitFor(() => expect(answer()).toHaveAttribute("data-message-id", "a2"));
+    expect(thoughts()).toHaveTextContent("Two and two make four.");
+    // A reader can open them again.
+    await userEvent.click(within(answer()).getByText("Thought process"));
+    expect(thoughts()).toHaveAttribute("open");
+  });
+
   it("Stop aborts the stream and shows the saved partial answer as interrupted", async () => {
     const stream = sseStream();
     let saved = FIRST;

@@ -1,4 +1,4 @@
-import { AlertCircle, Bot, Check, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, Zap } from "lucide-react";
+import { AlertCircle, Bot, Brain, Check, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, Zap } from "lucide-react";
 import { lazy, memo, Suspense, useEffect, useRef, useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -201,6 +201,25 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
   );
 }
 
+/**
+ * A reasoning model's thoughts: open while it thinks, folded away once its answer starts
+ * (React only touches `open` when thinking stops, so a reader's own toggle stays).
+ */
+function Reasoning({ text, thinking }: { text: string; thinking: boolean }) {
+  return (
+    <details className="group/reasoning rounded-lg border border-border bg-muted/40 px-3 py-2" open={thinking || undefined} data-reasoning>
+      <summary className="flex w-fit cursor-pointer list-none items-center gap-1.5 text-xs font-medium text-muted-foreground select-none [&::-webkit-details-marker]:hidden">
+        <Brain className={cn("size-3.5", thinking && "animate-pulse")} aria-hidden />
+        {thinking ? "Thinking…" : "Thought process"}
+        <ChevronRight className="size-3.5 transition-transform group-open/reasoning:rotate-90" aria-hidden />
+      </summary>
+      <p className="mt-2 text-xs leading-5 whitespace-pre-wrap text-muted-foreground" style={{ overflowWrap: "anywhere" }}>
+        {text}
+      </p>
+    </details>
+  );
+}
+
 function AssistantMessage({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
   const streaming = message.status === "streaming";
   const info = branchInfo(message);
@@ -213,6 +232,7 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
         <Bot className="size-4" />
       </div>
       <div className="grid min-w-0 flex-1 gap-2">
+        {message.reasoning && <Reasoning text={message.reasoning} thinking={streaming && message.content === ""} />}
         {message.toolCalls.length > 0 && (
           <div className="grid gap-1.5">
             {message.toolCalls.map((c, i) => (
@@ -220,7 +240,7 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
             ))}
           </div>
         )}
-        {empty && streaming ? (
+        {empty && streaming && !message.reasoning && (
           <p className="flex items-center gap-1.5 py-1 text-sm text-muted-foreground" data-thinking>
             <span className="flex gap-1" aria-hidden>
               <span className="size-1.5 animate-pulse rounded-full bg-current" />
@@ -229,14 +249,13 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
             </span>
             Thinking…
           </p>
-        ) : (
-          !empty && (
-            <div className={cn("text-sm", streaming && "streaming-caret")} data-answer>
-              <Suspense fallback={<Skeleton className="h-4 w-2/3" />}>
-                <Markdown text={message.content} />
-              </Suspense>
-            </div>
-          )
+        )}
+        {!empty && (
+          <div className={cn("text-sm", streaming && "streaming-caret")} data-answer>
+            <Suspense fallback={<Skeleton className="h-4 w-2/3" />}>
+              <Markdown text={message.content} />
+            </Suspense>
+          </div>
         )}
         {stopped && (
           <p className="flex items-center gap-2 text-xs text-muted-foreground">

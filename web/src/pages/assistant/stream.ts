@@ -1,6 +1,7 @@
 /**
  * One assistant turn (send, regenerate, edit) as a POST whose answer streams back as SSE:
- * `message` (the saved user message), `delta`, `tool_call`, `tool_result`, then `done` or
+ * `message` (the saved user message), `reasoning` (a reasoning model's thoughts, before its
+ * answer), `delta`, `tool_call`, `tool_result`, then `done` or
  * `error`. Errors before the stream starts are the usual JSON envelopes and throw ApiError.
  */
 import { apiFetch, apiHref, type Schemas } from "@/api/client";
@@ -11,6 +12,7 @@ import { type ChatMessage, type MessageError, type ToolCallView, toChatMessage, 
 export type TurnEvent =
   | { type: "message"; message: ChatMessage }
   | { type: "delta"; text: string }
+  | { type: "reasoning"; text: string }
   | { type: "tool_call"; call: ToolCallView }
   | { type: "tool_result"; id: string; name: string; result: unknown }
   | { type: "done"; message: ChatMessage }
@@ -37,6 +39,8 @@ export function parseTurnEvent(e: SseEvent): TurnEvent | null {
       return isMessageView(data) ? { type: "message", message: toChatMessage(data) } : null;
     case "delta":
       return typeof data.text === "string" ? { type: "delta", text: data.text } : null;
+    case "reasoning":
+      return typeof data.text === "string" ? { type: "reasoning", text: data.text } : null;
     case "tool_call":
       return {
         type: "tool_call",

@@ -106,6 +106,7 @@ function blankMessage(id: string, role: ChatMessage["role"], content: string): C
     parentId: null,
     role,
     content,
+    reasoning: "",
     status: role === "assistant" ? "streaming" : "complete",
     model: null,
     promptTokens: 0,
@@ -149,6 +150,12 @@ export function applyEvent(turn: LiveTurn, ev: TurnEvent): LiveTurn {
         ...turn,
         phase: turn.phase === "sending" ? "streaming" : turn.phase,
         assistant: { ...turn.assistant, content: turn.assistant.content + ev.text },
+      };
+    case "reasoning":
+      return {
+        ...turn,
+        phase: turn.phase === "sending" ? "streaming" : turn.phase,
+        assistant: { ...turn.assistant, reasoning: turn.assistant.reasoning + ev.text },
       };
     case "tool_call":
       return {
@@ -270,7 +277,7 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
       path: turnPath(spec, cid),
       body: turnBody(spec),
       signal: controller.signal,
-      onEvent: (ev) => update(k, n, (t) => applyEvent(t, ev), ev.type === "delta"),
+      onEvent: (ev) => update(k, n, (t) => applyEvent(t, ev), ev.type === "delta" || ev.type === "reasoning"),
     });
   } catch (err) {
     const k = key;

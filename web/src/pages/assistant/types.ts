@@ -27,6 +27,8 @@ export interface ChatMessage {
   parentId: string | null;
   role: MessageRole;
   content: string;
+  /** What a reasoning model thought before answering; empty for other models. */
+  reasoning: string;
   status: MessageStatus;
   model: string | null;
   promptTokens: number;
@@ -68,6 +70,7 @@ export function toChatMessage(m: Schemas["MessageView"]): ChatMessage {
     parentId: m.parent_id ?? null,
     role: m.role === "user" ? "user" : "assistant",
     content: m.content,
+    reasoning: m.reasoning ?? "",
     status,
     model: m.model ?? null,
     promptTokens: m.prompt_tokens,
