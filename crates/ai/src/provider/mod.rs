@@ -7,6 +7,7 @@ mod anthropic;
 mod client;
 mod openai;
 mod sse;
+mod think;
 
 pub use client::{ProviderClient, ProviderStream};
 pub use nexus_kernel::config::AiProviderApi as ProviderApi;

@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use super::think::ThinkTags;
 use super::{FunctionCall, ProviderError, StreamEvent, ToolCall, Usage};
 
 /// Splits a byte stream into SSE `data` payloads.
@@ -121,6 +122,8 @@ impl<'a> Loose<'a> {
 #[derive(Default)]
 pub struct ChunkParser {
     tool_calls: BTreeMap<u64, ToolCall>,
+    /// Thoughts written into the text as `<think>…</think>`.
+    think: ThinkTags,
     pub finished: bool,
     pub done: bool,
 }
@@ -133,7 +136,9 @@ impl ChunkParser {
         }
         if payload == "[DONE]" {
             self.done = true;
-            return Ok(Vec::new());
+            let mut out = Vec::new();
+            self.think.finish(&mut out);
+            return Ok(out);
         }
         let chunk: Chunk = serde_json::from_str(payload)
             .map_err(|e| ProviderError::Protocol(format!("bad chunk: {e}")))?;
@@ -156,13 +161,14 @@ impl ChunkParser {
                 out.push(StreamEvent::Reasoning(text.into_owned()));
             }
             if let Some(Text(text)) = delta.content.filter(|t| !t.0.is_empty()) {
-                out.push(StreamEvent::Delta(text.into_owned()));
+                self.think.split(&text, &mut out);
             }
             for call in delta.tool_calls.into_iter().flatten() {
                 self.add_tool_call_piece(&call);
             }
             if let Some(Text(reason)) = choice.finish_reason {
                 self.finished = true;
+                self.think.finish(&mut out);
                 let calls = std::mem::take(&mut self.tool_calls);
                 super::finish_answer(calls, reason.into_owned(), &mut out);
             }

@@ -1,4 +1,5 @@
-//! Reasoning models: their thoughts stream before the answer as `reasoning` events, are
+//! Reasoning models: their thoughts (sent apart, or in `<think>` tags at the start of the
+//! text) stream before the answer as `reasoning` events, are
 //! kept with the answer, count as completion tokens, never go back to the model, and
 //! count as the first token (a model that thinks longer than the first-token timeout
 //! is not cut off).
@@ -95,6 +96,17 @@ async fn reasoning_streams_first_and_stays_out_of_the_history(app: TestApp) {
         !body.contains("reasoning") && !body.contains("surely"),
         "{sent}"
     );
+
+    // Thoughts written into the text in tags, cut anywhere: taken out of the answer.
+    fake.push(Behavior::Reply(
+        Reply::text("<think>\nThe same sum.\n</think>\n\nYes: 4.").chunk_chars(3),
+    ));
+    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "Once more?" })).await;
+    assert_eq!(last(&events).name, "done", "{raw}");
+    assert_eq!(reasoning_of(&events), "\nThe same sum.\n");
+    assert_eq!(text_of(&events), "Yes: 4.");
+    assert_eq!(last(&events).data["content"], "Yes: 4.");
+    assert_eq!(last(&events).data["reasoning"], "\nThe same sum.\n");
 
     // Without a stream, the answer carries its thoughts too.
     fake.push(Behavior::Reply(Reply::text("Yes.").reasoning("Once more.")));
