@@ -1030,6 +1030,12 @@ export interface components {
             items: {
                 /** @description Answered from the response cache. */
                 cached: boolean;
+                /**
+                 * Format: int64
+                 * @description Of `prompt_tokens`, those the provider read from its prompt cache (billed at a
+                 *     fraction of the input price).
+                 */
+                cached_prompt_tokens: number;
                 /** Format: int64 */
                 completion_tokens: number;
                 content: string;
@@ -1180,6 +1186,12 @@ export interface components {
         MessageView: {
             /** @description Answered from the response cache. */
             cached: boolean;
+            /**
+             * Format: int64
+             * @description Of `prompt_tokens`, those the provider read from its prompt cache (billed at a
+             *     fraction of the input price).
+             */
+            cached_prompt_tokens: number;
             /** Format: int64 */
             completion_tokens: number;
             content: string;

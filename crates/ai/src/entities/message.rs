@@ -28,6 +28,8 @@ pub struct Model {
     /// What a reasoning model thought before answering; saved with the final save.
     #[sea_orm(column_type = "Text", nullable)]
     pub reasoning: Option<String>,
+    /// Of `prompt_tokens`, those the provider read from its prompt cache.
+    pub cached_prompt_tokens: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

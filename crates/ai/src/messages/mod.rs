@@ -50,6 +50,9 @@ pub struct MessageView {
     pub provider_id: Option<Uuid>,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+    /// Of `prompt_tokens`, those the provider read from its prompt cache (billed at a
+    /// fraction of the input price).
+    pub cached_prompt_tokens: i64,
     pub latency_ms: Option<i64>,
     /// Time to first token.
     pub ttft_ms: Option<i64>,
@@ -83,6 +86,7 @@ impl MessageView {
             provider_id: m.provider_id,
             prompt_tokens: m.prompt_tokens,
             completion_tokens: m.completion_tokens,
+            cached_prompt_tokens: m.cached_prompt_tokens,
             latency_ms: m.latency_ms,
             ttft_ms: m.ttft_ms,
             cached: m.cached,

@@ -43,6 +43,7 @@ pub(super) async fn finish(
         provider_id: out.candidate.as_ref().map(|c| c.provider.id),
         prompt_tokens: out.usage.prompt_tokens as i64,
         completion_tokens: out.usage.completion_tokens as i64,
+        cached_prompt_tokens: out.usage.cached_prompt_tokens as i64,
         latency_ms: Some(latency.as_millis() as i64),
         ttft_ms: out.ttft.map(|t| t.as_millis() as i64),
         cached: out.cached,
@@ -73,6 +74,10 @@ pub(super) async fn finish(
         .col_expr(
             message::Column::CompletionTokens,
             Expr::value(answer.completion_tokens),
+        )
+        .col_expr(
+            message::Column::CachedPromptTokens,
+            Expr::value(answer.cached_prompt_tokens),
         )
         .col_expr(message::Column::LatencyMs, Expr::value(answer.latency_ms))
         .col_expr(message::Column::TtftMs, Expr::value(answer.ttft_ms))

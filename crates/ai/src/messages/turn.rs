@@ -320,6 +320,7 @@ async fn save_messages(
             latency_ms: Set(None),
             ttft_ms: Set(None),
             reasoning: Set(None),
+            cached_prompt_tokens: Set(0),
             cached: Set(false),
             tool_calls: Set(None),
             error: Set(None),

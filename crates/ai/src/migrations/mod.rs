@@ -6,7 +6,7 @@ mod m0002_ai;
 mod m0004_ai_write_locks;
 mod m0005_ai_provider_api;
 mod m0007_ai_prompt_caching;
-mod m0008_ai_reasoning;
+mod m0008_ai_answer_details;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
@@ -14,7 +14,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m0004_ai_write_locks::Migration),
         Box::new(m0005_ai_provider_api::Migration),
         Box::new(m0007_ai_prompt_caching::Migration),
-        Box::new(m0008_ai_reasoning::Migration),
+        Box::new(m0008_ai_answer_details::Migration),
     ]
 }
 

@@ -347,6 +347,17 @@ async fn prompt_caching_reads_earlier_turns_and_can_be_switched_off(app: TestApp
     // "Answer in one line." + "hello there" + "Echo: hello there" + "and again", all of
     // them counted, though six were read from the cache and five written to it.
     assert_eq!(done["prompt_tokens"], 11 + PROMPT_OVERHEAD, "{done}");
+    assert_eq!(done["cached_prompt_tokens"], 6, "{done}");
+    let listed = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+        ))
+        .await;
+    assert_eq!(
+        listed.body["items"][3]["cached_prompt_tokens"], 6,
+        "kept with the answer: {}",
+        listed.text
+    );
     // The usage report says how many came from the cache, per model and in all.
     let usage = o
         .get(&format!("/api/v1/workspaces/{ws}/ai/usage?group_by=model"))

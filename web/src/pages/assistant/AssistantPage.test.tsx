@@ -44,6 +44,7 @@ function message(id: string, role: "user" | "assistant", content: string, over: 
     provider_id: null,
     prompt_tokens: 0,
     completion_tokens: 0,
+    cached_prompt_tokens: 0,
     latency_ms: null,
     ttft_ms: null,
     cached: false,
@@ -150,7 +151,7 @@ describe("AssistantPage: chatting", () => {
     await waitFor(() => expect(answer().querySelector("strong")?.textContent).toBe("Lisbon"));
     expect(screen.getByRole("button", { name: "Stop generating" })).toBeInTheDocument();
 
-    const done = message("a2", "assistant", "Try **Lisbon**.", { parent_id: "u2", prompt_tokens: 10, completion_tokens: 3 });
+    const done = message("a2", "assistant", "Try **Lisbon**.", { parent_id: "u2", prompt_tokens: 10, completion_tokens: 3, cached_prompt_tokens: 4 });
     saved = [...FIRST, user, done];
     act(() => {
       stream.send("done", done);
@@ -160,6 +161,7 @@ describe("AssistantPage: chatting", () => {
     await waitFor(() => expect(answer()).toHaveAttribute("data-message-id", "a2"));
     // The saved list replaced the live turn: each message once.
     expect(screen.getAllByText("Where to go?")).toHaveLength(1);
+    expect(answer().querySelector("[data-stats]")).toHaveTextContent("fake-small · 13 tokens (4 from prompt cache)");
   });
 
   it("shows a reasoning model's thoughts while it thinks, then folds them away under the answer's start", async () => {

@@ -99,7 +99,10 @@ function stats(m: ChatMessage): string {
   const parts: string[] = [];
   if (m.model) parts.push(m.model);
   const tokens = m.promptTokens + m.completionTokens;
-  if (tokens > 0) parts.push(`${formatNumber(tokens)} tokens`);
+  if (tokens > 0) {
+    const cached = m.cachedPromptTokens > 0 ? ` (${formatNumber(m.cachedPromptTokens)} from prompt cache)` : "";
+    parts.push(`${formatNumber(tokens)} tokens${cached}`);
+  }
   if (m.latencyMs != null) parts.push(`${(m.latencyMs / 1000).toFixed(1)} s`);
   return parts.join(" · ");
 }

@@ -111,6 +111,7 @@ function blankMessage(id: string, role: ChatMessage["role"], content: string): C
     model: null,
     promptTokens: 0,
     completionTokens: 0,
+    cachedPromptTokens: 0,
     latencyMs: null,
     ttftMs: null,
     cached: false,

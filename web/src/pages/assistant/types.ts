@@ -33,6 +33,8 @@ export interface ChatMessage {
   model: string | null;
   promptTokens: number;
   completionTokens: number;
+  /** Of the prompt tokens, those the provider read from its prompt cache. */
+  cachedPromptTokens: number;
   latencyMs: number | null;
   ttftMs: number | null;
   cached: boolean;
@@ -75,6 +77,7 @@ export function toChatMessage(m: Schemas["MessageView"]): ChatMessage {
     model: m.model ?? null,
     promptTokens: m.prompt_tokens,
     completionTokens: m.completion_tokens,
+    cachedPromptTokens: m.cached_prompt_tokens ?? 0,
     latencyMs: m.latency_ms ?? null,
     ttftMs: m.ttft_ms ?? null,
     cached: m.cached,
