@@ -48,7 +48,8 @@ async fn one_websocket_multiplexes_many_conversations() {
     let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("connect");
-    for (conv, text) in [(&a, "first"), (&b, "second")] {
+    // The second is thought over first (the fake's convention), so its thoughts come too.
+    for (conv, text) in [(&a, "first"), (&b, "Think it over: second")] {
         let frame = json!({ "type": "send", "ref": text, "workspace_id": ws, "conversation_id": conv, "content": text });
         socket
             .send(Message::Text(frame.to_string().into()))
@@ -57,6 +58,7 @@ async fn one_websocket_multiplexes_many_conversations() {
     }
     let mut done = std::collections::HashMap::new();
     let mut deltas = 0;
+    let mut thoughts = String::new();
     while done.len() < 2 {
         let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -67,6 +69,10 @@ async fn one_websocket_multiplexes_many_conversations() {
         let v: Value = serde_json::from_str(&text).expect("json");
         match v["type"].as_str() {
             Some("delta") => deltas += 1,
+            Some("reasoning") => {
+                assert_eq!(v["conversation_id"], json!(b), "{v}");
+                thoughts.push_str(v["data"]["text"].as_str().unwrap_or_default());
+            }
             Some("done") => {
                 done.insert(
                     v["conversation_id"].as_str().unwrap_or_default().to_owned(),
@@ -79,7 +85,8 @@ async fn one_websocket_multiplexes_many_conversations() {
     }
     assert!(deltas >= 4);
     assert_eq!(done[&a], "Echo: first");
-    assert_eq!(done[&b], "Echo: second");
+    assert_eq!(done[&b], "Echo: Think it over: second");
+    assert_eq!(thoughts, "Pondering second");
 
     // Errors come back as frames, with the same codes as HTTP.
     let frame = json!({ "type": "send", "workspace_id": ws, "conversation_id": uuid::Uuid::now_v7(), "content": "x" });
