@@ -1059,8 +1059,8 @@ export interface components {
                 /** Format: uuid */
                 provider_id?: string | null;
                 /**
-                 * @description What a reasoning model thought before answering (its `reasoning` events); none
-                 *     for other models, for user messages, and until the answer's final save.
+                 * @description What a reasoning model thought before answering (its `reasoning` events), so far
+                 *     while the answer streams; none for other models and for user messages.
                  */
                 reasoning?: string | null;
                 /** @description `user` or `assistant`. */
@@ -1215,8 +1215,8 @@ export interface components {
             /** Format: uuid */
             provider_id?: string | null;
             /**
-             * @description What a reasoning model thought before answering (its `reasoning` events); none
-             *     for other models, for user messages, and until the answer's final save.
+             * @description What a reasoning model thought before answering (its `reasoning` events), so far
+             *     while the answer streams; none for other models and for user messages.
              */
             reasoning?: string | null;
             /** @description `user` or `assistant`. */

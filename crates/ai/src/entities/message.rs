@@ -25,7 +25,7 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-    /// What a reasoning model thought before answering; saved with the final save.
+    /// What a reasoning model thought before answering; checkpointed like `content`.
     #[sea_orm(column_type = "Text", nullable)]
     pub reasoning: Option<String>,
     /// Of `prompt_tokens`, those the provider read from its prompt cache.

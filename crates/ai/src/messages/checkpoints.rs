@@ -1,6 +1,7 @@
 //! Checkpoints of answers while they stream, so that a crash keeps what had arrived.
 //!
-//! Each streaming answer offers its text so far about once a second; one writer task
+//! Each streaming answer offers its text (and a reasoning model's thoughts) so far about
+//! once a second; one writer task
 //! writes what was offered, one UPDATE per workspace (a statement is scoped to one
 //! workspace: row-level security) and per [`PER_STATEMENT`] answers. Written one by
 //! one, 500 answers streaming at once cost PostgreSQL 500 transactions a second (a third
@@ -30,26 +31,33 @@ pub struct Checkpoints {
     pending: Mutex<Pending>,
 }
 
+/// An answer as far as it has streamed.
+pub struct Partial {
+    pub content: String,
+    /// A reasoning model's thoughts; empty for other models.
+    pub reasoning: String,
+}
+
 #[derive(Default)]
 struct Pending {
-    /// Workspace → answer → its text so far, not yet written.
-    answers: HashMap<Uuid, HashMap<Uuid, String>>,
+    /// Workspace → answer → what it has so far, not yet written.
+    answers: HashMap<Uuid, HashMap<Uuid, Partial>>,
     /// The writer task is running. There is at most one: two could write an answer's
     /// texts out of order.
     writing: bool,
 }
 
 impl Checkpoints {
-    /// Keep `content` as the answer's checkpoint (replacing one not yet written), and
+    /// Keep `partial` as the answer's checkpoint (replacing one not yet written), and
     /// start the writer if it is not running.
-    pub fn offer(self: &Arc<Self>, db: &Db, workspace_id: Uuid, answer_id: Uuid, content: String) {
+    pub fn offer(self: &Arc<Self>, db: &Db, workspace_id: Uuid, answer_id: Uuid, partial: Partial) {
         let start = {
             let mut pending = self.lock();
             pending
                 .answers
                 .entry(workspace_id)
                 .or_default()
-                .insert(answer_id, content);
+                .insert(answer_id, partial);
             !std::mem::replace(&mut pending.writing, true)
         };
         if start {
@@ -86,7 +94,7 @@ impl Checkpoints {
                 std::mem::take(&mut pending.answers)
             };
             for (workspace_id, answers) in batch {
-                let answers: Vec<(Uuid, String)> = answers.into_iter().collect();
+                let answers: Vec<(Uuid, Partial)> = answers.into_iter().collect();
                 for some in answers.chunks(PER_STATEMENT) {
                     let scope = Scope {
                         workspace_id,
@@ -119,17 +127,41 @@ impl Drop for Running<'_> {
     }
 }
 
-/// One statement setting each answer's text, for answers of one workspace still streaming.
-fn update(workspace_id: Uuid, answers: &[(Uuid, String)]) -> UpdateStatement {
+/// One statement setting each answer's text, for answers of one workspace still streaming;
+/// and their thoughts, when any of them has some (most answers have none, and the
+/// statement stays as small as it was for them).
+fn update(workspace_id: Uuid, answers: &[(Uuid, Partial)]) -> UpdateStatement {
     let mut content = CaseStatement::new();
-    for (id, text) in answers {
-        content = content.case(message::Column::Id.eq(*id), Expr::value(text.as_str()));
+    for (id, partial) in answers {
+        content = content.case(
+            message::Column::Id.eq(*id),
+            Expr::value(partial.content.as_str()),
+        );
     }
-    message::Entity::update_many()
-        .col_expr(
-            message::Column::Content,
-            content.finally(Expr::col(message::Column::Content)).into(),
-        )
+    let mut update = message::Entity::update_many();
+    update = update.col_expr(
+        message::Column::Content,
+        content.finally(Expr::col(message::Column::Content)).into(),
+    );
+    let thinking = answers.iter().filter(|(_, p)| !p.reasoning.is_empty());
+    let mut reasoning = CaseStatement::new();
+    let mut any = false;
+    for (id, partial) in thinking {
+        any = true;
+        reasoning = reasoning.case(
+            message::Column::Id.eq(*id),
+            Expr::value(partial.reasoning.as_str()),
+        );
+    }
+    if any {
+        update = update.col_expr(
+            message::Column::Reasoning,
+            reasoning
+                .finally(Expr::col(message::Column::Reasoning))
+                .into(),
+        );
+    }
+    update
         .col_expr(message::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(message::Column::WorkspaceId.eq(workspace_id))
         .filter(message::Column::Id.is_in(answers.iter().map(|(id, _)| *id)))

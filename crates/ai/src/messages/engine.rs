@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::MessageView;
+use super::checkpoints::Partial;
 use super::saves::{AnswerGone, finish};
 use super::turn::Prepared;
 use crate::AiService;
@@ -373,15 +374,7 @@ async fn generate(
                     round_text.push_str(&text);
                     out.content.push_str(&text);
                     let _ = tx.send(TurnEvent::Delta(text)).await;
-                    if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-                        last_checkpoint = Instant::now();
-                        ai.checkpoints.offer(
-                            &state.db,
-                            turn.ctx.workspace_id,
-                            turn.answer.id,
-                            out.content.clone(),
-                        );
-                    }
+                    checkpoint(state, ai, turn, out, &mut last_checkpoint);
                 }
                 Some(Ok(StreamEvent::Reasoning(text))) => {
                     let now = Instant::now();
@@ -390,6 +383,8 @@ async fn generate(
                     round_reasoning.push_str(&text);
                     out.reasoning.push_str(&text);
                     let _ = tx.send(TurnEvent::Reasoning(text)).await;
+                    // A model may think for minutes: its thoughts are kept as they come.
+                    checkpoint(state, ai, turn, out, &mut last_checkpoint);
                 }
                 Some(Ok(StreamEvent::ToolCalls(c))) => calls = c,
                 Some(Ok(StreamEvent::Usage(u))) => round_usage = Some(u),
@@ -478,6 +473,25 @@ async fn generate(
             ));
             return;
         }
+    }
+}
+
+/// Offer the answer so far as its checkpoint, at most once per [`CHECKPOINT_EVERY`].
+fn checkpoint(
+    state: &AppState,
+    ai: &AiService,
+    turn: &Turn,
+    out: &Outcome,
+    last_checkpoint: &mut Instant,
+) {
+    if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        *last_checkpoint = Instant::now();
+        let partial = Partial {
+            content: out.content.clone(),
+            reasoning: out.reasoning.clone(),
+        };
+        ai.checkpoints
+            .offer(&state.db, turn.ctx.workspace_id, turn.answer.id, partial);
     }
 }
 

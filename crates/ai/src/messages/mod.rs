@@ -40,8 +40,8 @@ pub struct MessageView {
     /// `user` or `assistant`.
     pub role: String,
     pub content: String,
-    /// What a reasoning model thought before answering (its `reasoning` events); none
-    /// for other models, for user messages, and until the answer's final save.
+    /// What a reasoning model thought before answering (its `reasoning` events), so far
+    /// while the answer streams; none for other models and for user messages.
     pub reasoning: Option<String>,
     /// `complete`, `streaming` (still being written), `interrupted` (ended early, content
     /// kept) or `error`.

@@ -9,7 +9,10 @@ use nexus_testkit::{Engine, TestApp, both_engines};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use crate::ai_support::{SseEvent, conversation, enable_ai, last, send_streamed, text_of};
+use crate::ai_support::{
+    SseEvent, conversation, enable_ai, last, open_stream, parse_sse, send_streamed, text_of,
+    wait_for_message_where,
+};
 use crate::owner;
 
 both_engines!(reasoning_streams_first_and_stays_out_of_the_history);
@@ -122,7 +125,7 @@ async fn reasoning_streams_first_and_stays_out_of_the_history(app: TestApp) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thinking_longer_than_the_first_token_timeout_is_not_cut_off() {
+async fn long_thinking_is_not_cut_off_and_is_kept_as_it_comes() {
     let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
         s.ai_first_token_timeout_secs = 1;
         s.ai_retry_base_ms = 1;
@@ -135,16 +138,29 @@ async fn thinking_longer_than_the_first_token_timeout_is_not_cut_off() {
     let (o, ws, _) = owner(&app, "o@example.com").await;
     enable_ai(&o, &ws, &fake, "Fake").await;
     let conv = conversation(&o, &ws, json!({ "title": "Thoughts" })).await;
-    // Six words of thought 300 ms apart: the answer's first word comes after 1.5 s, past
+    // Ten words of thought 300 ms apart: the answer's first word comes after 2.7 s, past
     // the 1 s a provider has to start answering.
+    let thoughts = "one two three four five six seven eight nine ten";
     fake.push(Behavior::Reply(
         Reply::text("Done thinking.")
-            .reasoning("one two three four five six")
+            .reasoning(thoughts)
             .delay(Duration::from_millis(300)),
     ));
-    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "Think." })).await;
+    let stream = open_stream(&o, &ws, &conv, json!({ "content": "Think." })).await;
+    // Checkpointed while the model still thinks: a reader who comes back sees them.
+    let partial = wait_for_message_where(&o, &ws, &conv, 1, "thoughts kept", |m| {
+        m["status"] == "streaming" && m["reasoning"].as_str().is_some_and(|r| !r.is_empty())
+    })
+    .await;
+    assert!(
+        thoughts.starts_with(partial["reasoning"].as_str().unwrap_or_default()),
+        "{partial}"
+    );
+    assert_eq!(partial["content"], "", "{partial}");
+    let raw = stream.text().await.expect("the rest of the stream");
+    let events = parse_sse(&raw);
     assert_eq!(last(&events).name, "done", "{raw}");
     assert_eq!(text_of(&events), "Done thinking.");
-    assert_eq!(reasoning_of(&events), "one two three four five six");
+    assert_eq!(reasoning_of(&events), thoughts);
     assert_eq!(fake.request_count(), 1, "answered by the first attempt");
 }
