@@ -366,30 +366,28 @@ async fn generate(
                     ev = stream.next() => ev,
                 },
             };
-            match event {
+            let token = match event {
                 Some(Ok(StreamEvent::Delta(text))) => {
-                    let now = Instant::now();
-                    between_tokens.record(now.duration_since(last_token).as_secs_f64());
-                    last_token = now;
                     round_text.push_str(&text);
                     out.content.push_str(&text);
-                    let _ = tx.send(TurnEvent::Delta(text)).await;
-                    checkpoint(state, ai, turn, out, &mut last_checkpoint);
+                    TurnEvent::Delta(text)
                 }
                 Some(Ok(StreamEvent::Reasoning(text))) => {
-                    let now = Instant::now();
-                    between_tokens.record(now.duration_since(last_token).as_secs_f64());
-                    last_token = now;
                     round_reasoning.push_str(&text);
                     out.reasoning.push_str(&text);
-                    let _ = tx.send(TurnEvent::Reasoning(text)).await;
-                    // A model may think for minutes: its thoughts are kept as they come.
-                    checkpoint(state, ai, turn, out, &mut last_checkpoint);
+                    TurnEvent::Reasoning(text)
                 }
-                Some(Ok(StreamEvent::ToolCalls(c))) => calls = c,
-                Some(Ok(StreamEvent::Usage(u))) => round_usage = Some(u),
+                Some(Ok(StreamEvent::ToolCalls(c))) => {
+                    calls = c;
+                    continue;
+                }
+                Some(Ok(StreamEvent::Usage(u))) => {
+                    round_usage = Some(u);
+                    continue;
+                }
                 Some(Ok(StreamEvent::Finished { reason })) => {
                     hit_length_limit = reason == "length";
+                    continue;
                 }
                 Some(Err(e)) => {
                     out.status = "interrupted";
@@ -400,7 +398,14 @@ async fn generate(
                     break;
                 }
                 None => break,
-            }
+            };
+            // A thought is a token like a word of the answer: timed, sent and kept alike
+            // (a model may think for minutes before its first word).
+            let now = Instant::now();
+            between_tokens.record(now.duration_since(last_token).as_secs_f64());
+            last_token = now;
+            let _ = tx.send(token).await;
+            checkpoint(state, ai, turn, out, &mut last_checkpoint);
         }
         drop(stream);
         let usage = round_usage.unwrap_or_else(|| Usage {
