@@ -1,9 +1,9 @@
 //! Checkpoints of answers while they stream, so that a crash keeps what had arrived.
 //!
 //! Each streaming answer offers its text (and a reasoning model's thoughts) so far about
-//! once a second; one writer task
-//! writes what was offered, one UPDATE per workspace (a statement is scoped to one
-//! workspace: row-level security) and per [`PER_STATEMENT`] answers. Written one by
+//! once a second; one writer task writes what was offered, one UPDATE per workspace (a
+//! statement is scoped to one workspace: row-level security) and per [`PER_STATEMENT`]
+//! answers. Written one by
 //! one, 500 answers streaming at once cost PostgreSQL 500 transactions a second (a third
 //! of the machine in the benchmark); gathered, a few. The commits do not wait for the
 //! disk: a crash of Nexus loses none of it, a crash of PostgreSQL at most the last
@@ -138,22 +138,22 @@ fn update(workspace_id: Uuid, answers: &[(Uuid, Partial)]) -> UpdateStatement {
             Expr::value(partial.content.as_str()),
         );
     }
-    let mut update = message::Entity::update_many();
-    update = update.col_expr(
+    let mut update = message::Entity::update_many().col_expr(
         message::Column::Content,
         content.finally(Expr::col(message::Column::Content)).into(),
     );
-    let thinking = answers.iter().filter(|(_, p)| !p.reasoning.is_empty());
-    let mut reasoning = CaseStatement::new();
-    let mut any = false;
-    for (id, partial) in thinking {
-        any = true;
-        reasoning = reasoning.case(
-            message::Column::Id.eq(*id),
-            Expr::value(partial.reasoning.as_str()),
-        );
-    }
-    if any {
+    let mut thinking = answers
+        .iter()
+        .filter(|(_, p)| !p.reasoning.is_empty())
+        .peekable();
+    if thinking.peek().is_some() {
+        let mut reasoning = CaseStatement::new();
+        for (id, partial) in thinking {
+            reasoning = reasoning.case(
+                message::Column::Id.eq(*id),
+                Expr::value(partial.reasoning.as_str()),
+            );
+        }
         update = update.col_expr(
             message::Column::Reasoning,
             reasoning
