@@ -2,7 +2,7 @@
 //! `/v1/messages` (which refuses what the real API refuses: a request we translate wrongly
 //! fails the test there).
 
-use nexus_testkit::fake_ai::{Behavior, FakeAi, PROMPT_OVERHEAD};
+use nexus_testkit::fake_ai::{Behavior, FakeAi, PROMPT_OVERHEAD, Reply};
 use nexus_testkit::{Client, Engine, TestApp};
 use serde_json::{Value, json};
 
@@ -11,7 +11,8 @@ use crate::{assert_error, owner};
 
 nexus_testkit::both_engines!(
     an_anthropic_provider_streams_calls_tools_and_is_metered,
-    prompt_caching_reads_earlier_turns_and_can_be_switched_off
+    prompt_caching_reads_earlier_turns_and_can_be_switched_off,
+    claudes_thinking_streams_as_reasoning
 );
 
 /// Switch the assistant on and add `fake` as an Anthropic provider; returns its id.
@@ -26,6 +27,37 @@ async fn enable_anthropic(c: &Client, ws: &str, fake: &FakeAi, key: &str) -> Val
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.body
+}
+
+/// Claude's thinking (as a gateway that enables it passes it on) is a reasoning model's
+/// thoughts like any other: streamed first, kept with the answer.
+async fn claudes_thinking_streams_as_reasoning(app: TestApp) {
+    let fake = FakeAi::start(Some("sk-ant-key")).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_anthropic(&o, &ws, &fake, "sk-ant-key").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Thinking" })).await;
+    fake.push(Behavior::Reply(
+        Reply::text("It is 4.").reasoning("Two and two."),
+    ));
+    let (status, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "2+2?" })).await;
+    assert_eq!(status, 200, "{raw}");
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names.iter().position(|n| *n == "reasoning"),
+        Some(1),
+        "right after the user's message: {names:?}"
+    );
+    let thoughts: String = events
+        .iter()
+        .filter(|e| e.name == "reasoning")
+        .filter_map(|e| e.data["text"].as_str())
+        .collect();
+    assert_eq!(thoughts, "Two and two.");
+    assert_eq!(text_of(&events), "It is 4.");
+    let done = &last(&events).data;
+    assert_eq!(done["reasoning"], "Two and two.", "{raw}");
+    // Claude's output tokens include its thinking.
+    assert_eq!(done["completion_tokens"], 6, "{done}");
 }
 
 async fn an_anthropic_provider_streams_calls_tools_and_is_metered(app: TestApp) {

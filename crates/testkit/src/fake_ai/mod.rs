@@ -88,10 +88,10 @@ pub struct Reply {
     pub quirks: Quirks,
     /// End as cut off by the token limit (`length`; Anthropic's `max_tokens`).
     pub length_limited: bool,
-    /// Think this first, as a reasoning model does: streamed word by word, paced like
-    /// the text, as `delta.reasoning_content` (or `delta.reasoning` with
+    /// Think this first, as a reasoning model does. OpenAI-compatible: streamed word by
+    /// word, paced like the text, as `delta.reasoning_content` (or `delta.reasoning` with
     /// [`Quirks::reasoning_field`]); in a whole answer, `message.reasoning_content`.
-    /// OpenAI-compatible side only.
+    /// Anthropic: a `thinking` block (with a signature) before the answer's blocks.
     pub reasoning: String,
 }
 

@@ -23,7 +23,8 @@ enum Step {
 
 struct EventStream {
     id: String,
-    /// The content block being streamed: 1 after a tool call's spoken preface, else 0.
+    /// The content block being streamed: after the thinking block and a tool call's
+    /// spoken preface, when the answer has them.
     index: u32,
     req: MessagesRequest,
     answer: Answer,
@@ -35,6 +36,19 @@ struct EventStream {
 
 fn sse(kind: &str, data: &Value) -> Bytes {
     Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
+}
+
+/// A content block streamed whole: its start, its deltas, its stop.
+fn whole_block(index: u32, block: Value, deltas: &[Value]) -> Vec<Bytes> {
+    let start = json!({"type": "content_block_start", "index": index, "content_block": block});
+    let mut events = vec![sse("content_block_start", &start)];
+    for delta in deltas {
+        let data = json!({"type": "content_block_delta", "index": index, "delta": delta});
+        events.push(sse("content_block_delta", &data));
+    }
+    let stop = json!({"type": "content_block_stop", "index": index});
+    events.push(sse("content_block_stop", &stop));
+    events
 }
 
 impl EventStream {
@@ -63,26 +77,28 @@ impl EventStream {
                 Step::BlockStart => {
                     self.step = Step::Pieces;
                     let mut events = Vec::new();
+                    // The model's thinking, then what it says before its call: each a
+                    // whole block before the answer's own.
+                    let thinking = &self.answer.reasoning;
+                    if !thinking.is_empty() {
+                        events.extend(whole_block(
+                            self.index,
+                            json!({"type": "thinking", "thinking": ""}),
+                            &[
+                                json!({"type": "thinking_delta", "thinking": thinking}),
+                                json!({"type": "signature_delta", "signature": "fake-signature"}),
+                            ],
+                        ));
+                        self.index += 1;
+                    }
                     let preface = self.answer.preface();
                     if !preface.is_empty() {
-                        // What the model says before its call: a whole text block first.
-                        events.extend([
-                            sse(
-                                "content_block_start",
-                                &json!({"type": "content_block_start", "index": 0,
-                                "content_block": {"type": "text", "text": ""}}),
-                            ),
-                            sse(
-                                "content_block_delta",
-                                &json!({"type": "content_block_delta", "index": 0,
-                                "delta": {"type": "text_delta", "text": preface}}),
-                            ),
-                            sse(
-                                "content_block_stop",
-                                &json!({"type": "content_block_stop", "index": 0}),
-                            ),
-                        ]);
-                        self.index = 1;
+                        events.extend(whole_block(
+                            self.index,
+                            json!({"type": "text", "text": ""}),
+                            &[json!({"type": "text_delta", "text": preface})],
+                        ));
+                        self.index += 1;
                     }
                     events.push(sse(
                         "content_block_start",

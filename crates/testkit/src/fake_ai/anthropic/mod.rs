@@ -169,6 +169,19 @@ fn content_block(answer: &Answer, filled: bool) -> Value {
     }
 }
 
+/// A whole message's content: the thinking, what is said before a tool call, the answer.
+fn content_blocks(answer: &Answer) -> Value {
+    let mut blocks = Vec::new();
+    if !answer.reasoning.is_empty() {
+        blocks.push(json!({"type": "thinking", "thinking": answer.reasoning, "signature": "fake-signature"}));
+    }
+    if !answer.preface().is_empty() {
+        blocks.push(json!({"type": "text", "text": answer.preface()}));
+    }
+    blocks.push(content_block(answer, true));
+    Value::Array(blocks)
+}
+
 /// The answer as one JSON message (`"stream": false`).
 async fn whole(id: String, req: MessagesRequest, answer: Answer) -> Response {
     if !answer.delay.is_zero() {
@@ -179,10 +192,7 @@ async fn whole(id: String, req: MessagesRequest, answer: Answer) -> Response {
         "type": "message",
         "role": "assistant",
         "model": req.model,
-        "content": match answer.preface() {
-            "" => json!([content_block(&answer, true)]),
-            said => json!([{"type": "text", "text": said}, content_block(&answer, true)]),
-        },
+        "content": content_blocks(&answer),
         "stop_reason": stop_reason(&answer),
         "stop_sequence": null,
     });
