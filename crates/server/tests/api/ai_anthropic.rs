@@ -6,7 +6,9 @@ use nexus_testkit::fake_ai::{Behavior, FakeAi, PROMPT_OVERHEAD, Reply};
 use nexus_testkit::{Client, Engine, TestApp};
 use serde_json::{Value, json};
 
-use crate::ai_support::{conversation, last, send_streamed, switch_on_assistant, text_of};
+use crate::ai_support::{
+    conversation, last, reasoning_of, send_streamed, switch_on_assistant, text_of,
+};
 use crate::{assert_error, owner};
 
 nexus_testkit::both_engines!(
@@ -47,12 +49,7 @@ async fn claudes_thinking_streams_as_reasoning(app: TestApp) {
         Some(1),
         "right after the user's message: {names:?}"
     );
-    let thoughts: String = events
-        .iter()
-        .filter(|e| e.name == "reasoning")
-        .filter_map(|e| e.data["text"].as_str())
-        .collect();
-    assert_eq!(thoughts, "Two and two.");
+    assert_eq!(reasoning_of(&events), "Two and two.");
     assert_eq!(text_of(&events), "It is 4.");
     let done = &last(&events).data;
     assert_eq!(done["reasoning"], "Two and two.", "{raw}");

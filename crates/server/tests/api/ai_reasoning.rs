@@ -10,20 +10,12 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 use crate::ai_support::{
-    SseEvent, conversation, enable_ai, last, open_stream, parse_sse, send_streamed, text_of,
+    conversation, enable_ai, last, open_stream, parse_sse, reasoning_of, send_streamed, text_of,
     wait_for_message_where,
 };
 use crate::owner;
 
 both_engines!(reasoning_streams_first_and_stays_out_of_the_history);
-
-fn reasoning_of(events: &[SseEvent]) -> String {
-    events
-        .iter()
-        .filter(|e| e.name == "reasoning")
-        .filter_map(|e| e.data["text"].as_str())
-        .collect()
-}
 
 async fn reasoning_streams_first_and_stays_out_of_the_history(app: TestApp) {
     let fake = FakeAi::start(None).await;

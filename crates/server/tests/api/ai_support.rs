@@ -96,10 +96,20 @@ fn stream_request(c: &Client, ws: &str, conv: &str, body: Value) -> reqwest::Req
     .json(&body)
 }
 
+/// The answer's text, from its `delta` events.
 pub fn text_of(events: &[SseEvent]) -> String {
+    texts_of(events, "delta")
+}
+
+/// A reasoning model's thoughts, from the `reasoning` events.
+pub fn reasoning_of(events: &[SseEvent]) -> String {
+    texts_of(events, "reasoning")
+}
+
+fn texts_of(events: &[SseEvent], name: &str) -> String {
     events
         .iter()
-        .filter(|e| e.name == "delta")
+        .filter(|e| e.name == name)
         .filter_map(|e| e.data["text"].as_str())
         .collect()
 }
