@@ -239,6 +239,16 @@ impl PgTx {
             .map_err(query_err)
     }
 
+    /// The settings to read with, if this is a read-only transaction that has not begun
+    /// and sees the latest committed data with every statement (`READ COMMITTED`, not a
+    /// snapshot): reads made outside it, each in a transaction of its own, then see the
+    /// same as they would inside it.
+    async fn unbegun_read(&self) -> Option<Vec<(&'static str, String)>> {
+        let state = self.state.lock().await;
+        let unbegun = state.tx.is_none() && state.read_only && state.begin == "BEGIN READ ONLY";
+        unbegun.then(|| state.pending.clone())
+    }
+
     /// Set transaction-local settings: folded into the `BEGIN` if it has not gone out yet.
     async fn set(&self, settings: &[(&'static str, String)]) -> Result<(), DbErr> {
         let mut state = self.state.lock().await;
@@ -575,6 +585,30 @@ impl Tx {
         Ok(changed)
     }
 
+    /// Several reads in one round trip where the engine allows it; each one's rows, in
+    /// order. For a request's reads that are known up front (a conversation and its
+    /// messages, before every AI answer).
+    ///
+    /// On PostgreSQL, when this is a read transaction that has not begun (see
+    /// [`PgTx::unbegun_read`]): its settings and the reads go out as one simple-protocol
+    /// query on a connection whose statements stay prepared (see [`prepared`]), which
+    /// PostgreSQL runs as one implicit read-only transaction. That is one round trip
+    /// where `BEGIN` with the settings, each read and the `ROLLBACK` took one each; the
+    /// transaction itself stays unbegun, for statements after these. Otherwise each read
+    /// runs in this transaction in turn.
+    pub async fn read_together(&self, reads: &[Statement]) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+        if let TxInner::Postgres(pg) = &self.inner
+            && let Some(settings) = pg.unbegun_read().await
+        {
+            return self.db.read_at_once(settings, reads).await;
+        }
+        let mut rows = Vec::with_capacity(reads.len());
+        for read in reads {
+            rows.push(self.query_all_raw(read.clone()).await?);
+        }
+        Ok(rows)
+    }
+
     /// Run one statement that changes rows; returns how many it changed.
     pub async fn write(&self, stmt: Write<'_>) -> Result<u64, DbErr> {
         let done = self
@@ -757,8 +791,9 @@ impl Db {
     /// A pool of up to `max_connections`; on PostgreSQL `min_connections` of them stay
     /// open while idle (SQLite keeps one: its connections are cheap to open).
     /// PostgreSQL: a quarter of each (at least one) go to the connections whose
-    /// statements stay prepared, for the writes every AI message makes (see
-    /// [`prepared`]); the rest (at least two) to the pool for everything else.
+    /// statements stay prepared, for the writes every AI message makes and the reads it
+    /// starts with (see [`prepared`]); the rest (at least two) to the pool for
+    /// everything else.
     pub async fn connect(
         url: &str,
         max_connections: u32,
@@ -1110,6 +1145,40 @@ impl Db {
         let mut changed = counts.split_off(THEN);
         changed.truncate(then.len());
         Ok((updated, Ok((changed, conn))))
+    }
+
+    /// PostgreSQL: the one query of [`Tx::read_together`], with `settings` (a read
+    /// transaction's scope) and read-only, as `BEGIN READ ONLY` would have made it.
+    async fn read_at_once(
+        &self,
+        mut settings: Vec<(&'static str, String)>,
+        reads: &[Statement],
+    ) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+        settings.push(("transaction_read_only", "on".to_owned()));
+        let stmts: Vec<Stmt> = std::iter::once(Stmt::settings(&settings))
+            .chain(reads.iter().map(|read| Stmt::Bound {
+                sql: read.sql.clone(),
+                values: read.values.clone().map(|v| v.0).unwrap_or_default(),
+            }))
+            .collect();
+        let mut conn = self.prepared_conn().await?;
+        let done = conn
+            .run_returning(&stmts, false)
+            .await
+            .map_err(|(_, err)| err)?;
+        // One result per statement: the settings', then the reads'.
+        if done.len() != stmts.len() {
+            return Err(DbErr::Custom(format!(
+                "expected {} results, got {}",
+                stmts.len(),
+                done.len()
+            )));
+        }
+        Ok(done
+            .into_iter()
+            .skip(1)
+            .map(|read| read.rows.into_iter().map(Into::into).collect())
+            .collect())
     }
 
     /// A PostgreSQL connection whose statements stay prepared, for a query of our own

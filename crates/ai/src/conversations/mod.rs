@@ -18,6 +18,7 @@ use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -136,13 +137,22 @@ pub async fn find_readable(
     ctx: &TenantCtx,
     id: Uuid,
 ) -> Result<conversation::Model, ApiError> {
+    readable_or_not_found(find(ctx, id).one(db).await?, ctx)
+}
+
+/// The query of [`find_readable`], whose row [`readable_or_not_found`] then checks.
+pub fn find(ctx: &TenantCtx, id: Uuid) -> Select<conversation::Entity> {
     conversation::Entity::find()
         .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
         .filter(conversation::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .filter(|c| can_read(c, ctx))
-        .ok_or(ApiError::NotFound)
+}
+
+/// The row [`find`] found, if the caller can read it; 404 if not.
+pub fn readable_or_not_found(
+    row: Option<conversation::Model>,
+    ctx: &TenantCtx,
+) -> Result<conversation::Model, ApiError> {
+    row.filter(|c| can_read(c, ctx)).ok_or(ApiError::NotFound)
 }
 
 pub async fn find_writable(
@@ -151,6 +161,14 @@ pub async fn find_writable(
     id: Uuid,
 ) -> Result<conversation::Model, ApiError> {
     let c = find_readable(db, ctx, id).await?;
+    writable_or_forbidden(c, ctx)
+}
+
+/// A conversation the caller can read, if they can also write it; 403 if not.
+pub fn writable_or_forbidden(
+    c: conversation::Model,
+    ctx: &TenantCtx,
+) -> Result<conversation::Model, ApiError> {
     if can_write(&c, ctx) {
         Ok(c)
     } else {

@@ -5,8 +5,8 @@ use nexus_kernel::pagination::List;
 use nexus_kernel::roles::Permission;
 use uuid::Uuid;
 
-use super::{MessageView, load_all, path_to, siblings};
-use crate::conversations::{assistant_on, find_readable};
+use super::{MessageView, path_to, readable_with_messages, siblings};
+use crate::conversations::assistant_on;
 
 /// The conversation's messages along the branch being shown, oldest first.
 #[utoipa::path(get, path = "/workspaces/{workspace_id}/conversations/{conversation_id}/messages", tag = "assistant",
@@ -20,8 +20,7 @@ pub async fn list_messages(
     let (_, id) = path;
     assistant_on(&member).await?;
     member.require(Permission::ReadWorkspace)?;
-    let c = find_readable(member.tx(), &member.ctx, id).await?;
-    let all = load_all(member.tx(), member.workspace_id(), id).await?;
+    let (c, all) = readable_with_messages(member.tx(), &member.ctx, id).await?;
     let items = path_to(&all, c.head_message_id)
         .into_iter()
         .map(|m| MessageView::new(m, siblings(&all, m)))

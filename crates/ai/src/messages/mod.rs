@@ -15,15 +15,21 @@ pub use checkpoints::Checkpoints;
 pub use turn::{Options, TurnKind, prepare};
 
 use chrono::{DateTime, Utc};
+use nexus_kernel::db::Tx;
+use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, AppState};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QueryTrait, Select,
+};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::entities::message;
+use crate::conversations;
+use crate::entities::{conversation, message};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -109,12 +115,45 @@ pub async fn load_all(
     workspace_id: Uuid,
     conversation_id: Uuid,
 ) -> Result<Vec<message::Model>, ApiError> {
-    Ok(message::Entity::find()
+    Ok(all_of(workspace_id, conversation_id).all(db).await?)
+}
+
+/// Every message of a conversation, oldest first.
+fn all_of(workspace_id: Uuid, conversation_id: Uuid) -> Select<message::Entity> {
+    message::Entity::find()
         .filter(message::Column::WorkspaceId.eq(workspace_id))
         .filter(message::Column::ConversationId.eq(conversation_id))
         .order_by_asc(message::Column::Id)
-        .all(db)
-        .await?)
+}
+
+/// A conversation the caller can read (404 if not, as [`find_readable`] says it) and all
+/// its messages, read together: one round trip on PostgreSQL (see
+/// [`Tx::read_together`]) where reading them one by one takes four. Every message sent,
+/// and every opening of a conversation, starts with these two reads.
+pub async fn readable_with_messages(
+    tx: &Tx,
+    ctx: &TenantCtx,
+    conversation_id: Uuid,
+) -> Result<(conversation::Model, Vec<message::Model>), ApiError> {
+    let backend = tx.get_database_backend();
+    let reads = [
+        conversations::find(ctx, conversation_id).build(backend),
+        all_of(ctx.workspace_id, conversation_id).build(backend),
+    ];
+    let mut rows = tx.read_together(&reads).await?.into_iter();
+    let (Some(conversation_rows), Some(message_rows)) = (rows.next(), rows.next()) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("a read went missing")));
+    };
+    let conversation = conversation_rows
+        .first()
+        .map(|row| conversation::Model::from_query_result(row, ""))
+        .transpose()?;
+    let conversation = conversations::readable_or_not_found(conversation, ctx)?;
+    let messages = message_rows
+        .iter()
+        .map(|row| message::Model::from_query_result(row, ""))
+        .collect::<Result<_, _>>()?;
+    Ok((conversation, messages))
 }
 
 /// The messages from the first one down to `leaf`, in order.

@@ -16,10 +16,10 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::engine::Turn;
-use super::{MessageView, load_all, path_to, siblings};
+use super::{MessageView, path_to, readable_with_messages, siblings};
 use crate::AiService;
 use crate::catalog::Catalog;
-use crate::conversations::{assistant_on, find_writable, writable};
+use crate::conversations::{assistant_on, find_writable, writable, writable_or_forbidden};
 use crate::entities::{conversation, message};
 use crate::provider::{ChatMessage, ChatRequest, FunctionCall, ToolCall};
 use crate::usage::quota;
@@ -118,7 +118,8 @@ pub async fn prepare(
     if !catalog.is_configured() {
         return Err(Catalog::not_configured());
     }
-    let conv = find_writable(member.tx(), &member.ctx, conversation_id).await?;
+    let (conv, all) = readable_with_messages(member.tx(), &member.ctx, conversation_id).await?;
+    let conv = writable_or_forbidden(conv, &member.ctx)?;
     let model = match (&opts.model, opts.escalate) {
         (Some(m), _) if catalog.offers(m) => m.clone(),
         (Some(_), _) => {
@@ -139,7 +140,6 @@ pub async fn prepare(
         .map(|m| catalog.candidates(&m))
         .unwrap_or_default();
 
-    let all = load_all(member.tx(), member.workspace_id(), conversation_id).await?;
     // Where the new user message hangs (None for a regeneration, which reuses one).
     let (parent, content, regenerate_of) = match kind {
         TurnKind::Send { content } => {

@@ -1,6 +1,7 @@
 //! PostgreSQL connections of our own for the writes every AI message makes (see
-//! [`super::Db::single_update`] and [`super::Db::single_update_then_write`]), each
-//! connection knowing which statements it has prepared.
+//! [`super::Db::single_update`] and [`super::Db::single_update_then_write`]) and the
+//! reads it starts with ([`super::Tx::read_together`]), each connection knowing which
+//! statements it has prepared.
 //!
 //! Those writes go out as one simple-protocol query per transaction, so that hot rows
 //! (a workspace's quota) are locked for one round trip only. A simple-protocol query has
@@ -16,7 +17,8 @@
 
 use futures::TryStreamExt;
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder, Value, inject_parameters};
-use sea_orm::sqlx::{self, ConnectOptions, Connection, PgConnection, postgres::PgConnectOptions};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgRow};
+use sea_orm::sqlx::{self, ConnectOptions, Connection, Either, PgConnection};
 use sea_orm::{DbErr, RuntimeErr};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -245,19 +247,34 @@ impl Checkout {
         stmts: &[Stmt],
         ends_open: bool,
     ) -> Result<Vec<u64>, (Vec<u64>, DbErr)> {
+        let changed = |done: Vec<Done>| done.iter().map(|d| d.changed).collect();
+        match self.run_returning(stmts, ends_open).await {
+            Ok(done) => Ok(changed(done)),
+            Err((done, err)) => Err((changed(done), err)),
+        }
+    }
+
+    /// [`Checkout::run`], with the rows each statement returned. They come in
+    /// PostgreSQL's text format (a simple-protocol query has no other), which sqlx
+    /// decodes as it does the binary one.
+    pub(super) async fn run_returning(
+        &mut self,
+        stmts: &[Stmt],
+        ends_open: bool,
+    ) -> Result<Vec<Done>, (Vec<Done>, DbErr)> {
         loop {
             self.state = State::Unknown;
             let conn = self.conn.as_mut().expect("a checkout holds its connection");
             let (sql, prelude) = conn.statements.script(stmts, &self.pool.unpreparable());
-            let (mut counts, failed) = execute(&mut conn.pg, sql).await;
+            let (mut done, failed) = execute(&mut conn.pg, sql).await;
             // One result per statement of the prelude, ahead of the statements' own.
             // `PREPARE` and `DEALLOCATE` are not undone by a rollback: what ran stands.
-            let ran = counts.len().min(prelude.len());
+            let ran = done.len().min(prelude.len());
             let mut prelude = prelude.into_iter();
-            for done in prelude.by_ref().take(ran) {
-                conn.statements.apply(done);
+            for step in prelude.by_ref().take(ran) {
+                conn.statements.apply(step);
             }
-            let changed = counts.split_off(ran);
+            let changed = done.split_off(ran);
             let Some(err) = failed else {
                 self.state = if ends_open {
                     State::InTransaction
@@ -300,16 +317,30 @@ impl Checkout {
     }
 }
 
-/// Send `sql` (one or more statements); what each statement changed, up to the error
-/// that stopped it if one did.
-async fn execute(pg: &mut PgConnection, sql: String) -> (Vec<u64>, Option<sqlx::Error>) {
-    let mut counts = Vec::new();
-    let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute_many(pg);
+/// What one statement of a query did.
+pub(super) struct Done {
+    /// The rows it changed.
+    pub changed: u64,
+    /// The rows it returned.
+    pub rows: Vec<PgRow>,
+}
+
+/// Send `sql` (one or more statements); what each statement did, up to the error that
+/// stopped it if one did.
+async fn execute(pg: &mut PgConnection, sql: String) -> (Vec<Done>, Option<sqlx::Error>) {
+    let mut done = Vec::new();
+    let mut rows = Vec::new();
+    let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_many(pg);
     loop {
         match results.try_next().await {
-            Ok(Some(done)) => counts.push(done.rows_affected()),
-            Ok(None) => return (counts, None),
-            Err(err) => return (counts, Some(err)),
+            // A statement's rows come first, then its result.
+            Ok(Some(Either::Right(row))) => rows.push(row),
+            Ok(Some(Either::Left(result))) => done.push(Done {
+                changed: result.rows_affected(),
+                rows: std::mem::take(&mut rows),
+            }),
+            Ok(None) => return (done, None),
+            Err(err) => return (done, Some(err)),
         }
     }
 }

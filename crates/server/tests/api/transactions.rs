@@ -24,6 +24,7 @@ both_engines!(
     a_single_update_is_its_own_transaction,
     a_single_update_then_a_write_transaction,
     a_single_update_then_a_committed_write,
+    reads_together_match_reads_one_by_one,
 );
 
 async fn workspace(app: &TestApp) -> Scope {
@@ -960,4 +961,181 @@ async fn a_message_does_not_lock_its_workspace_row() {
     assert_eq!(count(mine).await, 0);
     let usage = format!("SELECT count(*) AS n FROM ai_usage WHERE workspace_id = '{ws}'");
     assert_eq!(count(usage).await, 2, "the usage ledger outlives it");
+}
+
+/// A message with every column set, and values that text formats get wrong if anything
+/// does: quotes, backslashes, newlines, non-ASCII, JSON, microseconds, large numbers.
+fn full_message(scope: Scope, conversation_id: Uuid) -> nexus_ai::entities::message::ActiveModel {
+    use chrono::SubsecRound;
+    let now = Utc::now().trunc_subsecs(6);
+    nexus_ai::entities::message::ActiveModel {
+        workspace_id: Set(scope.workspace_id),
+        id: Set(Uuid::now_v7()),
+        conversation_id: Set(conversation_id),
+        parent_id: Set(Some(Uuid::now_v7())),
+        role: Set("assistant".into()),
+        content: Set("it's \"quoted\", back\\slashed,\nnew-lined and naïve ✓".into()),
+        status: Set("interrupted".into()),
+        model: Set(Some("fake-small".into())),
+        provider_id: Set(Some(Uuid::now_v7())),
+        prompt_tokens: Set(9_000_000_000),
+        completion_tokens: Set(-1),
+        latency_ms: Set(Some(1234)),
+        ttft_ms: Set(None),
+        cached: Set(true),
+        tool_calls: Set(Some(serde_json::json!([
+            { "id": "call_1", "name": "list_members", "arguments": "{\"q\": \"it's\"}",
+              "result": { "items": ["ü", 1.5, null, true] } }
+        ]))),
+        error: Set(Some(
+            serde_json::json!({ "code": "upstream", "message": "a \\ b" }),
+        )),
+        created_by: Set(scope.user_id),
+        created_at: Set(now),
+        updated_at: Set(now + chrono::Duration::microseconds(7)),
+        reasoning: Set(Some("hmm…\n'yes'".into())),
+        cached_prompt_tokens: Set(42),
+    }
+}
+
+/// `Tx::read_together` reads what its transaction would read statement by statement; on
+/// PostgreSQL that is one query of its own on a connection whose statements stay
+/// prepared, whose rows come in PostgreSQL's text format and must decode to the same
+/// models as the binary rows of reads sent one by one. It is bound to the
+/// transaction's workspace, read-only, and leaves the transaction to go on.
+async fn reads_together_match_reads_one_by_one(app: TestApp) {
+    use nexus_ai::entities::{conversation, message};
+    use sea_orm::{FromQueryResult, QueryOrder};
+
+    let fake = nexus_testkit::fake_ai::FakeAi::start(None).await;
+    let (o, ws, user) = owner(&app, "o@example.com").await;
+    crate::ai_support::enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv: Uuid = crate::ai_support::conversation(
+        &o,
+        &ws,
+        serde_json::json!({ "title": "Ünïcode 'title'", "system_prompt": "be\tbrief" }),
+    )
+    .await
+    .parse()
+    .expect("uuid");
+    let scope = Scope {
+        workspace_id: ws.parse().expect("uuid"),
+        user_id: Some(user.parse().expect("uuid")),
+    };
+    let db = &app.state.db;
+    let tx = db.tenant(scope, true).await.expect("write");
+    for _ in 0..2 {
+        message::Entity::insert(full_message(scope, conv))
+            .exec_without_returning(&tx)
+            .await
+            .expect("insert");
+    }
+    tx.commit().await.expect("commit");
+
+    let backend = db.backend();
+    let reads = [
+        conversation::Entity::find()
+            .filter(conversation::Column::WorkspaceId.eq(scope.workspace_id))
+            .filter(conversation::Column::Id.eq(conv))
+            .build(backend),
+        message::Entity::find()
+            .filter(message::Column::WorkspaceId.eq(scope.workspace_id))
+            .filter(message::Column::ConversationId.eq(conv))
+            .order_by_asc(message::Column::Id)
+            .build(backend),
+    ];
+    // Twice: the first prepares the statements on its connection, the second executes.
+    for _ in 0..2 {
+        // Read together first, while the transaction has not begun (on PostgreSQL the
+        // reads then go out on their own; once it has, they run inside it).
+        let tx = db.tenant(scope, false).await.expect("read");
+        let together = tx.read_together(&reads).await.expect("together");
+        assert_eq!(together.len(), 2);
+        let conversations = |rows: &[sea_orm::QueryResult]| -> Vec<conversation::Model> {
+            rows.iter()
+                .map(|r| conversation::Model::from_query_result(r, "").expect("conversation"))
+                .collect()
+        };
+        let messages = |rows: &[sea_orm::QueryResult]| -> Vec<message::Model> {
+            rows.iter()
+                .map(|r| message::Model::from_query_result(r, "").expect("message"))
+                .collect()
+        };
+        let one_by_one_conversations =
+            conversations(&tx.query_all_raw(reads[0].clone()).await.expect("read"));
+        let one_by_one_messages =
+            messages(&tx.query_all_raw(reads[1].clone()).await.expect("read"));
+        assert_eq!(conversations(&together[0]), one_by_one_conversations);
+        assert_eq!(one_by_one_conversations.len(), 1);
+        assert_eq!(messages(&together[1]), one_by_one_messages);
+        assert_eq!(one_by_one_messages.len(), 2);
+        tx.commit().await.expect("commit");
+    }
+    if app.engine != Engine::Postgres {
+        return;
+    }
+
+    // Bound to the transaction's workspace: with no workspace filter, another workspace's
+    // transaction sees none of these rows, this one's sees them.
+    let unfiltered = [Statement::from_string(
+        backend,
+        "SELECT count(*) AS n FROM messages",
+    )];
+    let count = |tx: nexus_kernel::db::Tx| {
+        let unfiltered = unfiltered.clone();
+        async move {
+            let rows = tx.read_together(&unfiltered).await.expect("count");
+            rows[0][0].try_get::<i64>("", "n").expect("n")
+        }
+    };
+    assert_eq!(count(db.tenant(scope, false).await.expect("read")).await, 2);
+    let (_, other_ws, other_user) = owner(&app, "other@example.com").await;
+    let other = Scope {
+        workspace_id: other_ws.parse().expect("uuid"),
+        user_id: Some(other_user.parse().expect("uuid")),
+    };
+    assert_eq!(count(db.tenant(other, false).await.expect("read")).await, 0);
+
+    // Read-only, as `BEGIN READ ONLY` is.
+    let tx = db.tenant(scope, false).await.expect("read");
+    let write = Statement::from_string(
+        backend,
+        "UPDATE messages SET status = 'complete' RETURNING id",
+    );
+    let err = tx.read_together(&[write]).await.expect_err("read only");
+    assert!(err.to_string().contains("read-only"), "{err}");
+    // The transaction goes on with its scope after a read together.
+    tx.read_together(&reads).await.expect("together");
+    assert_eq!(
+        setting(&tx, "app.workspace_id").await,
+        scope.workspace_id.to_string()
+    );
+    tx.commit().await.expect("commit");
+}
+
+/// On PostgreSQL a read together is one query: the settings and both reads, executed on
+/// the connection for prepared statements once they are prepared there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_together_are_one_query() {
+    let Some(app) = one_connection_app().await else {
+        return;
+    };
+    let scope = workspace(&app).await;
+    let db = &app.state.db;
+    add_modules(db, scope, &["a", "b"]).await;
+    let modules = workspace_module::Entity::find()
+        .filter(workspace_module::Column::WorkspaceId.eq(scope.workspace_id))
+        .build(db.backend());
+    let reads = [modules.clone(), modules];
+    for round in 0..2 {
+        let tx = db.tenant(scope, false).await.expect("read");
+        let rows = tx.read_together(&reads).await.expect("together");
+        assert_eq!(rows.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2]);
+        tx.commit().await.expect("commit");
+        let sent = last_prepared_query(db).await;
+        let executes = sent.matches("EXECUTE nx_").count();
+        assert_eq!(executes, 3, "the settings and the two reads: {sent}");
+        assert!(sent.contains("'transaction_read_only', 'on'"), "{sent}");
+        assert_eq!(sent.contains("PREPARE"), round == 0, "{sent}");
+    }
 }
