@@ -399,11 +399,7 @@ impl SqliteTx {
         }
         let mut sql = String::from(if begin { "BEGIN IMMEDIATE;\n" } else { "" });
         let mut values = Vec::new();
-        for stmt in stmts {
-            sql.push_str(&stmt.sql);
-            sql.push_str(";\n");
-            values.extend(stmt.values.iter().flat_map(|v| v.0.iter().cloned()));
-        }
+        append_sqlite(&mut sql, &mut values, stmts);
         if commit {
             sql.push_str("COMMIT");
         }
@@ -478,6 +474,49 @@ impl SqliteTx {
         state.writer = None;
         Ok(())
     }
+}
+
+/// Append `stmts` to one SQLite query: their SQL, and their values in order (sqlx binds
+/// them statement after statement; see [`SqliteTx::batch`]).
+fn append_sqlite(sql: &mut String, values: &mut Vec<sea_orm::Value>, stmts: &[Statement]) {
+    for stmt in stmts {
+        sql.push_str(&stmt.sql);
+        sql.push_str(";\n");
+        values.extend(stmt.values.iter().flat_map(|v| v.0.iter().cloned()));
+    }
+}
+
+/// SQLite: the one query of [`Tx::read_together`], on a pooled connection.
+async fn sqlite_read_at_once(
+    pool: &SqlitePool,
+    reads: &[Statement],
+) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    append_sqlite(&mut sql, &mut values, reads);
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+    let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(Values(values)));
+    let mut all = Vec::with_capacity(reads.len());
+    let mut rows = Vec::new();
+    let mut results = sqlx::Executor::fetch_many(&mut *conn, query);
+    // A statement's rows come first, then its result.
+    while let Some(next) = results.try_next().await.map_err(query_err)? {
+        match next {
+            sqlx::Either::Right(row) => rows.push(row.into()),
+            sqlx::Either::Left(_) => all.push(std::mem::take(&mut rows)),
+        }
+    }
+    if all.len() != reads.len() {
+        return Err(DbErr::Custom(format!(
+            "expected {} results, got {}",
+            reads.len(),
+            all.len()
+        )));
+    }
+    Ok(all)
 }
 
 /// The row-level-security keys of a scope (see [`Tx::bind_scope`]).
@@ -594,13 +633,20 @@ impl Tx {
     /// query on a connection whose statements stay prepared (see [`prepared`]), which
     /// PostgreSQL runs as one implicit read-only transaction. That is one round trip
     /// where `BEGIN` with the settings, each read and the `ROLLBACK` took one each; the
-    /// transaction itself stays unbegun, for statements after these. Otherwise each read
-    /// runs in this transaction in turn.
+    /// transaction itself stays unbegun, for statements after these. On SQLite's read
+    /// scope (the pool): one query, so one trip to a connection's worker thread where
+    /// each read took one. Otherwise each read runs in this transaction in turn.
     pub async fn read_together(&self, reads: &[Statement]) -> Result<Vec<Vec<QueryResult>>, DbErr> {
-        if let TxInner::Postgres(pg) = &self.inner
-            && let Some(settings) = pg.unbegun_read().await
-        {
-            return self.db.read_at_once(settings, reads).await;
+        match &self.inner {
+            TxInner::Postgres(pg) => {
+                if let Some(settings) = pg.unbegun_read().await {
+                    return self.db.read_at_once(settings, reads).await;
+                }
+            }
+            TxInner::Pool(conn) if conn.get_database_backend() == DbBackend::Sqlite => {
+                return sqlite_read_at_once(conn.get_sqlite_connection_pool(), reads).await;
+            }
+            _ => {}
         }
         let mut rows = Vec::with_capacity(reads.len());
         for read in reads {

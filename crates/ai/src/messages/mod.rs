@@ -126,10 +126,11 @@ fn all_of(workspace_id: Uuid, conversation_id: Uuid) -> Select<message::Entity> 
         .order_by_asc(message::Column::Id)
 }
 
-/// A conversation the caller can read (404 if not, as [`find_readable`] says it) and all
-/// its messages, read together: one round trip on PostgreSQL (see
-/// [`Tx::read_together`]) where reading them one by one takes four. Every message sent,
-/// and every opening of a conversation, starts with these two reads.
+/// A conversation the caller can read (404 if not, as [`conversations::find_readable`] says it) and all
+/// its messages, read together (see [`Tx::read_together`]): one round trip on
+/// PostgreSQL where reading them one by one takes four, one trip to a connection's
+/// thread on SQLite where it takes two. Every message sent, and every opening of a
+/// conversation, starts with these two reads.
 pub async fn readable_with_messages(
     tx: &Tx,
     ctx: &TenantCtx,
