@@ -998,11 +998,12 @@ fn full_message(scope: Scope, conversation_id: Uuid) -> nexus_ai::entities::mess
     }
 }
 
-/// `Tx::read_together` reads what its transaction would read statement by statement; on
-/// PostgreSQL that is one query of its own on a connection whose statements stay
-/// prepared, whose rows come in PostgreSQL's text format and must decode to the same
-/// models as the binary rows of reads sent one by one. It is bound to the
-/// transaction's workspace, read-only, and leaves the transaction to go on.
+/// `Tx::read_together` reads what its transaction would read statement by statement. On
+/// SQLite that is one query to a connection's thread. On PostgreSQL it is one query of
+/// its own on a connection whose statements stay prepared, whose rows come in
+/// PostgreSQL's text format and must decode to the same models as the binary rows of
+/// reads sent one by one; it is bound to the transaction's workspace, read-only, and
+/// leaves the transaction to go on.
 async fn reads_together_match_reads_one_by_one(app: TestApp) {
     use nexus_ai::entities::{conversation, message};
     use sea_orm::{FromQueryResult, QueryOrder};
