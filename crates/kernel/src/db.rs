@@ -78,6 +78,10 @@ enum TxInner {
     Postgres(PgTx),
 }
 
+/// How a PostgreSQL read scope begins ([`Db::begin_read`]): read-only, `READ COMMITTED`,
+/// so each statement sees the latest commit (which [`Tx::read_together`] relies on).
+const BEGIN_READ: &str = "BEGIN READ ONLY";
+
 /// A PostgreSQL transaction that begins with its first statement. The `BEGIN` and the
 /// scope settings (`app.workspace_id`, …) then travel in one simple-protocol round trip
 /// instead of three (`BEGIN`, `SET TRANSACTION`, `set_config`), and a request answered
@@ -245,7 +249,7 @@ impl PgTx {
     /// same as they would inside it.
     async fn unbegun_read(&self) -> Option<Vec<(&'static str, String)>> {
         let state = self.state.lock().await;
-        let unbegun = state.tx.is_none() && state.read_only && state.begin == "BEGIN READ ONLY";
+        let unbegun = state.tx.is_none() && state.begin == BEGIN_READ;
         unbegun.then(|| state.pending.clone())
     }
 
@@ -976,7 +980,7 @@ impl Db {
     pub async fn begin_read(&self) -> Result<Tx, DbErr> {
         match self.engine() {
             Engine::Sqlite => Ok(Tx::new(TxInner::Pool(self.conn.clone()), self)),
-            Engine::Postgres => Ok(self.postgres_tx("BEGIN READ ONLY", true)),
+            Engine::Postgres => Ok(self.postgres_tx(BEGIN_READ, true)),
         }
     }
 
