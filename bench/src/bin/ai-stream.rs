@@ -16,10 +16,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The platform benchmark's CPU accounting, from /proc.
 #[path = "../cpu.rs"]
 mod cpu;
+/// The bare relay: the floor under any gateway on this machine.
+#[path = "../relay.rs"]
+mod relay;
 
 use anyhow::{Context, Result};
 use nexus_testkit::fake_ai::FakeAi;
 use nexus_testkit::{Client, Engine, TestApp};
+use relay::Relay;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -213,6 +217,11 @@ async fn nexus_stream(c: &Client, url: &str, i: usize) -> Samples {
     s
 }
 
+/// The three paths each level runs, as the tables name them.
+const DIRECT: &str = "direct";
+const RELAYED: &str = "bare relay";
+const THROUGH: &str = "through Nexus";
+
 struct Row {
     path: &'static str,
     streams: usize,
@@ -333,6 +342,27 @@ async fn through_nexus(owner: &Client, urls: Vec<String>) -> Result<Samples> {
     Ok(samples)
 }
 
+/// `n` streams from `base` (the provider, or the relay in front of it), all at once: their
+/// samples, and how long the round took.
+async fn at_once_direct(
+    http: &reqwest::Client,
+    base: &str,
+    n: usize,
+) -> Result<(Samples, Duration)> {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (http, base) = (http.clone(), base.to_owned());
+            tokio::spawn(async move { direct_stream(&http, &base, i).await })
+        })
+        .collect();
+    let mut samples = Samples::default();
+    for t in tasks {
+        samples.merge(t.await.context("direct stream task")?);
+    }
+    Ok((samples, started.elapsed()))
+}
+
 async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()> {
     let fake = FakeAi::start(None).await;
     fake.set_echo_delay(WORD_EVERY);
@@ -368,6 +398,7 @@ async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()>
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
         .build()?;
+    let relay = Relay::start(&fake.base_url()).await?;
     // Warm-up, not recorded: one round as wide as the pool, so that every pooled
     // connection has prepared the message path's statements, as under steady load. A
     // fresh pool hands its connections out in turn, so 30 streams one after another would
@@ -376,48 +407,44 @@ async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()>
     let mut rows = Vec::new();
     for &n in plan.levels.iter().filter(|_| plan.at_once) {
         let rounds = plan.min_samples.div_ceil(n);
-        let (mut direct, mut through) = (Samples::default(), Samples::default());
-        let (mut direct_wall, mut through_wall) = (Duration::ZERO, Duration::ZERO);
+        let (mut direct, mut relayed, mut through) =
+            (Samples::default(), Samples::default(), Samples::default());
+        let (mut direct_wall, mut relayed_wall, mut through_wall) =
+            (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         for _ in 0..rounds {
             let urls = conversations(&owner, &ws, n).await?;
-            let base = fake.base_url();
-            let started = Instant::now();
-            let tasks: Vec<_> = (0..n)
-                .map(|i| {
-                    let (http, base) = (http.clone(), base.clone());
-                    tokio::spawn(async move { direct_stream(&http, &base, i).await })
-                })
-                .collect();
-            for t in tasks {
-                direct.merge(t.await.context("direct stream task")?);
-            }
-            direct_wall += started.elapsed();
+            let (s, wall) = at_once_direct(&http, &fake.base_url(), n).await?;
+            direct.merge(s);
+            direct_wall += wall;
+            let (s, wall) = at_once_direct(&http, relay.base_url(), n).await?;
+            relayed.merge(s);
+            relayed_wall += wall;
 
             let started = Instant::now();
             through.merge(through_nexus(&owner, urls).await?);
             through_wall += started.elapsed();
         }
         let rounds_u32 = u32::try_from(rounds).unwrap_or(u32::MAX);
-        rows.push(Row {
-            path: "direct",
-            streams: n,
-            s: direct,
-            wall: direct_wall / rounds_u32,
-            cpu: None,
-        });
-        rows.push(Row {
-            path: "through Nexus",
-            streams: n,
-            s: through,
-            wall: through_wall / rounds_u32,
-            cpu: None,
-        });
+        for (path, s, wall) in [
+            (DIRECT, direct, direct_wall),
+            (RELAYED, relayed, relayed_wall),
+            (THROUGH, through, through_wall),
+        ] {
+            rows.push(Row {
+                path,
+                streams: n,
+                s,
+                wall: wall / rounds_u32,
+                cpu: None,
+            });
+        }
     }
     // One stream held open is the one-stream burst level again: held-open levels start at 2.
     let mut held = Vec::new();
     for &n in plan.levels.iter().filter(|&&n| n > 1 && plan.held_open) {
         let window = held_open_window(n, plan.min_samples);
-        held.extend(held_open_level(&owner, &ws, &http, &fake.base_url(), n, window).await?);
+        let bases = [fake.base_url(), relay.base_url().to_owned()];
+        held.extend(held_open_level(&owner, &ws, &http, bases, n, window).await?);
     }
     let (rss, peak) = memory_mib();
     writeln!(
@@ -444,15 +471,16 @@ async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()>
     Ok(())
 }
 
-/// One held-open level, direct then through Nexus (see [`held_open`]): its two rows.
+/// One held-open level, direct, through the bare relay, then through Nexus (see
+/// [`held_open`]): its three rows. `bases` are the provider's and the relay's base URLs.
 async fn held_open_level(
     owner: &Client,
     ws: &str,
     http: &reqwest::Client,
-    base: &str,
+    bases: [String; 2],
     n: usize,
     window: Duration,
-) -> Result<[Row; 2]> {
+) -> Result<[Row; 3]> {
     let per_worker = held_open_conversations(window);
     // Thousands of conversations at 500: made 32 at a time, or the set-up outlasts the run.
     let making = Arc::new(tokio::sync::Semaphore::new(32));
@@ -470,13 +498,20 @@ async fn held_open_level(
         urls.push(m.await.context("conversation maker")??);
     }
     // For profiling a held-open level alone (e.g. `perf record` started after this line).
-    eprintln!("held open: {n} streams, direct then through Nexus");
-    let (http, base) = (http.clone(), base.to_owned());
-    let (direct, direct_cpu) = held_open(n, window, move |worker, seq| {
-        let (http, base) = (http.clone(), base.clone());
-        Some(async move { direct_stream(&http, &base, worker * 1000 + seq).await })
-    })
-    .await?;
+    eprintln!("held open: {n} streams, direct, through the bare relay, then through Nexus");
+    let mut straight = Vec::with_capacity(2);
+    for base in bases {
+        let http = http.clone();
+        straight.push(
+            held_open(n, window, move |worker, seq| {
+                let (http, base) = (http.clone(), base.clone());
+                Some(async move { direct_stream(&http, &base, worker * 1000 + seq).await })
+            })
+            .await?,
+        );
+    }
+    let [(direct, direct_cpu), (relayed, relayed_cpu)] =
+        <[_; 2]>::try_from(straight).map_err(|_| anyhow::anyhow!("two straight paths"))?;
     let (c, urls) = (owner.clone(), Arc::new(urls));
     let (through, through_cpu) = held_open(n, window, move |worker, seq| {
         let url = urls[worker].get(seq)?.clone();
@@ -486,14 +521,21 @@ async fn held_open_level(
     .await?;
     Ok([
         Row {
-            path: "direct",
+            path: DIRECT,
             streams: n,
             s: direct,
             wall: window,
             cpu: direct_cpu,
         },
         Row {
-            path: "through Nexus",
+            path: RELAYED,
+            streams: n,
+            s: relayed,
+            wall: window,
+            cpu: relayed_cpu,
+        },
+        Row {
+            path: THROUGH,
             streams: n,
             s: through,
             wall: window,
@@ -502,8 +544,8 @@ async fn held_open_level(
     ])
 }
 
-/// One level's rows (direct, then through Nexus, per level) as a table, then what Nexus
-/// added at each level. `last` names the last column (a burst round's wall time, or a
+/// One level's rows (direct, bare relay, through Nexus, per level) as a table, then what
+/// the relay and Nexus added at each level. `last` names the last column (a burst round's wall time, or a
 /// held-open level's recording window).
 fn write_rows(out: &mut String, rows: &mut [Row], last: &str) -> Result<()> {
     writeln!(
@@ -530,21 +572,30 @@ fn write_rows(out: &mut String, rows: &mut [Row], last: &str) -> Result<()> {
     }
     writeln!(
         out,
-        "\nOverhead of Nexus (through minus direct), milliseconds:\n"
+        "\nOverhead of Nexus (through minus direct), milliseconds, beside the floor under any \
+         gateway on this machine (bare relay minus direct):\n"
     )?;
     writeln!(
         out,
-        "| streams | TTFT p95 added | between-tokens p99 added |"
+        "| streams | TTFT p95 added | between-tokens p99 added | bare relay: TTFT p95 added | bare relay: between-tokens p99 added |"
     )?;
-    writeln!(out, "|---:|---:|---:|")?;
-    for pair in rows.chunks_mut(2) {
-        let [direct, through] = pair else { continue };
+    writeln!(out, "|---:|---:|---:|---:|---:|")?;
+    for level in rows.chunks_mut(3) {
+        let [direct, relayed, through] = level else {
+            continue;
+        };
+        let (ttft, between) = (
+            pct(&mut direct.s.ttft, 95.0),
+            pct(&mut direct.s.between, 99.0),
+        );
         writeln!(
             out,
-            "| {} | {:.2} | {:.2} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} |",
             direct.streams,
-            pct(&mut through.s.ttft, 95.0) - pct(&mut direct.s.ttft, 95.0),
-            pct(&mut through.s.between, 99.0) - pct(&mut direct.s.between, 99.0)
+            pct(&mut through.s.ttft, 95.0) - ttft,
+            pct(&mut through.s.between, 99.0) - between,
+            pct(&mut relayed.s.ttft, 95.0) - ttft,
+            pct(&mut relayed.s.between, 99.0) - between,
         )?;
     }
     if rows.iter().any(|r| r.cpu.is_some()) {
@@ -640,7 +691,7 @@ async fn main() -> Result<()> {
     writeln!(
         out,
         "Each stream asks a {}-word question; the fake OpenAI-compatible provider (a real HTTP server, `nexus-testkit`) echoes it back one word every {} ms. \
-         `direct` streams from the provider itself; `through Nexus` sends the same question as a message in its own conversation and reads the SSE answer, \
+         `direct` streams from the provider itself; `bare relay` streams the same through a relay that only relays (an HTTP server and client set up as Nexus's, forwarding the answer's bytes unread: the floor under any gateway on this machine); `through Nexus` sends the same question as a message in its own conversation and reads the SSE answer, \
          so it includes everything Nexus does per message: quota reservation, saving both messages, the provider call, the usage ledger. \
          TTFT is from sending the request to the first token; `between` is the gap between tokens as the client sees them. \
          Before the levels, one unrecorded round of {WARM_UP_STREAMS} streams warms Nexus's database pool. \
