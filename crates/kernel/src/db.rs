@@ -55,6 +55,12 @@ pub struct Db {
     /// PostgreSQL: connections for [`Db::single_update`] and the like, whose statements
     /// stay prepared (see [`prepared`]).
     prepared: Option<Arc<PreparedPool>>,
+    /// SQLite: the one connection every write transaction runs on. Writers take turns
+    /// anyway (`writer`), and a connection that is the only one writing keeps its page
+    /// cache from one transaction to the next; SQLite empties a connection's cache
+    /// whenever another connection has written since its last transaction, so writes
+    /// spread over the pool re-read the pages they touch, every time.
+    sqlite_writer: Option<SqlitePool>,
 }
 
 /// A unit of work on the database. Dropping a `Tx` without [`Tx::commit`] rolls it back.
@@ -882,6 +888,23 @@ impl Db {
             }
         }
         let conn = Database::connect(opts).await?;
+        let sqlite_writer = match engine {
+            Engine::Sqlite => {
+                let options = conn.get_sqlite_connection_pool().connect_options();
+                let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(WRITE_WAIT)
+                    // A local file does not drop connections: no ping before each write.
+                    .test_before_acquire(false)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with((*options).clone())
+                    .await?;
+                Some(pool)
+            }
+            Engine::Postgres => None,
+        };
         let prepared = match engine {
             Engine::Sqlite => None,
             Engine::Postgres => {
@@ -896,6 +919,7 @@ impl Db {
             yielding: Arc::new(Mutex::new(())),
             cache: Arc::new(HotCache::new(Duration::ZERO)),
             prepared,
+            sqlite_writer,
         })
     }
 
@@ -966,7 +990,10 @@ impl Db {
                 let kind = if yielding { "yielding" } else { "ordinary" };
                 metrics::histogram!("db_writer_wait_seconds", "kind" => kind)
                     .record(asked.elapsed().as_secs_f64());
-                let pool = self.conn.get_sqlite_connection_pool();
+                let pool = self
+                    .sqlite_writer
+                    .as_ref()
+                    .unwrap_or_else(|| self.conn.get_sqlite_connection_pool());
                 Ok(Tx::new(
                     TxInner::SqliteWrite(SqliteTx::new(pool, turn)),
                     self,
