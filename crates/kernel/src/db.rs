@@ -7,7 +7,8 @@
 //!
 //! Transactions are [`Tx`], not SeaORM's type, because each engine wants its own shape:
 //! - SQLite writers queue on an in-process lock instead of on SQLite's busy handler (which
-//!   sleeps and so adds tens of milliseconds to the tail), and read scopes run on the pool
+//!   sleeps and so adds tens of milliseconds to the tail) and write on one connection of
+//!   their own (which keeps its page cache: see [`Db`]), and read scopes run on the pool
 //!   without `BEGIN`/`COMMIT` (SQLite has no row-level security to bind, and each
 //!   statement is a round trip to the connection's worker thread). A write transaction
 //!   begins with its first statement, and a batch of writes goes out in one round trip
