@@ -779,6 +779,14 @@ pub enum Engine {
 /// Which engine a URL names, or a clear error for anything else.
 pub fn engine_of(url: &str) -> anyhow::Result<Engine> {
     if url.starts_with("sqlite:") {
+        // SQLite gives every connection its own in-memory database, and Nexus keeps a
+        // pool of them and a writing connection besides: the tables one connection
+        // made would be missing on the next.
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            anyhow::bail!(
+                "an in-memory SQLite database is not supported: NEXUS_DATABASE_URL must name a file, e.g. sqlite://./data/nexus.db?mode=rwc"
+            )
+        }
         Ok(Engine::Sqlite)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Engine::Postgres)

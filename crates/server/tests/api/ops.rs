@@ -91,10 +91,14 @@ async fn unknown_routes_wrong_methods_and_huge_bodies_get_the_envelope() {
 }
 
 #[test]
-fn an_unknown_database_scheme_is_a_clear_startup_error() {
+fn an_unknown_database_scheme_or_an_in_memory_sqlite_is_a_clear_startup_error() {
     let err = nexus_kernel::db::engine_of("mysql://localhost/db").expect_err("unsupported");
     assert!(err.to_string().contains("sqlite: or postgres://"), "{err}");
     assert!(nexus_kernel::db::engine_of("sqlite://./data/x.db").is_ok());
+    for memory in ["sqlite::memory:", "sqlite://x.db?mode=memory&cache=shared"] {
+        let err = nexus_kernel::db::engine_of(memory).expect_err("in-memory");
+        assert!(err.to_string().contains("must name a file"), "{err}");
+    }
     assert!(nexus_kernel::db::engine_of("postgresql://u@h/db").is_ok());
 }
 
