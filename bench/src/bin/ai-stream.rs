@@ -545,8 +545,8 @@ async fn held_open_level(
 }
 
 /// One level's rows (direct, bare relay, through Nexus, per level) as a table, then what
-/// the relay and Nexus added at each level. `last` names the last column (a burst round's wall time, or a
-/// held-open level's recording window).
+/// the relay and Nexus added at each level. `last` names the last column (a burst
+/// round's wall time, or a held-open level's recording window).
 fn write_rows(out: &mut String, rows: &mut [Row], last: &str) -> Result<()> {
     writeln!(
         out,
