@@ -254,15 +254,19 @@ fn send_error(e: reqwest::Error) -> ProviderError {
     }
 }
 
+/// `Retry-After` as seconds or as an HTTP date (RFC 9110 allows both), at most an hour.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: f64 = headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match value.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs.min(3600.0)),
+        Ok(_) => return None,
+        // A date already past means "now".
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    };
+    Some(wait.min(Duration::from_secs(3600)))
 }
 
 /// The provider's error message, short, from an error body (`{"error":{"message":…}}` in
@@ -313,6 +317,31 @@ mod tests {
             }
         }
         (events, None)
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_a_date() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, v.parse().expect("header value"));
+            retry_after(&h)
+        };
+        assert_eq!(with("2"), Some(Duration::from_secs(2)));
+        assert_eq!(with("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(with("-1"), None);
+        assert_eq!(with("soon"), None);
+        assert_eq!(with("999999"), Some(Duration::from_secs(3600)));
+        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+        let wait = with(&later).expect("a date");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert_eq!(
+            with("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "a date already past means now"
+        );
     }
 
     #[tokio::test]

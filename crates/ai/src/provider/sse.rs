@@ -138,6 +138,13 @@ impl ChunkParser {
             self.done = true;
             let mut out = Vec::new();
             self.think.finish(&mut out);
+            // Some servers end with `[DONE]` and no finish reason: the tool calls gathered
+            // so far are the answer's, not to be dropped.
+            if !self.finished && !self.tool_calls.is_empty() {
+                self.finished = true;
+                let calls = std::mem::take(&mut self.tool_calls);
+                super::finish_answer(calls, "tool_calls".into(), &mut out);
+            }
             return Ok(out);
         }
         let chunk: Chunk = serde_json::from_str(payload)
@@ -180,9 +187,24 @@ impl ChunkParser {
     }
 
     /// A tool call arrives in pieces (its id and name first, its arguments split over
-    /// many chunks), keyed by `index`.
+    /// many chunks), keyed by `index`. Some servers leave `index` out and send each call
+    /// whole: a piece without one continues the last call, unless it brings an id of its
+    /// own, which starts the next.
     fn add_tool_call_piece(&mut self, call: &Value) {
-        let index = call["index"].as_u64().unwrap_or(0);
+        let index = match call["index"].as_u64() {
+            Some(index) => index,
+            None => match self.tool_calls.last_key_value() {
+                Some((&last, entry))
+                    if call["id"]
+                        .as_str()
+                        .is_some_and(|id| !entry.id.is_empty() && id != entry.id) =>
+                {
+                    last + 1
+                }
+                Some((&last, _)) => last,
+                None => 0,
+            },
+        };
         let entry = self.tool_calls.entry(index).or_insert_with(|| ToolCall {
             id: String::new(),
             kind: "function".into(),
@@ -348,6 +370,54 @@ mod tests {
             panic!("tool calls")
         };
         assert!(calls[0].id.starts_with("call_"), "a missing id is made up");
+    }
+
+    #[test]
+    fn whole_tool_calls_without_an_index_stay_apart() {
+        // Each call whole in one piece, no `index` (as some OpenAI-compatible servers
+        // send them), then a piece of the second call's arguments without an id.
+        let s = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"list_members\",\"arguments\":\"{}\"}}]}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"function\":{\"name\":\"search_conversations\",\"arguments\":\"{\\\"query\"}}]}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"\\\": \\\"x\\\"}\"}}]}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n";
+        let events = run(s);
+        let StreamEvent::ToolCalls(calls) = &events[0] else {
+            panic!("{events:?}")
+        };
+        let got: Vec<_> = calls
+            .iter()
+            .map(|c| {
+                (
+                    c.id.as_str(),
+                    c.function.name.as_str(),
+                    c.function.arguments.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", "list_members", "{}"),
+                ("b", "search_conversations", "{\"query\": \"x\"}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn tool_calls_ended_by_done_without_a_finish_reason_are_kept() {
+        let s = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"list_members\",\"arguments\":\"{}\"}}]}}]}\n\n\
+                 data: [DONE]\n\n";
+        let events = run(s);
+        let StreamEvent::ToolCalls(calls) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(calls[0].function.name, "list_members");
+        assert_eq!(
+            events[1],
+            StreamEvent::Finished {
+                reason: "tool_calls".into()
+            }
+        );
     }
 
     #[test]
