@@ -174,6 +174,19 @@ async fn bad_input_changes_nothing(app: TestApp) {
                     &format!("{method} {path} {field} unknown enum value"),
                 );
             }
+            // A NUL in any text field, sent or optional (PostgreSQL cannot store one).
+            let text = prop["type"] == "string"
+                || prop["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&json!("string")));
+            if text {
+                let mut body = valid.clone();
+                body[field] = json!("a\u{0000}b");
+                assert_client_error(
+                    &a.call(m.clone(), &url, Some(body)).await,
+                    &format!("{method} {path} {field} NUL"),
+                );
+            }
             if valid.get(field).is_some_and(Value::is_string) {
                 let mut body = valid.clone();
                 body[field] = json!(huge);
