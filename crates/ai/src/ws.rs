@@ -3,14 +3,20 @@
 //!
 //! Client → server (JSON text frames):
 //! `{"type":"send","ref":"c1","workspace_id":…,"conversation_id":…,"content":"…","model"?,"escalate"?,"temperature"?}`,
-//! `{"type":"cancel","conversation_id":…}`, `{"type":"ping"}`.
+//! `{"type":"cancel","conversation_id":…,"ref"?:…}`, `{"type":"ping"}`.
 //! Server → client: `{"type":<event>,"ref":…,"conversation_id":…,"data":{…}}` with the
 //! same events and payloads as the SSE stream (`message`, `delta`, `tool_call`,
 //! `tool_result`, `done`, `error`), and `{"type":"pong"}`.
+//!
+//! `cancel` stops the conversation's answers (only the one sent with `ref`, if given),
+//! even when answers finish in the background: each ends with an `error` event of code
+//! `cancelled`, carrying what was saved. When the server shuts down, every answer on the
+//! socket ends with its final event (`server_shutting_down`), then the socket closes with
+//! code 1001 (going away).
 
 use axum::Extension;
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
@@ -22,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -50,6 +57,8 @@ enum ClientFrame {
     },
     Cancel {
         conversation_id: Uuid,
+        #[serde(rename = "ref")]
+        reference: Option<String>,
     },
     Ping,
 }
@@ -81,9 +90,19 @@ pub async fn open_websocket(
             ));
         }
     }
+    // Once upgraded the connection is no longer the server's to drain: the session is
+    // tracked so that shutdown waits for its answers' final events.
+    let tasks = state.tasks.clone();
     Ok(upgrade
         .max_message_size(256 * 1024)
-        .on_upgrade(move |socket| session(socket, state, ai, me)))
+        .on_upgrade(move |socket| tasks.track_future(session(socket, state, ai, me))))
+}
+
+/// An answer streaming on the socket.
+struct Running {
+    reference: Option<String>,
+    stop: CancellationToken,
+    forwarder: JoinHandle<()>,
 }
 
 async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: CurrentUser) {
@@ -100,11 +119,17 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
                 break;
             }
         }
+        sink
     });
-    let mut turns: HashMap<Uuid, JoinHandle<()>> = HashMap::new();
+    // By conversation: a `cancel` names one.
+    let mut turns: HashMap<Uuid, Vec<Running>> = HashMap::new();
+    let mut shutting_down = false;
     loop {
         let frame = tokio::select! {
-            () = state.shutdown.cancelled() => break,
+            () = state.shutdown.cancelled() => {
+                shutting_down = true;
+                break;
+            }
             f = stream.next() => f,
         };
         let Some(Ok(frame)) = frame else { break };
@@ -118,10 +143,16 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
             Ok(ClientFrame::Ping) => {
                 let _ = out_tx.send(json!({ "type": "pong" })).await;
             }
-            Ok(ClientFrame::Cancel { conversation_id }) => {
-                // Dropping the turn's reader makes the engine stop and save what it has.
-                if let Some(h) = turns.remove(&conversation_id) {
-                    h.abort();
+            Ok(ClientFrame::Cancel {
+                conversation_id,
+                reference,
+            }) => {
+                // The answer stops and saves what it has; its forwarder goes on to send
+                // that final event.
+                for running in turns.get(&conversation_id).into_iter().flatten() {
+                    if reference.is_none() || running.reference == reference {
+                        running.stop.cancel();
+                    }
                 }
             }
             Ok(ClientFrame::Send {
@@ -133,7 +164,10 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
                 escalate,
                 temperature,
             }) => {
-                turns.retain(|_, h| !h.is_finished());
+                for running in turns.values_mut() {
+                    running.retain(|r| !r.forwarder.is_finished());
+                }
+                turns.retain(|_, running| !running.is_empty());
                 let meta = me.meta.clone();
                 let result = async {
                     let member =
@@ -152,16 +186,21 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
                         opts,
                     )
                     .await?;
-                    engine::start(state.clone(), ai.clone(), prepared).await
+                    let stop = prepared.turn.stop.clone();
+                    let rx = engine::start(state.clone(), ai.clone(), prepared).await?;
+                    Ok::<_, ApiError>((rx, stop))
                 }
                 .await;
                 match result {
-                    Ok(rx) => {
+                    Ok((rx, stop)) => {
                         let out = out_tx.clone();
-                        turns.insert(
-                            conversation_id,
-                            tokio::spawn(forward(rx, out, reference, conversation_id)),
-                        );
+                        let forwarder =
+                            tokio::spawn(forward(rx, out, reference.clone(), conversation_id));
+                        turns.entry(conversation_id).or_default().push(Running {
+                            reference,
+                            stop,
+                            forwarder,
+                        });
                     }
                     Err(err) => {
                         let status = err.status().as_u16();
@@ -175,11 +214,30 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
             }
         }
     }
-    for (_, h) in turns {
-        h.abort();
+    let running = turns.into_values().flatten();
+    if shutting_down {
+        // Each answer is ending on its own (the shutdown cancels it) and sends its final
+        // event; the server's drain deadline bounds the wait.
+        for r in running {
+            let _ = r.forwarder.await;
+        }
+    } else {
+        // The client left: dropping the readers stops the answers (unless they finish in
+        // the background).
+        for r in running {
+            r.forwarder.abort();
+        }
     }
     drop(out_tx);
-    let _ = writer.await;
+    if let Ok(mut sink) = writer.await
+        && shutting_down
+    {
+        let close = CloseFrame {
+            code: close_code::AWAY,
+            reason: "The server is restarting.".into(),
+        };
+        let _ = sink.send(Message::Close(Some(close))).await;
+    }
 }
 
 async fn forward(

@@ -53,6 +53,17 @@ pub enum ApiError {
         message: String,
         details: Value,
     },
+    /// Work that started and then failed partway, answered with the status its cause
+    /// calls for (an AI answer awaited as one JSON document: 504 when it ran out of time,
+    /// 503 when the server stopped it, 502 when the provider failed). Its cause is logged
+    /// where it happened.
+    #[error("failed: {code}")]
+    Failed {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -101,6 +112,7 @@ impl ApiError {
             }
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            Self::Failed { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -147,6 +159,12 @@ impl ApiError {
                 code,
                 message,
                 details,
+            }
+            | Self::Failed {
+                code,
+                message,
+                details,
+                ..
             } => (code, message.clone(), details.clone()),
             Self::Unavailable => (
                 "unavailable",

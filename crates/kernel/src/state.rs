@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::Settings;
 use crate::crypto::Keyring;
@@ -17,4 +18,9 @@ pub struct AppState {
     /// Cancelled when the server begins to shut down, so long-running work (AI streams)
     /// can send its final event and stop before the drain deadline.
     pub shutdown: CancellationToken,
+    /// Work that outlives the request that started it: AI turns (which may finish in the
+    /// background) and WebSocket sessions, which the server stops tracking once upgraded.
+    /// On shutdown the server waits for it, up to the drain deadline, before it closes
+    /// the database, so their final events and saves are not cut off.
+    pub tasks: TaskTracker,
 }

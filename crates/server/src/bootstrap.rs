@@ -69,5 +69,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         keyring: Arc::new(keyring),
         limiter: Arc::new(limiter),
         shutdown,
+        tasks: tokio_util::task::TaskTracker::new(),
     })
 }

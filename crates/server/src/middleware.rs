@@ -101,8 +101,19 @@ impl Drop for InFlight {
 }
 
 /// Answer 503 with the envelope when a request runs past the configured timeout. Streams
-/// (exports) are bounded by this only until their headers are sent.
+/// (exports) are bounded by this only until their headers are sent. An AI turn is not
+/// bounded by it at all: awaited as one JSON document it lasts as long as its answer,
+/// which the AI's own timeouts bound.
 pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let turn = req.method() == axum::http::Method::POST
+        && req.extensions().get::<MatchedPath>().is_some_and(|p| {
+            nexus_ai::messages::TURN_ROUTES
+                .iter()
+                .any(|r| p.as_str().ends_with(r))
+        });
+    if turn {
+        return next.run(req).await;
+    }
     let limit = Duration::from_secs(state.settings.request_timeout_secs.max(1));
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,

@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Serve until `shutdown` resolves, then drain for at most `shutdown_grace_secs`.
+/// Serve until `shutdown` resolves, then drain (requests, then [`AppState::tasks`]) for
+/// at most `shutdown_grace_secs`.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
@@ -40,8 +41,17 @@ pub async fn serve(
         let _ = rx.wait_for(|stopping| *stopping).await;
         tokio::time::sleep(grace).await;
     };
+    // Turns and WebSocket sessions outlive the connections axum tracks: their final
+    // events and saves are waited for too, before the database closes under them.
+    let tasks = state.tasks.clone();
+    let drained = async move {
+        server.await?;
+        tasks.close();
+        tasks.wait().await;
+        anyhow::Ok(())
+    };
     tokio::select! {
-        result = server => result?,
+        result = drained => result?,
         () = deadline => tracing::warn!("drain deadline passed; closing remaining connections"),
     }
     state.db.conn().clone().close().await.ok();

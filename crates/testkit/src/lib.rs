@@ -36,6 +36,8 @@ pub struct TestApp {
     pub engine: Engine,
     pg_database: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server's task: it ends when `serve` has drained and closed the database.
+    served: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -178,7 +180,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
-        tokio::spawn(async move {
+        let served = tokio::spawn(async move {
             let _ = nexus_server::serve::serve(serve_state, listener, async {
                 let _ = rx.await;
             })
@@ -191,6 +193,7 @@ impl TestApp {
             engine,
             pg_database,
             shutdown: Some(tx),
+            served: Some(served),
             _dir: dir,
         }
     }
@@ -199,6 +202,15 @@ impl TestApp {
     pub fn begin_shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+    }
+
+    /// Whether the server, once asked to shut down, finished draining (requests, answers
+    /// and WebSocket sessions) and closed its database within `within`.
+    pub async fn stopped_within(&mut self, within: std::time::Duration) -> bool {
+        match self.served.take() {
+            Some(served) => tokio::time::timeout(within, served).await.is_ok(),
+            None => true,
         }
     }
 

@@ -450,9 +450,12 @@ export interface paths {
          *     (the saved user message), `reasoning` (`{"text"}`: a reasoning model's thoughts,
          *     before its answer), `delta` (`{"text"}`), `tool_call`, `tool_result`, then `done`
          *     (the saved answer with usage, model, latency and `cached`) or `error` (`{code,
-         *     message}`). Otherwise the call waits and answers 201 with both messages. The user
-         *     message is written before any provider is called, and committed before any of the
-         *     answer is sent or saved.
+         *     message}`). Otherwise the call waits (past the server's request timeout, up to the
+         *     AI's stream timeout) and answers 201 with both messages, also when the answer was cut
+         *     short with what arrived kept (its `status` is `interrupted`, its `error` says why);
+         *     an answer that never came is an error: 502 (the provider failed), 504 (it ran out of
+         *     time), 503 (the server is restarting). The user message is written before any
+         *     provider is called, and committed before any of the answer is sent or saved.
          */
         post: operations["send_message"];
         delete?: never;
@@ -2585,6 +2588,24 @@ export interface operations {
             };
             /** @description No provider could answer */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The server is restarting */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The answer ran out of time */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

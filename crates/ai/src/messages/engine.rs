@@ -25,7 +25,7 @@ use crate::AiService;
 use crate::entities::message;
 use crate::provider::{ChatMessage, ChatRequest, StreamEvent, ToolCall, Usage};
 use crate::resilience::{Candidate, OpenError};
-use crate::usage::quota::Reservation;
+use crate::usage::quota::{self, Budget, Reservation};
 use crate::usage::tokens;
 
 /// Checkpoint the partial answer this often while it streams (see [`super::checkpoints`]).
@@ -70,9 +70,15 @@ pub struct Turn {
     pub request: ChatRequest,
     pub candidates: Vec<Candidate>,
     pub reservation: Reservation,
+    /// The limits the reservation was made against, for the reservations of further
+    /// rounds when the model calls tools.
+    pub budget: Budget,
     pub cache_key: Option<String>,
     /// Generate a title when this turn completes.
     pub needs_title: bool,
+    /// Cancelled to stop the answer on the client's request (the WebSocket's `cancel`),
+    /// which stops it even when answers whose client left finish in the background.
+    pub stop: CancellationToken,
     pub small_model_candidates: Vec<Candidate>,
 }
 
@@ -88,6 +94,9 @@ pub(super) struct Outcome {
     pub(super) candidate: Option<Candidate>,
     pub(super) ttft: Option<Duration>,
     pub(super) cached: bool,
+    /// The turn's reservation, grown by each further round's (what the final save
+    /// settles).
+    pub(super) reservation: Reservation,
 }
 
 /// Start a prepared turn and commit its save; events arrive on the returned channel.
@@ -106,7 +115,8 @@ pub async fn start(
     let Prepared { turn, save } = prepared;
     let (saved, gate) = oneshot::channel();
     let (tx, rx) = mpsc::channel(256);
-    let task = tokio::spawn(async move {
+    let tasks = state.tasks.clone();
+    let task = tasks.spawn(async move {
         let _ = tx
             .send(TurnEvent::Message(
                 Box::new(turn.user_message.clone()),
@@ -169,16 +179,17 @@ async fn run(
 ) {
     let started = Instant::now();
     let background = state.settings.ai_finish_in_background;
-    // Cancelled when the server shuts down, or when the client leaves (unless answers
-    // finish in the background).
+    // Cancelled when the server shuts down, when the client asks to stop, or when the
+    // client leaves (unless answers finish in the background).
     let cancel = state.shutdown.child_token();
     let watch_client = {
-        let (tx, cancel) = (tx.clone(), cancel.clone());
+        let (tx, cancel, stop) = (tx.clone(), cancel.clone(), turn.stop.clone());
         tokio::spawn(async move {
-            tx.closed().await;
-            if !background {
-                cancel.cancel();
+            tokio::select! {
+                () = tx.closed(), if !background => {}
+                () = stop.cancelled() => {}
             }
+            cancel.cancel();
         })
     };
     let mut out = Outcome {
@@ -191,6 +202,7 @@ async fn run(
         candidate: None,
         ttft: None,
         cached: false,
+        reservation: turn.reservation.clone(),
     };
 
     // A cache hit counts itself: only once the save has committed.
@@ -315,15 +327,32 @@ async fn generate(
     tokio::pin!(timed_out, cancelled);
     let between_tokens = metrics::histogram!("ai_time_between_tokens_seconds");
     for _round in 0..MAX_TOOL_ROUNDS {
-        let opened = match ai.resilience.open(&candidates, &request, cancel).await {
+        // Bounded by the stream's deadline too: a later round (after tools) may have
+        // little of it left.
+        let opened = tokio::select! {
+            opened = ai.resilience.open(&candidates, &request, cancel) => opened,
+            () = &mut timed_out => {
+                out.status = "interrupted";
+                out.error = Some(("ai_timeout", "The answer took too long and was stopped.".into()));
+                return;
+            }
+        };
+        // After an earlier round, what arrived (text, tool calls and results) is kept:
+        // the answer is interrupted rather than failed.
+        let failed = if out.candidate.is_some() {
+            "interrupted"
+        } else {
+            "error"
+        };
+        let opened = match opened {
             Ok(o) => o,
             Err(OpenError::Cancelled) => {
                 out.status = "interrupted";
-                out.error = Some(cancel_reason(state));
+                out.error = Some(cancel_reason(state, turn));
                 return;
             }
             Err(e) => {
-                out.status = "error";
+                out.status = failed;
                 out.error = Some((
                     "ai_provider_error",
                     format!("No AI provider could answer: {e}"),
@@ -355,7 +384,7 @@ async fn generate(
                 None => tokio::select! {
                     () = &mut cancelled => {
                         out.status = "interrupted";
-                        out.error = Some(cancel_reason(state));
+                        out.error = Some(cancel_reason(state, turn));
                         break;
                     }
                     () = &mut timed_out => {
@@ -469,13 +498,30 @@ async fn generate(
                 tool_call_id: Some(call.id),
             });
         }
-        // Stay within the quota reservation: no new round once it is spent.
-        if out.usage.prompt_tokens + out.usage.completion_tokens >= turn.reservation.tokens {
+        // A further round is paid for like the first: what it may cost beyond what is
+        // left of the reservation is reserved before asking, or the answer stops here.
+        // So concurrent answers that call tools cannot spend past the quota either.
+        let spent = out.usage.prompt_tokens + out.usage.completion_tokens;
+        let need = request.prompt_estimate() + u64::from(state.settings.ai_max_completion_tokens);
+        let left = out.reservation.tokens.saturating_sub(spent);
+        if need > left
+            && let Err(err) =
+                quota::extend(&state.db, &mut out.reservation, &turn.budget, need - left).await
+        {
+            let (code, message, _) = err.code_message_details();
             out.status = "interrupted";
-            out.error = Some((
-                "ai_quota_exceeded",
-                "The answer used up its token budget.".into(),
-            ));
+            out.error = Some(if code == "ai_quota_exceeded" {
+                (
+                    code,
+                    format!("The answer stopped before asking the model again: {message}"),
+                )
+            } else {
+                tracing::error!(error = ?err, "could not reserve a further round of an answer");
+                (
+                    "internal_error",
+                    "The answer could not go on; what was written is kept.".into(),
+                )
+            });
             return;
         }
     }
@@ -500,11 +546,16 @@ fn checkpoint(
     }
 }
 
-fn cancel_reason(state: &AppState) -> (&'static str, String) {
+fn cancel_reason(state: &AppState, turn: &Turn) -> (&'static str, String) {
     if state.shutdown.is_cancelled() {
         (
             "server_shutting_down",
             "The server is restarting; what was answered so far is saved.".into(),
+        )
+    } else if turn.stop.is_cancelled() {
+        (
+            "cancelled",
+            "Stopped on request; what was answered so far is saved.".into(),
         )
     } else {
         (

@@ -31,6 +31,15 @@ use uuid::Uuid;
 use crate::conversations;
 use crate::entities::{conversation, message};
 
+/// The routes that run a turn, as their matched paths end: answered as one JSON document
+/// they last as long as the answer, so the server's request timeout must not cut them
+/// (the AI's own timeouts bound them: first token, stream).
+pub const TURN_ROUTES: [&str; 3] = [
+    "/conversations/{conversation_id}/messages",
+    "/conversations/{conversation_id}/messages/{message_id}/regenerate",
+    "/conversations/{conversation_id}/messages/{message_id}/edit",
+];
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list::list_messages, send::send_message))

@@ -164,7 +164,24 @@ async fn collect(mut rx: mpsc::Receiver<TurnEvent>) -> Response {
                 message,
                 assistant,
             } => {
-                return ApiError::Upstream {
+                // An answer cut short with what arrived kept (a length limit, a stream
+                // that broke, a quota spent by its tool rounds) is an answer: its status
+                // and `error` say how it ended.
+                if let (Some(user_message), Some(assistant)) = (&user, &assistant)
+                    && assistant.status == "interrupted"
+                    && (!assistant.content.is_empty() || assistant.tool_calls.is_some())
+                {
+                    return (
+                        StatusCode::CREATED,
+                        axum::Json(TurnResult {
+                            user_message: user_message.clone(),
+                            assistant_message: (**assistant).clone(),
+                        }),
+                    )
+                        .into_response();
+                }
+                return ApiError::Failed {
+                    status: failure_status(code),
                     code,
                     message,
                     details: json!({ "user_message": user, "assistant_message": assistant }),
@@ -175,6 +192,19 @@ async fn collect(mut rx: mpsc::Receiver<TurnEvent>) -> Response {
         }
     }
     ApiError::Internal(anyhow::anyhow!("the turn ended without a result")).into_response()
+}
+
+/// The status of a turn that ended without an answer, awaited as one JSON document.
+fn failure_status(code: &str) -> StatusCode {
+    match code {
+        "ai_timeout" => StatusCode::GATEWAY_TIMEOUT,
+        "server_shutting_down" => StatusCode::SERVICE_UNAVAILABLE,
+        "ai_quota_exceeded" => StatusCode::TOO_MANY_REQUESTS,
+        "not_found" => StatusCode::NOT_FOUND,
+        "internal_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        // The provider failed or broke off (`ai_provider_error`, `ai_stream_interrupted`).
+        _ => StatusCode::BAD_GATEWAY,
+    }
 }
 
 #[cfg(test)]

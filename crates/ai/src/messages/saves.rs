@@ -144,10 +144,10 @@ pub(super) async fn finish(
     let mut writes = vec![Write::Update(&save_answer), Write::Update(&count_tokens)];
     writes.extend(ledger.as_ref().map(Write::Insert));
     writes.extend(cache.as_ref().map(Write::Insert));
-    let settle = quota::settle_update(&turn.reservation, charged);
+    let settle = quota::settle_update(&out.reservation, charged);
     let (settled, saved) = settle_and_save(&state.db, turn.ctx.scope(), &settle, &writes).await;
     if !settled {
-        quota::settle(&state.db, &turn.reservation, charged).await;
+        quota::settle(&state.db, &out.reservation, charged).await;
     }
     match saved?.first() {
         Some(1) => Ok(MessageView::new(&answer, Vec::new())),

@@ -53,9 +53,12 @@ pub struct EditMessageRequest {
 /// (the saved user message), `reasoning` (`{"text"}`: a reasoning model's thoughts,
 /// before its answer), `delta` (`{"text"}`), `tool_call`, `tool_result`, then `done`
 /// (the saved answer with usage, model, latency and `cached`) or `error` (`{code,
-/// message}`). Otherwise the call waits and answers 201 with both messages. The user
-/// message is written before any provider is called, and committed before any of the
-/// answer is sent or saved.
+/// message}`). Otherwise the call waits (past the server's request timeout, up to the
+/// AI's stream timeout) and answers 201 with both messages, also when the answer was cut
+/// short with what arrived kept (its `status` is `interrupted`, its `error` says why);
+/// an answer that never came is an error: 502 (the provider failed), 504 (it ran out of
+/// time), 503 (the server is restarting). The user message is written before any
+/// provider is called, and committed before any of the answer is sent or saved.
 #[utoipa::path(post, path = "/workspaces/{workspace_id}/conversations/{conversation_id}/messages", tag = "assistant",
     params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)), request_body = SendMessageRequest,
     responses(
@@ -63,6 +66,8 @@ pub struct EditMessageRequest {
         (status = 409, description = "No AI provider configured", body = nexus_kernel::error::ErrorEnvelope),
         (status = 429, description = "Monthly AI quota used up (details.resets_at)", body = nexus_kernel::error::ErrorEnvelope),
         (status = 502, description = "No provider could answer", body = nexus_kernel::error::ErrorEnvelope),
+        (status = 503, description = "The server is restarting", body = nexus_kernel::error::ErrorEnvelope),
+        (status = 504, description = "The answer ran out of time", body = nexus_kernel::error::ErrorEnvelope),
     ))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn send_message(

@@ -196,14 +196,9 @@ pub async fn prepare(
     // The read transaction ends here: the write below must not wait on a connection while
     // holding one, or concurrent requests starve the pool.
     let ctx = member.into_ctx();
-    // The reservation only needs to be an upper bound: characters / 3 over-counts tokens
-    // for ordinary text, and costs nothing next to running the tokenizer.
-    let prompt_estimate = request
-        .messages
-        .iter()
-        .map(|m| m.content.as_deref().unwrap_or_default().len() as u64 / 3 + 4)
-        .sum::<u64>();
-    let reserve = prompt_estimate + u64::from(state.settings.ai_max_completion_tokens);
+    // The reservation only needs to be an upper bound on one round of the model; a turn
+    // that calls tools reserves each further round before it asks (see `engine`).
+    let reserve = request.prompt_estimate() + u64::from(state.settings.ai_max_completion_tokens);
     let member_limit = catalog
         .settings
         .as_ref()
@@ -236,8 +231,10 @@ pub async fn prepare(
         request,
         candidates,
         reservation,
+        budget,
         cache_key,
         needs_title: !conv.title_generated && all.is_empty(),
+        stop: tokio_util::sync::CancellationToken::new(),
         small_model_candidates,
     };
     Ok(Prepared { turn, save })

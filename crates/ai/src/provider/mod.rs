@@ -38,6 +38,34 @@ pub struct ChatMessage {
     pub tool_call_id: Option<String>,
 }
 
+impl ChatRequest {
+    /// An upper bound on the prompt's tokens, for a quota reservation: characters / 3
+    /// over-counts tokens for ordinary text, and costs nothing next to running the
+    /// tokenizer. The tools' schemas go with every request and count too.
+    pub fn prompt_estimate(&self) -> u64 {
+        let chars = |s: &str| s.len() as u64 / 3;
+        let messages: u64 = self
+            .messages
+            .iter()
+            .map(|m| {
+                let calls: u64 = m
+                    .tool_calls
+                    .iter()
+                    .flatten()
+                    .map(|c| chars(&c.function.name) + chars(&c.function.arguments) + 4)
+                    .sum();
+                chars(m.content.as_deref().unwrap_or_default()) + calls + 4
+            })
+            .sum();
+        let tools = if self.tools.is_empty() {
+            0
+        } else {
+            serde_json::to_string(&self.tools).map_or(0, |t| chars(&t))
+        };
+        messages + tools
+    }
+}
+
 impl ChatMessage {
     pub fn text(role: &str, content: impl Into<String>) -> Self {
         Self {

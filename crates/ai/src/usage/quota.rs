@@ -216,17 +216,44 @@ pub fn folds_into_writes(db: &Db) -> bool {
 /// is an error, and the caller's rollback then leaves nothing behind.
 pub async fn reserve_in(tx: &Tx, budget: &Budget) -> Result<Reservation, ApiError> {
     let period = current_period();
+    reserve_rows(tx, budget, &period).await?;
+    Ok(budget.reservation(period, budget.member_row().map(|(user, _)| user)))
+}
+
+/// Add `budget.tokens` to the month's counter rows `budget` limits, or refuse.
+async fn reserve_rows(tx: &Tx, budget: &Budget, period: &str) -> Result<(), ApiError> {
     let rows = std::iter::once((WORKSPACE_ROW, budget.workspace_limit, "This workspace's")).chain(
         budget
             .member_row()
             .map(|(user, limit)| (user, limit, "Your")),
     );
     for (row, limit, whose) in rows {
-        if !try_reserve(tx, budget.workspace_id, &period, row, budget.tokens, limit).await? {
+        if !try_reserve(tx, budget.workspace_id, period, row, budget.tokens, limit).await? {
             return Err(exceeded(whose));
         }
     }
-    Ok(budget.reservation(period, budget.member_row().map(|(user, _)| user)))
+    Ok(())
+}
+
+/// Reserve `extra` more tokens for work a reservation already pays for (a further round
+/// of a turn that called tools), against the same limits and month, in a transaction of
+/// its own like [`reserve`]. On success the reservation covers `extra` too, and its
+/// settlement gives it back with the rest; a refusal changes nothing.
+pub async fn extend(
+    db: &Db,
+    r: &mut Reservation,
+    budget: &Budget,
+    extra: u64,
+) -> Result<(), ApiError> {
+    let more = Budget {
+        tokens: extra,
+        ..*budget
+    };
+    let tx = counter_tx(db, r.workspace_id).await?;
+    reserve_rows(&tx, &more, &r.period).await?;
+    tx.commit().await?;
+    r.tokens += extra;
+    Ok(())
 }
 
 fn scope(workspace_id: Uuid) -> Scope {

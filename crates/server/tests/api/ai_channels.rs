@@ -150,6 +150,156 @@ async fn ai_metrics_are_exported() {
     assert!(metrics.contains("kind=\"server_error\""));
 }
 
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open_socket(app: &TestApp, cookie: &str) -> Socket {
+    let mut request = format!("ws://{}/api/v1/ws", app.addr)
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect")
+        .0
+}
+
+async fn send_frame(socket: &mut Socket, frame: Value) {
+    socket
+        .send(Message::Text(frame.to_string().into()))
+        .await
+        .expect("send");
+}
+
+/// The next frame of `type`, skipping others; panics after 10 s.
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} frame"))
+            .expect("open")
+            .expect("frame");
+        if let Message::Text(text) = msg {
+            let v: Value = serde_json::from_str(&text).expect("json");
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_cancel_stops_the_answer_even_when_answers_finish_in_the_background() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.ai_finish_in_background = true).await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, cookie) = signup_cookie(&app, "stop@example.com").await;
+    let ws = o.create_workspace("Stop").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Stop" })).await;
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(200)).delay(Duration::from_millis(20)),
+    ));
+    let mut socket = open_socket(&app, &cookie).await;
+    send_frame(&mut socket, json!({ "type": "send", "ref": "s1", "workspace_id": ws, "conversation_id": conv, "content": "talk" })).await;
+    next_of(&mut socket, "delta").await;
+    // Another reference names no answer of this conversation: nothing stops.
+    send_frame(
+        &mut socket,
+        json!({ "type": "cancel", "conversation_id": conv, "ref": "other" }),
+    )
+    .await;
+    next_of(&mut socket, "delta").await;
+    send_frame(
+        &mut socket,
+        json!({ "type": "cancel", "conversation_id": conv, "ref": "s1" }),
+    )
+    .await;
+    let end = next_of(&mut socket, "error").await;
+    assert_eq!(end["ref"], "s1", "{end}");
+    assert_eq!(end["data"]["code"], "cancelled", "{end}");
+    let answer = &end["data"]["assistant_message"];
+    assert_eq!(answer["status"], "interrupted", "{end}");
+    let kept = answer["content"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .count();
+    assert!(kept > 0 && kept < 200, "{end}");
+    // The provider's request was cancelled, and what was saved is what the frame said.
+    for _ in 0..100 {
+        if fake.cancelled_streams() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(fake.cancelled_streams(), 1);
+    let saved = wait_for_message(&o, &ws, &conv, 1, "interrupted").await;
+    assert_eq!(saved["content"], answer["content"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_websocket_answers_with_a_final_event_then_closes() {
+    let Some(mut app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, cookie) = signup_cookie(&app, "down@example.com").await;
+    let ws = o.create_workspace("Down").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let a = conversation(&o, &ws, json!({ "title": "A" })).await;
+    let b = conversation(&o, &ws, json!({ "title": "B" })).await;
+    fake.push_many((0..2).map(|_| {
+        Behavior::Reply(Reply::text("slow ".repeat(500)).delay(Duration::from_millis(20)))
+    }));
+    let mut socket = open_socket(&app, &cookie).await;
+    for conv in [&a, &b] {
+        send_frame(&mut socket, json!({ "type": "send", "workspace_id": ws, "conversation_id": conv, "content": "talk slowly" })).await;
+    }
+    next_of(&mut socket, "delta").await;
+    let started = std::time::Instant::now();
+    app.begin_shutdown();
+    let mut ended = std::collections::HashSet::new();
+    let close = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame")
+            .expect("open")
+            .expect("frame");
+        match msg {
+            Message::Text(text) => {
+                let v: Value = serde_json::from_str(&text).expect("json");
+                if v["type"] == "error" {
+                    assert_eq!(v["data"]["code"], "server_shutting_down", "{v}");
+                    assert_eq!(
+                        v["data"]["assistant_message"]["status"], "interrupted",
+                        "{v}"
+                    );
+                    ended.insert(v["conversation_id"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+            Message::Close(frame) => break frame,
+            _ => {}
+        }
+    };
+    assert_eq!(
+        ended.len(),
+        2,
+        "every answer got its final event before the close"
+    );
+    assert_eq!(
+        close.map(|f| u16::from(f.code)),
+        Some(1001),
+        "closed as going away"
+    );
+    assert!(app.stopped_within(Duration::from_secs(5)).await);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_can_finish_in_the_background() {
     let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.ai_finish_in_background = true).await
@@ -201,7 +351,9 @@ async fn a_member_quota_limits_one_member_only(engine: Engine) {
     let r = o
         .put(
             &format!("/api/v1/workspaces/{ws}/ai/settings"),
-            json!({ "member_monthly_tokens": 100 }),
+            // A reservation is the prompt (with the tools' schemas, a couple of hundred
+            // tokens) and 50 for the answer: a few messages fit.
+            json!({ "member_monthly_tokens": 400 }),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -210,7 +362,7 @@ async fn a_member_quota_limits_one_member_only(engine: Engine) {
     assert_eq!(m.post(&url, json!({ "content": "one" })).await.status, 201);
     let mut refused = None;
     let mut answered = 1;
-    for _ in 0..5 {
+    for _ in 0..40 {
         let r = m.post(&url, json!({ "content": "more please" })).await;
         if r.status == 429 {
             refused = Some(r);

@@ -236,6 +236,41 @@ async fn an_answer_cut_off_by_the_length_limit_says_so() {
     assert_eq!(saved["content"], "a long answer that");
 }
 
+/// Awaited as one JSON document, an answer is not cut by the server's request timeout,
+/// and one cut short with what arrived kept is an answer (201), saying how it ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_answer_outlasts_the_request_timeout_and_a_cut_one_is_kept() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.request_timeout_secs = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Patience" })).await;
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    // 15 words, 100 ms apart: half as long again as the request timeout.
+    fake.push(Behavior::Reply(
+        Reply::text("slow ".repeat(15)).delay(Duration::from_millis(100)),
+    ));
+    let r = o.post(&url, json!({ "content": "take your time" })).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["assistant_message"]["status"], "complete");
+
+    fake.push(Behavior::Reply(
+        Reply::text("a long answer that").length_limited(),
+    ));
+    let r = o.post(&url, json!({ "content": "go on" })).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let answer = &r.body["assistant_message"];
+    assert_eq!(answer["status"], "interrupted");
+    assert_eq!(answer["content"], "a long answer that");
+    assert_eq!(answer["error"]["code"], "ai_length_limit");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_provider_times_out_and_fails_over() {
     let Some(app) = app(Engine::Sqlite).await else {
@@ -383,6 +418,7 @@ async fn answers_streaming_together_are_each_checkpointed(app: TestApp) {
 
 nexus_testkit::both_engines!(
     fifty_concurrent_requests_cannot_overspend_the_quota,
+    answers_that_call_tools_cannot_overspend_the_quota,
     a_client_that_leaves_cancels_the_upstream_request,
     a_streaming_answer_is_saved_as_it_arrives,
     answers_streaming_together_are_each_checkpointed
@@ -497,6 +533,98 @@ async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
         .map(|c| c["message_count"].as_i64().unwrap_or(-1))
         .sum();
     assert_eq!(saved, 2 * ok, "{}", list.text);
+}
+
+/// Each round of an answer that calls tools sends the whole prompt again: a further
+/// round is reserved before it is asked, so many such answers at once stay within the
+/// quota as plain ones do.
+async fn answers_that_call_tools_cannot_overspend_the_quota(app: TestApp) {
+    let limit = 15_000u64;
+    let engine = app.engine;
+    drop(app);
+    let Some(app) = TestApp::spawn_with(engine, |s| {
+        s.plans.free.monthly_ai_tokens = limit;
+        s.ai_max_completion_tokens = 100;
+    })
+    .await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    // A long system prompt: each round costs about 600 prompt tokens, and the model
+    // asks for a tool every time, for as many rounds as an answer may have.
+    let system_prompt = "lorem ".repeat(600);
+    let mut convs = Vec::new();
+    for i in 0..20 {
+        convs.push(
+            conversation(
+                &o,
+                &ws,
+                json!({ "title": format!("T{i}"), "system_prompt": system_prompt }),
+            )
+            .await,
+        );
+    }
+    fake.push_many((0..200).map(|_| Behavior::ToolCall {
+        name: "list_members".into(),
+        arguments: json!({}),
+    }));
+    let mut tasks = Vec::new();
+    for conv in convs {
+        let o = o.clone();
+        let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+        tasks.push(tokio::spawn(async move {
+            o.post(&url, json!({ "content": "who is here?" })).await
+        }));
+    }
+    let (mut answered, mut stopped, mut refused) = (0, 0, 0);
+    for t in tasks {
+        let r = t.await.expect("task");
+        match (
+            r.status,
+            r.body["assistant_message"]["error"]["code"].as_str(),
+        ) {
+            (201, Some("ai_quota_exceeded")) => stopped += 1,
+            (201, _) => answered += 1,
+            (429, _) => refused += 1,
+            (other, _) => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    assert!(
+        answered + stopped > 0 && stopped + refused > 0,
+        "answered {answered}, stopped {stopped}, refused {refused}"
+    );
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    let used = usage.body["quota"]["used_tokens"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    // Reservations over-count (characters / 3 against the fake's words), so the limit
+    // holds outright; the spec allows one request's reservation over it.
+    assert!(used <= limit, "used {used} of {limit}");
+    // Every reservation, grown round by round, was settled: what is left of the limit
+    // can be reserved whole, and no more.
+    use nexus_ai::usage::quota;
+    let workspace_id: uuid::Uuid = ws.parse().expect("workspace id");
+    let budget = |tokens| quota::Budget {
+        workspace_id,
+        user_id: None,
+        tokens,
+        workspace_limit: limit,
+        member_limit: None,
+    };
+    assert!(
+        quota::reserve(&app.state.db, &budget(limit - used + 1))
+            .await
+            .is_err()
+    );
+    assert!(
+        quota::reserve(&app.state.db, &budget(limit - used))
+            .await
+            .is_ok(),
+        "a reservation was left behind"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
