@@ -76,6 +76,8 @@ pub struct Turn {
     pub cache_key: Option<String>,
     /// Generate a title when this turn completes.
     pub needs_title: bool,
+    /// The conversation is readable by the workspace, not only its creator.
+    pub shared: bool,
     /// Cancelled to stop the answer on the client's request (the WebSocket's `cancel`),
     /// which stops it even when answers whose client left finish in the background.
     pub stop: CancellationToken,
@@ -462,6 +464,7 @@ async fn generate(
         let cx = crate::tools::ToolContext {
             state,
             ctx: &turn.ctx,
+            shared: turn.shared,
         };
         // What the model said before asking (Claude often explains what it will look up)
         // is part of its turn.

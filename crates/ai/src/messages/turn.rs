@@ -234,6 +234,7 @@ pub async fn prepare(
         budget,
         cache_key,
         needs_title: !conv.title_generated && all.is_empty(),
+        shared: conv.visibility == "workspace",
         stop: tokio_util::sync::CancellationToken::new(),
         small_model_candidates,
     };

@@ -17,6 +17,10 @@ use crate::provider::ToolSpec;
 pub struct ToolContext<'a> {
     pub state: &'a AppState,
     pub ctx: &'a TenantCtx,
+    /// The answer is read by others than the member (a `workspace` conversation, where
+    /// results are stored with it): a tool must not put there what only the member may
+    /// see.
+    pub shared: bool,
 }
 
 #[async_trait]

@@ -46,11 +46,17 @@ impl Tool for SearchConversations {
             .tenant(cx.ctx.scope(), false)
             .await
             .map_err(|e| e.to_string())?;
-        let found = search_visible(&tx, cx.ctx, Some(query), false, None, limit)
+        // In a shared conversation the member's private ones stay out of the results,
+        // which everyone who reads the answer sees: the most a page can hold is asked
+        // for, so that filtering them leaves enough.
+        let asked = if cx.shared { 20 } else { limit };
+        let found = search_visible(&tx, cx.ctx, Some(query), false, None, asked)
             .await
             .map_err(|e| format!("{e}"))?;
         let results: Vec<Value> = found
             .iter()
+            .filter(|c| !cx.shared || c.visibility == "workspace")
+            .take(limit as usize)
             .map(|c| json!({ "id": c.id, "title": c.title, "updated_at": c.updated_at, "model": c.model }))
             .collect();
         Ok(json!({ "conversations": results }))

@@ -457,6 +457,55 @@ async fn tools_run_with_the_members_rights(app: TestApp) {
         .cloned()
         .unwrap_or_default();
     assert!(second.iter().any(|m| m["role"] == "tool"), "{second:?}");
+
+    // Search finds what the member can see; in a conversation the workspace reads (where
+    // the results are kept with the answer) the member's private ones stay out.
+    conversation(
+        &o,
+        &ws,
+        json!({ "title": "Secret plans", "visibility": "private" }),
+    )
+    .await;
+    conversation(
+        &o,
+        &ws,
+        json!({ "title": "Team plans", "visibility": "workspace" }),
+    )
+    .await;
+    let shared = conversation(
+        &o,
+        &ws,
+        json!({ "title": "Shared", "visibility": "workspace" }),
+    )
+    .await;
+    for (conv, expected) in [
+        // Each search also finds the conversation it is asked in, by its message.
+        (&conv, vec!["Secret plans", "Team plans", "Tools"]),
+        (&shared, vec!["Shared", "Team plans"]),
+    ] {
+        fake.push_many([
+            Behavior::ToolCall {
+                name: "search_conversations".into(),
+                arguments: json!({ "query": "plans" }),
+            },
+            Behavior::Reply(Reply::text("Found them.")),
+        ]);
+        let (_, events, raw) =
+            send_streamed(&o, &ws, conv, json!({ "content": "find my plans" })).await;
+        let result = events
+            .iter()
+            .find(|e| e.name == "tool_result")
+            .map(|e| e.data["result"].clone())
+            .unwrap_or_default();
+        let mut titles: Vec<&str> = result["conversations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["title"].as_str())
+            .collect();
+        titles.sort_unstable();
+        assert_eq!(titles, expected, "{raw}");
+    }
 }
 
 async fn regenerate_and_edit_keep_branches(app: TestApp) {
