@@ -236,6 +236,35 @@ async fn an_answer_cut_off_by_the_length_limit_says_so() {
     assert_eq!(saved["content"], "a long answer that");
 }
 
+/// A provider that fails in a later round (after tools ran) leaves an interrupted answer
+/// that keeps what arrived, not a failed one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_a_tool_round_keeps_what_arrived() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Flaky" })).await;
+    fake.push(Behavior::ToolCallAfterText {
+        text: "Let me look. ".into(),
+        name: "list_members".into(),
+        arguments: json!({}),
+    });
+    fake.push_many((0..3).map(|_| Behavior::Status {
+        code: 500,
+        retry_after: None,
+    }));
+    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "who?" })).await;
+    assert_eq!(last(&events).name, "error", "{raw}");
+    assert_eq!(last(&events).data["code"], "ai_provider_error", "{raw}");
+    let saved = &last(&events).data["assistant_message"];
+    assert_eq!(saved["status"], "interrupted", "{raw}");
+    assert_eq!(saved["content"], "Let me look. ");
+    assert_eq!(saved["tool_calls"][0]["name"], "list_members");
+}
+
 /// Awaited as one JSON document, an answer is not cut by the server's request timeout,
 /// and one cut short with what arrived kept is an answer (201), saying how it ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
