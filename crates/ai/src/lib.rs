@@ -39,6 +39,8 @@ pub struct AiService {
     pub tools: ToolRegistry,
     /// Streaming answers' partial texts, written together.
     pub checkpoints: Arc<Checkpoints>,
+    /// Answers a crash left streaming, finished before a workspace's next turn.
+    pub recovery: messages::recovery::Recovery,
 }
 
 impl AiService {
@@ -58,6 +60,7 @@ impl AiService {
             },
             tools: ToolRegistry::with_defaults(),
             checkpoints: Arc::default(),
+            recovery: Default::default(),
         })
     }
 }

@@ -30,6 +30,10 @@ pub struct Model {
     pub reasoning: Option<String>,
     /// Of `prompt_tokens`, those the provider read from its prompt cache.
     pub cached_prompt_tokens: i64,
+    /// The quota reservation paying for the answer while it streams; 0 once settled.
+    pub reserved_tokens: i64,
+    /// The member whose own monthly limit was reserved too.
+    pub reserved_for: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

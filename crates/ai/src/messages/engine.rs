@@ -7,8 +7,11 @@
 //! durable commit is a disk flush, and waiting for it first would add its time (1 to 1.5
 //! ms on PostgreSQL, more in its tail) to every answer's first token.
 
+use nexus_kernel::db::Write;
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, AppState};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -507,9 +510,9 @@ async fn generate(
         let spent = out.usage.prompt_tokens + out.usage.completion_tokens;
         let need = request.prompt_estimate() + u64::from(state.settings.ai_max_completion_tokens);
         let left = out.reservation.tokens.saturating_sub(spent);
-        if need > left
-            && let Err(err) =
-                quota::extend(&state.db, &mut out.reservation, &turn.budget, need - left).await
+        let extra = need.saturating_sub(left);
+        if extra > 0
+            && let Err(err) = reserve_next_round(state, turn, &mut out.reservation, extra).await
         {
             let (code, message, _) = err.code_message_details();
             out.status = "interrupted";
@@ -528,6 +531,32 @@ async fn generate(
             return;
         }
     }
+}
+
+/// Reserve `extra` more tokens for the answer's next round, and record them with the
+/// answer (in the same transaction) for its recovery after a crash.
+async fn reserve_next_round(
+    state: &AppState,
+    turn: &Turn,
+    reservation: &mut Reservation,
+    extra: u64,
+) -> Result<(), ApiError> {
+    let record = message::Entity::update_many()
+        .col_expr(
+            message::Column::ReservedTokens,
+            Expr::col(message::Column::ReservedTokens).add(extra as i64),
+        )
+        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
+        .filter(message::Column::Id.eq(turn.answer.id))
+        .into_query();
+    quota::extend(
+        &state.db,
+        reservation,
+        &turn.budget,
+        extra,
+        &[Write::Update(&record)],
+    )
+    .await
 }
 
 /// Offer the answer so far as its checkpoint, at most once per [`CHECKPOINT_EVERY`].

@@ -1,11 +1,14 @@
-use axum::extract::Path;
+use axum::Extension;
+use axum::extract::{Path, State};
 use nexus_identity::extract::Member;
-use nexus_kernel::ApiResult;
 use nexus_kernel::pagination::List;
 use nexus_kernel::roles::Permission;
+use nexus_kernel::{ApiResult, AppState};
+use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{MessageView, path_to, readable_with_messages, siblings};
+use crate::AiService;
 use crate::conversations::assistant_on;
 
 /// The conversation's messages along the branch being shown, oldest first.
@@ -14,12 +17,16 @@ use crate::conversations::assistant_on;
     responses((status = 200, body = List<MessageView>)))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn list_messages(
+    State(state): State<AppState>,
+    Extension(ai): Extension<Arc<AiService>>,
     member: Member,
     Path(path): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<List<MessageView>>> {
     let (_, id) = path;
     assistant_on(&member).await?;
     member.require(Permission::ReadWorkspace)?;
+    // An answer a crash left streaming is shown as what it is: interrupted.
+    ai.recovery.recover(&state, member.workspace_id()).await;
     let (c, all) = readable_with_messages(member.tx(), &member.ctx, id).await?;
     let items = path_to(&all, c.head_message_id)
         .into_iter()

@@ -5,6 +5,7 @@
 mod checkpoints;
 pub mod engine;
 mod list;
+pub mod recovery;
 pub mod respond;
 mod saves;
 mod send;

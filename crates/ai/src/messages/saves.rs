@@ -53,6 +53,7 @@ pub(super) async fn finish(
             .as_ref()
             .map(|(code, message)| json!({ "code": code, "message": message })),
         updated_at: now,
+        reserved_tokens: 0,
         ..turn.answer.clone()
     };
     let save_answer = message::Entity::update_many()
@@ -87,6 +88,8 @@ pub(super) async fn finish(
             Expr::value(answer.tool_calls.clone()),
         )
         .col_expr(message::Column::Error, Expr::value(answer.error.clone()))
+        // Settled in the same round trip (see `settle_and_save`).
+        .col_expr(message::Column::ReservedTokens, Expr::value(0i64))
         .col_expr(message::Column::UpdatedAt, Expr::value(now))
         .filter(message::Column::WorkspaceId.eq(answer.workspace_id))
         .filter(message::Column::Id.eq(answer.id))

@@ -196,6 +196,8 @@ pub async fn prepare(
     // The read transaction ends here: the write below must not wait on a connection while
     // holding one, or concurrent requests starve the pool.
     let ctx = member.into_ctx();
+    // Before reserving: an answer a crash abandoned may still hold part of the quota.
+    ai.recovery.recover(state, ctx.workspace_id).await;
     // The reservation only needs to be an upper bound on one round of the model; a turn
     // that calls tools reserves each further round before it asks (see `engine`).
     let reserve = request.prompt_estimate() + u64::from(state.settings.ai_max_completion_tokens);
@@ -319,6 +321,8 @@ async fn save_messages(
             ttft_ms: Set(None),
             reasoning: Set(None),
             cached_prompt_tokens: Set(0),
+            reserved_tokens: Set(0),
+            reserved_for: Set(None),
             cached: Set(false),
             tool_calls: Set(None),
             error: Set(None),
@@ -343,13 +347,17 @@ async fn save_messages(
         }
     };
     let assistant_id = Uuid::now_v7();
-    let answer = new_row(
+    let mut answer = new_row(
         assistant_id,
         Some(user_row.id),
         "assistant",
         "",
         "streaming",
     );
+    // Kept with the answer until it is settled, for the recovery of an answer a crash
+    // leaves streaming (see `super::recovery`).
+    answer.reserved_tokens = Set(budget.tokens as i64);
+    answer.reserved_for = Set(budget.member_reserved());
     rows.push(answer.clone());
     // Point the conversation at the new branch first. The update is also the re-check
     // (the conversation may have gone, or stopped being the caller's to write, since it

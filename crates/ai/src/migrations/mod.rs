@@ -7,6 +7,7 @@ mod m0004_ai_write_locks;
 mod m0005_ai_provider_api;
 mod m0007_ai_prompt_caching;
 mod m0008_ai_answer_details;
+mod m0009_ai_answer_reservations;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
@@ -15,6 +16,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m0005_ai_provider_api::Migration),
         Box::new(m0007_ai_prompt_caching::Migration),
         Box::new(m0008_ai_answer_details::Migration),
+        Box::new(m0009_ai_answer_reservations::Migration),
     ]
 }
 

@@ -2,13 +2,15 @@
 //!
 //! A reservation is one conditional UPDATE (`used + reserved + n <= limit`), committed at
 //! once, so concurrent requests can never together reserve more than the limit; the answer
-//! is capped at the reserved completion budget, so settling cannot overshoot either. The
+//! is capped at the reserved completion budget, and each further round of an answer that
+//! calls tools is reserved before it is asked ([`extend`]), so settling cannot overshoot
+//! either. The
 //! counters are hot rows: their transactions are short and do not wait for the disk (see
 //! [`reserve`]); the durable record of spending is the usage ledger.
 
 use chrono::{Datelike, TimeZone, Utc};
 use nexus_kernel::ApiError;
-use nexus_kernel::db::{Db, Engine, Scope, Tx};
+use nexus_kernel::db::{Db, Engine, Scope, Tx, Write};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::{Expr, OnConflict, UpdateStatement};
 use sea_orm::{
@@ -38,6 +40,11 @@ impl Budget {
     /// The member's counter row and limit, when the member has a limit of their own.
     fn member_row(&self) -> Option<(Uuid, u64)> {
         self.user_id.zip(self.member_limit)
+    }
+
+    /// The member whose own limit a reservation of this budget also takes from.
+    pub fn member_reserved(&self) -> Option<Uuid> {
+        self.member_row().map(|(user, _)| user)
     }
 
     fn reservation(&self, period: String, user_id: Option<Uuid>) -> Reservation {
@@ -239,11 +246,13 @@ async fn reserve_rows(tx: &Tx, budget: &Budget, period: &str) -> Result<(), ApiE
 /// of a turn that called tools), against the same limits and month, in a transaction of
 /// its own like [`reserve`]. On success the reservation covers `extra` too, and its
 /// settlement gives it back with the rest; a refusal changes nothing.
+/// `with` are written in the same transaction (the answer's record of what it holds).
 pub async fn extend(
     db: &Db,
     r: &mut Reservation,
     budget: &Budget,
     extra: u64,
+    with: &[Write<'_>],
 ) -> Result<(), ApiError> {
     let more = Budget {
         tokens: extra,
@@ -251,6 +260,9 @@ pub async fn extend(
     };
     let tx = counter_tx(db, r.workspace_id).await?;
     reserve_rows(&tx, &more, &r.period).await?;
+    for write in with {
+        tx.write(*write).await?;
+    }
     tx.commit().await?;
     r.tokens += extra;
     Ok(())
@@ -301,6 +313,24 @@ pub fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
         .filter(Column::Period.eq(&r.period))
         .filter(Column::UserId.is_in(rows))
         .into_query()
+}
+
+/// The UPDATE that gives back `tokens` an answer created at `created_at` had reserved
+/// (for `member`'s own limit too, if given) and never settled: a crash stopped it (see
+/// `messages::recovery`).
+pub fn give_back_update(
+    workspace_id: Uuid,
+    created_at: chrono::DateTime<Utc>,
+    member: Option<Uuid>,
+    tokens: u64,
+) -> UpdateStatement {
+    let r = Reservation {
+        workspace_id,
+        period: created_at.format("%Y-%m").to_string(),
+        user_id: member,
+        tokens,
+    };
+    settle_update(&r, 0)
 }
 
 /// Count tokens spent outside a reservation (small background calls like titles) against

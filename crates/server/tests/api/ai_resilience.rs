@@ -446,6 +446,7 @@ async fn answers_streaming_together_are_each_checkpointed(app: TestApp) {
 }
 
 nexus_testkit::both_engines!(
+    an_abandoned_answer_is_recovered_before_the_next_turn,
     fifty_concurrent_requests_cannot_overspend_the_quota,
     answers_that_call_tools_cannot_overspend_the_quota,
     a_client_that_leaves_cancels_the_upstream_request,
@@ -562,6 +563,95 @@ async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
         .map(|c| c["message_count"].as_i64().unwrap_or(-1))
         .sum();
     assert_eq!(saved, 2 * ok, "{}", list.text);
+}
+
+/// An answer left `streaming` by a crash (here: made to look so) is marked interrupted
+/// and its reservation given back before the workspace's next turn reserves, in the
+/// workspace's own scope (row-level security on PostgreSQL). The crash itself is
+/// `crash::an_answer_a_crash_cut_off_is_recovered_and_its_reservation_given_back`.
+async fn an_abandoned_answer_is_recovered_before_the_next_turn(app: TestApp) {
+    use nexus_ai::entities::message;
+    use nexus_ai::usage::quota;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let limit = 8_000u64;
+    let engine = app.engine;
+    drop(app);
+    let Some(app) = TestApp::spawn_with(engine, |s| {
+        s.plans.free.monthly_ai_tokens = limit;
+        s.ai_max_completion_tokens = 1_000;
+        // Recovery looks once per stream timeout when that is under a minute.
+        s.ai_stream_timeout_secs = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Abandoned" })).await;
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let first = o.post(&url, json!({ "content": "hello" })).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let answer: uuid::Uuid = first.body["assistant_message"]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("answer id");
+    let workspace_id: uuid::Uuid = ws.parse().expect("workspace id");
+    // As a crash ten minutes ago would have left it, holding 7,000 tokens of the month.
+    let scope = nexus_kernel::db::Scope {
+        workspace_id,
+        user_id: None,
+    };
+    let tx = app.state.db.tenant(scope, true).await.expect("tx");
+    message::Entity::update_many()
+        .col_expr(message::Column::Status, Expr::value("streaming"))
+        .col_expr(message::Column::ReservedTokens, Expr::value(7_000i64))
+        .col_expr(
+            message::Column::CreatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(10)),
+        )
+        .filter(message::Column::WorkspaceId.eq(workspace_id))
+        .filter(message::Column::Id.eq(answer))
+        .exec(&tx)
+        .await
+        .expect("abandon");
+    tx.commit().await.expect("commit");
+    let budget = |tokens| quota::Budget {
+        workspace_id,
+        user_id: None,
+        tokens,
+        workspace_limit: limit,
+        member_limit: None,
+    };
+    quota::reserve(&app.state.db, &budget(7_000))
+        .await
+        .expect("the abandoned reservation");
+
+    // 7,000 held and about 1,000 more asked would be over 8,000: only a recovered month
+    // has room. (The first message's look at the workspace was a second ago.)
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let next = o.post(&url, json!({ "content": "still there?" })).await;
+    assert_eq!(next.status, 201, "{}", next.text);
+    let list = o.get(&url).await;
+    let cut = &list.body["items"][1];
+    assert_eq!(cut["id"], json!(answer));
+    assert_eq!(cut["status"], "interrupted", "{cut}");
+    assert_eq!(cut["error"]["code"], "server_restarted", "{cut}");
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+    assert!(
+        quota::reserve(&app.state.db, &budget(limit - used + 1))
+            .await
+            .is_err()
+    );
+    assert!(
+        quota::reserve(&app.state.db, &budget(limit - used))
+            .await
+            .is_ok(),
+        "the reservation was given back once, and only once"
+    );
 }
 
 /// Each round of an answer that calls tools sends the whole prompt again: a further

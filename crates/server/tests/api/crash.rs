@@ -9,8 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn start(dir: &std::path::Path, port: u16) -> Child {
+    start_with(dir, port, &[])
+}
+
+fn start_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_nexus"))
         .arg("serve")
+        .envs(env.iter().copied())
         .env("NEXUS_DATA_DIR", dir)
         .env("NEXUS_LISTEN", format!("127.0.0.1:{port}"))
         .env("NEXUS_AUTH_RATE_PER_MINUTE", "100000")
@@ -118,6 +123,83 @@ async fn kill_9_during_writes_loses_no_acknowledged_write() {
         verify.body["ok"], true,
         "the audit chain survives the crash: {}",
         verify.text
+    );
+    child.kill().ok();
+    child.wait().ok();
+}
+
+/// An answer streaming when the process is killed is found on a later turn (or read):
+/// marked interrupted with what was checkpointed kept, and its quota reservation given
+/// back, so the workspace can go on spending its month.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_a_crash_cut_off_is_recovered_and_its_reservation_given_back() {
+    use crate::ai_support::{conversation, enable_ai, open_stream};
+    use futures::StreamExt;
+    use nexus_testkit::fake_ai::{Behavior, FakeAi, Reply};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    // Recovery waits for the stream timeout and as long again (at most a minute), so a
+    // short one keeps the test short. A month's quota of 1,500 tokens holds one
+    // reservation (a short prompt and 1,000 for the answer), not two.
+    let env = [
+        ("NEXUS_AI_STREAM_TIMEOUT_SECS", "2"),
+        ("NEXUS_AI_MAX_COMPLETION_TOKENS", "1000"),
+        ("NEXUS_PLANS__FREE__MONTHLY_AI_TOKENS", "1500"),
+    ];
+    let mut child = start_with(dir.path(), port, &env);
+    wait_ready(&base).await;
+    let fake = FakeAi::start(None).await;
+    let c = Client::new(&base);
+    c.signup("recover@example.com").await;
+    let ws = c.create_workspace("Recover").await;
+    enable_ai(&c, &ws, &fake, "Fake").await;
+    let conv = conversation(&c, &ws, json!({ "title": "Cut off" })).await;
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(200)).delay(Duration::from_millis(20)),
+    ));
+    let mut body = open_stream(&c, &ws, &conv, json!({ "content": "talk to me" }))
+        .await
+        .bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: delta") {
+        let chunk = body.next().await.expect("stream").expect("chunk");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // Long enough for a checkpoint of the text so far (about once a second).
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    drop(body);
+
+    let mut child = start_with(dir.path(), port, &env);
+    wait_ready(&base).await;
+    let c = Client::new(&base);
+    assert_eq!(c.login("recover@example.com", PASSWORD).await.status, 200);
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    // Not yet: a young answer may belong to another replica still streaming it.
+    let early = c.get(&url).await;
+    assert_eq!(
+        early.body["items"][1]["status"], "streaming",
+        "{}",
+        early.text
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // The next message is allowed: the abandoned reservation was given back first.
+    fake.push(Behavior::Reply(Reply::text("back again")));
+    let next = c.post(&url, json!({ "content": "are you there?" })).await;
+    assert_eq!(next.status, 201, "{}", next.text);
+    let list = c.get(&url).await;
+    // The question, the cut answer, the new question and its answer.
+    let cut = &list.body["items"][1];
+    assert_eq!(cut["status"], "interrupted", "{cut}");
+    assert_eq!(cut["error"]["code"], "server_restarted", "{cut}");
+    assert!(
+        cut["content"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("word ")),
+        "what was checkpointed is kept: {cut}"
     );
     child.kill().ok();
     child.wait().ok();

@@ -995,6 +995,8 @@ fn full_message(scope: Scope, conversation_id: Uuid) -> nexus_ai::entities::mess
         updated_at: Set(now + chrono::Duration::microseconds(7)),
         reasoning: Set(Some("hmm…\n'yes'".into())),
         cached_prompt_tokens: Set(42),
+        reserved_tokens: Set(2_148),
+        reserved_for: Set(scope.user_id),
     }
 }
 
