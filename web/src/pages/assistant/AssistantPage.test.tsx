@@ -73,6 +73,7 @@ function sseStream() {
     },
     send: (event: string, data: unknown) => ctrl.enqueue(enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)),
     raw: (text: string) => ctrl.enqueue(enc.encode(text)),
+    fail: () => ctrl.error(new TypeError("Failed to fetch")),
     close: () => ctrl.close(),
   };
 }
@@ -234,6 +235,35 @@ describe("AssistantPage: chatting", () => {
     await waitFor(() => expect(answer()).toHaveAttribute("data-message-id", "a2"));
     expect(within(answer()).getByText("Interrupted")).toBeInTheDocument();
     expect(within(answer()).getByText("Stopped before the answer was complete.")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Send message" })).toBeInTheDocument();
+  });
+
+  it("a connection lost mid-answer shows what the server saved, not a dead end", async () => {
+    const stream = sseStream();
+    let saved = FIRST;
+    serve({ messages: () => saved, post: (req) => stream.response(req.signal) });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "Tell me more{Enter}");
+    const user = message("u2", "user", "Tell me more", { parent_id: "a1" });
+    act(() => {
+      stream.send("message", user);
+      stream.send("delta", { text: "Well," });
+    });
+    await waitFor(() => expect(answer()).toHaveTextContent("Well,"));
+    saved = [
+      ...FIRST,
+      user,
+      message("a2", "assistant", "Well, you see", {
+        parent_id: "u2",
+        status: "interrupted",
+        error: { code: "client_disconnected", message: "The client went away; what was answered so far is saved." },
+      }),
+    ];
+    act(() => stream.fail());
+    await waitFor(() => expect(answer()).toHaveAttribute("data-message-id", "a2"));
+    expect(answer()).toHaveTextContent("Well, you see");
+    expect(within(answer()).getByText("Interrupted")).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Send message" })).toBeInTheDocument();
   });
 

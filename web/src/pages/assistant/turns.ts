@@ -284,6 +284,10 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
     const k = key;
     if (controller.signal.aborted) {
       update(k, n, (t) => ({ ...t, phase: "interrupted", assistant: { ...t.assistant, status: "interrupted" } }));
+    } else if (turns.get(k)?.seq === n && turns.get(k)?.phase !== "sending") {
+      // The connection broke after the server took the message: the server keeps the
+      // answer (it saves what arrived when it notices), so show what it saved, as after Stop.
+      update(k, n, (t) => ({ ...t, phase: "interrupted", assistant: { ...t.assistant, status: "interrupted" } }));
     } else {
       update(k, n, (t) =>
         t.phase === "sending"

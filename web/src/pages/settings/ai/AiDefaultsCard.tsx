@@ -61,9 +61,14 @@ export function AiDefaultsCard() {
   if (settings.isError) return <ErrorState error={settings.error} onRetry={() => settings.refetch()} />;
 
   const list: ModelView[] = models.data ?? [];
-  const options = (none: string) => [
+  const offered = new Set(list.map((m) => m.id));
+  // A model chosen before its provider was removed or switched off stays visible, marked,
+  // so that it can be changed (saving it again is refused).
+  const NOT_OFFERED = "No longer offered";
+  const options = (none: string, current: string) => [
     { value: NONE, label: none },
     ...list.map((m) => ({ value: m.id, label: m.id, description: m.provider_name })),
+    ...(current !== NONE && !offered.has(current) ? [{ value: current, label: current, description: NOT_OFFERED }] : []),
   ];
   const onSubmit = form.handleSubmit(async (v) => {
     try {
@@ -99,7 +104,7 @@ export function AiDefaultsCard() {
                   name="default_model"
                   render={({ field }) => (
                     <Field label="Default model" error={errors.default_model?.message} description="New conversations start with it.">
-                      <Select value={field.value} onValueChange={field.onChange} options={options("First offered")} />
+                      <Select value={field.value} onValueChange={field.onChange} options={options("First offered", field.value)} />
                     </Field>
                   )}
                 />
@@ -108,7 +113,7 @@ export function AiDefaultsCard() {
                   name="small_model"
                   render={({ field }) => (
                     <Field label="Small model" error={errors.small_model?.message} description="Quick jobs such as naming conversations.">
-                      <Select value={field.value} onValueChange={field.onChange} options={options("Not set")} />
+                      <Select value={field.value} onValueChange={field.onChange} options={options("Not set", field.value)} />
                     </Field>
                   )}
                 />
@@ -117,7 +122,7 @@ export function AiDefaultsCard() {
                   name="large_model"
                   render={({ field }) => (
                     <Field label="Large model" error={errors.large_model?.message} description={'For "Use large model" on hard questions.'}>
-                      <Select value={field.value} onValueChange={field.onChange} options={options("Not set")} />
+                      <Select value={field.value} onValueChange={field.onChange} options={options("Not set", field.value)} />
                     </Field>
                   )}
                 />
@@ -132,21 +137,22 @@ export function AiDefaultsCard() {
                       Tried in this order when every provider of the requested model fails.
                     </p>
                     <div className="flex flex-wrap gap-2">
-                      {list.map((m) => {
-                        const on = field.value.includes(m.id);
+                      {[...list.map((m) => m.id), ...field.value.filter((id) => !offered.has(id))].map((id) => {
+                        const on = field.value.includes(id);
                         return (
                           <label
-                            key={m.id}
+                            key={id}
                             className="inline-flex cursor-pointer items-center gap-2 rounded-md border bg-card px-2.5 py-1.5 text-sm has-[:checked]:border-primary/40 has-[:checked]:bg-primary-soft has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-ring"
                           >
                             <input
                               type="checkbox"
                               className="size-3.5 accent-[var(--primary)]"
                               checked={on}
-                              onChange={() => field.onChange(on ? field.value.filter((x) => x !== m.id) : [...field.value, m.id])}
+                              onChange={() => field.onChange(on ? field.value.filter((x) => x !== id) : [...field.value, id])}
                             />
-                            <span className="font-mono text-xs">{m.id}</span>
-                            {on && <span className="text-xs text-muted-foreground">#{field.value.indexOf(m.id) + 1}</span>}
+                            <span className="font-mono text-xs">{id}</span>
+                            {on && <span className="text-xs text-muted-foreground">#{field.value.indexOf(id) + 1}</span>}
+                            {!offered.has(id) && <span className="text-xs text-destructive">{NOT_OFFERED.toLowerCase()}</span>}
                           </label>
                         );
                       })}
