@@ -4,6 +4,7 @@
 
 mod checkpoints;
 pub mod engine;
+mod generate;
 mod list;
 pub mod recovery;
 pub mod respond;

@@ -11,7 +11,7 @@ pub use breaker::{BreakerState, Breakers};
 use rand::Rng;
 use secrecy::SecretString;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -42,7 +42,6 @@ pub struct Opened {
     /// Events received up to and including the first token.
     pub first: Vec<StreamEvent>,
     pub candidate: Candidate,
-    pub ttft: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,11 +80,10 @@ impl Resilience {
             let mut req = request.clone();
             req.model = candidate.model.clone();
             for attempt in 0..self.max_attempts {
-                let Some(_admission) = self.breakers.admit(provider_id) else {
+                let Some(admission) = self.breakers.admit(provider_id) else {
                     tracing::debug!(provider = %candidate.provider.name, "circuit open; skipping");
                     break;
                 };
-                let started = Instant::now();
                 let result = tokio::select! {
                     () = cancel.cancelled() => return Err(OpenError::Cancelled),
                     r = tokio::time::timeout(self.first_token_timeout, self.first_token(candidate, &req)) => r,
@@ -93,13 +91,10 @@ impl Resilience {
                 let err = match result {
                     Ok(Ok((stream, first))) => {
                         self.breakers.success(provider_id, &candidate.provider.name);
-                        let ttft = started.elapsed();
-                        metrics::histogram!("ai_time_to_first_token_seconds", "model" => candidate.model.clone()).record(ttft.as_secs_f64());
                         return Ok(Opened {
                             stream,
                             first,
                             candidate: candidate.clone(),
-                            ttft,
                         });
                     }
                     Ok(Err(e)) => e,
@@ -112,6 +107,10 @@ impl Resilience {
                     // request of a half-open circuit must not stay in flight forever).
                     self.breakers.success(provider_id, &candidate.provider.name);
                 }
+                // The verdict is in: a half-open circuit's trial ends here, not after the
+                // wait below, in which the circuit may open and half-open again and admit
+                // another trial (whose flag a late drop of this one would clear).
+                drop(admission);
                 metrics::counter!("ai_provider_errors_total", "kind" => err.kind(), "provider" => candidate.provider.name.clone()).increment(1);
                 tracing::warn!(provider = %candidate.provider.name, model = %candidate.model, attempt, error = %err, "AI provider call failed");
                 let retry = err.is_retryable() && attempt + 1 < self.max_attempts;
