@@ -35,7 +35,7 @@ use uuid::Uuid;
 use crate::AiService;
 use crate::messages::engine::{self, TurnEvent};
 use crate::messages::respond::event_parts;
-use crate::messages::{Options, TurnKind, prepare};
+use crate::messages::{MAX_CONTENT_CHARS, Options, TurnKind, prepare};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(open_websocket))
@@ -94,9 +94,15 @@ pub async fn open_websocket(
     // tracked so that shutdown waits for its answers' final events.
     let tasks = state.tasks.clone();
     Ok(upgrade
-        .max_message_size(256 * 1024)
+        // A message's content is up to 100,000 characters, up to four bytes each in
+        // UTF-8 and twelve as JSON escapes (a surrogate pair): a message HTTP would take
+        // must fit in a frame.
+        .max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| tasks.track_future(session(socket, state, ai, me))))
 }
+
+/// The largest frame a client may send.
+const MAX_FRAME: usize = 12 * MAX_CONTENT_CHARS + 64 * 1024;
 
 /// An answer streaming on the socket.
 struct Running {

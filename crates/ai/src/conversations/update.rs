@@ -33,7 +33,11 @@ pub struct UpdateConversationRequest {
 /// Rename, pin, archive, change model, visibility or system prompt, or switch branch.
 #[utoipa::path(patch, path = "/workspaces/{workspace_id}/conversations/{conversation_id}", tag = "assistant",
     params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)), request_body = UpdateConversationRequest,
-    responses((status = 200, body = ConversationView), (status = 404, body = nexus_kernel::error::ErrorEnvelope)))]
+    responses(
+        (status = 200, body = ConversationView),
+        (status = 403, description = "Visibility changed by someone other than the creator", body = nexus_kernel::error::ErrorEnvelope),
+        (status = 404, body = nexus_kernel::error::ErrorEnvelope),
+    ))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn update_conversation(
     State(state): State<AppState>,
@@ -90,6 +94,14 @@ pub async fn update_conversation(
         changed.push("model");
     }
     if let Some(v) = body.visibility {
+        // Who sees a conversation is its creator's call: an admin who made a member's
+        // shared conversation private would hide it from everyone, themselves included.
+        if v.as_str() != current.visibility && ctx.actor.id() != Some(current.created_by) {
+            return Err(ApiError::forbidden(
+                "not_conversation_creator",
+                "Only the conversation's creator can change who can see it.",
+            ));
+        }
         row.visibility = Set(v.as_str().into());
         changed.push("visibility");
     }

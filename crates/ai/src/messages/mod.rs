@@ -14,7 +14,7 @@ pub mod title;
 mod turn;
 
 pub use checkpoints::Checkpoints;
-pub use turn::{Options, TurnKind, prepare};
+pub use turn::{MAX_CONTENT_CHARS, Options, TurnKind, prepare};
 
 use chrono::{DateTime, Utc};
 use nexus_kernel::db::Tx;

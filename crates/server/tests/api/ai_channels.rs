@@ -242,6 +242,35 @@ async fn a_websocket_cancel_stops_the_answer_even_when_answers_finish_in_the_bac
     assert_eq!(saved["content"], answer["content"]);
 }
 
+/// A message as long as HTTP takes (here 90,000 four-byte characters, 360 kB) fits in a
+/// frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_takes_a_message_as_long_as_http_does() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, cookie) = signup_cookie(&app, "long@example.com").await;
+    let ws = o.create_workspace("Long").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Long" })).await;
+    fake.push(Behavior::Reply(Reply::text("Read it all.")));
+    let mut socket = open_socket(&app, &cookie).await;
+    let content = "\u{1F600}".repeat(90_000);
+    send_frame(
+        &mut socket,
+        json!({ "type": "send", "workspace_id": ws, "conversation_id": conv, "content": content }),
+    )
+    .await;
+    let saved = next_of(&mut socket, "message").await;
+    assert_eq!(
+        saved["data"]["content"].as_str().map(|c| c.chars().count()),
+        Some(90_000)
+    );
+    let done = next_of(&mut socket, "done").await;
+    assert_eq!(done["data"]["content"], "Read it all.");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_websocket_answers_with_a_final_event_then_closes() {
     let Some(mut app) = TestApp::spawn(Engine::Sqlite).await else {

@@ -372,6 +372,38 @@ async fn private_conversations_stay_private(app: TestApp) {
             .body["can_write"],
         true
     );
+    // An admin may rename it, but who sees it is its creator's call.
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{shared}");
+    assert_eq!(
+        o.patch(&url, json!({ "title": "Team notes (tidy)" }))
+            .await
+            .status,
+        200
+    );
+    assert_error(
+        &o.patch(&url, json!({ "visibility": "private" })).await,
+        403,
+        "not_conversation_creator",
+    );
+    assert_eq!(
+        o.patch(&url, json!({ "visibility": "workspace" }))
+            .await
+            .status,
+        200,
+        "saying what it already is changes nothing"
+    );
+    assert_eq!(
+        m.patch(&url, json!({ "visibility": "private" }))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        m.patch(&url, json!({ "visibility": "workspace" }))
+            .await
+            .status,
+        200
+    );
     // Viewers cannot start conversations.
     assert_error(
         &v.post(&format!("/api/v1/workspaces/{ws}/conversations"), json!({}))

@@ -1,6 +1,7 @@
 import { Lock, Users, X } from "lucide-react";
 import { type ReactNode, useEffect, useState } from "react";
 import type { ConversationView, ModelView } from "@/api/client";
+import { useMe } from "@/api/session";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/select";
 import { Switch } from "@/components/ui/switch";
@@ -38,6 +39,9 @@ export function DetailsPanel({
   const [prompt, setPrompt] = useState(c.system_prompt);
   useEffect(() => setPrompt(c.system_prompt), [c.id, c.system_prompt]);
   const shared = c.visibility === "workspace";
+  // Only its creator decides who sees a conversation (an admin who made someone's shared
+  // conversation private would lose it too).
+  const mine = useMe().data?.user.id === c.created_by;
   const modelOptions = (models ?? []).map((m) => ({ value: m.id, label: m.id, description: m.provider_name }));
   if (!modelOptions.some((o) => o.value === c.model)) modelOptions.unshift({ value: c.model, label: c.model, description: "no longer offered" });
 
@@ -83,11 +87,13 @@ export function DetailsPanel({
                     {shared ? "Shared with the workspace" : "Private"}
                   </span>
                   <span className="block text-xs text-muted-foreground">
-                    {shared ? "Everyone in the workspace can read it; its creator and admins can write." : "Only you can see it."}
+                    {shared
+                      ? `Everyone in the workspace can read it; its creator and admins can write.${mine ? "" : " Only its creator can make it private."}`
+                      : "Only you can see it."}
                   </span>
                 </span>
               </div>
-              {c.can_write && (
+              {c.can_write && mine && (
                 <Switch
                   aria-label="Share with the workspace"
                   checked={shared}
