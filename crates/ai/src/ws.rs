@@ -12,7 +12,8 @@
 //! even when answers finish in the background: each ends with an `error` event of code
 //! `cancelled`, carrying what was saved. When the server shuts down, every answer on the
 //! socket ends with its final event (`server_shutting_down`), then the socket closes with
-//! code 1001 (going away).
+//! code 1001 (going away). A `send` after the session was signed out is answered with an
+//! `unauthenticated` error, then the socket closes with code 1008.
 
 use axum::Extension;
 use axum::extract::State;
@@ -93,12 +94,14 @@ pub async fn open_websocket(
     // Once upgraded the connection is no longer the server's to drain: the session is
     // tracked so that shutdown waits for its answers' final events.
     let tasks = state.tasks.clone();
+    // Kept to check, before each answer, that the session is still signed in.
+    let token = nexus_identity::session::token_from_headers(&headers).unwrap_or_default();
     Ok(upgrade
         // A message's content is up to 100,000 characters, up to four bytes each in
         // UTF-8 and twelve as JSON escapes (a surrogate pair): a message HTTP would take
         // must fit in a frame.
         .max_message_size(MAX_FRAME)
-        .on_upgrade(move |socket| tasks.track_future(session(socket, state, ai, me))))
+        .on_upgrade(move |socket| tasks.track_future(session(socket, state, ai, me, token))))
 }
 
 /// The largest frame a client may send.
@@ -111,7 +114,13 @@ struct Running {
     forwarder: JoinHandle<()>,
 }
 
-async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: CurrentUser) {
+async fn session(
+    socket: WebSocket,
+    state: AppState,
+    ai: Arc<AiService>,
+    me: CurrentUser,
+    token: String,
+) {
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Value>(512);
     // One writer: every turn's forwarder sends through it.
@@ -130,6 +139,7 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
     // By conversation: a `cancel` names one.
     let mut turns: HashMap<Uuid, Vec<Running>> = HashMap::new();
     let mut shutting_down = false;
+    let mut signed_out = false;
     loop {
         let frame = tokio::select! {
             () = state.shutdown.cancelled() => {
@@ -170,6 +180,16 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
                 escalate,
                 temperature,
             }) => {
+                // A socket outlives no session: signed out (or the session revoked), it
+                // closes instead of answering.
+                if !matches!(
+                    nexus_identity::session::resolve(&state, &token).await,
+                    Ok(Some(_))
+                ) {
+                    let _ = out_tx.send(json!({ "type": "error", "ref": reference, "conversation_id": conversation_id, "status": 401, "data": { "code": "unauthenticated", "message": "Your session has ended; sign in again.", "details": {} } })).await;
+                    signed_out = true;
+                    break;
+                }
                 for running in turns.values_mut() {
                     running.retain(|r| !r.forwarder.is_finished());
                 }
@@ -235,13 +255,22 @@ async fn session(socket: WebSocket, state: AppState, ai: Arc<AiService>, me: Cur
         }
     }
     drop(out_tx);
-    if let Ok(mut sink) = writer.await
-        && shutting_down
-    {
-        let close = CloseFrame {
+    let close = if shutting_down {
+        Some(CloseFrame {
             code: close_code::AWAY,
             reason: "The server is restarting.".into(),
-        };
+        })
+    } else if signed_out {
+        Some(CloseFrame {
+            code: close_code::POLICY,
+            reason: "The session has ended.".into(),
+        })
+    } else {
+        None
+    };
+    if let Ok(mut sink) = writer.await
+        && let Some(close) = close
+    {
         let _ = sink.send(Message::Close(Some(close))).await;
     }
 }

@@ -271,6 +271,39 @@ async fn a_websocket_takes_a_message_as_long_as_http_does() {
     assert_eq!(done["data"]["content"], "Read it all.");
 }
 
+/// Signing out ends the socket too: the next `send` is refused and the socket closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_outlives_no_session() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, cookie) = signup_cookie(&app, "out@example.com").await;
+    let ws = o.create_workspace("Out").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Out" })).await;
+    let mut socket = open_socket(&app, &cookie).await;
+    let send =
+        json!({ "type": "send", "workspace_id": ws, "conversation_id": conv, "content": "hi" });
+    send_frame(&mut socket, send.clone()).await;
+    next_of(&mut socket, "done").await;
+    assert_eq!(o.post("/api/v1/auth/logout", json!({})).await.status, 204);
+    send_frame(&mut socket, send).await;
+    let refused = next_of(&mut socket, "error").await;
+    assert_eq!(refused["data"]["code"], "unauthenticated", "{refused}");
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame")
+        {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            other => panic!("closed without a close frame: {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(1008));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_websocket_answers_with_a_final_event_then_closes() {
     let Some(mut app) = TestApp::spawn(Engine::Sqlite).await else {
