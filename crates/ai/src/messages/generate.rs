@@ -8,10 +8,12 @@ use nexus_kernel::db::Write;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::json;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio_util::sync::CancellationToken;
+use tokio::time::Sleep;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::checkpoints::Partial;
 use super::engine::{Gate, Outcome, Turn, TurnEvent};
@@ -59,8 +61,7 @@ pub(super) async fn generate(
         let opened = tokio::select! {
             opened = ai.resilience.open(&candidates, &request, cancel) => opened,
             () = &mut timed_out => {
-                out.status = "interrupted";
-                out.error = Some(("ai_timeout", "The answer took too long and was stopped.".into()));
+                interrupt(out, too_long());
                 return;
             }
         };
@@ -74,8 +75,7 @@ pub(super) async fn generate(
         let opened = match opened {
             Ok(o) => o,
             Err(OpenError::Cancelled) => {
-                out.status = "interrupted";
-                out.error = Some(cancel_reason(state, turn));
+                interrupt(out, cancel_reason(state, turn));
                 return;
             }
             Err(e) => {
@@ -115,14 +115,8 @@ pub(super) async fn generate(
             let event = match pending.pop_front() {
                 Some(ev) => Some(Ok(ev)),
                 None => tokio::select! {
-                    () = &mut cancelled => {
-                        out.status = "interrupted";
-                        out.error = Some(cancel_reason(state, turn));
-                        break;
-                    }
-                    () = &mut timed_out => {
-                        out.status = "interrupted";
-                        out.error = Some(("ai_timeout", "The answer took too long and was stopped.".into()));
+                    why = stopped(cancelled.as_mut(), timed_out.as_mut(), state, turn) => {
+                        interrupt(out, why);
                         break;
                     }
                     ev = stream.next() => ev,
@@ -152,11 +146,13 @@ pub(super) async fn generate(
                     continue;
                 }
                 Some(Err(e)) => {
-                    out.status = "interrupted";
-                    out.error = Some((
-                        "ai_stream_interrupted",
-                        format!("The answer was cut off: {e}"),
-                    ));
+                    interrupt(
+                        out,
+                        (
+                            "ai_stream_interrupted",
+                            format!("The answer was cut off: {e}"),
+                        ),
+                    );
                     break;
                 }
                 None => break,
@@ -173,14 +169,8 @@ pub(super) async fn generate(
                 // or the deadline.
                 Err(TrySendError::Full(token)) => tokio::select! {
                     sent = tx.send(token) => drop(sent),
-                    () = &mut cancelled => {
-                        out.status = "interrupted";
-                        out.error = Some(cancel_reason(state, turn));
-                        break;
-                    }
-                    () = &mut timed_out => {
-                        out.status = "interrupted";
-                        out.error = Some(("ai_timeout", "The answer took too long and was stopped.".into()));
+                    why = stopped(cancelled.as_mut(), timed_out.as_mut(), state, turn) => {
+                        interrupt(out, why);
                         break;
                     }
                 },
@@ -200,11 +190,13 @@ pub(super) async fn generate(
         if hit_length_limit && out.error.is_none() {
             // Cut off mid-sentence (or mid tool call, which is then not run): say so, and
             // keep it out of the cache.
-            out.status = "interrupted";
-            out.error = Some((
-                "ai_length_limit",
-                "The answer reached its length limit; what was written is kept.".into(),
-            ));
+            interrupt(
+                out,
+                (
+                    "ai_length_limit",
+                    "The answer reached its length limit; what was written is kept.".into(),
+                ),
+            );
         }
         if out.error.is_some() || calls.is_empty() {
             return;
@@ -261,19 +253,21 @@ pub(super) async fn generate(
             && let Err(err) = reserve_next_round(state, turn, &mut out.reservation, extra).await
         {
             let (code, message, _) = err.code_message_details();
-            out.status = "interrupted";
-            out.error = Some(if code == "ai_quota_exceeded" {
-                (
-                    code,
-                    format!("The answer stopped before asking the model again: {message}"),
-                )
-            } else {
-                tracing::error!(error = ?err, "could not reserve a further round of an answer");
-                (
-                    "internal_error",
-                    "The answer could not go on; what was written is kept.".into(),
-                )
-            });
+            interrupt(
+                out,
+                if code == "ai_quota_exceeded" {
+                    (
+                        code,
+                        format!("The answer stopped before asking the model again: {message}"),
+                    )
+                } else {
+                    tracing::error!(error = ?err, "could not reserve a further round of an answer");
+                    (
+                        "internal_error",
+                        "The answer could not go on; what was written is kept.".into(),
+                    )
+                },
+            );
             return;
         }
     }
@@ -322,6 +316,33 @@ fn checkpoint(
         ai.checkpoints
             .offer(&state.db, turn.ctx.workspace_id, turn.answer.id, partial);
     }
+}
+
+/// Resolves when the answer must stop early (the server stops, the client leaves or asks
+/// to stop, the stream's deadline passes), with why.
+async fn stopped(
+    cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
+    timed_out: Pin<&mut Sleep>,
+    state: &AppState,
+    turn: &Turn,
+) -> (&'static str, String) {
+    tokio::select! {
+        () = cancelled => cancel_reason(state, turn),
+        () = timed_out => too_long(),
+    }
+}
+
+/// End the answer early, keeping what arrived.
+fn interrupt(out: &mut Outcome, error: (&'static str, String)) {
+    out.status = "interrupted";
+    out.error = Some(error);
+}
+
+fn too_long() -> (&'static str, String) {
+    (
+        "ai_timeout",
+        "The answer took too long and was stopped.".into(),
+    )
 }
 
 fn cancel_reason(state: &AppState, turn: &Turn) -> (&'static str, String) {

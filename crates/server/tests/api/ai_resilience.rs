@@ -5,8 +5,8 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::ai_support::{
-    add_provider, conversation, enable_ai, last, open_stream, parse_sse, send_streamed, text_of,
-    wait_for_message, wait_for_message_where,
+    add_provider, ai_owner, conversation, enable_ai, last, open_stream, parse_sse, send_streamed,
+    text_of, wait_for_message, wait_for_message_where,
 };
 use crate::{assert_error, owner};
 
@@ -243,10 +243,7 @@ async fn a_failure_after_a_tool_round_keeps_what_arrived() {
     let Some(app) = app(Engine::Sqlite).await else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, ws, _) = owner(&app, "o@example.com").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
-    let conv = conversation(&o, &ws, json!({ "title": "Flaky" })).await;
+    let (fake, o, ws, conv) = ai_owner(&app, "Flaky").await;
     fake.push(Behavior::ToolCallAfterText {
         text: "Let me look. ".into(),
         name: "list_members".into(),
@@ -276,10 +273,7 @@ async fn a_json_answer_outlasts_the_request_timeout_and_a_cut_one_is_kept() {
     else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, ws, _) = owner(&app, "o@example.com").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
-    let conv = conversation(&o, &ws, json!({ "title": "Patience" })).await;
+    let (fake, o, ws, conv) = ai_owner(&app, "Patience").await;
     let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
     // 15 words, 100 ms apart: half as long again as the request timeout.
     fake.push(Behavior::Reply(
@@ -493,22 +487,64 @@ async fn a_streaming_answer_is_saved_as_it_arrives(app: TestApp) {
     assert_eq!(saved["content"], answer);
 }
 
-async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
-    let limit = 2_000u64;
-    // The fixture's own app is replaced: this test needs a small quota.
+/// A reservation of `tokens` against the workspace's month, limited to `limit`.
+async fn reserve(
+    app: &TestApp,
+    ws: &str,
+    limit: u64,
+    tokens: u64,
+) -> Result<nexus_ai::usage::quota::Reservation, nexus_kernel::ApiError> {
+    let budget = nexus_ai::usage::quota::Budget {
+        workspace_id: ws.parse().expect("workspace id"),
+        user_id: None,
+        tokens,
+        workspace_limit: limit,
+        member_limit: None,
+    };
+    nexus_ai::usage::quota::reserve(&app.state.db, &budget).await
+}
+
+/// Every reservation was settled or given back (once): what is left of the month's
+/// `limit` after `used` can be reserved whole, and no more.
+async fn assert_nothing_reserved(app: &TestApp, ws: &str, limit: u64, used: u64) {
+    let left = limit.saturating_sub(used);
+    assert!(
+        reserve(app, ws, limit, left + 1).await.is_err(),
+        "more than is left"
+    );
+    assert!(
+        reserve(app, ws, limit, left).await.is_ok(),
+        "a reservation was left behind"
+    );
+}
+
+/// What the quota tests start from: a fresh app (replacing the fixture's) with a small
+/// monthly quota and answer budget, an owner with a workspace, and a fake provider on.
+async fn with_quota(
+    app: TestApp,
+    limit: u64,
+    completion_tokens: u32,
+    tweak: impl FnOnce(&mut nexus_kernel::config::Settings),
+) -> Option<(TestApp, FakeAi, nexus_testkit::Client, String)> {
     let engine = app.engine;
     drop(app);
-    let Some(app) = TestApp::spawn_with(engine, |s| {
+    let app = TestApp::spawn_with(engine, |s| {
         s.plans.free.monthly_ai_tokens = limit;
-        s.ai_max_completion_tokens = 100;
+        s.ai_max_completion_tokens = completion_tokens;
+        tweak(s);
     })
-    .await
-    else {
-        return;
-    };
+    .await?;
     let fake = FakeAi::start(None).await;
     let (o, ws, _) = owner(&app, "o@example.com").await;
     enable_ai(&o, &ws, &fake, "Fake").await;
+    Some((app, fake, o, ws))
+}
+
+async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
+    let limit = 2_000u64;
+    let Some((_app, fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+        return;
+    };
     let mut convs = Vec::new();
     for i in 0..50 {
         convs.push(conversation(&o, &ws, json!({ "title": format!("Q{i}") })).await);
@@ -571,25 +607,15 @@ async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
 /// `crash::an_answer_a_crash_cut_off_is_recovered_and_its_reservation_given_back`.
 async fn an_abandoned_answer_is_recovered_before_the_next_turn(app: TestApp) {
     use nexus_ai::entities::message;
-    use nexus_ai::usage::quota;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let limit = 8_000u64;
-    let engine = app.engine;
-    drop(app);
-    let Some(app) = TestApp::spawn_with(engine, |s| {
-        s.plans.free.monthly_ai_tokens = limit;
-        s.ai_max_completion_tokens = 1_000;
-        // Recovery looks once per stream timeout when that is under a minute.
-        s.ai_stream_timeout_secs = 1;
-    })
-    .await
+    // Recovery looks once per stream timeout when that is under a minute.
+    let Some((app, _fake, o, ws)) =
+        with_quota(app, limit, 1_000, |s| s.ai_stream_timeout_secs = 1).await
     else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, ws, _) = owner(&app, "o@example.com").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
     let conv = conversation(&o, &ws, json!({ "title": "Abandoned" })).await;
     let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
     let first = o.post(&url, json!({ "content": "hello" })).await;
@@ -618,14 +644,7 @@ async fn an_abandoned_answer_is_recovered_before_the_next_turn(app: TestApp) {
         .await
         .expect("abandon");
     tx.commit().await.expect("commit");
-    let budget = |tokens| quota::Budget {
-        workspace_id,
-        user_id: None,
-        tokens,
-        workspace_limit: limit,
-        member_limit: None,
-    };
-    quota::reserve(&app.state.db, &budget(7_000))
+    reserve(&app, &ws, limit, 7_000)
         .await
         .expect("the abandoned reservation");
 
@@ -641,17 +660,7 @@ async fn an_abandoned_answer_is_recovered_before_the_next_turn(app: TestApp) {
     assert_eq!(cut["error"]["code"], "server_restarted", "{cut}");
     let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
     let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
-    assert!(
-        quota::reserve(&app.state.db, &budget(limit - used + 1))
-            .await
-            .is_err()
-    );
-    assert!(
-        quota::reserve(&app.state.db, &budget(limit - used))
-            .await
-            .is_ok(),
-        "the reservation was given back once, and only once"
-    );
+    assert_nothing_reserved(&app, &ws, limit, used).await;
 }
 
 /// Each round of an answer that calls tools sends the whole prompt again: a further
@@ -659,19 +668,9 @@ async fn an_abandoned_answer_is_recovered_before_the_next_turn(app: TestApp) {
 /// quota as plain ones do.
 async fn answers_that_call_tools_cannot_overspend_the_quota(app: TestApp) {
     let limit = 15_000u64;
-    let engine = app.engine;
-    drop(app);
-    let Some(app) = TestApp::spawn_with(engine, |s| {
-        s.plans.free.monthly_ai_tokens = limit;
-        s.ai_max_completion_tokens = 100;
-    })
-    .await
-    else {
+    let Some((app, fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, ws, _) = owner(&app, "o@example.com").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
     // A long system prompt: each round costs about 600 prompt tokens, and the model
     // asks for a tool every time, for as many rounds as an answer may have.
     let system_prompt = "lorem ".repeat(600);
@@ -722,28 +721,8 @@ async fn answers_that_call_tools_cannot_overspend_the_quota(app: TestApp) {
     // Reservations over-count (characters / 3 against the fake's words), so the limit
     // holds outright; the spec allows one request's reservation over it.
     assert!(used <= limit, "used {used} of {limit}");
-    // Every reservation, grown round by round, was settled: what is left of the limit
-    // can be reserved whole, and no more.
-    use nexus_ai::usage::quota;
-    let workspace_id: uuid::Uuid = ws.parse().expect("workspace id");
-    let budget = |tokens| quota::Budget {
-        workspace_id,
-        user_id: None,
-        tokens,
-        workspace_limit: limit,
-        member_limit: None,
-    };
-    assert!(
-        quota::reserve(&app.state.db, &budget(limit - used + 1))
-            .await
-            .is_err()
-    );
-    assert!(
-        quota::reserve(&app.state.db, &budget(limit - used))
-            .await
-            .is_ok(),
-        "a reservation was left behind"
-    );
+    // Every reservation, grown round by round, was settled.
+    assert_nothing_reserved(&app, &ws, limit, used).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,13 +2,23 @@
 //! a reader for Server-Sent Events.
 
 use nexus_testkit::fake_ai::FakeAi;
-use nexus_testkit::{Client, Resp};
+use nexus_testkit::{Client, Resp, TestApp};
 use serde_json::{Value, json};
 
 /// Switch the assistant on and add `fake` as a provider; returns the provider's id.
 pub async fn enable_ai(c: &Client, ws: &str, fake: &FakeAi, name: &str) -> String {
     switch_on_assistant(c, ws).await;
     add_provider(c, ws, fake, name).await
+}
+
+/// An owner of a new workspace with the assistant on and a fake provider, and a first
+/// conversation: the start of most AI tests.
+pub async fn ai_owner(app: &TestApp, title: &str) -> (FakeAi, Client, String, String) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = crate::owner(app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": title })).await;
+    (fake, o, ws, conv)
 }
 
 pub async fn switch_on_assistant(c: &Client, ws: &str) {
