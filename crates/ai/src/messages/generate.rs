@@ -56,21 +56,22 @@ pub(super) async fn generate(
     tokio::pin!(timed_out, cancelled);
     let between_tokens = metrics::histogram!("ai_time_between_tokens_seconds");
     for _round in 0..MAX_TOOL_ROUNDS {
-        // Bounded by the stream's deadline too: a later round (after tools) may have
-        // little of it left.
-        let opened = tokio::select! {
-            opened = ai.resilience.open(&candidates, &request, cancel) => opened,
-            () = &mut timed_out => {
-                interrupt(out, too_long());
-                return;
-            }
-        };
         // After an earlier round, what arrived (text, tool calls and results) is kept:
         // the answer is interrupted rather than failed.
         let failed = if out.candidate.is_some() {
             "interrupted"
         } else {
             "error"
+        };
+        // Bounded by the stream's deadline too: a later round (after tools) may have
+        // little of it left.
+        let opened = tokio::select! {
+            opened = ai.resilience.open(&candidates, &request, cancel) => opened,
+            () = &mut timed_out => {
+                out.status = failed;
+                out.error = Some(too_long());
+                return;
+            }
         };
         let opened = match opened {
             Ok(o) => o,
