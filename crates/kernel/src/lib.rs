@@ -17,6 +17,7 @@ pub mod json;
 pub mod migrations;
 pub mod modules;
 pub mod pagination;
+pub mod query;
 pub mod rate_limit;
 pub mod replicas;
 pub mod request;

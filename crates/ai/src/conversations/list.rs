@@ -1,8 +1,8 @@
-use axum::extract::Query;
 use nexus_identity::extract::Member;
 use nexus_kernel::ApiError;
 use nexus_kernel::ApiResult;
 use nexus_kernel::pagination::List;
+use nexus_kernel::query::ApiQuery;
 use nexus_kernel::roles::Permission;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -27,7 +27,7 @@ pub struct ListConversationsParams {
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn list_conversations(
     member: Member,
-    Query(params): Query<ListConversationsParams>,
+    ApiQuery(params): ApiQuery<ListConversationsParams>,
 ) -> ApiResult<axum::Json<List<ConversationView>>> {
     assistant_on(&member).await?;
     member.require(Permission::ReadWorkspace)?;

@@ -1,7 +1,8 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use nexus_identity::entities::{api_key, user};
 use nexus_identity::extract::Member;
+use nexus_kernel::query::ApiQuery;
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
@@ -70,7 +71,7 @@ fn id_at(t: DateTime<Utc>) -> Uuid {
 pub async fn get_ai_usage(
     State(state): State<AppState>,
     member: Member,
-    Query(params): Query<UsageParams>,
+    ApiQuery(params): ApiQuery<UsageParams>,
 ) -> ApiResult<axum::Json<UsageReport>> {
     member.require(Permission::ReadAiUsage)?;
     let group_by = params.group_by.clone().unwrap_or_else(|| "day".into());

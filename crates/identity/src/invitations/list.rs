@@ -1,6 +1,6 @@
-use axum::extract::Query;
 use nexus_kernel::ApiResult;
 use nexus_kernel::pagination::{List, PageParams};
+use nexus_kernel::query::ApiQuery;
 use nexus_kernel::roles::Permission;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -15,7 +15,7 @@ use crate::extract::Member;
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn list_invitations(
     member: Member,
-    Query(params): Query<PageParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<axum::Json<List<InvitationView>>> {
     member.require(Permission::InviteMembers)?;
     let page = params.parse()?;

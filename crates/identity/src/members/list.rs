@@ -1,8 +1,8 @@
-use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use nexus_kernel::ApiResult;
 use nexus_kernel::json::JsonBody;
 use nexus_kernel::pagination::{List, PageParams};
+use nexus_kernel::query::ApiQuery;
 use nexus_kernel::roles::{Permission, Role};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -16,7 +16,10 @@ use crate::extract::Member;
     params(("workspace_id" = uuid::Uuid, Path), PageParams),
     responses((status = 200, body = List<MemberView>)))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
-pub async fn list_members(member: Member, Query(params): Query<PageParams>) -> ApiResult<Response> {
+pub async fn list_members(
+    member: Member,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<Response> {
     member.require(Permission::ReadMembers)?;
     let page = params.parse()?;
     match page.after {

@@ -1,5 +1,6 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
 use nexus_kernel::pagination::{List, PageParams};
+use nexus_kernel::query::ApiQuery;
 use nexus_kernel::{ApiResult, AppState};
 
 use crate::auth::my_workspaces;
@@ -13,7 +14,7 @@ use crate::views::WorkspaceSummary;
 pub async fn list_workspaces(
     State(state): State<AppState>,
     me: CurrentUser,
-    Query(params): Query<PageParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<axum::Json<List<WorkspaceSummary>>> {
     let page = params.parse()?;
     let rows = my_workspaces(&state, me.user.id, page.after, page.limit + 1).await?;

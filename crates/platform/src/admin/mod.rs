@@ -1,7 +1,7 @@
 //! What platform operators do: list every workspace, suspend or restore one, change its
 //! plan. Operators see workspace metadata only, never content.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use nexus_identity::extract::SystemAdmin;
 use nexus_kernel::audit::{self, Event};
@@ -10,6 +10,7 @@ use nexus_kernel::entities::workspace;
 use nexus_kernel::json::ApiJson;
 use nexus_kernel::modules::Plan;
 use nexus_kernel::pagination::{List, PageParams};
+use nexus_kernel::query::ApiQuery;
 use nexus_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 use serde::{Deserialize, Serialize};
@@ -56,7 +57,7 @@ impl From<workspace::Model> for AdminWorkspaceView {
 pub async fn list_all_workspaces(
     State(state): State<AppState>,
     _admin: SystemAdmin,
-    Query(params): Query<PageParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<axum::Json<List<AdminWorkspaceView>>> {
     let page = params.parse()?;
     let mut q = workspace::Entity::find();

@@ -1,5 +1,5 @@
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -7,6 +7,7 @@ use futures::{StreamExt, stream};
 use nexus_identity::extract::Member;
 use nexus_kernel::db::Scope;
 use nexus_kernel::entities::audit_event;
+use nexus_kernel::query::ApiQuery;
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -40,8 +41,8 @@ enum Format {
 pub async fn export_audit_events(
     State(state): State<AppState>,
     member: Member,
-    Query(params): Query<ExportParams>,
-    Query(filter): Query<AuditFilter>,
+    ApiQuery(params): ApiQuery<ExportParams>,
+    ApiQuery(filter): ApiQuery<AuditFilter>,
 ) -> ApiResult<Response> {
     member.require(Permission::ReadAuditLog)?;
     let format = match params.format.as_str() {

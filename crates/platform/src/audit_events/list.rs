@@ -1,4 +1,3 @@
-use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use nexus_identity::extract::Member;
 use nexus_kernel::ApiResult;
@@ -6,6 +5,7 @@ use nexus_kernel::audit;
 use nexus_kernel::entities::audit_event;
 use nexus_kernel::json::JsonBody;
 use nexus_kernel::pagination::{List, Page, PageParams};
+use nexus_kernel::query::ApiQuery;
 use nexus_kernel::roles::Permission;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -21,8 +21,8 @@ const FIRST_PAGE_CACHE: &str = "audit_first_page";
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn list_audit_events(
     member: Member,
-    Query(page): Query<PageParams>,
-    Query(filter): Query<AuditFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<AuditFilter>,
 ) -> ApiResult<Response> {
     member.require(Permission::ReadAuditLog)?;
     let page = page.parse()?;
