@@ -199,7 +199,7 @@ pub async fn prepare(
     // Before reserving: an answer a crash abandoned may still hold part of the quota.
     ai.recovery.recover(state, ctx.workspace_id).await;
     // The reservation only needs to be an upper bound on one round of the model; a turn
-    // that calls tools reserves each further round before it asks (see `engine`).
+    // that calls tools reserves each further round before it asks (see `generate`).
     let reserve = request.prompt_estimate() + u64::from(state.settings.ai_max_completion_tokens);
     let member_limit = catalog
         .settings
