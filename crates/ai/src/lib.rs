@@ -41,6 +41,8 @@ pub struct AiService {
     pub checkpoints: Arc<Checkpoints>,
     /// Answers a crash left streaming, finished before a workspace's next turn.
     pub recovery: messages::recovery::Recovery,
+    /// The answers this process is writing, for `…/messages/{mid}/stop`.
+    pub running: Arc<messages::stop::Running>,
 }
 
 impl AiService {
@@ -61,6 +63,7 @@ impl AiService {
             tools: ToolRegistry::with_defaults(),
             checkpoints: Arc::default(),
             recovery: Default::default(),
+            running: Arc::default(),
         })
     }
 }

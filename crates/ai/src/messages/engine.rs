@@ -71,8 +71,9 @@ pub struct Turn {
     pub needs_title: bool,
     /// The conversation is readable by the workspace, not only its creator.
     pub shared: bool,
-    /// Cancelled to stop the answer on the client's request (the WebSocket's `cancel`),
-    /// which stops it even when answers whose client left finish in the background.
+    /// Cancelled to stop the answer on the client's request (the WebSocket's `cancel`,
+    /// `…/messages/{mid}/stop`), which stops it even when answers whose client left
+    /// finish in the background.
     pub stop: CancellationToken,
     pub small_model_candidates: Vec<Candidate>,
 }
@@ -173,6 +174,8 @@ async fn run(
     mut gate: Gate,
 ) {
     let started = Instant::now();
+    // Until the turn ends (or its task is aborted), a stop request can reach it.
+    let running = ai.running.register(turn.answer.id, turn.stop.clone());
     let background = state.settings.ai_finish_in_background;
     // Cancelled when the server shuts down, when the client asks to stop, or when the
     // client leaves (unless answers finish in the background).
@@ -291,6 +294,7 @@ async fn run(
     }
     // End the client's stream now; the title is written afterwards.
     drop(tx);
+    drop(running);
     if titled {
         crate::messages::title::generate(state, ai, &turn, &out.content).await;
     }

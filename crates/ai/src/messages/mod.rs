@@ -10,6 +10,7 @@ pub mod recovery;
 pub mod respond;
 mod saves;
 mod send;
+pub mod stop;
 pub mod title;
 mod turn;
 
@@ -47,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list::list_messages, send::send_message))
         .routes(routes!(send::regenerate_message))
         .routes(routes!(send::edit_message))
+        .routes(routes!(stop::stop_answer))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

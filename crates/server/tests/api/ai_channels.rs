@@ -390,6 +390,65 @@ async fn answers_can_finish_in_the_background() {
     assert_eq!(fake.cancelled_streams(), 0);
 }
 
+/// `…/messages/{mid}/stop` stops an answer that would otherwise finish in the
+/// background (the web's Stop sends it beside closing its stream).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_stops_on_request_even_when_answers_finish_in_the_background() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| s.ai_finish_in_background = true).await
+    else {
+        return;
+    };
+    let (fake, o, ws, conv) = crate::ai_support::ai_owner(&app, "Stop me").await;
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(200)).delay(Duration::from_millis(20)),
+    ));
+    let mut body = open_stream(&o, &ws, &conv, json!({ "content": "go on" }))
+        .await
+        .bytes_stream();
+    let mut text = String::new();
+    while !text.contains("event: delta") {
+        let chunk = body.next().await.expect("stream").expect("chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let events = crate::ai_support::parse_sse(&text);
+    let message = events
+        .iter()
+        .find(|e| e.name == "message")
+        .expect("message event");
+    let answer = message.data["assistant_message_id"]
+        .as_str()
+        .expect("answer id")
+        .to_owned();
+    let user = message.data["id"]
+        .as_str()
+        .expect("user message id")
+        .to_owned();
+    let stop =
+        |id: &str| format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages/{id}/stop");
+    assert_eq!(o.post(&stop(&answer), json!({})).await.status, 204);
+    while let Some(chunk) = body.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.expect("chunk")));
+    }
+    let events = crate::ai_support::parse_sse(&text);
+    let end = events.last().expect("events");
+    assert_eq!(end.name, "error", "{text}");
+    assert_eq!(end.data["code"], "cancelled", "{text}");
+    assert_eq!(end.data["assistant_message"]["status"], "interrupted");
+    for _ in 0..100 {
+        if fake.cancelled_streams() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(fake.cancelled_streams(), 1);
+    assert_error(
+        &o.post(&stop(&answer), json!({})).await,
+        409,
+        "answer_finished",
+    );
+    assert_error(&o.post(&stop(&user), json!({})).await, 404, "not_found");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_quota_limits_one_member_only_sqlite() {
     a_member_quota_limits_one_member_only(Engine::Sqlite).await;

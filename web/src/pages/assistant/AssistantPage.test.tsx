@@ -95,6 +95,7 @@ function serve({
     "PATCH /api/v1/workspaces/:ws/conversations/:cid": (_req, body) => json(200, { ...conv, ...(body as object) }),
     "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: messages(), next_cursor: null }),
     "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => (post ? post(req) : apiError(500, "no")),
+    "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/stop": () => json(204, null),
     "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: role === "viewer" ? MODELS : MODELS, next_cursor: null }),
   });
 }
@@ -205,7 +206,7 @@ describe("AssistantPage: chatting", () => {
     const stream = sseStream();
     let saved = FIRST;
     let aborted = false;
-    serve({
+    const { calls } = serve({
       messages: () => saved,
       post: (req) => {
         req.signal.addEventListener("abort", () => (aborted = true));
@@ -217,7 +218,7 @@ describe("AssistantPage: chatting", () => {
     await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "Tell me a long story{Enter}");
     const user = message("u2", "user", "Tell me a long story", { parent_id: "a1" });
     act(() => {
-      stream.send("message", user);
+      stream.send("message", { ...user, assistant_message_id: "a2" });
       stream.send("delta", { text: "Once upon a time" });
     });
     await waitFor(() => expect(answer()).toHaveTextContent("Once upon a time"));
@@ -232,6 +233,8 @@ describe("AssistantPage: chatting", () => {
     ];
     await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
     expect(aborted).toBe(true);
+    // Said in so many words too, for a server that finishes answers in the background.
+    expect(calls.some((c) => c.method === "POST" && c.path.endsWith("/messages/a2/stop"))).toBe(true);
     await waitFor(() => expect(answer()).toHaveAttribute("data-message-id", "a2"));
     expect(within(answer()).getByText("Interrupted")).toBeInTheDocument();
     expect(within(answer()).getByText("Stopped before the answer was complete.")).toBeInTheDocument();

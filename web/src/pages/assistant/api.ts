@@ -12,6 +12,15 @@ export const assistantKeys = {
   messages: (ws: string, id: string) => ["assistant", ws, "messages", id] as const,
 };
 
+/** Ask the server to stop writing an answer (it saves what arrived). */
+export async function stopAnswer(ws: string, cid: string, answerId: string): Promise<void> {
+  await unwrap(
+    api.POST("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/messages/{message_id}/stop", {
+      params: { path: { workspace_id: ws, conversation_id: cid, message_id: answerId } },
+    }),
+  );
+}
+
 export function useConversations(ws: string, q: string, archived: boolean) {
   return useCursorList(assistantKeys.list(ws, q, archived), (cursor) =>
     unwrap(

@@ -10,7 +10,7 @@ import { readSse, type SseEvent } from "./sse";
 import { type ChatMessage, type MessageError, type ToolCallView, toChatMessage, toError } from "./types";
 
 export type TurnEvent =
-  | { type: "message"; message: ChatMessage }
+  | { type: "message"; message: ChatMessage; answerId: string | null }
   | { type: "delta"; text: string }
   | { type: "reasoning"; text: string }
   | { type: "tool_call"; call: ToolCallView }
@@ -35,8 +35,12 @@ export function parseTurnEvent(e: SseEvent): TurnEvent | null {
   const data = parseJson(e.data) as Record<string, unknown> | null;
   if (!data || typeof data !== "object") return null;
   switch (e.event) {
-    case "message":
-      return isMessageView(data) ? { type: "message", message: toChatMessage(data) } : null;
+    case "message": {
+      const answerId = data.assistant_message_id;
+      return isMessageView(data)
+        ? { type: "message", message: toChatMessage(data), answerId: typeof answerId === "string" ? answerId : null }
+        : null;
+    }
     case "delta":
       return typeof data.text === "string" ? { type: "delta", text: data.text } : null;
     case "reasoning":
@@ -107,7 +111,7 @@ export async function streamTurn({ path, body, signal, onEvent }: TurnRequest): 
   if (!type.includes("text/event-stream") || !response.body) {
     // A server (or proxy) that answered in one piece: the same outcome, without the stream.
     const result = (await response.json()) as Schemas["TurnResult"];
-    onEvent({ type: "message", message: toChatMessage(result.user_message) });
+    onEvent({ type: "message", message: toChatMessage(result.user_message), answerId: result.assistant_message.id });
     onEvent({ type: "done", message: toChatMessage(result.assistant_message) });
     return;
   }

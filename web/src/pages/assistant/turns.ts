@@ -11,7 +11,7 @@ import type { QueryClient } from "@tanstack/react-query";
 import { useSyncExternalStore } from "react";
 import type { ConversationView } from "@/api/client";
 import { describeError } from "@/api/errors";
-import { assistantKeys, fetchConversation, fetchMessages } from "./api";
+import { assistantKeys, fetchConversation, fetchMessages, stopAnswer } from "./api";
 import { streamTurn, type TurnEvent } from "./stream";
 import type { ChatMessage } from "./types";
 
@@ -50,6 +50,8 @@ export interface LiveTurn {
   /** The person's message: optimistic until the server's `message` event. Null for a regeneration. */
   user: ChatMessage | null;
   assistant: ChatMessage;
+  /** The answer's id on the server, from the `message` event: what Stop names. */
+  answerId: string | null;
   /** Why the request was refused before streaming (an ApiError). */
   failure: unknown;
 }
@@ -145,6 +147,7 @@ export function applyEvent(turn: LiveTurn, ev: TurnEvent): LiveTurn {
         ...turn,
         phase: turn.phase === "sending" ? "streaming" : turn.phase,
         user: turn.spec.kind === "regenerate" ? null : ev.message,
+        answerId: ev.answerId,
       };
     case "delta":
       return {
@@ -344,6 +347,7 @@ export function startTurn(qc: QueryClient, spec: TurnSpec): boolean {
     phase: "sending",
     user: spec.kind === "regenerate" ? null : blankMessage(`optimistic-${n}`, "user", spec.content),
     assistant: blankMessage(`live-${n}`, "assistant", ""),
+    answerId: null,
     failure: null,
   });
   void run(qc, n, controller);
@@ -354,12 +358,18 @@ export function isRunning(t: LiveTurn | undefined | null): boolean {
   return !!t && (t.phase === "sending" || t.phase === "streaming" || t.phase === "stopping");
 }
 
-/** "Stop generating": the server cancels the provider call and saves what arrived. */
+/**
+ * "Stop generating": the server cancels the provider call and saves what arrived. Closing
+ * the stream stops it, unless the server finishes answers in the background: the stop
+ * request says it in so many words (its answer does not matter: the stream closes anyway).
+ */
 export function stopTurn(ws: string, cid: string | null): void {
   const key = keyOf(ws, cid);
   const t = turns.get(key);
   if (!t || !isRunning(t)) return;
   update(key, t.seq, (cur) => ({ ...cur, phase: "stopping" }));
+  const conversation = t.conversationId;
+  if (t.answerId && conversation) void stopAnswer(ws, conversation, t.answerId).catch(() => {});
   controllers.get(t.seq)?.abort();
 }
 
