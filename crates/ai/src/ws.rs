@@ -108,7 +108,7 @@ pub async fn open_websocket(
 const MAX_FRAME: usize = 12 * MAX_CONTENT_CHARS + 64 * 1024;
 
 /// An answer streaming on the socket.
-struct Running {
+struct SocketAnswer {
     reference: Option<String>,
     stop: CancellationToken,
     forwarder: JoinHandle<()>,
@@ -137,7 +137,7 @@ async fn session(
         sink
     });
     // By conversation: a `cancel` names one.
-    let mut turns: HashMap<Uuid, Vec<Running>> = HashMap::new();
+    let mut turns: HashMap<Uuid, Vec<SocketAnswer>> = HashMap::new();
     let mut shutting_down = false;
     let mut signed_out = false;
     loop {
@@ -222,11 +222,14 @@ async fn session(
                         let out = out_tx.clone();
                         let forwarder =
                             tokio::spawn(forward(rx, out, reference.clone(), conversation_id));
-                        turns.entry(conversation_id).or_default().push(Running {
-                            reference,
-                            stop,
-                            forwarder,
-                        });
+                        turns
+                            .entry(conversation_id)
+                            .or_default()
+                            .push(SocketAnswer {
+                                reference,
+                                stop,
+                                forwarder,
+                            });
                     }
                     Err(err) => {
                         let status = err.status().as_u16();

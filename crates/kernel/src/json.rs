@@ -109,7 +109,8 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
     }
 }
 
-fn truncate(s: &str) -> String {
+/// An error detail cut to a readable length.
+pub(crate) fn truncate(s: &str) -> String {
     s.chars().take(300).collect()
 }
 

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::json::truncate;
 
 pub struct ApiQuery<T>(pub T);
 
@@ -32,7 +33,7 @@ fn rejection_to_error(rejection: &QueryRejection) -> ApiError {
     let text = rejection.body_text();
     let detail = text.split_once(": ").map_or(text.as_str(), |(_, d)| d);
     ApiError::Validation {
-        fields: [("query".to_owned(), detail.chars().take(300).collect())].into(),
+        fields: [("query".to_owned(), truncate(detail))].into(),
     }
 }
 

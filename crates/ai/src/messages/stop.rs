@@ -15,14 +15,15 @@ use axum::http::StatusCode;
 use nexus_identity::extract::Member;
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::readable_with_messages;
 use crate::AiService;
-use crate::conversations::{assistant_on, writable_or_forbidden};
+use crate::conversations::{assistant_on, find_writable};
+use crate::entities::message;
 
 /// The answers this process is writing, by id, with what stops each.
 #[derive(Default)]
@@ -85,11 +86,14 @@ pub async fn stop_answer(
     let (_, conversation_id, message_id) = path;
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
-    let (conv, all) = readable_with_messages(member.tx(), &member.ctx, conversation_id).await?;
-    writable_or_forbidden(conv, &member.ctx)?;
-    let answer = all
-        .iter()
-        .find(|m| m.id == message_id && m.role == "assistant")
+    find_writable(member.tx(), &member.ctx, conversation_id).await?;
+    let answer = message::Entity::find()
+        .filter(message::Column::WorkspaceId.eq(member.workspace_id()))
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .filter(message::Column::Id.eq(message_id))
+        .filter(message::Column::Role.eq("assistant"))
+        .one(member.tx())
+        .await?
         .ok_or(ApiError::NotFound)?;
     if ai.running.stop(message_id) {
         return Ok(StatusCode::NO_CONTENT);

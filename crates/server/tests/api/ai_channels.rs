@@ -405,11 +405,7 @@ async fn an_answer_stops_on_request_even_when_answers_finish_in_the_background()
     let mut body = open_stream(&o, &ws, &conv, json!({ "content": "go on" }))
         .await
         .bytes_stream();
-    let mut text = String::new();
-    while !text.contains("event: delta") {
-        let chunk = body.next().await.expect("stream").expect("chunk");
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let mut text = crate::ai_support::read_until(&mut body, "event: delta", 1).await;
     let events = crate::ai_support::parse_sse(&text);
     let message = events
         .iter()

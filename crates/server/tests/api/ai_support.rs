@@ -164,3 +164,18 @@ pub async fn wait_for_message_where(
     }
     panic!("message {index} never reached {what}: {last}");
 }
+
+/// Read an answer's stream until `what` has come `times` times; what was read.
+pub async fn read_until(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
+    what: &str,
+    times: usize,
+) -> String {
+    use futures::StreamExt;
+    let mut seen = String::new();
+    while seen.matches(what).count() < times {
+        let chunk = body.next().await.expect("stream").expect("chunk");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}

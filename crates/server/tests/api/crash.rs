@@ -133,8 +133,7 @@ async fn kill_9_during_writes_loses_no_acknowledged_write() {
 /// back, so the workspace can go on spending its month.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_a_crash_cut_off_is_recovered_and_its_reservation_given_back() {
-    use crate::ai_support::{conversation, enable_ai, open_stream};
-    use futures::StreamExt;
+    use crate::ai_support::{conversation, enable_ai, open_stream, read_until};
     use nexus_testkit::fake_ai::{Behavior, FakeAi, Reply};
 
     let dir = tempfile::tempdir().expect("dir");
@@ -162,11 +161,7 @@ async fn an_answer_a_crash_cut_off_is_recovered_and_its_reservation_given_back()
     let mut body = open_stream(&c, &ws, &conv, json!({ "content": "talk to me" }))
         .await
         .bytes_stream();
-    let mut seen = String::new();
-    while !seen.contains("event: delta") {
-        let chunk = body.next().await.expect("stream").expect("chunk");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    read_until(&mut body, "event: delta", 1).await;
     // Long enough for a checkpoint of the text so far (about once a second).
     tokio::time::sleep(Duration::from_millis(1600)).await;
     child.kill().expect("kill -9");

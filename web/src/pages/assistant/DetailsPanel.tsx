@@ -1,7 +1,7 @@
 import { Lock, Users, X } from "lucide-react";
 import { type ReactNode, useEffect, useState } from "react";
 import type { ConversationView, ModelView } from "@/api/client";
-import { useMe } from "@/api/session";
+import { useSession } from "@/api/session";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/select";
 import { Switch } from "@/components/ui/switch";
@@ -41,7 +41,7 @@ export function DetailsPanel({
   const shared = c.visibility === "workspace";
   // Only its creator decides who sees a conversation (an admin who made someone's shared
   // conversation private would lose it too).
-  const mine = useMe().data?.user.id === c.created_by;
+  const mine = useSession().user.id === c.created_by;
   const modelOptions = (models ?? []).map((m) => ({ value: m.id, label: m.id, description: m.provider_name }));
   if (!modelOptions.some((o) => o.value === c.model)) modelOptions.unshift({ value: c.model, label: c.model, description: "no longer offered" });
 
