@@ -1,7 +1,9 @@
 //! What replicas behind one load balancer share through Redis (`NEXUS_REDIS_URL`):
-//! hot-cache forgets, so a change on one replica is seen at once on all of them, and
-//! rate-limit counters, so a limit holds for the deployment, not per replica. Without
-//! Redis a replica keeps both to itself, which is right when there is one.
+//! hot-cache forgets, so a change on one replica is seen at once on all of them;
+//! rate-limit counters, so a limit holds for the deployment, not per replica; and
+//! announcements on topics a module names ([`Redis::announce`], [`Redis::hear`]), for
+//! work only the replica doing it can touch (stopping an AI answer). Without Redis a
+//! replica keeps all of it to itself, which is right when there is one.
 //!
 //! Redis going away never stops a request. Counters fall back to this replica's own for a
 //! moment after a failed command; forgets that could not be sent are made good by telling
@@ -22,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::hot_cache::{Forget, HotCache};
+use crate::hot_cache::Forget;
 
 /// A slow or unreachable Redis costs a request at most this much before it falls back.
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
@@ -60,6 +62,72 @@ impl std::fmt::Debug for Redis {
 struct Envelope {
     from: Uuid,
     forgets: Vec<Forget>,
+}
+
+/// One message on a topic's channel.
+#[derive(Debug, Serialize, Deserialize)]
+struct Said {
+    from: Uuid,
+    said: String,
+}
+
+/// What a subscription does with what it hears.
+trait Listener: Send + 'static {
+    /// Subscribed, the first time or again after a failure: whatever was said while this
+    /// replica was not listening is lost.
+    fn subscribed(&mut self);
+    /// A message, from this replica or another.
+    fn heard(&mut self, payload: &[u8]);
+}
+
+/// Applies the other replicas' forgets to this one's hot cache.
+struct ForgetListener {
+    replica: Uuid,
+    db: Db,
+}
+
+impl Listener for ForgetListener {
+    fn subscribed(&mut self) {
+        // Whatever the others forgot while this replica was not listening is unknown.
+        self.db.cache().clear();
+    }
+
+    fn heard(&mut self, payload: &[u8]) {
+        let envelope: Envelope = match serde_json::from_slice(payload) {
+            Ok(e) => e,
+            Err(err) => {
+                tracing::warn!("ignoring a malformed cache-forget message: {err}");
+                return;
+            }
+        };
+        if envelope.from == self.replica {
+            return;
+        }
+        for forget in &envelope.forgets {
+            self.db.cache().apply(forget);
+        }
+    }
+}
+
+/// Passes on what the other replicas say on a topic.
+struct TopicListener {
+    replica: Uuid,
+    topic: String,
+    heard: mpsc::UnboundedSender<String>,
+}
+
+impl Listener for TopicListener {
+    fn subscribed(&mut self) {}
+
+    fn heard(&mut self, payload: &[u8]) {
+        match serde_json::from_slice::<Said>(payload) {
+            Ok(said) if said.from != self.replica => {
+                let _ = self.heard.send(said.said);
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!("ignoring a malformed message on {}: {err}", self.topic),
+        }
+    }
 }
 
 impl Redis {
@@ -189,7 +257,62 @@ impl Redis {
         if let Some(outbox) = db.cache().outbox() {
             tokio::spawn(self.clone().publish(outbox, stop.clone()));
         }
-        tokio::spawn(self.clone().subscribe(db.clone(), stop.clone()));
+        let listener = ForgetListener {
+            replica: self.replica,
+            db: db.clone(),
+        };
+        tokio::spawn(
+            self.clone()
+                .subscribe(self.name("forget"), listener, stop.clone()),
+        );
+    }
+
+    /// Say `message` on `topic` to the other replicas (not to this one); whether Redis
+    /// took it. Only replicas hearing the topic at that moment get it: nothing is kept.
+    pub async fn announce(&self, topic: &str, message: &str) -> bool {
+        if !self.available() {
+            return false;
+        }
+        let said = serde_json::to_string(&Said {
+            from: self.replica,
+            said: message.to_owned(),
+        })
+        .expect("a message serialises");
+        let mut con = self.commands.clone();
+        let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
+            .arg(self.name(&format!("say:{topic}")))
+            .arg(said)
+            .query_async(&mut con)
+            .await;
+        match sent {
+            Ok(()) => true,
+            Err(err) => {
+                self.failed(&format!("announcement on {topic}"), &err);
+                false
+            }
+        }
+    }
+
+    /// What the other replicas [`announce`](Self::announce) on `topic`, from now until
+    /// `stop`; a subscription that fails is made again, and what was said meanwhile is
+    /// lost.
+    pub fn hear(
+        self: &Arc<Self>,
+        topic: &str,
+        stop: &CancellationToken,
+    ) -> mpsc::UnboundedReceiver<String> {
+        let (heard, receiver) = mpsc::unbounded_channel();
+        let listener = TopicListener {
+            replica: self.replica,
+            topic: topic.to_owned(),
+            heard,
+        };
+        tokio::spawn(self.clone().subscribe(
+            self.name(&format!("say:{topic}")),
+            listener,
+            stop.clone(),
+        ));
+        receiver
     }
 
     async fn publish(
@@ -239,13 +362,22 @@ impl Redis {
         }
     }
 
-    async fn subscribe(self: Arc<Self>, db: Db, stop: CancellationToken) {
-        let channel = self.name("forget");
+    /// Listen on `channel` until `stop`, subscribing again whenever the subscription
+    /// fails.
+    async fn subscribe(
+        self: Arc<Self>,
+        channel: String,
+        mut listener: impl Listener,
+        stop: CancellationToken,
+    ) {
         let mut delay = FIRST_RETRY;
         while !stop.is_cancelled() {
-            if let Err(err) = self.listen(&channel, db.cache(), &stop, &mut delay).await {
+            if let Err(err) = self
+                .listen(&channel, &mut listener, &stop, &mut delay)
+                .await
+            {
                 tracing::warn!(
-                    "Redis cache-forget subscription failed ({err:#}); retrying in {delay:?}"
+                    "Redis subscription to {channel} failed ({err:#}); retrying in {delay:?}"
                 );
                 tokio::select! {
                     () = stop.cancelled() => return,
@@ -261,7 +393,7 @@ impl Redis {
     async fn listen(
         &self,
         channel: &str,
-        cache: &HotCache,
+        listener: &mut impl Listener,
         stop: &CancellationToken,
         retry_delay: &mut Duration,
     ) -> anyhow::Result<()> {
@@ -269,8 +401,7 @@ impl Redis {
         pubsub.subscribe(channel).await?;
         *retry_delay = FIRST_RETRY;
         let (mut sink, mut messages) = pubsub.split();
-        // Whatever the others forgot while this replica was not listening is unknown.
-        cache.clear();
+        listener.subscribed();
         let mut ping = tokio::time::interval(PING_EVERY);
         loop {
             tokio::select! {
@@ -284,25 +415,9 @@ impl Redis {
                     let Some(message) = message else {
                         anyhow::bail!("connection closed");
                     };
-                    self.apply(cache, message.get_payload_bytes());
+                    listener.heard(message.get_payload_bytes());
                 }
             }
-        }
-    }
-
-    fn apply(&self, cache: &HotCache, payload: &[u8]) {
-        let envelope: Envelope = match serde_json::from_slice(payload) {
-            Ok(e) => e,
-            Err(err) => {
-                tracing::warn!("ignoring a malformed cache-forget message: {err}");
-                return;
-            }
-        };
-        if envelope.from == self.replica {
-            return;
-        }
-        for forget in &envelope.forgets {
-            cache.apply(forget);
         }
     }
 }

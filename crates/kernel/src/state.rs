@@ -8,6 +8,7 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::rate_limit::RateLimiter;
+use crate::replicas::Redis;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -15,6 +16,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub keyring: Arc<Keyring>,
     pub limiter: Arc<RateLimiter>,
+    /// The Redis the replicas share (`NEXUS_REDIS_URL`), for what one replica must tell
+    /// the others; none when this replica runs alone.
+    pub redis: Option<Arc<Redis>>,
     /// Cancelled when the server begins to shut down, so long-running work (AI streams)
     /// can send its final event and stop before the drain deadline.
     pub shutdown: CancellationToken,

@@ -32,7 +32,9 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 pub fn build_router(state: AppState) -> Router {
     let _ = metrics::handle();
-    let (api, doc) = api_routes(nexus_ai::AiService::new(&state.settings)).split_for_parts();
+    let ai = nexus_ai::AiService::new(&state.settings);
+    nexus_ai::messages::stop::hear_stops(&ai, &state);
+    let (api, doc) = api_routes(ai).split_for_parts();
     let doc_json: Arc<str> = doc.to_json().unwrap_or_else(|_| "{}".into()).into();
     let body_limit = state.settings.body_limit_bytes;
 

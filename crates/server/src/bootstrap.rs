@@ -55,12 +55,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }
     let keyring = Keyring::load(settings.master_key.as_ref(), &settings.master_key_file())?;
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let limiter = match &settings.redis_url {
+    let redis = match &settings.redis_url {
         Some(url) => {
             let redis = Redis::connect(url, &settings.redis_prefix).await?;
             redis.share_forgets(&db, &shutdown);
-            RateLimiter::shared(redis)
+            Some(redis)
         }
+        None => None,
+    };
+    let limiter = match &redis {
+        Some(redis) => RateLimiter::shared(redis.clone()),
         None => RateLimiter::default(),
     };
     Ok(AppState {
@@ -68,6 +72,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings: Arc::new(settings),
         keyring: Arc::new(keyring),
         limiter: Arc::new(limiter),
+        redis,
         shutdown,
         tasks: tokio_util::task::TaskTracker::new(),
     })

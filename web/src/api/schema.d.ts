@@ -2742,7 +2742,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Not being written: `answer_finished`, or `answer_elsewhere` (another replica writes it) */
+            /** @description Not being written: `answer_finished`, or `answer_elsewhere` (another server writes it and could not be reached) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -4,20 +4,27 @@
 //! `interrupted`, and its stream, if anyone still reads it, ends with an `error` event
 //! `cancelled`.
 //!
-//! The answers being written are known to the process writing them: with several
-//! replicas, a stop that reaches another one answers 409 `answer_elsewhere`, and the
-//! client closing its stream remains the way to stop it (as it is when answers do not
-//! finish in the background).
+//! The answers being written are known to the process writing them. With several
+//! replicas sharing Redis, a stop that reaches another one is announced to all of them
+//! ([`TOPIC`]); the one writing the answer stops it and says so, and the stop answers 204
+//! once it has. If none says so in time ([`ELSEWHERE_WAIT`]: no Redis, or the writer
+//! cannot be reached) it answers 409 `answer_elsewhere`, and the client closing its
+//! stream remains the way to stop it (as it is when answers do not finish in the
+//! background).
 
 use axum::Extension;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use nexus_identity::extract::Member;
+use nexus_kernel::replicas::Redis;
 use nexus_kernel::roles::Permission;
-use nexus_kernel::{ApiError, ApiResult};
+use nexus_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -25,10 +32,33 @@ use crate::AiService;
 use crate::conversations::{assistant_on, find_writable};
 use crate::entities::message;
 
+/// The Redis topic on which replicas ask each other to stop answers.
+const TOPIC: &str = "ai-stop";
+/// How long a stop waits for the replica writing the answer to say it stopped.
+const ELSEWHERE_WAIT: Duration = Duration::from_secs(2);
+
+/// What replicas say to each other on [`TOPIC`].
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum Said {
+    /// Whoever writes this answer: stop it.
+    Stop(Uuid),
+    /// I was writing this answer, and it is stopping.
+    Stopped(Uuid),
+}
+
+impl Said {
+    fn text(&self) -> String {
+        serde_json::to_string(self).expect("a stop message serialises")
+    }
+}
+
 /// The answers this process is writing, by id, with what stops each.
 #[derive(Default)]
 pub struct Running {
     answers: Mutex<HashMap<Uuid, CancellationToken>>,
+    /// Stops asked of the other replicas, waiting for the one writing the answer.
+    asked: Mutex<HashMap<Uuid, Vec<oneshot::Sender<()>>>>,
 }
 
 impl Running {
@@ -56,6 +86,64 @@ impl Running {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, CancellationToken>> {
         self.answers.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn asked(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<oneshot::Sender<()>>>> {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ask the other replicas to stop the answer; whether the one writing it said it
+    /// stopped within [`ELSEWHERE_WAIT`].
+    async fn stop_elsewhere(&self, redis: &Redis, answer_id: Uuid) -> bool {
+        let (told, stopped) = oneshot::channel();
+        {
+            let mut asked = self.asked();
+            // Forget the asks that timed out.
+            asked.retain(|_, waiting| {
+                waiting.retain(|w| !w.is_closed());
+                !waiting.is_empty()
+            });
+            asked.entry(answer_id).or_default().push(told);
+        }
+        redis.announce(TOPIC, &Said::Stop(answer_id).text()).await
+            && tokio::time::timeout(ELSEWHERE_WAIT, stopped).await.is_ok()
+    }
+
+    /// Act on what another replica said.
+    async fn heard(&self, redis: &Redis, said: Said) {
+        match said {
+            Said::Stop(answer_id) => {
+                if self.stop(answer_id) {
+                    redis
+                        .announce(TOPIC, &Said::Stopped(answer_id).text())
+                        .await;
+                }
+            }
+            Said::Stopped(answer_id) => {
+                let waiting = self.asked().remove(&answer_id);
+                for told in waiting.unwrap_or_default() {
+                    let _ = told.send(());
+                }
+            }
+        }
+    }
+}
+
+/// Stop, on this replica, the answers the others are asked to stop (see the module's
+/// documentation), until the server shuts down. Nothing to do without Redis.
+pub fn hear_stops(ai: &AiService, state: &AppState) {
+    let Some(redis) = state.redis.clone() else {
+        return;
+    };
+    let mut heard = redis.hear(TOPIC, &state.shutdown);
+    let running = ai.running.clone();
+    tokio::spawn(async move {
+        while let Some(text) = heard.recv().await {
+            match serde_json::from_str(&text) {
+                Ok(said) => running.heard(&redis, said).await,
+                Err(err) => tracing::warn!("ignoring a malformed stop message: {err}"),
+            }
+        }
+    });
 }
 
 pub struct Registered {
@@ -75,10 +163,11 @@ impl Drop for Registered {
     responses(
         (status = 204, description = "Stopping: the answer saves what arrived"),
         (status = 404, body = nexus_kernel::error::ErrorEnvelope),
-        (status = 409, description = "Not being written: `answer_finished`, or `answer_elsewhere` (another replica writes it)", body = nexus_kernel::error::ErrorEnvelope),
+        (status = 409, description = "Not being written: `answer_finished`, or `answer_elsewhere` (another server writes it and could not be reached)", body = nexus_kernel::error::ErrorEnvelope),
     ))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn stop_answer(
+    State(state): State<AppState>,
     Extension(ai): Extension<Arc<AiService>>,
     member: Member,
     Path(path): Path<(Uuid, Uuid, Uuid)>,
@@ -98,12 +187,41 @@ pub async fn stop_answer(
     if ai.running.stop(message_id) {
         return Ok(StatusCode::NO_CONTENT);
     }
-    Err(if answer.status == "streaming" {
-        ApiError::conflict(
-            "answer_elsewhere",
-            "This answer is being written by another server; close its stream to stop it.",
-        )
-    } else {
-        ApiError::conflict("answer_finished", "This answer is no longer being written.")
-    })
+    if answer.status != "streaming" {
+        return Err(ApiError::conflict(
+            "answer_finished",
+            "This answer is no longer being written.",
+        ));
+    }
+    if let Some(redis) = &state.redis
+        && ai.running.stop_elsewhere(redis, message_id).await
+    {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    Err(ApiError::conflict(
+        "answer_elsewhere",
+        "This answer is being written by another server, which could not be reached; close its stream to stop it.",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Said;
+    use uuid::Uuid;
+
+    #[test]
+    fn stop_messages_read_back_as_written() {
+        let id = Uuid::now_v7();
+        let text = Said::Stop(id).text();
+        assert_eq!(text, format!("{{\"stop\":\"{id}\"}}"));
+        assert_eq!(
+            serde_json::from_str::<Said>(&text).ok(),
+            Some(Said::Stop(id))
+        );
+        let text = Said::Stopped(id).text();
+        assert_eq!(
+            serde_json::from_str::<Said>(&text).ok(),
+            Some(Said::Stopped(id))
+        );
+    }
 }

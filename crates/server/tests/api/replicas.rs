@@ -265,3 +265,59 @@ async fn requests_go_on_while_redis_is_away() {
         "{refused:#}"
     );
 }
+
+/// A stop sent through one replica stops the answer the other one writes, also when
+/// answers finish in the background; a replica without Redis cannot reach the writer
+/// and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_written_by_one_replica_stops_through_the_other() {
+    use crate::ai_support::{ai_owner, open_stream, parse_sse, read_until};
+    use futures::StreamExt;
+    use nexus_testkit::fake_ai::{Behavior, Reply};
+
+    let Some((a, b)) = replicas(test_redis_url().await, |s| {
+        s.ai_finish_in_background = true;
+    })
+    .await
+    else {
+        return;
+    };
+    let alone = a
+        .replica(|s| {
+            s.redis_url = None;
+        })
+        .await;
+    let (fake, o, ws, conv) = ai_owner(&a, "Stop me").await;
+    let (o_b, o_alone) = (o.against(&b.base), o.against(&alone.base));
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(300)).delay(Duration::from_millis(20)),
+    ));
+    let mut body = open_stream(&o, &ws, &conv, json!({ "content": "go on" }))
+        .await
+        .bytes_stream();
+    let mut text = read_until(&mut body, "event: delta", 1).await;
+    let events = parse_sse(&text);
+    let answer = events
+        .iter()
+        .find(|e| e.name == "message")
+        .and_then(|e| e.data["assistant_message_id"].as_str())
+        .expect("answer id")
+        .to_owned();
+    let stop = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages/{answer}/stop");
+
+    assert_error(
+        &o_alone.post(&stop, json!({})).await,
+        409,
+        "answer_elsewhere",
+    );
+    assert_eq!(o_b.post(&stop, json!({})).await.status, 204);
+    while let Some(chunk) = body.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.expect("chunk")));
+    }
+    let events = parse_sse(&text);
+    let end = events.last().expect("events");
+    assert_eq!(end.name, "error", "{text}");
+    assert_eq!(end.data["code"], "cancelled", "{text}");
+    assert_eq!(end.data["assistant_message"]["status"], "interrupted");
+    assert_error(&o_b.post(&stop, json!({})).await, 409, "answer_finished");
+}
