@@ -12,9 +12,12 @@ use super::engine::Turn;
 use crate::AiService;
 use crate::entities::conversation;
 use crate::provider::{ChatMessage, ChatRequest, StreamEvent, Usage};
+use crate::resilience::Candidate;
 use crate::usage::{UsageRecord, quota, tokens};
 
 const TITLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A title is a few words.
+const TITLE_MAX_TOKENS: u64 = 24;
 
 pub fn fallback_title(question: &str) -> String {
     let words: Vec<&str> = question.split_whitespace().take(8).collect();
@@ -67,14 +70,46 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
         ],
         tools: Vec::new(),
         temperature: Some(0.2),
-        max_tokens: Some(24),
+        max_tokens: Some(TITLE_MAX_TOKENS as u32),
     };
+    // Titles cost tokens too: reserved like an answer, against the same limits, so a
+    // workspace (or member) at its limit gets the first words instead.
+    let budget = quota::Budget {
+        tokens: request.prompt_estimate() + TITLE_MAX_TOKENS,
+        ..turn.budget
+    };
+    let reservation = quota::reserve(&state.db, &budget).await.ok();
     let started = std::time::Instant::now();
-    let generated = tokio::time::timeout(TITLE_TIMEOUT, async {
+    let generated = match &reservation {
+        Some(_) => ask(&state, &ai, turn, &request).await,
+        None => None,
+    };
+    let title = generated
+        .as_ref()
+        .and_then(|(t, ..)| t.clone())
+        .unwrap_or_else(|| fallback_title(&question));
+    let used = generated.as_ref().map_or(0, |(_, usage, _)| {
+        usage.prompt_tokens + usage.completion_tokens
+    });
+    save(&state, turn, title, generated, started.elapsed()).await;
+    if let Some(reservation) = reservation {
+        quota::settle(&state.db, &reservation, used).await;
+    }
+}
+
+/// Ask the small model for a title: the title (if it gave a usable one), what it used
+/// and who answered; none if no candidate answered in time.
+async fn ask(
+    state: &AppState,
+    ai: &AiService,
+    turn: &Turn,
+    request: &ChatRequest,
+) -> Option<(Option<String>, Usage, Candidate)> {
+    tokio::time::timeout(TITLE_TIMEOUT, async {
         let cancel = state.shutdown.child_token();
         let opened = ai
             .resilience
-            .open(&turn.small_model_candidates, &request, &cancel)
+            .open(&turn.small_model_candidates, request, &cancel)
             .await
             .ok()?;
         let mut text = String::new();
@@ -103,11 +138,18 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
     })
     .await
     .ok()
-    .flatten();
-    let title = generated
-        .as_ref()
-        .and_then(|(t, ..)| t.clone())
-        .unwrap_or_else(|| fallback_title(&question));
+    .flatten()
+}
+
+/// Name the conversation, unless someone did meanwhile, and put what the model used in
+/// the ledger, in one transaction.
+async fn save(
+    state: &AppState,
+    turn: &Turn,
+    title: String,
+    generated: Option<(Option<String>, Usage, Candidate)>,
+    latency: Duration,
+) {
     let Ok(db) = state.db.tenant(turn.ctx.scope(), true).await else {
         return;
     };
@@ -121,13 +163,15 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
         .filter(conversation::Column::TitleGenerated.eq(false))
         .exec(&db)
         .await;
-    // Titles cost tokens too: they go in the ledger and count against the month.
     let metered = match &generated {
         Some((_, usage, candidate)) => {
             let record = UsageRecord {
                 workspace_id: turn.ctx.workspace_id,
                 user_id: turn.ctx.actor.user_id(),
-                api_key_id: None,
+                api_key_id: match &turn.ctx.actor {
+                    nexus_kernel::tenancy::Actor::ApiKey { id, .. } => Some(*id),
+                    _ => None,
+                },
                 conversation_id: Some(turn.conversation_id),
                 message_id: None,
                 provider_id: Some(candidate.provider.id),
@@ -137,14 +181,10 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
                 completion_tokens: usage.completion_tokens,
                 cached_prompt_tokens: usage.cached_prompt_tokens,
                 cached: false,
-                latency_ms: started.elapsed().as_millis() as u64,
+                latency_ms: latency.as_millis() as u64,
                 status: "ok",
             };
-            let total = usage.prompt_tokens + usage.completion_tokens;
             crate::usage::record(&db, record).await.is_ok()
-                && quota::charge(&db, turn.ctx.workspace_id, total)
-                    .await
-                    .is_ok()
         }
         None => true,
     };

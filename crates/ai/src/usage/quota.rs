@@ -333,25 +333,6 @@ pub fn give_back_update(
     settle_update(&r, 0)
 }
 
-/// Count tokens spent outside a reservation (small background calls like titles) against
-/// the workspace's month.
-pub async fn charge(
-    db: &impl ConnectionTrait,
-    workspace_id: Uuid,
-    tokens: u64,
-) -> Result<(), ApiError> {
-    let period = current_period();
-    ensure_row(db, workspace_id, &period, WORKSPACE_ROW).await?;
-    quota_usage::Entity::update_many()
-        .col_expr(Column::Used, Expr::col(Column::Used).add(tokens as i64))
-        .filter(Column::WorkspaceId.eq(workspace_id))
-        .filter(Column::Period.eq(period))
-        .filter(Column::UserId.eq(WORKSPACE_ROW))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// Tokens used this month (settled), for the usage report.
 pub async fn used_this_month(
     db: &impl sea_orm::ConnectionTrait,

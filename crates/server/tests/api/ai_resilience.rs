@@ -445,8 +445,90 @@ nexus_testkit::both_engines!(
     answers_that_call_tools_cannot_overspend_the_quota,
     a_client_that_leaves_cancels_the_upstream_request,
     a_streaming_answer_is_saved_as_it_arrives,
-    answers_streaming_together_are_each_checkpointed
+    answers_streaming_together_are_each_checkpointed,
+    a_title_is_reserved_like_an_answer
 );
+
+/// A title costs tokens too, and is reserved and settled like an answer: once answers
+/// have used up the month, a new conversation is named after its question's first words
+/// without asking the model.
+async fn a_title_is_reserved_like_an_answer(app: TestApp) {
+    let limit = 5_000u64;
+    let Some((app, fake, o, ws)) = with_quota(app, limit, 50, |_| {}).await else {
+        return;
+    };
+    let title_of = async |conv: &str| {
+        for _ in 0..200 {
+            let title = o
+                .get(&format!("/api/v1/workspaces/{ws}/conversations/{conv}"))
+                .await
+                .body["title"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if !title.is_empty() {
+                return title;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no title");
+    };
+    let send = async |conv: &str, content: &str| {
+        let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+        let r = o.post(&url, json!({ "content": content })).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    };
+    // The month's settled tokens, the ledger's, and its requests.
+    let used = async || {
+        let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+        (
+            usage.body["quota"]["used_tokens"].as_u64().expect("used"),
+            usage.body["totals"]["total_tokens"]
+                .as_u64()
+                .expect("total"),
+            usage.body["totals"]["requests"].as_u64().expect("requests"),
+        )
+    };
+
+    // Within the quota the small model names the conversation (the fake echoes); the
+    // title is in the ledger, and its tokens are settled once it is saved.
+    let first = conversation(&o, &ws, json!({})).await;
+    send(&first, "hello").await;
+    assert_ne!(title_of(&first).await, "hello", "the model named it");
+    assert_eq!(fake.requests().len(), 2);
+    let mut metered = used().await;
+    for _ in 0..100 {
+        if metered.0 == metered.1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        metered = used().await;
+    }
+    let (settled, ledger, requests) = metered;
+    assert_eq!(requests, 2, "the answer and the title are in the ledger");
+    assert_eq!(
+        settled, ledger,
+        "the title's tokens count against the month"
+    );
+    // Nothing stays reserved: what is left can be reserved whole (and is given back).
+    let left = limit - settled;
+    assert!(reserve(&app, &ws, limit, left + 1).await.is_err());
+    let all = reserve(&app, &ws, limit, left)
+        .await
+        .expect("a reservation was left behind");
+    nexus_ai::usage::quota::release(&app.state.db, &all).await;
+
+    // An answer far longer than its reservation (the provider ignored `max_tokens`)
+    // uses up the month: the next title is not even asked for.
+    let second = conversation(&o, &ws, json!({})).await;
+    fake.push(Behavior::Reply(Reply::text("word ".repeat(6_000))));
+    send(&second, "please name this one for me").await;
+    assert_eq!(title_of(&second).await, "please name this one for me");
+    assert_eq!(fake.requests().len(), 3, "the small model was not asked");
+    let (spent, ledger, requests) = used().await;
+    assert!(spent > limit, "{spent}");
+    assert_eq!((spent, requests), (ledger, 3));
+}
 
 /// While an answer streams, what has arrived is saved (about every second), so a crash
 /// keeps it; the final save then replaces it.
