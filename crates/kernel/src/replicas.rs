@@ -176,7 +176,7 @@ impl Redis {
         let until = self.now_ms() + BACKOFF.as_millis() as u64;
         if self.resting_until_ms.swap(until, Ordering::Relaxed) <= self.now_ms() {
             tracing::warn!(
-                "Redis {what} failed ({err}); this replica uses its own counters for {}s",
+                "Redis {what} failed ({err}); this replica counts on its own and makes no announcements for {}s",
                 BACKOFF.as_secs()
             );
         }
