@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::ai_support::{
     add_provider, ai_owner, conversation, enable_ai, last, open_stream, parse_sse, send_streamed,
-    text_of, wait_for_message, wait_for_message_where,
+    text_of, wait_for_message, wait_for_message_where, wait_for_title,
 };
 use crate::{assert_error, owner};
 
@@ -457,22 +457,6 @@ async fn a_title_is_reserved_like_an_answer(app: TestApp) {
     let Some((app, fake, o, ws)) = with_quota(app, limit, 50, |_| {}).await else {
         return;
     };
-    let title_of = async |conv: &str| {
-        for _ in 0..200 {
-            let title = o
-                .get(&format!("/api/v1/workspaces/{ws}/conversations/{conv}"))
-                .await
-                .body["title"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if !title.is_empty() {
-                return title;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("no title");
-    };
     let send = async |conv: &str, content: &str| {
         let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
         let r = o.post(&url, json!({ "content": content })).await;
@@ -494,7 +478,11 @@ async fn a_title_is_reserved_like_an_answer(app: TestApp) {
     // title is in the ledger, and its tokens are settled once it is saved.
     let first = conversation(&o, &ws, json!({})).await;
     send(&first, "hello").await;
-    assert_ne!(title_of(&first).await, "hello", "the model named it");
+    assert_ne!(
+        wait_for_title(&o, &ws, &first).await,
+        "hello",
+        "the model named it"
+    );
     assert_eq!(fake.requests().len(), 2);
     let mut metered = used().await;
     for _ in 0..100 {
@@ -523,7 +511,10 @@ async fn a_title_is_reserved_like_an_answer(app: TestApp) {
     let second = conversation(&o, &ws, json!({})).await;
     fake.push(Behavior::Reply(Reply::text("word ".repeat(6_000))));
     send(&second, "please name this one for me").await;
-    assert_eq!(title_of(&second).await, "please name this one for me");
+    assert_eq!(
+        wait_for_title(&o, &ws, &second).await,
+        "please name this one for me"
+    );
     assert_eq!(fake.requests().len(), 3, "the small model was not asked");
     let (spent, ledger, requests) = used().await;
     assert!(spent > limit, "{spent}");

@@ -42,6 +42,25 @@ pub async fn add_provider(c: &Client, ws: &str, fake: &FakeAi, name: &str) -> St
     r.id()
 }
 
+/// The conversation's title once it has one: titles are written after the first
+/// exchange, once its answer is saved.
+pub async fn wait_for_title(c: &Client, ws: &str, conv: &str) -> String {
+    for _ in 0..200 {
+        let title = c
+            .get(&format!("/api/v1/workspaces/{ws}/conversations/{conv}"))
+            .await
+            .body["title"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if !title.is_empty() {
+            return title;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no title was generated");
+}
+
 pub async fn conversation(c: &Client, ws: &str, body: Value) -> String {
     let r = c
         .post(&format!("/api/v1/workspaces/{ws}/conversations"), body)

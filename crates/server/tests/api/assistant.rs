@@ -1,9 +1,8 @@
 use nexus_testkit::fake_ai::{Behavior, FakeAi, Quirks, Reply};
 use nexus_testkit::{TestApp, both_engines, member_with_role};
 use serde_json::json;
-use std::time::Duration;
 
-use crate::ai_support::{conversation, enable_ai, last, send_streamed, text_of};
+use crate::ai_support::{conversation, enable_ai, last, send_streamed, text_of, wait_for_title};
 use crate::{assert_error, owner};
 
 both_engines!(
@@ -72,21 +71,7 @@ async fn answers_stream_and_are_saved(app: TestApp) {
     assert_eq!(contents, ["hello there", "Echo: hello there"]);
 
     // A title follows the first exchange (from the small model, or the first words).
-    let mut title = String::new();
-    for _ in 0..100 {
-        title = o
-            .get(&format!("/api/v1/workspaces/{ws}/conversations/{conv}"))
-            .await
-            .body["title"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if !title.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!title.is_empty(), "no title was generated");
+    wait_for_title(&o, &ws, &conv).await;
 
     // JSON mode: waits and answers 201 with both messages.
     let r = o
