@@ -268,26 +268,33 @@ impl Redis {
     }
 
     /// Say `message` on `topic` to the other replicas (not to this one); whether Redis
-    /// took it. Only replicas hearing the topic at that moment get it: nothing is kept.
+    /// took it within [`COMMAND_TIMEOUT`]. Only replicas hearing the topic at that moment
+    /// get it: nothing is kept. Announcements are rare and each is awaited by someone, so
+    /// unlike counters they are tried even while this replica rests after a failure.
     pub async fn announce(&self, topic: &str, message: &str) -> bool {
-        if !self.available() {
-            return false;
-        }
         let said = serde_json::to_string(&Said {
             from: self.replica,
             said: message.to_owned(),
         })
         .expect("a message serialises");
         let mut con = self.commands.clone();
-        let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
-            .arg(self.name(&format!("say:{topic}")))
-            .arg(said)
-            .query_async(&mut con)
-            .await;
+        // The connection's own timeout covers the reply, not a reconnection.
+        let sent = tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            redis::cmd("PUBLISH")
+                .arg(self.name(&format!("say:{topic}")))
+                .arg(said)
+                .query_async::<()>(&mut con),
+        )
+        .await;
         match sent {
-            Ok(()) => true,
-            Err(err) => {
+            Ok(Ok(())) => true,
+            Ok(Err(err)) => {
                 self.failed(&format!("announcement on {topic}"), &err);
+                false
+            }
+            Err(_) => {
+                self.failed(&format!("announcement on {topic}"), &"timed out");
                 false
             }
         }

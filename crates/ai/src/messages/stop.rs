@@ -16,6 +16,7 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use nexus_identity::extract::Member;
+use nexus_kernel::db::Tx;
 use nexus_kernel::replicas::Redis;
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState};
@@ -109,13 +110,18 @@ impl Running {
     }
 
     /// Act on what another replica said.
-    async fn heard(&self, redis: &Redis, said: Said) {
+    fn heard(&self, redis: &Arc<Redis>, said: Said) {
         match said {
             Said::Stop(answer_id) => {
                 if self.stop(answer_id) {
-                    redis
-                        .announce(TOPIC, &Said::Stopped(answer_id).text())
-                        .await;
+                    // Not in the listener's loop: a slow reply must not hold up the
+                    // stops and replies heard after it.
+                    let redis = redis.clone();
+                    tokio::spawn(async move {
+                        redis
+                            .announce(TOPIC, &Said::Stopped(answer_id).text())
+                            .await
+                    });
                 }
             }
             Said::Stopped(answer_id) => {
@@ -139,7 +145,7 @@ pub fn hear_stops(ai: &AiService, state: &AppState) {
     tokio::spawn(async move {
         while let Some(text) = heard.recv().await {
             match serde_json::from_str(&text) {
-                Ok(said) => running.heard(&redis, said).await,
+                Ok(said) => running.heard(&redis, said),
                 Err(err) => tracing::warn!("ignoring a malformed stop message: {err}"),
             }
         }
@@ -176,32 +182,51 @@ pub async fn stop_answer(
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
     find_writable(member.tx(), &member.ctx, conversation_id).await?;
-    let answer = message::Entity::find()
-        .filter(message::Column::WorkspaceId.eq(member.workspace_id()))
-        .filter(message::Column::ConversationId.eq(conversation_id))
-        .filter(message::Column::Id.eq(message_id))
-        .filter(message::Column::Role.eq("assistant"))
-        .one(member.tx())
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let workspace_id = member.workspace_id();
+    let streaming = still_streaming(member.tx(), workspace_id, conversation_id, message_id).await?;
     if ai.running.stop(message_id) {
         return Ok(StatusCode::NO_CONTENT);
     }
-    if answer.status != "streaming" {
-        return Err(ApiError::conflict(
-            "answer_finished",
-            "This answer is no longer being written.",
-        ));
+    let finished =
+        || ApiError::conflict("answer_finished", "This answer is no longer being written.");
+    if !streaming {
+        return Err(finished());
     }
+    // Asking the other replicas waits for one of them: not while holding a connection.
+    let ctx = member.into_ctx();
     if let Some(redis) = &state.redis
         && ai.running.stop_elsewhere(redis, message_id).await
     {
         return Ok(StatusCode::NO_CONTENT);
     }
+    // Nobody said they stopped it: it may have been saved meanwhile.
+    let tx = state.db.tenant(ctx.scope(), false).await?;
+    if !still_streaming(&tx, workspace_id, conversation_id, message_id).await? {
+        return Err(finished());
+    }
     Err(ApiError::conflict(
         "answer_elsewhere",
         "This answer is being written by another server, which could not be reached; close its stream to stop it.",
     ))
+}
+
+/// Whether the conversation's assistant message is still being written; 404 if there is
+/// no such answer.
+async fn still_streaming(
+    tx: &Tx,
+    workspace_id: Uuid,
+    conversation_id: Uuid,
+    message_id: Uuid,
+) -> Result<bool, ApiError> {
+    let answer = message::Entity::find()
+        .filter(message::Column::WorkspaceId.eq(workspace_id))
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .filter(message::Column::Id.eq(message_id))
+        .filter(message::Column::Role.eq("assistant"))
+        .one(tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(answer.status == "streaming")
 }
 
 #[cfg(test)]
