@@ -186,7 +186,12 @@ async fn session(
                     nexus_identity::session::resolve(&state, &token).await,
                     Ok(Some(_))
                 ) {
-                    let _ = out_tx.send(json!({ "type": "error", "ref": reference, "conversation_id": conversation_id, "status": 401, "data": { "code": "unauthenticated", "message": "Your session has ended; sign in again.", "details": {} } })).await;
+                    let ended = ApiError::Unauthenticated {
+                        message: "Your session has ended; sign in again.",
+                    };
+                    let _ = out_tx
+                        .send(error_event(&ended, reference, conversation_id))
+                        .await;
                     signed_out = true;
                     break;
                 }
@@ -232,9 +237,9 @@ async fn session(
                             });
                     }
                     Err(err) => {
-                        let status = err.status().as_u16();
-                        let body = error_frame(&err);
-                        let _ = out_tx.send(json!({ "type": "error", "ref": reference, "conversation_id": conversation_id, "status": status, "data": body })).await;
+                        let _ = out_tx
+                            .send(error_event(&err, reference, conversation_id))
+                            .await;
                     }
                 }
             }
@@ -292,7 +297,14 @@ async fn forward(
     }
 }
 
-fn error_frame(err: &ApiError) -> Value {
+/// The `error` event for a `send` refused before its answer started.
+fn error_event(err: &ApiError, reference: Option<String>, conversation_id: Uuid) -> Value {
     let (code, message, details) = err.code_message_details();
-    json!({ "code": code, "message": message, "details": details })
+    json!({
+        "type": "error",
+        "ref": reference,
+        "conversation_id": conversation_id,
+        "status": err.status().as_u16(),
+        "data": { "code": code, "message": message, "details": details },
+    })
 }

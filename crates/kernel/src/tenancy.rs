@@ -49,6 +49,13 @@ impl Actor {
             _ => None,
         }
     }
+
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        match self {
+            Actor::ApiKey { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -247,7 +247,7 @@ pub(super) async fn generate(
         // left of the reservation is reserved before asking, or the answer stops here.
         // So concurrent answers that call tools cannot spend past the quota either.
         let spent = out.usage.prompt_tokens + out.usage.completion_tokens;
-        let need = request.prompt_estimate() + u64::from(state.settings.ai_max_completion_tokens);
+        let need = request.cost_bound();
         let left = out.reservation.tokens.saturating_sub(spent);
         let extra = need.saturating_sub(left);
         if extra > 0

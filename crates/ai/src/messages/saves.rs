@@ -108,10 +108,7 @@ pub(super) async fn finish(
         crate::usage::record_insert(UsageRecord {
             workspace_id: turn.ctx.workspace_id,
             user_id: turn.ctx.actor.user_id(),
-            api_key_id: match &turn.ctx.actor {
-                nexus_kernel::tenancy::Actor::ApiKey { id, .. } => Some(*id),
-                _ => None,
-            },
+            api_key_id: turn.ctx.actor.api_key_id(),
             conversation_id: Some(turn.conversation_id),
             message_id: Some(answer.id),
             provider_id: Some(c.provider.id),

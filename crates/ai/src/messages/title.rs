@@ -17,7 +17,7 @@ use crate::usage::{UsageRecord, quota, tokens};
 
 const TITLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// A title is a few words.
-const TITLE_MAX_TOKENS: u64 = 24;
+const TITLE_MAX_TOKENS: u32 = 24;
 
 pub fn fallback_title(question: &str) -> String {
     let words: Vec<&str> = question.split_whitespace().take(8).collect();
@@ -70,12 +70,12 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
         ],
         tools: Vec::new(),
         temperature: Some(0.2),
-        max_tokens: Some(TITLE_MAX_TOKENS as u32),
+        max_tokens: Some(TITLE_MAX_TOKENS),
     };
     // Titles cost tokens too: reserved like an answer, against the same limits, so a
     // workspace (or member) at its limit gets the first words instead.
     let budget = quota::Budget {
-        tokens: request.prompt_estimate() + TITLE_MAX_TOKENS,
+        tokens: request.cost_bound(),
         ..turn.budget
     };
     let reservation = quota::reserve(&state.db, &budget).await.ok();
@@ -168,10 +168,7 @@ async fn save(
             let record = UsageRecord {
                 workspace_id: turn.ctx.workspace_id,
                 user_id: turn.ctx.actor.user_id(),
-                api_key_id: match &turn.ctx.actor {
-                    nexus_kernel::tenancy::Actor::ApiKey { id, .. } => Some(*id),
-                    _ => None,
-                },
+                api_key_id: turn.ctx.actor.api_key_id(),
                 conversation_id: Some(turn.conversation_id),
                 message_id: None,
                 provider_id: Some(candidate.provider.id),

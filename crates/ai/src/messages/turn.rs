@@ -200,7 +200,7 @@ pub async fn prepare(
     ai.recovery.recover(state, ctx.workspace_id).await;
     // The reservation only needs to be an upper bound on one round of the model; a turn
     // that calls tools reserves each further round before it asks (see `generate`).
-    let reserve = request.prompt_estimate() + u64::from(state.settings.ai_max_completion_tokens);
+    let reserve = request.cost_bound();
     let member_limit = catalog
         .settings
         .as_ref()

@@ -64,6 +64,12 @@ impl ChatRequest {
         };
         messages + tools
     }
+
+    /// An upper bound on what one call of this request costs, for a quota reservation:
+    /// the prompt's estimate and the completion budget it sends.
+    pub fn cost_bound(&self) -> u64 {
+        self.prompt_estimate() + u64::from(self.max_tokens.unwrap_or_default())
+    }
 }
 
 impl ChatMessage {

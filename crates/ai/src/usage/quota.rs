@@ -4,9 +4,8 @@
 //! once, so concurrent requests can never together reserve more than the limit; the answer
 //! is capped at the reserved completion budget, and each further round of an answer that
 //! calls tools is reserved before it is asked ([`extend`]), so settling cannot overshoot
-//! either. The
-//! counters are hot rows: their transactions are short and do not wait for the disk (see
-//! [`reserve`]); the durable record of spending is the usage ledger.
+//! either. The counters are hot rows: their transactions are short and do not wait for
+//! the disk (see [`reserve`]); the durable record of spending is the usage ledger.
 
 use chrono::{Datelike, TimeZone, Utc};
 use nexus_kernel::ApiError;
@@ -224,7 +223,7 @@ pub fn folds_into_writes(db: &Db) -> bool {
 pub async fn reserve_in(tx: &Tx, budget: &Budget) -> Result<Reservation, ApiError> {
     let period = current_period();
     reserve_rows(tx, budget, &period).await?;
-    Ok(budget.reservation(period, budget.member_row().map(|(user, _)| user)))
+    Ok(budget.reservation(period, budget.member_reserved()))
 }
 
 /// Add `budget.tokens` to the month's counter rows `budget` limits, or refuse.
