@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::messages::Checkpoints;
+use crate::messages::{Checkpoints, FinalSaves};
 use crate::provider::ProviderClient;
 use crate::resilience::{Breakers, Resilience};
 use crate::tools::ToolRegistry;
@@ -39,6 +39,8 @@ pub struct AiService {
     pub tools: ToolRegistry,
     /// Streaming answers' partial texts, written together.
     pub checkpoints: Arc<Checkpoints>,
+    /// Answers' final saves, written together.
+    pub final_saves: Arc<FinalSaves>,
     /// Answers a crash left streaming, finished before a workspace's next turn.
     pub recovery: messages::recovery::Recovery,
     /// The answers this process is writing, for `…/messages/{mid}/stop`.
@@ -62,6 +64,7 @@ impl AiService {
             },
             tools: ToolRegistry::with_defaults(),
             checkpoints: Arc::default(),
+            final_saves: Arc::default(),
             recovery: Default::default(),
             running: Arc::default(),
         })

@@ -798,6 +798,21 @@ pub fn engine_of(url: &str) -> anyhow::Result<Engine> {
     }
 }
 
+/// One workspace's share of [`Db::commit_groups`].
+#[derive(Debug, Clone, Copy)]
+pub struct Group<'a> {
+    pub scope: Scope,
+    /// Committed with the other groups' before any `then` (a hot counter: an AI quota's
+    /// settlement).
+    pub first: &'a UpdateStatement,
+    /// Committed with the other groups' after every `first`.
+    pub then: &'a [Write<'a>],
+}
+
+/// What [`Db::commit_groups`] committed: each group's `first`'s count, and each group's
+/// `then`'s counts or the error that rolled all of them back.
+pub type GroupsCommitted = (Vec<u64>, Result<Vec<Vec<u64>>, DbErr>);
+
 /// A statement that changes rows, for [`Db::single_update_then_write`].
 #[derive(Debug, Clone, Copy)]
 pub enum Write<'a> {
@@ -1108,7 +1123,7 @@ impl Db {
             return Ok((updated, self.write_all(scope, then).await));
         }
         let (updated, then) = self
-            .single_update_then_raw(scope, relaxed, first, then, false)
+            .single_update_then_raw(scope, relaxed, first, then)
             .await?;
         Ok((
             updated,
@@ -1121,29 +1136,96 @@ impl Db {
         ))
     }
 
-    /// [`Db::single_update_then_write`] with the write transaction committed too: on
-    /// PostgreSQL `BEGIN; …; COMMIT; BEGIN; …; COMMIT` in one round trip. For work whose
-    /// statements all commit whatever each one changes (a message's final save: a
-    /// message deleted meanwhile changes no row, and the usage ledger still records what
-    /// it cost), so nothing needs looking at before the commit. The write transaction's
-    /// commit waits for the disk. `Err`: nothing was committed; `Ok((updated, then))`:
-    /// the update committed, and `then` is what each statement changed (all committed)
-    /// or the error that rolled them all back.
-    pub async fn single_update_then_commit(
+    /// For each of several workspaces (groups), an update that commits at once (like
+    /// [`Db::single_update`]) and writes that commit after it, durably; as two
+    /// transactions in all: every group's `first` in one (relaxed if asked), then every
+    /// group's `then` in one durable transaction, each group's statements bound to its
+    /// own scope (the settings are set again before each group's). Whatever each
+    /// statement changes commits: nothing is looked at before the commit (a message
+    /// deleted meanwhile changes no row, and the usage ledger still records what it
+    /// cost). For work many requests of many
+    /// workspaces each end with, and that nobody waits on to start something (AI
+    /// answers' final saves): each transaction costs PostgreSQL its start, its end and
+    /// a wake-up, whatever it holds, and at 800 answers a second those were most of its
+    /// time.
+    ///
+    /// On PostgreSQL, `BEGIN; …; COMMIT; BEGIN; …; COMMIT` in one round trip, the
+    /// statements prepared (see [`Db::single_update`]). On SQLite, one write
+    /// transaction with each group's `first` and `then` in turn (there is no row-level
+    /// security to bind, and a settlement commits with its save), so there it is all or
+    /// nothing.
+    ///
+    /// `Err`: nothing was committed. `Ok((updated, then))`: every `first` committed,
+    /// having changed `updated[i]` rows, and `then` is what each group's statements
+    /// changed (all committed) or the error that rolled all of them back.
+    pub async fn commit_groups(
         &self,
-        scope: Scope,
         relaxed: bool,
-        first: &UpdateStatement,
-        then: &[Write<'_>],
-    ) -> Result<(u64, Result<Vec<u64>, DbErr>), DbErr> {
+        groups: &[Group<'_>],
+    ) -> Result<GroupsCommitted, DbErr> {
+        let Some(head) = groups.first() else {
+            return Ok((Vec::new(), Ok(Vec::new())));
+        };
         if self.engine() == Engine::Sqlite {
-            let updated = self.single_update(scope, relaxed, first).await?;
-            return Ok((updated, self.write_and_commit(scope, then).await));
+            let all: Vec<Write<'_>> = groups
+                .iter()
+                .flat_map(|g| std::iter::once(Write::Update(g.first)).chain(g.then.iter().copied()))
+                .collect();
+            let mut changed = self.write_and_commit(head.scope, &all).await?.into_iter();
+            let mut updated = Vec::with_capacity(groups.len());
+            let mut then = Vec::with_capacity(groups.len());
+            for group in groups {
+                updated.push(changed.next().unwrap_or_default());
+                then.push(changed.by_ref().take(group.then.len()).collect());
+            }
+            return Ok((updated, Ok(then)));
         }
-        let (updated, then) = self
-            .single_update_then_raw(scope, relaxed, first, then, true)
-            .await?;
-        Ok((updated, then.map(|(changed, _clean)| changed)))
+        let mut stmts = vec![Stmt::Plain("BEGIN")];
+        for group in groups {
+            stmts.push(Stmt::settings(&single_update_settings(
+                group.scope,
+                relaxed,
+            )));
+            stmts.push(Write::Update(group.first).to_prepared());
+        }
+        stmts.push(Stmt::Plain("COMMIT"));
+        let committed = stmts.len();
+        stmts.push(Stmt::Plain("BEGIN"));
+        for group in groups {
+            stmts.push(Stmt::settings(&scope_settings(group.scope)));
+            stmts.extend(group.then.iter().map(|stmt| stmt.to_prepared()));
+        }
+        stmts.push(Stmt::Plain("COMMIT"));
+        let expected = stmts.len();
+        let mut conn = self.prepared_conn().await?;
+        // On a failure the connection is rolled back, or closed, before it is used again.
+        let (counts, failed) = match conn.run(&stmts, false).await {
+            Ok(counts) => (counts, None),
+            Err((counts, err)) => (counts, Some(err)),
+        };
+        // One result per statement: the BEGIN, each group's settings and `first`, the
+        // COMMIT; then the BEGIN, each group's settings and `then`'s, the COMMIT.
+        if counts.len() < committed {
+            return Err(failed.unwrap_or_else(|| DbErr::Custom("the updates did not run".into())));
+        }
+        let updated = (0..groups.len()).map(|i| counts[2 + 2 * i]).collect();
+        if let Some(err) = failed {
+            return Ok((updated, Err(err)));
+        }
+        if counts.len() != expected {
+            let err = DbErr::Custom(format!("expected {expected} results, got {}", counts.len()));
+            return Ok((updated, Err(err)));
+        }
+        let mut rest = counts[committed + 1..].iter();
+        let then = groups
+            .iter()
+            .map(|group| {
+                // Past the group's settings.
+                rest.next();
+                rest.by_ref().take(group.then.len()).copied().collect()
+            })
+            .collect();
+        Ok((updated, Ok(then)))
     }
 
     /// `then` in a write transaction bound to `scope`, returned open, with what each
@@ -1182,16 +1264,14 @@ impl Db {
         Ok(changed)
     }
 
-    /// PostgreSQL: the one query of [`Db::single_update_then_write`] (`commit`: and of
-    /// [`Db::single_update_then_commit`]), and its connection, left inside the write
-    /// transaction unless `commit`.
+    /// PostgreSQL: the one query of [`Db::single_update_then_write`], and its connection,
+    /// left inside the write transaction.
     async fn single_update_then_raw(
         &self,
         scope: Scope,
         relaxed: bool,
         first: &UpdateStatement,
         then: &[Write<'_>],
-        commit: bool,
     ) -> Result<(u64, Result<(Vec<u64>, Checkout), DbErr>), DbErr> {
         let mut stmts = vec![
             Stmt::Plain("BEGIN"),
@@ -1202,18 +1282,15 @@ impl Db {
             Stmt::settings(&scope_settings(scope)),
         ];
         stmts.extend(then.iter().map(|stmt| stmt.to_prepared()));
-        if commit {
-            stmts.push(Stmt::Plain("COMMIT"));
-        }
         // One result per statement: BEGIN, the settings, `first`, COMMIT, BEGIN, the
-        // settings, then `then`'s, then the COMMIT if asked for.
+        // settings, then `then`'s.
         const FIRST: usize = 2;
         const COMMITTED: usize = 4;
         const THEN: usize = 6;
         let expected = stmts.len();
         let mut conn = self.prepared_conn().await?;
         // On any failure the connection is rolled back, or closed, before it is used again.
-        let (mut counts, failed) = match conn.run(&stmts, !commit).await {
+        let (mut counts, failed) = match conn.run(&stmts, true).await {
             Ok(counts) => (counts, None),
             Err((counts, err)) => (counts, Some(err)),
         };

@@ -256,7 +256,7 @@ async fn run(
     } else {
         out.usage.prompt_tokens + out.usage.completion_tokens
     };
-    let saved = finish(&state, &turn, &out, latency, charged).await;
+    let saved = finish(&state, &ai, &turn, &out, latency, charged).await;
     // A title only for an answer that was saved: not for one whose conversation was
     // deleted meanwhile (the title would cost tokens for nothing).
     let titled = turn.needs_title && out.status == "complete" && saved.is_ok();

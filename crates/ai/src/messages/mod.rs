@@ -15,6 +15,7 @@ pub mod title;
 mod turn;
 
 pub use checkpoints::Checkpoints;
+pub use saves::FinalSaves;
 pub use turn::{MAX_CONTENT_CHARS, Options, TurnKind, prepare};
 
 use chrono::{DateTime, Utc};

@@ -446,8 +446,65 @@ nexus_testkit::both_engines!(
     a_client_that_leaves_cancels_the_upstream_request,
     a_streaming_answer_is_saved_as_it_arrives,
     answers_streaming_together_are_each_checkpointed,
+    answers_ending_together_are_each_saved_and_settled,
     a_title_is_reserved_like_an_answer
 );
+
+/// Answers that end together: on PostgreSQL their final saves are written together,
+/// several workspaces' in one query (`FinalSaves`; groups of two to five in the runs
+/// looked at), on SQLite each alone. Either way each answer is saved whole in its own
+/// conversation, each workspace's ledger and quota count its own answers, and no
+/// reservation is left behind.
+async fn answers_ending_together_are_each_saved_and_settled(app: TestApp) {
+    let limit = 1_000_000u64;
+    let Some((app, fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+        return;
+    };
+    let (p, ws2, _) = owner(&app, "p@example.com").await;
+    enable_ai(&p, &ws2, &fake, "Fake").await;
+    let mut sends = Vec::new();
+    for (c, ws) in [(&o, &ws), (&p, &ws2)] {
+        for i in 0..24 {
+            let conv = conversation(c, ws, json!({ "title": format!("Together {i}") })).await;
+            let content = format!("question {i} of {ws}");
+            let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+            let c = c.clone();
+            let send =
+                tokio::spawn(async move { c.post(&url, json!({ "content": content })).await });
+            sends.push((ws.clone(), format!("Echo: question {i} of {ws}"), send));
+        }
+    }
+    for (_, answer, send) in sends {
+        let r = send.await.expect("send");
+        assert_eq!(r.status, 201, "{}", r.text);
+        let saved = &r.body["assistant_message"];
+        assert_eq!(saved["status"], "complete", "{saved}");
+        assert_eq!(saved["content"], answer.as_str());
+    }
+    for (c, ws) in [(&o, &ws), (&p, &ws2)] {
+        let list = c
+            .get(&format!("/api/v1/workspaces/{ws}/conversations?limit=100"))
+            .await;
+        for conv in list.body["items"].as_array().expect("items") {
+            let messages = c
+                .get(&format!(
+                    "/api/v1/workspaces/{ws}/conversations/{}/messages",
+                    conv["id"].as_str().expect("id")
+                ))
+                .await;
+            let answer = &messages.body["items"][1];
+            assert_eq!(answer["status"], "complete", "{answer}");
+            let tokens = answer["prompt_tokens"].as_i64().expect("prompt")
+                + answer["completion_tokens"].as_i64().expect("completion");
+            assert_eq!(conv["tokens_used"].as_i64(), Some(tokens), "{conv}");
+        }
+        let usage = c.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+        assert_eq!(usage.body["totals"]["requests"], 24, "{}", usage.text);
+        let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+        assert_eq!(Some(used), usage.body["totals"]["total_tokens"].as_u64());
+        assert_nothing_reserved(&app, ws, limit, used).await;
+    }
+}
 
 /// A title costs tokens too, and is reserved and settled like an answer: once answers
 /// have used up the month, a new conversation is named after its question's first words

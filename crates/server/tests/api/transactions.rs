@@ -4,7 +4,7 @@
 //! rows a message's writes lock.
 
 use chrono::Utc;
-use nexus_kernel::db::{Db, Scope, Write};
+use nexus_kernel::db::{Db, Group, Scope, Write};
 use nexus_kernel::entities::workspace_module;
 use nexus_testkit::{Engine, TestApp, both_engines};
 use sea_orm::sea_query::{InsertStatement, UpdateStatement};
@@ -23,12 +23,17 @@ both_engines!(
     quota_reservations_are_given_back,
     a_single_update_is_its_own_transaction,
     a_single_update_then_a_write_transaction,
-    a_single_update_then_a_committed_write,
+    groups_commit_each_bound_to_its_own_workspace,
     reads_together_match_reads_one_by_one,
 );
 
 async fn workspace(app: &TestApp) -> Scope {
-    let (_, ws, user) = owner(app, "o@example.com").await;
+    workspace_of(app, "o@example.com").await
+}
+
+/// A new workspace of a new owner, `email`.
+async fn workspace_of(app: &TestApp, email: &str) -> Scope {
+    let (_, ws, user) = owner(app, email).await;
     Scope {
         workspace_id: ws.parse().expect("uuid"),
         user_id: Some(user.parse().expect("uuid")),
@@ -333,70 +338,105 @@ async fn a_single_update_then_a_write_transaction(app: TestApp) {
     assert_eq!(count_modules(db, scope, "never").await, 0);
 }
 
-/// `Db::single_update_then_commit`: the update commits on its own, then the statements
-/// after it commit together, or none of them does.
-async fn a_single_update_then_a_committed_write(app: TestApp) {
-    let scope = workspace(&app).await;
+/// `Db::commit_groups`: each group's statements run bound to its own workspace, every
+/// `first` before any `then`. On PostgreSQL the `first`s commit together and the `then`s
+/// after them, together or not at all; on SQLite all of it is one transaction.
+async fn groups_commit_each_bound_to_its_own_workspace(app: TestApp) {
+    let (a, b) = (
+        workspace(&app).await,
+        workspace_of(&app, "p@example.com").await,
+    );
     let db = &app.state.db;
-    add_modules(db, scope, &["counter"]).await;
-    let rename = |from: &str, to: &str| rename_module(scope, from, to);
-    let add = |name: &str| module_insert(scope, name);
+    add_modules(db, a, &["counter"]).await;
+    add_modules(db, b, &["counter"]).await;
+    let group = |scope, first, then| Group { scope, first, then };
 
-    // Committed: all, and each statement's count is its own.
-    let odd = "it's'; DELETE FROM workspace_modules; --";
+    // Both committed, each with its own counts. B's group also renames a row of A's:
+    // row-level security keeps it out on PostgreSQL; SQLite has no such wall (every
+    // statement's own workspace filter is its only one).
+    let (a_first, b_first) = (
+        rename_module(a, "counter", "a1"),
+        rename_module(b, "counter", "b1"),
+    );
+    // A quote in a value stays data.
+    let a_insert = module_insert(a, "it's'; DELETE FROM workspace_modules; --");
+    let a_then = [Write::Insert(&a_insert)];
+    let (b_insert, reach) = (
+        module_insert(b, "b-added"),
+        rename_module(a, "a1", "reached"),
+    );
+    let b_then = [Write::Insert(&b_insert), Write::Update(&reach)];
     let (updated, then) = db
-        .single_update_then_commit(
-            scope,
+        .commit_groups(
             true,
-            &rename("counter", "counted"),
-            &[
-                Write::Update(&rename("nothing", "x")),
-                Write::Insert(&add(odd)),
-            ],
+            &[group(a, &a_first, &a_then), group(b, &b_first, &b_then)],
         )
         .await
         .expect("no error");
-    assert_eq!(updated, 1);
-    assert_eq!(then.expect("committed"), [0, 1]);
-    assert_eq!(count_modules(db, scope, "counted").await, 1);
-    assert_eq!(count_modules(db, scope, odd).await, 1);
+    assert_eq!(updated, [1, 1]);
+    let reached = u64::from(app.engine == Engine::Sqlite);
+    assert_eq!(then.expect("committed"), [vec![1], vec![1, reached]]);
+    assert_eq!(
+        count_modules(db, a, "it's'; DELETE FROM workspace_modules; --").await,
+        1
+    );
+    assert_eq!(count_modules(db, b, "b-added").await, 1);
+    assert_eq!(count_modules(db, a, "a1").await, 1 - reached);
 
-    // A failing statement after the update: the update stays, the others go with it.
-    let (updated, then) = db
-        .single_update_then_commit(
-            scope,
+    // A failing statement in B's `then`: A's goes with it.
+    let a_name = if reached == 1 { "reached" } else { "a1" };
+    let (a_first, b_first) = (rename_module(a, a_name, "a2"), rename_module(b, "b1", "b2"));
+    let lost = module_insert(a, "lost");
+    let a_then = [Write::Insert(&lost)];
+    let b_then = [Write::Insert(&b_insert)];
+    let result = db
+        .commit_groups(
             false,
-            &rename("counted", "again"),
-            &[Write::Insert(&add("lost")), Write::Insert(&add(odd))],
+            &[group(a, &a_first, &a_then), group(b, &b_first, &b_then)],
         )
-        .await
-        .expect("the update ran");
-    assert_eq!(updated, 1);
-    let err = then.expect_err("duplicate");
-    assert_duplicate(&err);
-    assert_eq!(count_modules(db, scope, "again").await, 1);
-    assert_eq!(count_modules(db, scope, "lost").await, 0);
+        .await;
+    let renamed = match app.engine {
+        Engine::Postgres => {
+            let (updated, then) = result.expect("the updates committed");
+            assert_eq!(updated, [1, 1]);
+            assert_duplicate(&then.expect_err("duplicate"));
+            1
+        }
+        Engine::Sqlite => {
+            assert_duplicate(&result.expect_err("duplicate"));
+            0
+        }
+    };
+    assert_eq!(count_modules(db, a, "a2").await, renamed);
+    assert_eq!(count_modules(db, b, "b2").await, renamed);
+    assert_eq!(count_modules(db, a, "lost").await, 0);
 
-    // A failing update: nothing at all.
+    // A failing `first`: nothing at all.
+    let a_name = if renamed == 1 { "a2" } else { a_name };
+    let b_name = if renamed == 1 { "b2" } else { "b1" };
+    let (a_first, b_first) = (
+        rename_module(a, a_name, "a3"),
+        rename_module(b, b_name, "b-added"),
+    );
+    let never = module_insert(a, "never");
+    let a_then = [Write::Insert(&never)];
     let err = db
-        .single_update_then_commit(
-            scope,
+        .commit_groups(
             true,
-            &rename("again", odd),
-            &[Write::Insert(&add("never"))],
+            &[group(a, &a_first, &a_then), group(b, &b_first, &[])],
         )
         .await
         .expect_err("duplicate");
     assert_duplicate(&err);
-    assert_eq!(count_modules(db, scope, "again").await, 1);
-    assert_eq!(count_modules(db, scope, "never").await, 0);
+    assert_eq!(count_modules(db, a, "a3").await, 0);
+    assert_eq!(count_modules(db, a, "never").await, 0);
+    assert_eq!(count_modules(db, b, b_name).await, 1);
 }
 
-/// After `Db::single_update_then_commit`, committed or failed, its connection goes on
-/// clean: the next write on it has none of its settings, and no session is left in a
-/// transaction.
+/// After `Db::commit_groups`, committed or failed, its connection goes on clean: the next
+/// write on it has none of its settings, and no session is left in a transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_single_update_then_commit_leaves_its_connection_clean() {
+async fn committed_groups_leave_their_connection_clean() {
     let Some(app) = one_connection_app().await else {
         return;
     };
@@ -407,10 +447,13 @@ async fn a_single_update_then_commit_leaves_its_connection_clean() {
     for name in ["once", "once"] {
         // The second time the insert fails (duplicate), after the update committed.
         let insert = module_insert(scope, name);
-        let (_, then) = db
-            .single_update_then_commit(scope, true, &touch, &[Write::Insert(&insert)])
-            .await
-            .expect("update");
+        let then = [Write::Insert(&insert)];
+        let group = Group {
+            scope,
+            first: &touch,
+            then: &then,
+        };
+        let (_, then) = db.commit_groups(true, &[group]).await.expect("update");
         let met = next_prepared_write_meets(db, scope).await;
         assert_eq!(met, ("probe:on".to_owned(), 0), "{then:?}");
     }
