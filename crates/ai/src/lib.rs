@@ -39,7 +39,7 @@ pub struct AiService {
     pub tools: ToolRegistry,
     /// Streaming answers' partial texts, written together.
     pub checkpoints: Arc<Checkpoints>,
-    /// Answers' final saves, written together.
+    /// Answers' final saves, written together on PostgreSQL.
     pub final_saves: Arc<FinalSaves>,
     /// Answers a crash left streaming, finished before a workspace's next turn.
     pub recovery: messages::recovery::Recovery,

@@ -798,6 +798,25 @@ pub fn engine_of(url: &str) -> anyhow::Result<Engine> {
     }
 }
 
+/// How long a statement of [`Db::commit_groups`] with several groups waits for a row
+/// lock before the whole query fails.
+const GROUP_LOCK_TIMEOUT: &str = "500ms";
+
+/// Whether the failure `err` reports surely committed nothing of the work that failed,
+/// so that the same work can be sent again without doing any of it twice: the database
+/// refused a statement (it came with a SQLSTATE, and its transaction rolled back), or no
+/// connection was had to send it on. A connection lost on the way, by contrast, may have
+/// lost the answer to a commit that went through.
+pub fn committed_nothing(err: &DbErr) -> bool {
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), sqlx::Error::Database(_))
+        }
+        _ => false,
+    }
+}
+
 /// One workspace's share of [`Db::commit_groups`].
 #[derive(Debug, Clone, Copy)]
 pub struct Group<'a> {
@@ -1180,19 +1199,25 @@ impl Db {
             }
             return Ok((updated, Ok(then)));
         }
+        // Several groups wait on no one's row lock for long: one group's wait (a
+        // workspace's quota row held, a conversation being deleted) would hold every
+        // other group's rows and writes with it. A timeout fails the query, and the
+        // caller can write the groups one by one.
+        let wait = (groups.len() > 1).then(|| ("lock_timeout", GROUP_LOCK_TIMEOUT.to_owned()));
         let mut stmts = vec![Stmt::Plain("BEGIN")];
         for group in groups {
-            stmts.push(Stmt::settings(&single_update_settings(
-                group.scope,
-                relaxed,
-            )));
+            let mut settings = single_update_settings(group.scope, relaxed);
+            settings.extend(wait.clone());
+            stmts.push(Stmt::settings(&settings));
             stmts.push(Write::Update(group.first).to_prepared());
         }
         stmts.push(Stmt::Plain("COMMIT"));
         let committed = stmts.len();
         stmts.push(Stmt::Plain("BEGIN"));
         for group in groups {
-            stmts.push(Stmt::settings(&scope_settings(group.scope)));
+            let mut settings = scope_settings(group.scope).to_vec();
+            settings.extend(wait.clone());
+            stmts.push(Stmt::settings(&settings));
             stmts.extend(group.then.iter().map(|stmt| stmt.to_prepared()));
         }
         stmts.push(Stmt::Plain("COMMIT"));

@@ -1,10 +1,10 @@
 //! Saving an answer: the final save with the usage ledger, the cache and the quota's
-//! settlement, written together with other answers' (checkpoints while it streams are
-//! [`super::checkpoints`]).
+//! settlement, on PostgreSQL written together with other answers' (checkpoints while it
+//! streams are [`super::checkpoints`]).
 
 use chrono::{SubsecRound, Utc};
 use nexus_kernel::AppState;
-use nexus_kernel::db::{Db, Engine, Group, Scope, Write};
+use nexus_kernel::db::{Db, Engine, Group, Scope, Write, committed_nothing};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, UpdateStatement};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::{Value, json};
@@ -23,11 +23,11 @@ use crate::usage::quota;
 /// Save the answer, the conversation's counters, the usage ledger and the cache, and
 /// settle the quota for `charged` tokens; the saved answer's view.
 ///
-/// The save is a durable transaction, shared with other answers ending meanwhile (see
-/// [`FinalSaves`]). On PostgreSQL the settlement commits first, in a transaction of
-/// its own (relaxed, like the reservation: see [`quota::reserve`]), and both go out as
-/// one query, one round trip (`Db::commit_groups`); on SQLite the settlement is one
-/// more statement of the save (see [`quota::folds_into_writes`]). Whatever happens to
+/// The save is a durable transaction. On PostgreSQL the settlement commits first, in a
+/// transaction of settlements (relaxed, like the reservation: see [`quota::reserve`]),
+/// and both go out as one query, one round trip (`Db::commit_groups`), shared with the
+/// other answers that end meanwhile (see [`FinalSaves`]); on SQLite the settlement is
+/// one more statement of the save (see [`quota::folds_into_writes`]). Whatever happens to
 /// the save, the quota is settled. The view is built from what was
 /// written rather than read back. A message deleted meanwhile (its conversation was)
 /// changes no row: the rest still commits, so the ledger keeps what the answer cost, and
@@ -95,7 +95,7 @@ pub(super) async fn finish(
             Expr::value(answer.tool_calls.clone()),
         )
         .col_expr(message::Column::Error, Expr::value(answer.error.clone()))
-        // Settled in the same round trip (see `settle_and_save`).
+        // Settled in the same round trip (see `FinalSave::settle`).
         .col_expr(message::Column::ReservedTokens, Expr::value(0i64))
         .col_expr(message::Column::UpdatedAt, Expr::value(now))
         .filter(message::Column::WorkspaceId.eq(answer.workspace_id))
@@ -150,6 +150,7 @@ pub(super) async fn finish(
     };
     let save = FinalSave {
         scope: turn.ctx.scope(),
+        conversation_id: turn.conversation_id,
         answer_id: answer.id,
         settle: quota::settle_update(&out.reservation, charged),
         answer: save_answer,
@@ -196,15 +197,23 @@ struct Queue {
     writing: bool,
 }
 
-/// A final save, and where its result goes: how many rows the answer's update changed.
+/// A final save, and where its result goes.
 struct Waiting {
     save: FinalSave,
-    done: oneshot::Sender<Result<u64, DbErr>>,
+    done: oneshot::Sender<Written>,
+}
+
+enum Written {
+    /// Written, or failed: how many rows the answer's update changed.
+    Done(Result<u64, DbErr>),
+    /// The writer stopped before it took this save: nothing of it was sent.
+    NotAttempted(Box<FinalSave>),
 }
 
 /// One answer's final save: its quota settlement, then its writes (see [`finish`]).
 struct FinalSave {
     scope: Scope,
+    conversation_id: Uuid,
     answer_id: Uuid,
     settle: UpdateStatement,
     /// The answer's own update, first: what it changed says whether the answer was
@@ -254,39 +263,18 @@ impl FinalSaves {
             !std::mem::replace(&mut queue.writing, true)
         };
         if start {
-            let (this, db) = (self.clone(), db.clone());
-            tokio::spawn(async move { this.write_until_none_left(db).await });
+            // Made before the task, so that a task dropped before it first runs (the
+            // runtime shutting down) still gives the writer's place up.
+            let running = Running(Some(self.clone()));
+            let db = db.clone();
+            tokio::spawn(async move { write_until_none_left(running, db).await });
         }
-        written
-            .await
-            .unwrap_or_else(|_| Err(DbErr::Custom("the final save's writer stopped".into())))
-    }
-
-    async fn write_until_none_left(&self, db: Db) {
-        // Whatever ends this task (a panic included), the saves still waiting get an
-        // error rather than waiting for good, and the next save starts another writer.
-        let mut running = Running(Some(self));
-        loop {
-            let mut group = {
-                let mut queue = self.lock();
-                if queue.waiting.is_empty() {
-                    queue.writing = false;
-                    running.0 = None;
-                    return;
-                }
-                let n = queue.waiting.len().min(PER_GROUP);
-                queue.waiting.drain(..n).collect::<Vec<_>>()
-            };
-            // Answers' rows are locked in the order of their ids, the order an index scan
-            // meets them in (a checkpoint updates several answers in one statement): two
-            // transactions taking the same rows in opposite orders would deadlock. Should
-            // one, PostgreSQL ends it and each save is written alone.
-            group.sort_by_key(|w| w.save.answer_id);
-            let saves: Vec<&FinalSave> = group.iter().map(|w| &w.save).collect();
-            let results = write_group(&db, &saves).await;
-            for (waiting, result) in group.into_iter().zip(results) {
-                let _ = waiting.done.send(result);
-            }
+        match written.await {
+            Ok(Written::Done(result)) => result,
+            Ok(Written::NotAttempted(save)) => write_alone(db, &save).await,
+            // The writer stopped (a panic) while writing this save's group: whether it
+            // committed is not known.
+            Err(_) => Err(DbErr::Custom("the final save's writer stopped".into())),
         }
     }
 
@@ -295,16 +283,57 @@ impl FinalSaves {
     }
 }
 
-/// Marks the writer stopped, and fails the saves still waiting, if its task ends other
-/// than by finding nothing left.
-struct Running<'a>(Option<&'a FinalSaves>);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        if let Some(saves) = self.0 {
+async fn write_until_none_left(mut running: Running, db: Db) {
+    let Some(saves) = running.0.clone() else {
+        return;
+    };
+    loop {
+        let mut group = {
             let mut queue = saves.lock();
-            queue.writing = false;
-            queue.waiting.clear();
+            if queue.waiting.is_empty() {
+                queue.writing = false;
+                running.0 = None;
+                return;
+            }
+            let n = queue.waiting.len().min(PER_GROUP);
+            queue.waiting.drain(..n).collect::<Vec<_>>()
+        };
+        // Every writer takes rows in the same order, so that no two transactions wait
+        // on each other: workspaces' quota rows (another replica's group may hold some),
+        // then conversations, then answers by id, the order a checkpoint's index scan
+        // meets them in. Should two transactions deadlock nonetheless, or a lock be held
+        // long, PostgreSQL ends the group's and each save is written alone.
+        group.sort_by_key(|w| {
+            (
+                w.save.scope.workspace_id,
+                w.save.conversation_id,
+                w.save.answer_id,
+            )
+        });
+        let list: Vec<&FinalSave> = group.iter().map(|w| &w.save).collect();
+        let results = write_group(&db, &list).await;
+        for (waiting, result) in group.into_iter().zip(results) {
+            let _ = waiting.done.send(Written::Done(result));
+        }
+    }
+}
+
+/// Marks the writer stopped if its task ends other than by finding nothing left (a
+/// panic), and hands the saves still waiting back to their answers' tasks, which write
+/// them alone.
+struct Running(Option<Arc<FinalSaves>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(saves) = self.0.take() {
+            let waiting = {
+                let mut queue = saves.lock();
+                queue.writing = false;
+                std::mem::take(&mut queue.waiting)
+            };
+            for w in waiting {
+                let _ = w.done.send(Written::NotAttempted(Box::new(w.save)));
+            }
         }
     }
 }
@@ -331,7 +360,7 @@ async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
             results.extend(changed.iter().map(|c| Ok(answer_changed(c))));
         }
         // Every settlement committed; the writes did not.
-        Ok((_, Err(err))) => {
+        Ok((_, Err(err))) if committed_nothing(&err) => {
             tracing::warn!(error = ?err, "a group of final saves failed; saving each alone");
             for group in &groups {
                 let saved = db.write_and_commit(group.scope, group.then).await;
@@ -339,14 +368,30 @@ async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
             }
         }
         // Nothing committed.
-        Err(err) => {
+        Err(err) if committed_nothing(&err) => {
             tracing::warn!(error = ?err, "a group of final saves failed; saving each alone");
             for save in saves {
                 results.push(write_alone(db, save).await);
             }
         }
+        // The connection was lost on the way: the writes may have committed, so they
+        // are not sent again (as for a save written alone, see `write_alone`).
+        Ok((_, Err(err))) => {
+            results.extend(saves.iter().map(|_| Err(unknown(&err))));
+        }
+        Err(err) => {
+            for save in saves {
+                quota::settle(db, &save.reservation, save.charged).await;
+                results.push(Err(unknown(&err)));
+            }
+        }
     }
     results
+}
+
+/// A group's failure, for each of its saves.
+fn unknown(err: &DbErr) -> DbErr {
+    DbErr::Custom(format!("a group of final saves failed: {err}"))
 }
 
 /// One save as a group of its own. On PostgreSQL the settlement commits first, on its

@@ -433,6 +433,58 @@ async fn groups_commit_each_bound_to_its_own_workspace(app: TestApp) {
     assert_eq!(count_modules(db, b, b_name).await, 1);
 }
 
+/// `Db::commit_groups` with several groups waits for a row lock at most half a second,
+/// so that one workspace's wait does not hold every other's: the query fails having
+/// committed nothing, and says so (`committed_nothing`). One group alone waits as long
+/// as any write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_wait_for_a_row_lock_only_so_long() {
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let (a, b) = (
+        workspace(&app).await,
+        workspace_of(&app, "p@example.com").await,
+    );
+    let db = &app.state.db;
+    add_modules(db, a, &["counter"]).await;
+    add_modules(db, b, &["counter"]).await;
+    // Another transaction holds B's row.
+    let holder = db.tenant(b, true).await.expect("write");
+    let hold = rename_module(b, "counter", "held");
+    holder
+        .write(Write::Update(&hold))
+        .await
+        .expect("lock the row");
+    let (a_first, b_first) = (
+        rename_module(a, "counter", "a1"),
+        rename_module(b, "counter", "b1"),
+    );
+    let groups = [
+        Group {
+            scope: a,
+            first: &a_first,
+            then: &[],
+        },
+        Group {
+            scope: b,
+            first: &b_first,
+            then: &[],
+        },
+    ];
+    let err = db
+        .commit_groups(true, &groups)
+        .await
+        .expect_err("lock timeout");
+    assert!(nexus_kernel::db::committed_nothing(&err), "{err:?}");
+    assert!(err.to_string().contains("lock timeout"), "{err}");
+    assert_eq!(count_modules(db, a, "a1").await, 0);
+    holder.rollback().await.expect("rollback");
+    let (updated, then) = db.commit_groups(true, &groups).await.expect("no wait now");
+    assert_eq!(updated, [1, 1]);
+    assert_eq!(then.expect("committed"), [Vec::<u64>::new(), Vec::new()]);
+}
+
 /// After `Db::commit_groups`, committed or failed, its connection goes on clean: the next
 /// write on it has none of its settings, and no session is left in a transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
