@@ -301,8 +301,8 @@ async fn write_until_none_left(mut running: Running, db: Db) {
         // Every writer takes rows in the same order, so that no two transactions wait
         // on each other: workspaces' quota rows (another replica's group may hold some),
         // then conversations, then answers by id, the order a checkpoint's index scan
-        // meets them in. Should two transactions deadlock nonetheless, or a lock be held
-        // long, PostgreSQL ends the group's and each save is written alone.
+        // meets them in. Should a deadlock end the group's transaction nonetheless, or a
+        // lock be held long (see `Db::commit_groups`), each save is written alone.
         group.sort_by_key(|w| {
             (
                 w.save.scope.workspace_id,
@@ -338,8 +338,9 @@ impl Drop for Running {
     }
 }
 
-/// Each save's result, in order: one query for all of them; if that fails, each again
-/// on its own, so one save's failure is only its own.
+/// Each save's result, in order: one query for all of them; if that fails having
+/// surely committed nothing of what failed, each again on its own, so one save's
+/// failure is only its own.
 async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
     if let [save] = saves {
         return vec![write_alone(db, save).await];

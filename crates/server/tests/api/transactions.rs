@@ -338,17 +338,24 @@ async fn a_single_update_then_a_write_transaction(app: TestApp) {
     assert_eq!(count_modules(db, scope, "never").await, 0);
 }
 
+/// Two workspaces of two owners, each with a module row named "counter".
+async fn two_workspaces_with_counters(app: &TestApp) -> (Scope, Scope) {
+    let (a, b) = (
+        workspace(app).await,
+        workspace_of(app, "p@example.com").await,
+    );
+    for scope in [a, b] {
+        add_modules(&app.state.db, scope, &["counter"]).await;
+    }
+    (a, b)
+}
+
 /// `Db::commit_groups`: each group's statements run bound to its own workspace, every
 /// `first` before any `then`. On PostgreSQL the `first`s commit together and the `then`s
 /// after them, together or not at all; on SQLite all of it is one transaction.
 async fn groups_commit_each_bound_to_its_own_workspace(app: TestApp) {
-    let (a, b) = (
-        workspace(&app).await,
-        workspace_of(&app, "p@example.com").await,
-    );
+    let (a, b) = two_workspaces_with_counters(&app).await;
     let db = &app.state.db;
-    add_modules(db, a, &["counter"]).await;
-    add_modules(db, b, &["counter"]).await;
     let group = |scope, first, then| Group { scope, first, then };
 
     // Both committed, each with its own counts. B's group also renames a row of A's:
@@ -442,13 +449,8 @@ async fn groups_wait_for_a_row_lock_only_so_long() {
     let Some(app) = TestApp::spawn(Engine::Postgres).await else {
         return;
     };
-    let (a, b) = (
-        workspace(&app).await,
-        workspace_of(&app, "p@example.com").await,
-    );
+    let (a, b) = two_workspaces_with_counters(&app).await;
     let db = &app.state.db;
-    add_modules(db, a, &["counter"]).await;
-    add_modules(db, b, &["counter"]).await;
     // Another transaction holds B's row.
     let holder = db.tenant(b, true).await.expect("write");
     let hold = rename_module(b, "counter", "held");
