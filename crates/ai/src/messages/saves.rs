@@ -95,7 +95,7 @@ pub(super) async fn finish(
             Expr::value(answer.tool_calls.clone()),
         )
         .col_expr(message::Column::Error, Expr::value(answer.error.clone()))
-        // Settled in the same round trip (see `FinalSave::settle`).
+        // Settled in the same round trip (see `FinalSave::settlement`).
         .col_expr(message::Column::ReservedTokens, Expr::value(0i64))
         .col_expr(message::Column::UpdatedAt, Expr::value(now))
         .filter(message::Column::WorkspaceId.eq(answer.workspace_id))
@@ -152,7 +152,6 @@ pub(super) async fn finish(
         scope: turn.ctx.scope(),
         conversation_id: turn.conversation_id,
         answer_id: answer.id,
-        settle: quota::settle_update(&out.reservation, charged),
         answer: save_answer,
         counters: count_tokens,
         ledger,
@@ -215,14 +214,13 @@ struct FinalSave {
     scope: Scope,
     conversation_id: Uuid,
     answer_id: Uuid,
-    settle: UpdateStatement,
     /// The answer's own update, first: what it changed says whether the answer was
     /// still there.
     answer: UpdateStatement,
     counters: UpdateStatement,
     ledger: Option<InsertStatement>,
     cache: Option<InsertStatement>,
-    /// What `settle` settles, for a settlement of its own if `settle` never committed.
+    /// What the answer's quota reservation is settled with: the tokens it used.
     reservation: quota::Reservation,
     charged: u64,
 }
@@ -241,6 +239,11 @@ fn grouped(db: &Db) -> bool {
 }
 
 impl FinalSave {
+    /// The settlement's statement, committed ahead of the writes.
+    fn settlement(&self) -> UpdateStatement {
+        quota::settle_update(&self.reservation, self.charged)
+    }
+
     fn writes(&self) -> Vec<Write<'_>> {
         let mut writes = vec![Write::Update(&self.answer), Write::Update(&self.counters)];
         writes.extend(self.ledger.as_ref().map(Write::Insert));
@@ -345,13 +348,15 @@ async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
     if let [save] = saves {
         return vec![write_alone(db, save).await];
     }
+    let settlements: Vec<UpdateStatement> = saves.iter().map(|save| save.settlement()).collect();
     let writes: Vec<Vec<Write<'_>>> = saves.iter().map(|save| save.writes()).collect();
     let groups: Vec<Group<'_>> = saves
         .iter()
+        .zip(&settlements)
         .zip(&writes)
-        .map(|(save, then)| Group {
+        .map(|((save, first), then)| Group {
             scope: save.scope,
-            first: &save.settle,
+            first,
             then,
         })
         .collect();
@@ -400,10 +405,10 @@ fn unknown(err: &DbErr) -> DbErr {
 /// more statement of the save (see [`quota::folds_into_writes`]). If it never commits,
 /// it is made on its own.
 async fn write_alone(db: &Db, save: &FinalSave) -> Result<u64, DbErr> {
-    let writes = save.writes();
+    let (settlement, writes) = (save.settlement(), save.writes());
     let group = Group {
         scope: save.scope,
-        first: &save.settle,
+        first: &settlement,
         then: &writes,
     };
     match db.commit_groups(true, &[group]).await {
