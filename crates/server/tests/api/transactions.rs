@@ -543,19 +543,40 @@ async fn next_prepared_write_meets(db: &Db, scope: Scope) -> (String, i64) {
     (row.module, open)
 }
 
-/// Sessions of this database other than `tx`'s left idle inside a transaction.
+/// Sessions of this database other than `tx`'s left idle inside a transaction, once any
+/// read's end has had time to arrive.
+///
+/// A read-only transaction's `ROLLBACK` is only queued when it is dropped, and sqlx sends
+/// it from a task of its own as the connection goes back to the pool (see `PgTx::finish`):
+/// for a moment another session of the app may show as idle in a transaction it has
+/// already let go of. A transaction truly left open stays so, so the count is read again
+/// until it is zero or two seconds have passed.
 async fn open_transactions(tx: &impl ConnectionTrait) -> i64 {
-    tx.query_one_raw(Statement::from_string(
-        tx.get_database_backend(),
-        "SELECT count(*) AS n FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() \
-         AND state LIKE 'idle in transaction%'",
-    ))
-    .await
-    .expect("query")
-    .expect("row")
-    .try_get::<i64>("", "n")
-    .expect("n")
+    let count = || async {
+        // A transaction reads the sessions' states once, unless told to read them again.
+        tx.execute_unprepared("SELECT pg_stat_clear_snapshot()")
+            .await
+            .expect("clear");
+        tx.query_one_raw(Statement::from_string(
+            tx.get_database_backend(),
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND state LIKE 'idle in transaction%'",
+        ))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let open = count().await;
+        if open == 0 || std::time::Instant::now() >= deadline {
+            return open;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// A transaction begun by `Db::single_update_then_write` that is dropped open is rolled
