@@ -822,14 +822,15 @@ pub fn committed_nothing(err: &DbErr) -> bool {
 pub struct Group<'a> {
     pub scope: Scope,
     /// Committed with the other groups' before any `then` (a hot counter: an AI quota's
-    /// settlement).
-    pub first: &'a UpdateStatement,
+    /// settlement); none where another group's covers this one's (the settlements of one
+    /// workspace's answers, summed into one statement).
+    pub first: Option<&'a UpdateStatement>,
     /// Committed with the other groups' after every `first`.
     pub then: &'a [Write<'a>],
 }
 
-/// What [`Db::commit_groups`] committed: each group's `first`'s count, and each group's
-/// `then`'s counts or the error that rolled all of them back.
+/// What [`Db::commit_groups`] committed: each group's `first`'s count (0 without one), and
+/// each group's `then`'s counts or the error that rolled all of them back.
 pub type GroupsCommitted = (Vec<u64>, Result<Vec<Vec<u64>>, DbErr>);
 
 /// A statement that changes rows, for [`Db::single_update_then_write`].
@@ -1155,18 +1156,17 @@ impl Db {
         ))
     }
 
-    /// For each of several workspaces (groups), an update that commits at once (like
-    /// [`Db::single_update`]) and writes that commit after it, durably; as two
-    /// transactions in all: every group's `first` in one (relaxed if asked), then every
-    /// group's `then` in one durable transaction, each group's statements bound to its
-    /// own scope (the settings are set again before each group's). Whatever each
-    /// statement changes commits: nothing is looked at before the commit (a message
-    /// deleted meanwhile changes no row, and the usage ledger still records what it
-    /// cost). For work many requests of many
-    /// workspaces each end with, and that nobody waits on to start something (AI
-    /// answers' final saves): each transaction costs PostgreSQL its start, its end and
-    /// a wake-up, whatever it holds, and at 800 answers a second those were most of its
-    /// time.
+    /// For each of several groups, each of one workspace's statements: an update that
+    /// commits at once (like [`Db::single_update`]), if the group has one, and writes
+    /// that commit after it, durably; as two transactions in all: every group's `first`
+    /// in one (relaxed if asked), then every group's `then` in one durable transaction,
+    /// each group's statements bound to its own scope (the settings are set again before
+    /// each group's). Whatever each statement changes commits: nothing is looked at
+    /// before the commit (a message deleted meanwhile changes no row, and the usage
+    /// ledger still records what it cost). For work many requests of many workspaces
+    /// each end with, and that nobody waits on to start something (AI answers' final
+    /// saves): each transaction costs PostgreSQL its start, its end and a wake-up,
+    /// whatever it holds, and at 800 answers a second those were most of its time.
     ///
     /// On PostgreSQL, `BEGIN; …; COMMIT; BEGIN; …; COMMIT` in one round trip, the
     /// statements prepared (see [`Db::single_update`]). On SQLite, one write
@@ -1175,8 +1175,9 @@ impl Db {
     /// nothing.
     ///
     /// `Err`: nothing was committed. `Ok((updated, then))`: every `first` committed,
-    /// having changed `updated[i]` rows, and `then` is what each group's statements
-    /// changed (all committed) or the error that rolled all of them back.
+    /// having changed `updated[i]` rows (0 for a group without one), and `then` is what
+    /// each group's statements changed (all committed) or the error that rolled all of
+    /// them back.
     pub async fn commit_groups(
         &self,
         relaxed: bool,
@@ -1188,13 +1189,19 @@ impl Db {
         if self.engine() == Engine::Sqlite {
             let all: Vec<Write<'_>> = groups
                 .iter()
-                .flat_map(|g| std::iter::once(Write::Update(g.first)).chain(g.then.iter().copied()))
+                .flat_map(|g| {
+                    g.first
+                        .map(Write::Update)
+                        .into_iter()
+                        .chain(g.then.iter().copied())
+                })
                 .collect();
             let mut changed = self.write_and_commit(head.scope, &all).await?.into_iter();
             let mut updated = Vec::with_capacity(groups.len());
             let mut then = Vec::with_capacity(groups.len());
             for group in groups {
-                updated.push(changed.next().unwrap_or_default());
+                let first = group.first.and_then(|_| changed.next());
+                updated.push(first.unwrap_or_default());
                 then.push(changed.by_ref().take(group.then.len()).collect());
             }
             return Ok((updated, Ok(then)));
@@ -1205,11 +1212,19 @@ impl Db {
         // caller can write the groups one by one.
         let wait = (groups.len() > 1).then(|| ("lock_timeout", GROUP_LOCK_TIMEOUT.to_owned()));
         let mut stmts = vec![Stmt::Plain("BEGIN")];
+        // Where each group's `first` is among the statements, hence its count among the
+        // results (one per statement).
+        let mut firsts = Vec::with_capacity(groups.len());
         for group in groups {
+            let Some(first) = group.first else {
+                firsts.push(None);
+                continue;
+            };
             let mut settings = single_update_settings(group.scope, relaxed);
             settings.extend(wait.clone());
             stmts.push(Stmt::settings(&settings));
-            stmts.push(Write::Update(group.first).to_prepared());
+            firsts.push(Some(stmts.len()));
+            stmts.push(Write::Update(first).to_prepared());
         }
         stmts.push(Stmt::Plain("COMMIT"));
         let committed = stmts.len();
@@ -1228,12 +1243,16 @@ impl Db {
             Ok(counts) => (counts, None),
             Err((counts, err)) => (counts, Some(err)),
         };
-        // One result per statement: the BEGIN, each group's settings and `first`, the
-        // COMMIT; then the BEGIN, each group's settings and `then`'s, the COMMIT.
+        // One result per statement: the BEGIN, the settings and `first` of each group
+        // with one, the COMMIT; then the BEGIN, each group's settings and `then`'s, the
+        // COMMIT.
         if counts.len() < committed {
             return Err(failed.unwrap_or_else(|| DbErr::Custom("the updates did not run".into())));
         }
-        let updated = (0..groups.len()).map(|i| counts[2 + 2 * i]).collect();
+        let updated = firsts
+            .iter()
+            .map(|at| at.map_or(0, |i| counts[i]))
+            .collect();
         if let Some(err) = failed {
             return Ok((updated, Err(err)));
         }

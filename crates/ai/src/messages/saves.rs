@@ -341,14 +341,16 @@ impl Drop for Running {
     }
 }
 
-/// Each save's result, in order: one query for all of them; if that fails having
-/// surely committed nothing of what failed, each again on its own, so one save's
-/// failure is only its own.
+/// Each save's result, in order: one query for all of them, the settlements of each
+/// workspace's (and member's) counters summed into one statement
+/// ([`quota::settle_together`]); if that fails having surely committed nothing of what
+/// failed, each again on its own, so one save's failure is only its own.
 async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
     if let [save] = saves {
         return vec![write_alone(db, save).await];
     }
-    let settlements: Vec<UpdateStatement> = saves.iter().map(|save| save.settlement()).collect();
+    let each: Vec<_> = saves.iter().map(|s| (&s.reservation, s.charged)).collect();
+    let settlements = quota::settle_together(&each);
     let writes: Vec<Vec<Write<'_>>> = saves.iter().map(|save| save.writes()).collect();
     let groups: Vec<Group<'_>> = saves
         .iter()
@@ -356,7 +358,7 @@ async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
         .zip(&writes)
         .map(|((save, first), then)| Group {
             scope: save.scope,
-            first,
+            first: first.as_ref(),
             then,
         })
         .collect();
@@ -408,7 +410,7 @@ async fn write_alone(db: &Db, save: &FinalSave) -> Result<u64, DbErr> {
     let (settlement, writes) = (save.settlement(), save.writes());
     let group = Group {
         scope: save.scope,
-        first: &settlement,
+        first: Some(&settlement),
         then: &writes,
     };
     match db.commit_groups(true, &[group]).await {

@@ -314,6 +314,37 @@ pub fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
         .into_query()
 }
 
+/// The settlements of answers committed together (`actual` tokens used by each): one
+/// statement for each set of counter rows (workspace, month, member), with the
+/// reservations and the tokens used summed, in the place of the first answer that
+/// settles those rows, and none in the others'. At 800 answers a second the workspace's
+/// row was updated once per answer; so it is once per group, and held that much less.
+pub fn settle_together(each: &[(&Reservation, u64)]) -> Vec<Option<UpdateStatement>> {
+    // Each set of rows, summed, in the order it first appears.
+    let mut sums: Vec<(Reservation, u64)> = Vec::new();
+    let mut places = Vec::with_capacity(each.len());
+    for &(r, actual) in each {
+        let same = sums.iter().position(|(s, _)| {
+            (s.workspace_id, &s.period, s.user_id) == (r.workspace_id, &r.period, r.user_id)
+        });
+        match same {
+            Some(i) => {
+                sums[i].0.tokens += r.tokens;
+                sums[i].1 += actual;
+                places.push(None);
+            }
+            None => {
+                places.push(Some(sums.len()));
+                sums.push((r.clone(), actual));
+            }
+        }
+    }
+    places
+        .into_iter()
+        .map(|i| i.map(|i| settle_update(&sums[i].0, sums[i].1)))
+        .collect()
+}
+
 /// The UPDATE that gives back `tokens` an answer created at `created_at` had reserved
 /// (for `member`'s own limit too, if given) and never settled: a crash stopped it (see
 /// `messages::recovery`).
@@ -344,4 +375,51 @@ pub async fn used_this_month(
         .one(db)
         .await?;
     Ok(row.map(|r| Ord::max(r.used, 0) as u64).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::sea_query::PostgresQueryBuilder;
+
+    fn reserved(workspace_id: Uuid, user_id: Option<Uuid>, tokens: u64) -> Reservation {
+        Reservation {
+            workspace_id,
+            period: "2026-11".into(),
+            user_id,
+            tokens,
+        }
+    }
+
+    fn sql(statement: &Option<UpdateStatement>) -> Option<String> {
+        statement
+            .as_ref()
+            .map(|s| s.to_string(PostgresQueryBuilder))
+    }
+
+    /// One statement per set of counter rows, summed, in the place of the first answer
+    /// that settles them: a member's rows are not the workspace's alone, nor is another
+    /// workspace's row.
+    #[test]
+    fn settlements_together_are_summed_per_set_of_rows() {
+        let (a, b, member) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let a1 = reserved(a, None, 100);
+        let a_member = reserved(a, Some(member), 70);
+        let a2 = reserved(a, None, 50);
+        let b1 = reserved(b, None, 10);
+        let a3 = reserved(a, None, 5);
+        let together =
+            settle_together(&[(&a1, 40), (&a_member, 30), (&a2, 20), (&b1, 1), (&a3, 2)]);
+        let expected = [
+            Some(settle_update(&reserved(a, None, 155), 62)),
+            Some(settle_update(&a_member, 30)),
+            None,
+            Some(settle_update(&b1, 1)),
+            None,
+        ];
+        assert_eq!(
+            together.iter().map(sql).collect::<Vec<_>>(),
+            expected.iter().map(sql).collect::<Vec<_>>()
+        );
+    }
 }

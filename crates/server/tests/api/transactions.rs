@@ -356,7 +356,11 @@ async fn two_workspaces_with_counters(app: &TestApp) -> (Scope, Scope) {
 async fn groups_commit_each_bound_to_its_own_workspace(app: TestApp) {
     let (a, b) = two_workspaces_with_counters(&app).await;
     let db = &app.state.db;
-    let group = |scope, first, then| Group { scope, first, then };
+    let group = |scope, first, then| Group {
+        scope,
+        first: Some(first),
+        then,
+    };
 
     // Both committed, each with its own counts. B's group also renames a row of A's:
     // row-level security keeps it out on PostgreSQL; SQLite has no such wall (every
@@ -438,6 +442,31 @@ async fn groups_commit_each_bound_to_its_own_workspace(app: TestApp) {
     assert_eq!(count_modules(db, a, "a3").await, 0);
     assert_eq!(count_modules(db, a, "never").await, 0);
     assert_eq!(count_modules(db, b, b_name).await, 1);
+
+    // A group without a `first` (another group's covers it): its `then` still runs,
+    // bound to its own workspace, and its count is 0.
+    let a_first = rename_module(a, a_name, "a4");
+    let (b_then_only, a_then_only) = (module_insert(b, "b-then"), module_insert(a, "a-then"));
+    let (b_then, a_then) = ([Write::Insert(&b_then_only)], [Write::Insert(&a_then_only)]);
+    let (updated, then) = db
+        .commit_groups(
+            true,
+            &[
+                Group {
+                    scope: b,
+                    first: None,
+                    then: &b_then,
+                },
+                group(a, &a_first, &a_then),
+            ],
+        )
+        .await
+        .expect("no error");
+    assert_eq!(updated, [0, 1]);
+    assert_eq!(then.expect("committed"), [vec![1], vec![1]]);
+    assert_eq!(count_modules(db, a, "a4").await, 1);
+    assert_eq!(count_modules(db, b, "b-then").await, 1);
+    assert_eq!(count_modules(db, a, "a-then").await, 1);
 }
 
 /// `Db::commit_groups` with several groups waits for a row lock at most half a second,
@@ -465,12 +494,12 @@ async fn groups_wait_for_a_row_lock_only_so_long() {
     let groups = [
         Group {
             scope: a,
-            first: &a_first,
+            first: Some(&a_first),
             then: &[],
         },
         Group {
             scope: b,
-            first: &b_first,
+            first: Some(&b_first),
             then: &[],
         },
     ];
@@ -504,7 +533,7 @@ async fn committed_groups_leave_their_connection_clean() {
         let then = [Write::Insert(&insert)];
         let group = Group {
             scope,
-            first: &touch,
+            first: Some(&touch),
             then: &then,
         };
         let (_, then) = db.commit_groups(true, &[group]).await.expect("update");
