@@ -148,7 +148,15 @@ pub(super) async fn finish(
         }
         _ => None,
     };
+    // The answer's text is in the save's query once, or twice with the cache's copy.
+    let text = answer.content.len()
+        + answer.reasoning.as_ref().map_or(0, String::len)
+        + answer
+            .tool_calls
+            .as_ref()
+            .map_or(0, |c| c.to_string().len());
     let save = FinalSave {
+        size: SAVE_OVERHEAD + text * (1 + usize::from(cache.is_some())),
         scope: turn.ctx.scope(),
         conversation_id: turn.conversation_id,
         answer_id: answer.id,
@@ -211,6 +219,8 @@ enum Written {
 
 /// One answer's final save: its quota settlement, then its writes (see [`finish`]).
 struct FinalSave {
+    /// About how many bytes of SQL it adds to a group's query (see [`GROUP_BYTES`]).
+    size: usize,
     scope: Scope,
     conversation_id: Uuid,
     answer_id: Uuid,
@@ -227,6 +237,19 @@ struct FinalSave {
 
 /// Final saves in one group at most on PostgreSQL: a group is one query.
 const PER_GROUP: usize = 64;
+
+/// A group's query stays under about this many bytes of SQL, unless one save alone is
+/// larger. sqlx 0.9.0 leaves Nagle's algorithm on for its TCP connections (an upstream
+/// regression, fixed there but not yet released), so a query larger than the socket's
+/// send buffer (16 KiB to start with on Linux) goes out in two parts, the second held
+/// back until PostgreSQL acknowledges the first, which it delays by 40 ms. Groups of
+/// up to 64 measured 20 to 60 KiB and took 45 to 55 ms each, almost all of it that
+/// wait, at PostgreSQL 500 held open.
+const GROUP_BYTES: usize = 12 * 1024;
+
+/// A save's SQL besides the answer's text: its statements, the settings that bind it to
+/// its workspace, ids and counts (about 800 bytes measured, rounded up).
+const SAVE_OVERHEAD: usize = 1024;
 
 /// Whether final saves are grouped: on PostgreSQL, yes. On SQLite, no: its transactions
 /// cost little, but its writers take turns, and a message's save (which the message's
@@ -298,7 +321,7 @@ async fn write_until_none_left(mut running: Running, db: Db) {
                 running.0 = None;
                 return;
             }
-            let n = queue.waiting.len().min(PER_GROUP);
+            let n = group_size(queue.waiting.iter().map(|w| w.save.size));
             queue.waiting.drain(..n).collect::<Vec<_>>()
         };
         // Every writer takes rows in the same order, so that no two transactions wait
@@ -319,6 +342,21 @@ async fn write_until_none_left(mut running: Running, db: Db) {
             let _ = waiting.done.send(Written::Done(result));
         }
     }
+}
+
+/// How many of the waiting saves (their sizes, in order) make the next group: at most
+/// [`PER_GROUP`], within [`GROUP_BYTES`] of SQL, and at least one if any wait.
+fn group_size(sizes: impl ExactSizeIterator<Item = usize>) -> usize {
+    let waiting = sizes.len();
+    let mut bytes = 0;
+    let fits = sizes
+        .take(PER_GROUP)
+        .take_while(|size| {
+            bytes += size;
+            bytes <= GROUP_BYTES
+        })
+        .count();
+    fits.max(1).min(waiting)
 }
 
 /// Marks the writer stopped if its task ends other than by finding nothing left (a
@@ -425,4 +463,21 @@ async fn write_alone(db: &Db, save: &FinalSave) -> Result<u64, DbErr> {
 /// The rows the answer's own update (a save's first write) changed.
 fn answer_changed(changed: &[u64]) -> u64 {
     changed.first().copied().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A group is as many saves as fit its bytes, 64 at most, and one however large.
+    #[test]
+    fn a_group_takes_what_fits_its_query() {
+        let sizes = |list: &[usize]| group_size(list.iter().copied());
+        assert_eq!(sizes(&[]), 0);
+        assert_eq!(sizes(&[SAVE_OVERHEAD; 100]), GROUP_BYTES / SAVE_OVERHEAD);
+        assert_eq!(sizes(&[1; 100]), PER_GROUP);
+        assert_eq!(sizes(&[GROUP_BYTES * 3, 1, 1]), 1);
+        assert_eq!(sizes(&[1, GROUP_BYTES, 1]), 1);
+        assert_eq!(sizes(&[GROUP_BYTES / 2, GROUP_BYTES / 2, 1]), 2);
+    }
 }
