@@ -5,7 +5,7 @@
 use chrono::{SubsecRound, Utc};
 use nexus_kernel::AppState;
 use nexus_kernel::db::{Db, Engine, Group, Scope, Write, committed_nothing};
-use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, UpdateStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, PostgresQueryBuilder, UpdateStatement};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -148,15 +148,7 @@ pub(super) async fn finish(
         }
         _ => None,
     };
-    // The answer's text is in the save's query once, or twice with the cache's copy.
-    let text = answer.content.len()
-        + answer.reasoning.as_ref().map_or(0, String::len)
-        + answer
-            .tool_calls
-            .as_ref()
-            .map_or(0, |c| c.to_string().len());
     let save = FinalSave {
-        size: SAVE_OVERHEAD + text * (1 + usize::from(cache.is_some())),
         scope: turn.ctx.scope(),
         conversation_id: turn.conversation_id,
         answer_id: answer.id,
@@ -207,6 +199,8 @@ struct Queue {
 /// A final save, and where its result goes.
 struct Waiting {
     save: FinalSave,
+    /// The bytes of SQL it adds to a group's query, at most ([`FinalSave::sql_size`]).
+    size: usize,
     done: oneshot::Sender<Written>,
 }
 
@@ -219,8 +213,6 @@ enum Written {
 
 /// One answer's final save: its quota settlement, then its writes (see [`finish`]).
 struct FinalSave {
-    /// About how many bytes of SQL it adds to a group's query (see [`GROUP_BYTES`]).
-    size: usize,
     scope: Scope,
     conversation_id: Uuid,
     answer_id: Uuid,
@@ -247,9 +239,9 @@ const PER_GROUP: usize = 64;
 /// wait, at PostgreSQL 500 held open.
 const GROUP_BYTES: usize = 12 * 1024;
 
-/// A save's SQL besides the answer's text: its statements, the settings that bind it to
-/// its workspace, ids and counts (about 800 bytes measured, rounded up).
-const SAVE_OVERHEAD: usize = 1024;
+/// A save's SQL besides its writes' own: the settings that bind it to its workspace,
+/// twice, and its settlement.
+const SAVE_OVERHEAD: usize = 512;
 
 /// Whether final saves are grouped: on PostgreSQL, yes. On SQLite, no: its transactions
 /// cost little, but its writers take turns, and a message's save (which the message's
@@ -265,6 +257,22 @@ impl FinalSave {
     /// The settlement's statement, committed ahead of the writes.
     fn settlement(&self) -> UpdateStatement {
         quota::settle_update(&self.reservation, self.charged)
+    }
+
+    /// The bytes of SQL this save adds to a group's query, at most: its writes with their
+    /// values written in, escaped as in the query (which sends them as the arguments of
+    /// prepared statements, without the column names), and [`SAVE_OVERHEAD`]. A text
+    /// full of quotes or newlines, or a long answer, counts for what it costs.
+    fn sql_size(&self) -> usize {
+        let updates = [&self.answer, &self.counters]
+            .into_iter()
+            .map(|u| u.to_string(PostgresQueryBuilder).len());
+        let inserts = self
+            .ledger
+            .iter()
+            .chain(&self.cache)
+            .map(|i| i.to_string(PostgresQueryBuilder).len());
+        SAVE_OVERHEAD + updates.chain(inserts).sum::<usize>()
     }
 
     fn writes(&self) -> Vec<Write<'_>> {
@@ -283,9 +291,10 @@ impl FinalSaves {
             return write_alone(db, &save).await;
         }
         let (done, written) = oneshot::channel();
+        let size = save.sql_size();
         let start = {
             let mut queue = self.lock();
-            queue.waiting.push(Waiting { save, done });
+            queue.waiting.push(Waiting { save, size, done });
             !std::mem::replace(&mut queue.writing, true)
         };
         if start {
@@ -321,7 +330,7 @@ async fn write_until_none_left(mut running: Running, db: Db) {
                 running.0 = None;
                 return;
             }
-            let n = group_size(queue.waiting.iter().map(|w| w.save.size));
+            let n = group_size(queue.waiting.iter().map(|w| w.size));
             queue.waiting.drain(..n).collect::<Vec<_>>()
         };
         // Every writer takes rows in the same order, so that no two transactions wait

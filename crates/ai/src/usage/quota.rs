@@ -318,7 +318,8 @@ pub fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
 /// statement for each set of counter rows (workspace, month, member), with the
 /// reservations and the tokens used summed, in the place of the first answer that
 /// settles those rows, and none in the others'. At 800 answers a second the workspace's
-/// row was updated once per answer; so it is once per group, and held that much less.
+/// row was updated once per answer; now once per group and member limit counted (a
+/// member's settlement changes the workspace's row too), and held that much less.
 pub fn settle_together(each: &[(&Reservation, u64)]) -> Vec<Option<UpdateStatement>> {
     // Each set of rows, summed, in the order it first appears.
     let mut sums: Vec<(Reservation, u64)> = Vec::new();

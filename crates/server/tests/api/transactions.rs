@@ -443,28 +443,30 @@ async fn groups_commit_each_bound_to_its_own_workspace(app: TestApp) {
     assert_eq!(count_modules(db, a, "never").await, 0);
     assert_eq!(count_modules(db, b, b_name).await, 1);
 
-    // A group without a `first` (another group's covers it): its `then` still runs,
-    // bound to its own workspace, and its count is 0.
+    // A group without a `first` (another group's covers it), between two with one: its
+    // `then` still runs, bound to its own workspace, and its count is 0.
     let a_first = rename_module(a, a_name, "a4");
+    let a_again = rename_module(a, "a4", "a5");
     let (b_then_only, a_then_only) = (module_insert(b, "b-then"), module_insert(a, "a-then"));
     let (b_then, a_then) = ([Write::Insert(&b_then_only)], [Write::Insert(&a_then_only)]);
     let (updated, then) = db
         .commit_groups(
             true,
             &[
+                group(a, &a_first, &[]),
                 Group {
                     scope: b,
                     first: None,
                     then: &b_then,
                 },
-                group(a, &a_first, &a_then),
+                group(a, &a_again, &a_then),
             ],
         )
         .await
         .expect("no error");
-    assert_eq!(updated, [0, 1]);
-    assert_eq!(then.expect("committed"), [vec![1], vec![1]]);
-    assert_eq!(count_modules(db, a, "a4").await, 1);
+    assert_eq!(updated, [1, 0, 1]);
+    assert_eq!(then.expect("committed"), [vec![], vec![1], vec![1]]);
+    assert_eq!(count_modules(db, a, "a5").await, 1);
     assert_eq!(count_modules(db, b, "b-then").await, 1);
     assert_eq!(count_modules(db, a, "a-then").await, 1);
 }
