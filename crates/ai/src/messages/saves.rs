@@ -236,7 +236,9 @@ const PER_GROUP: usize = 64;
 /// send buffer (16 KiB to start with on Linux) goes out in two parts, the second held
 /// back until PostgreSQL acknowledges the first, which it delays by 40 ms. Groups of
 /// up to 64 measured 20 to 60 KiB and took 45 to 55 ms each, almost all of it that
-/// wait, at PostgreSQL 500 held open.
+/// wait, at PostgreSQL 500 held open. The margin below 16 KiB is for what
+/// [`FinalSave::sql_size`] leaves out: the `PREPARE`s a connection sends with its first
+/// use of each statement (about 2 KiB).
 const GROUP_BYTES: usize = 12 * 1024;
 
 /// A save's SQL besides its writes' own: the settings that bind it to its workspace,
