@@ -1,6 +1,6 @@
 use futures::StreamExt;
 use nexus_testkit::fake_ai::{Behavior, FakeAi, Reply};
-use nexus_testkit::{Engine, TestApp};
+use nexus_testkit::{Engine, TestApp, member_with_role};
 use serde_json::json;
 use std::time::Duration;
 
@@ -447,6 +447,7 @@ nexus_testkit::both_engines!(
     a_streaming_answer_is_saved_as_it_arrives,
     answers_streaming_together_are_each_checkpointed,
     answers_ending_together_are_each_saved_and_settled,
+    members_answers_ending_together_settle_each_members_quota,
     a_title_is_reserved_like_an_answer
 );
 
@@ -504,6 +505,62 @@ async fn answers_ending_together_are_each_saved_and_settled(app: TestApp) {
         assert_eq!(Some(used), usage.body["totals"]["total_tokens"].as_u64());
         assert_nothing_reserved(&app, ws, limit, used).await;
     }
+}
+
+/// Answers of two members with limits of their own, ending together: on PostgreSQL a
+/// group of final saves sums each member's settlements into one statement
+/// (`quota::settle_together`). Each member's counter ends at what the ledger says that
+/// member used, and the workspace's at the ledger's total, with nothing left reserved.
+async fn members_answers_ending_together_settle_each_members_quota(app: TestApp) {
+    let (limit, member_limit) = (10_000_000u64, 500_000u64);
+    let Some((app, _fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+        return;
+    };
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    let settings = json!({ "member_monthly_tokens": member_limit });
+    let r = o
+        .put(&format!("/api/v1/workspaces/{ws}/ai/settings"), settings)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut sends = Vec::new();
+    for i in 0..24 {
+        let c = if i % 2 == 0 { o.clone() } else { m.clone() };
+        let conv = conversation(&c, &ws, json!({ "title": format!("Shared {i}") })).await;
+        let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+        let content = format!("question {i}");
+        sends.push(tokio::spawn(async move {
+            c.post(&url, json!({ "content": content })).await
+        }));
+    }
+    for send in sends {
+        let r = send.await.expect("send");
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let usage = o
+        .get(&format!("/api/v1/workspaces/{ws}/ai/usage?group_by=member"))
+        .await;
+    let items = usage.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{}", usage.text);
+    for item in items {
+        let user: uuid::Uuid = item["key"].as_str().expect("key").parse().expect("a user");
+        let left = member_limit - item["total_tokens"].as_u64().expect("total");
+        let budget = |tokens| nexus_ai::usage::quota::Budget {
+            workspace_id: ws.parse().expect("workspace id"),
+            user_id: Some(user),
+            tokens,
+            workspace_limit: limit,
+            member_limit: Some(member_limit),
+        };
+        let db = &app.state.db;
+        let more = nexus_ai::usage::quota::reserve(db, &budget(left + 1)).await;
+        assert!(more.is_err(), "more than {user} has left");
+        let rest = nexus_ai::usage::quota::reserve(db, &budget(left)).await;
+        let rest = rest.unwrap_or_else(|_| panic!("a reservation of {user} was left behind"));
+        nexus_ai::usage::quota::release(db, &rest).await;
+    }
+    let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+    assert_eq!(Some(used), usage.body["totals"]["total_tokens"].as_u64());
+    assert_nothing_reserved(&app, &ws, limit, used).await;
 }
 
 /// A title costs tokens too, and is reserved and settled like an answer: once answers
