@@ -1163,6 +1163,118 @@ async fn a_save_that_fails_to_commit_leaves_nothing_behind() {
     assert_eq!(r.body["assistant_message"]["content"], "Echo: hello");
 }
 
+/// A group of final saves whose writes the database refuses, after the group's summed
+/// settlements committed: each save is written again alone, without its settlement, so
+/// every answer is saved and the month's quota counts each answer once, as the ledger
+/// does, with nothing left reserved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let limit = 1_000_000u64;
+    let Some((app, _fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+        return;
+    };
+    // Refuses the second answer completed in one transaction (so only a group), once: the
+    // sequence counts the refusals and, unlike the transaction, keeps its count.
+    let owner_db = app.owner_db().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &owner_db,
+        "CREATE SEQUENCE group_refusals;
+         CREATE FUNCTION refuse_a_group() RETURNS trigger
+           LANGUAGE plpgsql SECURITY DEFINER AS $$
+         BEGIN
+           IF current_setting('nexus_test.answer_completed', true) = 'yes' THEN
+             IF nextval('group_refusals') = 1 THEN RAISE EXCEPTION 'a group refused'; END IF;
+           ELSE
+             PERFORM set_config('nexus_test.answer_completed', 'yes', true);
+           END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER refuse_a_group BEFORE UPDATE ON messages FOR EACH ROW
+           WHEN (NEW.status = 'complete' AND OLD.status <> 'complete')
+           EXECUTE FUNCTION refuse_a_group();",
+    )
+    .await
+    .expect("trigger");
+    // The first row of a query, run as the database's owner.
+    let value = async |sql: &str| {
+        let statement =
+            sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql.to_owned());
+        sea_orm::ConnectionTrait::query_one_raw(&owner_db, statement)
+            .await
+            .expect(sql)
+            .expect("a row")
+    };
+    let refused = async || {
+        let row = value("SELECT is_called FROM group_refusals").await;
+        row.try_get::<bool>("", "is_called").expect("is_called")
+    };
+    // Answers ending together, until some were grouped (every round so far).
+    let mut convs = Vec::new();
+    for round in 0..5 {
+        let mut sends = Vec::new();
+        for i in 0..24 {
+            let title = format!("Round {round} question {i}");
+            let conv = conversation(&o, &ws, json!({ "title": title })).await;
+            let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+            let content = format!("round {round} question {i}");
+            convs.push(conv);
+            let o = o.clone();
+            sends.push(tokio::spawn(async move {
+                let r = o.post(&url, json!({ "content": content.clone() })).await;
+                (r, format!("Echo: {content}"))
+            }));
+        }
+        for send in sends {
+            let (r, answer) = send.await.expect("send");
+            assert_eq!(r.status, 201, "{}", r.text);
+            let saved = &r.body["assistant_message"];
+            assert_eq!(saved["status"], "complete", "{saved}");
+            assert_eq!(saved["content"], answer.as_str());
+        }
+        if refused().await {
+            break;
+        }
+    }
+    assert!(refused().await, "no group of final saves was refused");
+
+    for id in &convs {
+        let conv = o
+            .get(&format!("/api/v1/workspaces/{ws}/conversations/{id}"))
+            .await
+            .body;
+        let messages = o
+            .get(&format!(
+                "/api/v1/workspaces/{ws}/conversations/{id}/messages"
+            ))
+            .await;
+        let answer = &messages.body["items"][1];
+        assert_eq!(answer["status"], "complete", "{answer}");
+        let tokens = answer["prompt_tokens"].as_i64().expect("prompt")
+            + answer["completion_tokens"].as_i64().expect("completion");
+        assert_eq!(conv["tokens_used"].as_i64(), Some(tokens), "{conv}");
+    }
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    assert_eq!(
+        usage.body["totals"]["requests"].as_u64(),
+        Some(convs.len() as u64),
+        "{}",
+        usage.text
+    );
+    let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+    assert_eq!(
+        Some(used),
+        usage.body["totals"]["total_tokens"].as_u64(),
+        "settled once each"
+    );
+    assert_nothing_reserved(&app, &ws, limit, used).await;
+    let held = value("SELECT count(*) AS held FROM messages WHERE reserved_tokens <> 0").await;
+    let held: i64 = held.try_get("", "held").expect("held");
+    assert_eq!(held, 0, "every answer's reservation was settled");
+}
+
 nexus_testkit::both_engines!(an_answer_whose_conversation_is_deleted_is_still_metered);
 
 /// A conversation deleted while its answer streams: the stream ends with `not_found`,
