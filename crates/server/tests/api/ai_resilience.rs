@@ -487,17 +487,7 @@ async fn answers_ending_together_are_each_saved_and_settled(app: TestApp) {
             .get(&format!("/api/v1/workspaces/{ws}/conversations?limit=100"))
             .await;
         for conv in list.body["items"].as_array().expect("items") {
-            let messages = c
-                .get(&format!(
-                    "/api/v1/workspaces/{ws}/conversations/{}/messages",
-                    conv["id"].as_str().expect("id")
-                ))
-                .await;
-            let answer = &messages.body["items"][1];
-            assert_eq!(answer["status"], "complete", "{answer}");
-            let tokens = answer["prompt_tokens"].as_i64().expect("prompt")
-                + answer["completion_tokens"].as_i64().expect("completion");
-            assert_eq!(conv["tokens_used"].as_i64(), Some(tokens), "{conv}");
+            assert_answer_counted(c, ws, conv).await;
         }
         let usage = c.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
         assert_eq!(usage.body["totals"]["requests"], 24, "{}", usage.text);
@@ -703,6 +693,22 @@ async fn assert_nothing_reserved(app: &TestApp, ws: &str, limit: u64, used: u64)
         reserve(app, ws, limit, left).await.is_ok(),
         "a reservation was left behind"
     );
+}
+
+/// The conversation's answer (its second message) is complete, and the conversation
+/// counts that answer's tokens, once.
+async fn assert_answer_counted(c: &nexus_testkit::Client, ws: &str, conv: &serde_json::Value) {
+    let id = conv["id"].as_str().expect("id");
+    let messages = c
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations/{id}/messages"
+        ))
+        .await;
+    let answer = &messages.body["items"][1];
+    assert_eq!(answer["status"], "complete", "{answer}");
+    let tokens = answer["prompt_tokens"].as_i64().expect("prompt")
+        + answer["completion_tokens"].as_i64().expect("completion");
+    assert_eq!(conv["tokens_used"].as_i64(), Some(tokens), "{conv}");
 }
 
 /// What the quota tests start from: a fresh app (replacing the fixture's) with a small
@@ -1243,18 +1249,8 @@ async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
     for id in &convs {
         let conv = o
             .get(&format!("/api/v1/workspaces/{ws}/conversations/{id}"))
-            .await
-            .body;
-        let messages = o
-            .get(&format!(
-                "/api/v1/workspaces/{ws}/conversations/{id}/messages"
-            ))
             .await;
-        let answer = &messages.body["items"][1];
-        assert_eq!(answer["status"], "complete", "{answer}");
-        let tokens = answer["prompt_tokens"].as_i64().expect("prompt")
-            + answer["completion_tokens"].as_i64().expect("completion");
-        assert_eq!(conv["tokens_used"].as_i64(), Some(tokens), "{conv}");
+        assert_answer_counted(&o, &ws, &conv.body).await;
     }
     let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
     assert_eq!(
