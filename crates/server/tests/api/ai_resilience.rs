@@ -1228,9 +1228,9 @@ async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
             let content = format!("round {round} question {i}");
             convs.push(conv);
             let o = o.clone();
+            let answer = format!("Echo: {content}");
             sends.push(tokio::spawn(async move {
-                let r = o.post(&url, json!({ "content": content.clone() })).await;
-                (r, format!("Echo: {content}"))
+                (o.post(&url, json!({ "content": content })).await, answer)
             }));
         }
         for send in sends {
