@@ -16,11 +16,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The platform benchmark's CPU accounting, from /proc.
 #[path = "../cpu.rs"]
 mod cpu;
+/// PostgreSQL reached without TLS, as on one host.
+#[path = "../database.rs"]
+mod database;
 /// The bare relay: the floor under any gateway on this machine.
 #[path = "../relay.rs"]
 mod relay;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use nexus_testkit::fake_ai::FakeAi;
 use nexus_testkit::{Client, Engine, TestApp};
 use relay::Relay;
@@ -375,6 +378,8 @@ async fn run_engine(engine: Engine, plan: &Plan, out: &mut String) -> Result<()>
         // Measure a warm server: the pool starts full, as it stays under steady load.
         s.database_min_connections = 32;
         s.ai_max_completion_tokens = 256;
+        database::without_tls(&mut s.database_url);
+        database::without_tls(&mut s.migration_database_url);
     })
     .await
     else {
@@ -637,50 +642,95 @@ fn write_cpu(out: &mut String, rows: &[Row]) -> Result<()> {
     Ok(())
 }
 
+const USAGE: &str = "usage: ai-stream [--engine sqlite|postgres|both] [--levels 1,50,500] \
+     [--arrival at-once|held-open|both] [--samples 30] [--words 30] [--out PATH]";
+
+struct Args {
+    engines: Vec<Engine>,
+    plan: Plan,
+    words: Option<usize>,
+    out: String,
+}
+
+/// The command line; an unknown flag or value is an error rather than a default, so a
+/// typo cannot quietly run (and write) a different benchmark.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
+    let mut parsed = Args {
+        engines: vec![Engine::Sqlite, Engine::Postgres],
+        plan: Plan {
+            levels: LEVELS.to_vec(),
+            min_samples: MIN_SAMPLES,
+            at_once: true,
+            held_open: true,
+        },
+        words: None,
+        out: concat!(env!("CARGO_MANIFEST_DIR"), "/AI_RESULTS.md").into(),
+    };
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--engine" => {
+                parsed.engines = match value.as_str() {
+                    "sqlite" => vec![Engine::Sqlite],
+                    "postgres" => vec![Engine::Postgres],
+                    "both" => vec![Engine::Sqlite, Engine::Postgres],
+                    other => bail!("unknown engine {other:?}\n{USAGE}"),
+                }
+            }
+            "--levels" => {
+                parsed.plan.levels = value
+                    .split(',')
+                    .map(|n| n.trim().parse::<usize>().ok().filter(|&n| n > 0))
+                    .collect::<Option<Vec<_>>>()
+                    .context("--levels takes positive numbers separated by commas, e.g. 1,50")?;
+            }
+            "--samples" => {
+                parsed.plan.min_samples = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .context("--samples takes a positive number")?;
+            }
+            "--arrival" => {
+                (parsed.plan.at_once, parsed.plan.held_open) = match value.as_str() {
+                    "at-once" => (true, false),
+                    "held-open" => (false, true),
+                    "both" => (true, true),
+                    other => bail!("unknown arrival {other:?}\n{USAGE}"),
+                }
+            }
+            "--words" => {
+                let n = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| (1..=1000).contains(&n))
+                    .context("--words takes a number from 1 to 1000")?;
+                parsed.words = Some(n);
+            }
+            "--out" => parsed.out = value,
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    Ok(parsed)
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let engines = match arg("--engine").as_deref() {
-        Some("sqlite") => vec![Engine::Sqlite],
-        Some("postgres") => vec![Engine::Postgres],
-        _ => vec![Engine::Sqlite, Engine::Postgres],
-    };
-    let plan = Plan {
-        levels: match arg("--levels") {
-            Some(list) => list
-                .split(',')
-                .map(|n| n.trim().parse::<usize>().ok().filter(|&n| n > 0))
-                .collect::<Option<Vec<_>>>()
-                .context("--levels takes positive numbers separated by commas, e.g. 1,50")?,
-            None => LEVELS.to_vec(),
-        },
-        min_samples: match arg("--samples") {
-            Some(n) => n
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n > 0)
-                .context("--samples takes a positive number")?,
-            None => MIN_SAMPLES,
-        },
-        at_once: arg("--arrival").as_deref() != Some("held-open"),
-        held_open: arg("--arrival").as_deref() != Some("at-once"),
-    };
-    if let Some(n) = arg("--words") {
-        let n = n
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| (1..=1000).contains(&n))
-            .context("--words takes a number from 1 to 1000")?;
+    let Args {
+        engines,
+        plan,
+        words: asked_words,
+        out: out_path,
+    } = parse_args(std::env::args().skip(1))?;
+    if let Some(n) = asked_words {
         WORDS.store(n, Ordering::Relaxed);
     }
-    let out_path = arg("--out")
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/AI_RESULTS.md").into());
     let mut out = String::new();
     writeln!(out, "# Nexus AI streaming benchmark: results\n")?;
     writeln!(
@@ -699,7 +749,8 @@ async fn main() -> Result<()> {
          ({} rounds of 1, one round of 50 or 500), and `wall s` is one round's. *Held open*: the level's number of streams stay open, \
          each followed by the next as soon as it ends, the first ones started evenly over one stream's length ({} ms), so that new streams arrive steadily, about one per stream's length per open stream; \
          streams started in the next `recorded s` seconds are recorded, and streams go on starting for one more stream's length so that every recorded one ran among that many. \
-         One stream held open is the one-stream row above. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores.",
+         One stream held open is the one-stream row above. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores; \
+         Nexus reaches PostgreSQL over TCP without TLS (`sslmode=disable`), as a deployment on one host would.",
         words(),
         WORD_EVERY.as_millis(),
         plan.min_samples,
