@@ -9,6 +9,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cpu;
+mod engines;
 mod fixture;
 mod load;
 mod report;
@@ -56,12 +57,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
             .with_context(|| format!("{flag} needs a value\n{}", usage()))?;
         match flag.as_str() {
             "--engine" => {
-                parsed.engines = match value.as_str() {
-                    "sqlite" => vec![Engine::Sqlite],
-                    "postgres" => vec![Engine::Postgres],
-                    "both" => vec![Engine::Sqlite, Engine::Postgres],
-                    other => bail!("unknown engine {other:?}\n{}", usage()),
-                }
+                parsed.engines = engines::parse(&value)
+                    .with_context(|| format!("unknown engine {value:?}\n{}", usage()))?;
             }
             "--seconds" => {
                 parsed.seconds = value.parse().context("--seconds takes a whole number")?;

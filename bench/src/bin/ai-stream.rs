@@ -19,6 +19,9 @@ mod cpu;
 /// PostgreSQL reached without TLS, as on one host.
 #[path = "../database.rs"]
 mod database;
+/// `--engine`, as the platform benchmark reads it.
+#[path = "../engines.rs"]
+mod engines;
 /// The bare relay: the floor under any gateway on this machine.
 #[path = "../relay.rs"]
 mod relay;
@@ -676,12 +679,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
             .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--engine" => {
-                parsed.engines = match value.as_str() {
-                    "sqlite" => vec![Engine::Sqlite],
-                    "postgres" => vec![Engine::Postgres],
-                    "both" => vec![Engine::Sqlite, Engine::Postgres],
-                    other => bail!("unknown engine {other:?}\n{USAGE}"),
-                }
+                parsed.engines = engines::parse(&value)
+                    .with_context(|| format!("unknown engine {value:?}\n{USAGE}"))?;
             }
             "--levels" => {
                 parsed.plan.levels = value
