@@ -32,7 +32,7 @@ mod tests {
     }
 
     #[test]
-    fn a_postgres_url_without_sslmode_gets_none() {
+    fn a_postgres_url_without_sslmode_asks_for_no_tls() {
         assert_eq!(
             after(Some("postgres://nexus_app@127.0.0.1:5432/nexus_t_1")).as_deref(),
             Some("postgres://nexus_app@127.0.0.1:5432/nexus_t_1?sslmode=disable")
