@@ -2,6 +2,7 @@
 // providers, streaming, stop, versions, sharing, what a viewer may do, and AI usage.
 
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { allowFailures, expectAbort, expectFailure, go, shot, timed } from "./browser.mjs";
 import { OWNER, nav, toastText } from "./common.mjs";
 
@@ -173,6 +174,22 @@ export function register(step, state) {
     // Details: counts follow the conversation.
     await page.locator('[data-detail="messages"]').getByText("4", { exact: true }).waitFor();
     await shot(page, "32-assistant-chat");
+  });
+
+  step("the conversation downloads as Markdown and as JSON from its details", async () => {
+    const { page } = state.owner;
+    const details = page.locator("section[aria-labelledby=export-heading]");
+    const [markdown] = await Promise.all([page.waitForEvent("download"), details.getByRole("link", { name: "Markdown" }).click()]);
+    assert.match(markdown.suggestedFilename(), /\.md$/);
+    const text = await readFile(await markdown.path(), "utf8");
+    assert.ok(text.startsWith(`# ${state.privateTitle}\n`), text.slice(0, 200));
+    assert.ok(text.includes("## You · "), "each message has its heading");
+    assert.ok(text.includes("```js\nfunction greet(name) {"), "the code block is kept as written");
+    const [json] = await Promise.all([page.waitForEvent("download"), details.getByRole("link", { name: "JSON" }).click()]);
+    assert.match(json.suggestedFilename(), /\.json$/);
+    const exported = JSON.parse(await readFile(await json.path(), "utf8"));
+    assert.equal(exported.conversation.id, state.privateChat);
+    assert.equal(exported.messages.length, 4);
   });
 
   step("a reasoning model's thoughts stream in above the answer, then fold away", async () => {

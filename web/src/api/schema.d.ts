@@ -434,6 +434,27 @@ export interface paths {
         patch: operations["update_conversation"];
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a conversation: `format=markdown` (the default), the branch being shown as a
+         *     document to read; or `format=json`, every message of every branch. Readable by whoever
+         *     may read the conversation.
+         */
+        get: operations["export_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/messages": {
         parameters: {
             query?: never;
@@ -808,6 +829,18 @@ export interface components {
         ChangePasswordRequest: {
             current_password: string;
             new_password: string;
+        };
+        /** @description A conversation exported as JSON. */
+        ConversationExport: {
+            conversation: components["schemas"]["ConversationView"];
+            /** Format: date-time */
+            exported_at: string;
+            /**
+             * @description Every message, oldest first, of every branch: `parent_id` and `sibling_ids` say
+             *     how they hang together, and the conversation's `head_message_id` which branch was
+             *     being shown.
+             */
+            messages: components["schemas"]["MessageView"][];
         };
         ConversationView: {
             archived: boolean;
@@ -2538,6 +2571,49 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    export_conversation: {
+        parameters: {
+            query?: {
+                /** @description `markdown` (the default) or `json`. */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/markdown, or application/json (a ConversationExport) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationExport"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An unknown format */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

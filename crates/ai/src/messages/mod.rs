@@ -4,6 +4,7 @@
 
 mod checkpoints;
 pub mod engine;
+mod export;
 mod generate;
 mod list;
 pub mod recovery;
@@ -50,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(send::regenerate_message))
         .routes(routes!(send::edit_message))
         .routes(routes!(stop::stop_answer))
+        .routes(routes!(export::export_conversation))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

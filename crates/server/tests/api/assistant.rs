@@ -13,6 +13,7 @@ both_engines!(
     tools_run_with_the_members_rights,
     regenerate_and_edit_keep_branches,
     identical_deterministic_requests_hit_the_cache,
+    conversations_export_as_markdown_and_json,
 );
 
 async fn answers_stream_and_are_saved(app: TestApp) {
@@ -640,4 +641,108 @@ async fn identical_deterministic_requests_hit_the_cache(app: TestApp) {
     )
     .await;
     assert_eq!(fake.request_count(), 2);
+}
+
+/// A conversation downloads as Markdown (the branch being shown, to read) or as JSON
+/// (every message of every branch), for whoever may read it and nobody else.
+async fn conversations_export_as_markdown_and_json(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    let conv = conversation(
+        &o,
+        &ws,
+        json!({ "title": "Launch plan: Q3/Q4", "system_prompt": "Be brief.\nUse lists." }),
+    )
+    .await;
+    let base = format!("/api/v1/workspaces/{ws}/conversations/{conv}");
+    let first = o
+        .post(
+            &format!("{base}/messages"),
+            json!({ "content": "first question" }),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let answer = first.body["assistant_message"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    fake.push(Behavior::Reply(Reply::text("a **better** answer")));
+    let again = o
+        .post(&format!("{base}/messages/{answer}/regenerate"), json!({}))
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text);
+
+    let md = o.get(&format!("{base}/export")).await;
+    assert_eq!(md.status, 200, "{}", md.text);
+    let header = |r: &nexus_testkit::Resp, name: &str| {
+        r.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(header(&md, "content-type").starts_with("text/markdown"));
+    assert_eq!(
+        header(&md, "content-disposition"),
+        "attachment; filename=\"launch-plan-q3-q4.md\""
+    );
+    for part in [
+        "# Launch plan: Q3/Q4\n",
+        "- Model: fake-small\n",
+        "> Be brief.\n> Use lists.\n",
+        "## You · ",
+        "\nfirst question\n",
+        "## Assistant (fake-small) · ",
+        "\na **better** answer\n",
+    ] {
+        assert!(md.text.contains(part), "{part:?} not in:\n{}", md.text);
+    }
+    assert!(
+        !md.text.contains("Echo: first question"),
+        "only the branch being shown:\n{}",
+        md.text
+    );
+
+    let js = o.get(&format!("{base}/export?format=json")).await;
+    assert_eq!(js.status, 200, "{}", js.text);
+    assert!(header(&js, "content-type").starts_with("application/json"));
+    assert!(header(&js, "content-disposition").ends_with("launch-plan-q3-q4.json\""));
+    assert_eq!(js.body["conversation"]["id"], conv.as_str());
+    let contents: Vec<&str> = js.body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "first question",
+            "Echo: first question",
+            "a **better** answer"
+        ],
+        "every branch, oldest first"
+    );
+    assert_eq!(
+        js.body["messages"][2]["sibling_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+
+    assert_error(
+        &o.get(&format!("{base}/export?format=pdf")).await,
+        422,
+        "validation_failed",
+    );
+    // Private: another member cannot tell it exists.
+    for format in ["markdown", "json"] {
+        assert_error(
+            &m.get(&format!("{base}/export?format={format}")).await,
+            404,
+            "not_found",
+        );
+    }
 }

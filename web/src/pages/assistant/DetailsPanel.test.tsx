@@ -1,7 +1,7 @@
 import { screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import type { ConversationView } from "@/api/client";
-import { me } from "../../../test/fixtures";
+import { me, WS_ID } from "../../../test/fixtures";
 import { renderApp } from "../../../test/render";
 import { DetailsPanel } from "./DetailsPanel";
 
@@ -36,5 +36,17 @@ describe("DetailsPanel: visibility", () => {
     renderApp(<DetailsPanel conversation={shared("someone-else")} models={[]} onClose={() => {}} />, { me: ME });
     expect(screen.queryByRole("switch", { name: "Share with the workspace" })).not.toBeInTheDocument();
     expect(screen.getByText(/Only its creator can make it private/)).toBeInTheDocument();
+  });
+});
+
+describe("DetailsPanel: export", () => {
+  it("offers the conversation as Markdown and as JSON, also to someone who may only read it", () => {
+    const readOnly = { ...shared("someone-else"), can_write: false };
+    renderApp(<DetailsPanel conversation={readOnly} models={[]} onClose={() => {}} />, { me: me("viewer") });
+    const base = `/api/v1/workspaces/${WS_ID}/conversations/${readOnly.id}/export`;
+    const markdown = screen.getByRole("link", { name: /Markdown/ });
+    expect(markdown).toHaveAttribute("href", `${base}?format=markdown`);
+    expect(markdown).toHaveAttribute("download");
+    expect(screen.getByRole("link", { name: /JSON/ })).toHaveAttribute("href", `${base}?format=json`);
   });
 });

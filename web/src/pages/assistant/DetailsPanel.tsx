@@ -1,4 +1,4 @@
-import { Lock, Users, X } from "lucide-react";
+import { Download, Lock, Users, X } from "lucide-react";
 import { type ReactNode, useEffect, useState } from "react";
 import type { ConversationView, ModelView } from "@/api/client";
 import { useSession } from "@/api/session";
@@ -9,7 +9,7 @@ import { Textarea } from "@/components/ui/input";
 import { toast, toastError } from "@/components/ui/toast";
 import { formatDateTime, formatNumber, formatRelative } from "@/lib/format";
 import { useWorkspace } from "@/pages/workspaces/context";
-import { useUpdateConversation } from "./api";
+import { exportHref, useUpdateConversation } from "./api";
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -157,6 +157,24 @@ export function DetailsPanel({
             </p>
           )}
         </form>
+        <section className="mt-6 grid gap-2 border-t pt-4" aria-labelledby="export-heading">
+          <h3 id="export-heading" className="text-xs font-medium text-muted-foreground">
+            Export
+          </h3>
+          <p className="text-xs text-muted-foreground">Markdown holds the branch shown, to read or share; JSON holds every message of every branch.</p>
+          <div className="flex gap-2">
+            <Button asChild size="sm" variant="outline">
+              <a href={exportHref(ws.id, c.id, "markdown")} download>
+                <Download aria-hidden /> Markdown
+              </a>
+            </Button>
+            <Button asChild size="sm" variant="outline">
+              <a href={exportHref(ws.id, c.id, "json")} download>
+                <Download aria-hidden /> JSON
+              </a>
+            </Button>
+          </div>
+        </section>
       </div>
     </div>
   );

@@ -1,8 +1,13 @@
 /** The assistant's conversations and messages as TanStack queries. */
 import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type ConversationView, unwrap, type Visibility } from "@/api/client";
+import { api, apiUrl, type ConversationView, unwrap, type Visibility } from "@/api/client";
 import { useCursorList } from "@/api/lists";
 import { toChatMessage } from "./types";
+
+/** Where a conversation downloads as a file: Markdown (the branch shown) or JSON (every branch). */
+export function exportHref(workspaceId: string, conversationId: string, format: "markdown" | "json"): string {
+  return apiUrl(`/workspaces/${encodeURIComponent(workspaceId)}/conversations/${encodeURIComponent(conversationId)}/export`, { format });
+}
 
 export const assistantKeys = {
   all: (ws: string) => ["assistant", ws] as const,
