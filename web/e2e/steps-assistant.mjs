@@ -190,6 +190,24 @@ export function register(step, state) {
     const exported = JSON.parse(await readFile(await json.path(), "utf8"));
     assert.equal(exported.conversation.id, state.privateChat);
     assert.equal(exported.messages.length, 4);
+
+    // The JSON comes back in as a new conversation of one's own, opened at once.
+    await page.getByTestId("import-file").setInputFiles({ name: "chat.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(exported)) });
+    await toastText(page, "Imported").waitFor();
+    await page.waitForURL((url) => /\/assistant\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(state.privateChat));
+    const copy = page.url().split("/").at(-1);
+    await page.locator("[data-code-block]").first().waitFor();
+    await page.locator('[data-detail="messages"]').getByText("4", { exact: true }).waitFor();
+    // It goes again, and the original is where it was.
+    const row = page.locator(`li[data-conversation-id="${copy}"]`);
+    await row.hover();
+    await row.getByRole("button", { name: /^Actions for/ }).click();
+    await page.getByRole("menuitem", { name: "Delete" }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "Delete conversation" }).click();
+    await toastText(page, "Conversation deleted").waitFor();
+    await row.waitFor({ state: "detached" });
+    await page.locator(`li[data-conversation-id="${state.privateChat}"] a`).click();
+    await page.locator('[data-detail="messages"]').getByText("4", { exact: true }).waitFor();
   });
 
   step("a reasoning model's thoughts stream in above the answer, then fold away", async () => {

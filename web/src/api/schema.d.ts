@@ -415,6 +415,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/conversations/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a conversation from a file (`…/export?format=json`): a new conversation with
+         *     every message of every branch, the importing member's, shown at the same branch.
+         */
+        post: operations["import_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}": {
         parameters: {
             query?: never;
@@ -945,6 +965,48 @@ export interface components {
         /** @description The error envelope, for the OpenAPI document. */
         ErrorEnvelope: {
             error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * @description An exported conversation (`…/export?format=json`). Fields the export has and this
+         *     does not name (counts, usage, who may write) are ignored: they describe the
+         *     conversation where it came from.
+         */
+        ImportConversationRequest: {
+            conversation: components["schemas"]["ImportedConversation"];
+            /** @description Oldest first: a message's parent comes before it. */
+            messages: components["schemas"]["ImportedMessage"][];
+        };
+        ImportedConversation: {
+            /**
+             * Format: uuid
+             * @description The branch to show; default the last message.
+             */
+            head_message_id?: string | null;
+            /** @description Kept if this workspace offers it; otherwise its default model answers from now on. */
+            model?: string | null;
+            system_prompt?: string | null;
+            title?: string | null;
+            visibility?: components["schemas"]["Visibility"] | null;
+        };
+        ImportedMessage: {
+            content: string;
+            /** Format: date-time */
+            created_at?: string | null;
+            error?: Record<string, never> | null;
+            /** Format: uuid */
+            id: string;
+            model?: string | null;
+            /** Format: uuid */
+            parent_id?: string | null;
+            reasoning?: string | null;
+            /** @description `user` or `assistant`. */
+            role: string;
+            /**
+             * @description `complete` (the default), `interrupted` or `error`; `streaming` comes in as
+             *     `interrupted`.
+             */
+            status?: string | null;
+            tool_calls?: Record<string, never>[] | null;
         };
         /** @enum {string} */
         InvitationStatus: "pending" | "accepted" | "revoked" | "expired";
@@ -2470,6 +2532,67 @@ export interface operations {
             };
             /** @description No AI provider configured */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    import_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportConversationRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationView"];
+                };
+            };
+            /** @description Assistant switched off, or the member may not use it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No AI provider configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Larger than the server's body limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not a conversation this can import */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,7 @@ use chrono::Utc;
 use nexus_identity::domain::parse_name;
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
+use nexus_kernel::db::Tx;
 use nexus_kernel::json::ApiJson;
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState};
@@ -47,22 +48,9 @@ pub async fn create_conversation(
 ) -> ApiResult<(StatusCode, axum::Json<ConversationView>)> {
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
-    let title = match body
-        .title
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        Some(t) => parse_name("title", t, 200)?,
-        None => String::new(),
-    };
+    let title = parse_title(body.title.as_deref())?;
     let system_prompt = body.system_prompt.unwrap_or_default();
-    if system_prompt.chars().count() > MAX_SYSTEM_PROMPT {
-        return Err(ApiError::field(
-            "system_prompt",
-            format!("must be at most {MAX_SYSTEM_PROMPT} characters"),
-        ));
-    }
+    check_system_prompt(&system_prompt)?;
     let catalog = Catalog::load(member.tx(), &state, member.workspace_id()).await?;
     if !catalog.is_configured() {
         return Err(Catalog::not_configured());
@@ -99,25 +87,7 @@ pub async fn create_conversation(
         created_at: now,
         updated_at: now,
     };
-    conversation::Entity::insert(conversation::ActiveModel {
-        workspace_id: Set(model_row.workspace_id),
-        id: Set(model_row.id),
-        created_by: Set(model_row.created_by),
-        title: Set(model_row.title.clone()),
-        title_generated: Set(model_row.title_generated),
-        model: Set(model_row.model.clone()),
-        system_prompt: Set(model_row.system_prompt.clone()),
-        visibility: Set(model_row.visibility.clone()),
-        pinned: Set(false),
-        archived: Set(false),
-        head_message_id: Set(None),
-        message_count: Set(0),
-        tokens_used: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec_without_returning(&tx)
-    .await?;
+    insert(&tx, &model_row).await?;
     // The title can be private; the log records that a conversation exists, not its content.
     audit::record(
         &tx,
@@ -132,4 +102,46 @@ pub async fn create_conversation(
         StatusCode::CREATED,
         axum::Json(ConversationView::new(&model_row, &ctx)),
     ))
+}
+
+/// Insert `c` as it is.
+pub(super) async fn insert(tx: &Tx, c: &conversation::Model) -> Result<(), ApiError> {
+    conversation::Entity::insert(conversation::ActiveModel {
+        workspace_id: Set(c.workspace_id),
+        id: Set(c.id),
+        created_by: Set(c.created_by),
+        title: Set(c.title.clone()),
+        title_generated: Set(c.title_generated),
+        model: Set(c.model.clone()),
+        system_prompt: Set(c.system_prompt.clone()),
+        visibility: Set(c.visibility.clone()),
+        pinned: Set(c.pinned),
+        archived: Set(c.archived),
+        head_message_id: Set(c.head_message_id),
+        message_count: Set(c.message_count),
+        tokens_used: Set(c.tokens_used),
+        created_at: Set(c.created_at),
+        updated_at: Set(c.updated_at),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
+/// A title as given (trimmed; at most 200 characters), or empty.
+pub(super) fn parse_title(title: Option<&str>) -> Result<String, ApiError> {
+    match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Ok(parse_name("title", t, 200)?),
+        None => Ok(String::new()),
+    }
+}
+
+pub(super) fn check_system_prompt(system_prompt: &str) -> Result<(), ApiError> {
+    if system_prompt.chars().count() > MAX_SYSTEM_PROMPT {
+        return Err(ApiError::field(
+            "system_prompt",
+            format!("must be at most {MAX_SYSTEM_PROMPT} characters"),
+        ));
+    }
+    Ok(())
 }

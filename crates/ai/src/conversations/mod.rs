@@ -5,6 +5,7 @@
 mod create;
 mod delete;
 mod get;
+mod import;
 mod list;
 mod update;
 
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             create::create_conversation,
             list::list_conversations
         ))
+        .routes(routes!(import::import_conversation))
         .routes(routes!(
             get::get_conversation,
             update::update_conversation,

@@ -14,6 +14,7 @@ both_engines!(
     regenerate_and_edit_keep_branches,
     identical_deterministic_requests_hit_the_cache,
     conversations_export_as_markdown_and_json,
+    an_exported_conversation_imports_with_its_branches,
 );
 
 async fn answers_stream_and_are_saved(app: TestApp) {
@@ -745,4 +746,155 @@ async fn conversations_export_as_markdown_and_json(app: TestApp) {
             "not_found",
         );
     }
+}
+
+/// What the JSON export wrote comes back in as a new conversation, every branch kept and
+/// the same one shown, here or in another workspace; a file that is not one
+/// conversation is refused and leaves nothing behind.
+async fn an_exported_conversation_imports_with_its_branches(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    let (v, _) = member_with_role(&app.base, &o, &ws, "v@example.com", "viewer").await;
+    let conv = conversation(
+        &o,
+        &ws,
+        json!({ "title": "Trip notes", "system_prompt": "Be brief." }),
+    )
+    .await;
+    let base = format!("/api/v1/workspaces/{ws}/conversations/{conv}");
+    let first = o
+        .post(
+            &format!("{base}/messages"),
+            json!({ "content": "first question" }),
+        )
+        .await;
+    let answer = first.body["assistant_message"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    fake.push(Behavior::Reply(Reply::text("a better answer")));
+    o.post(&format!("{base}/messages/{answer}/regenerate"), json!({}))
+        .await;
+    let exported = o.get(&format!("{base}/export?format=json")).await.body;
+
+    let import = format!("/api/v1/workspaces/{ws}/conversations/import");
+    let r = m.post(&import, exported.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let copy = r.id();
+    assert_ne!(copy, conv);
+    assert_eq!(r.body["title"], "Trip notes");
+    assert_eq!(r.body["system_prompt"], "Be brief.");
+    assert_eq!(r.body["model"], "fake-small");
+    assert_eq!(r.body["visibility"], "private");
+    assert_eq!(r.body["message_count"], 3);
+    assert_eq!(r.body["tokens_used"], 0, "nothing was used here");
+    let shown = m
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations/{copy}/messages"
+        ))
+        .await;
+    let contents: Vec<&str> = shown.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(
+        contents,
+        ["first question", "a better answer"],
+        "the same branch"
+    );
+    assert_eq!(
+        shown.body["items"][1]["sibling_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "the other answer came too"
+    );
+    // The copy is the importer's own: private to them, and they can go on with it.
+    assert_error(
+        &o.get(&format!("/api/v1/workspaces/{ws}/conversations/{copy}"))
+            .await,
+        404,
+        "not_found",
+    );
+    let next = m
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{copy}/messages"),
+            json!({ "content": "and then?" }),
+        )
+        .await;
+    assert_eq!(next.status, 201, "{}", next.text);
+
+    // Another workspace, with a model of its own: the conversation takes that one.
+    let (p, ws2, _) = owner(&app, "p@example.com").await;
+    enable_ai(&p, &ws2, &fake, "Fake").await;
+    let mut elsewhere = exported.clone();
+    elsewhere["conversation"]["model"] = json!("a-model-nobody-offers");
+    let r = p
+        .post(
+            &format!("/api/v1/workspaces/{ws2}/conversations/import"),
+            elsewhere,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["model"], "fake-small");
+
+    assert_error(&v.post(&import, exported.clone()).await, 403, "forbidden");
+    let before = m
+        .get(&format!("/api/v1/workspaces/{ws}/conversations"))
+        .await
+        .body["items"]
+        .as_array()
+        .map(Vec::len);
+    let broken = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut body = exported.clone();
+        edit(&mut body);
+        body
+    };
+    for (body, field) in [
+        (
+            broken(&|b| b["messages"][1]["parent_id"] = json!(uuid::Uuid::now_v7().to_string())),
+            "messages[1].parent_id",
+        ),
+        (
+            broken(&|b| b["messages"][2]["parent_id"] = b["messages"][1]["id"].clone()),
+            "messages[2].parent_id",
+        ),
+        (
+            broken(&|b| b["messages"][0]["role"] = json!("system")),
+            "messages[0].role",
+        ),
+        (
+            broken(&|b| b["messages"][2]["id"] = b["messages"][1]["id"].clone()),
+            "messages[2].id",
+        ),
+        (
+            broken(&|b| b["messages"][1]["status"] = json!("done")),
+            "messages[1].status",
+        ),
+    ] {
+        let r = m.post(&import, body).await;
+        assert_error(&r, 422, "validation_failed");
+        assert!(
+            r.body["error"]["details"]["fields"][field].is_string(),
+            "{field}: {}",
+            r.text
+        );
+    }
+    assert_error(
+        &m.post(&import, json!({ "conversation": {}, "messages": "no" }))
+            .await,
+        422,
+        "validation_failed",
+    );
+    let after = m
+        .get(&format!("/api/v1/workspaces/{ws}/conversations"))
+        .await
+        .body["items"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(before, after, "a refused import leaves nothing behind");
 }

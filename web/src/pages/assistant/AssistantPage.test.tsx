@@ -398,6 +398,36 @@ describe("AssistantPage: versions, tools, permissions, states", () => {
     expect(screen.getByRole("textbox", { name: "Message" })).toHaveFocus();
   });
 
+  it("a conversation exported as JSON imports and opens", async () => {
+    const imported = conversation({ id: "01900000-0000-7000-8000-0000000000d9", title: "Trip notes" });
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations/import": () => json(201, imported),
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, imported),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    const { location } = show("member", null);
+    await screen.findByRole("heading", { name: "What can I help with?" });
+    const file = { conversation: { title: "Trip notes" }, messages: [] };
+    await userEvent.upload(screen.getByTestId("import-file"), new File([JSON.stringify(file)], "trip-notes.json", { type: "application/json" }));
+    await waitFor(() => expect(location.history?.at(-1)).toBe(`/w/${WS_ID}/assistant/${imported.id}`));
+    expect(calls.find((c) => c.method === "POST" && c.path.endsWith("/conversations/import"))?.body).toEqual(file);
+    expect(await screen.findByText("Imported")).toBeInTheDocument();
+  });
+
+  it("a file that is not JSON is refused before anything is sent", async () => {
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    show("member", null);
+    await screen.findByRole("heading", { name: "What can I help with?" });
+    await userEvent.upload(screen.getByTestId("import-file"), new File(["# not json"], "notes.md", { type: "application/json" }));
+    expect(await screen.findByText("notes.md isn't a conversation exported as JSON.")).toBeInTheDocument();
+    expect(calls.some((c) => c.method === "POST")).toBe(false);
+  });
+
   it("a new chat that can't start says why", async () => {
     mockApi({
       "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),

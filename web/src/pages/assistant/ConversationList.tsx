@@ -1,6 +1,6 @@
-import { Archive, ArchiveRestore, MessageSquarePlus, MoreHorizontal, Pencil, Pin, PinOff, Search, Trash2, Users, X } from "lucide-react";
-import { forwardRef, useEffect, useState } from "react";
-import { Link } from "wouter";
+import { Archive, ArchiveRestore, FileUp, MessageSquarePlus, MoreHorizontal, Pencil, Pin, PinOff, Search, Trash2, Users, X } from "lucide-react";
+import { forwardRef, useEffect, useRef, useState } from "react";
+import { Link, useLocation } from "wouter";
 import type { ConversationView } from "@/api/client";
 import { ErrorState } from "@/components/ErrorState";
 import { LoadMore } from "@/components/LoadMore";
@@ -16,7 +16,7 @@ import { toast, toastError } from "@/components/ui/toast";
 import { cn } from "@/lib/cn";
 import { formatRelative } from "@/lib/format";
 import { useWorkspace } from "@/pages/workspaces/context";
-import { useConversations, useDeleteConversation, useUpdateConversation } from "./api";
+import { type ConversationImport, useConversations, useDeleteConversation, useImportConversation, useUpdateConversation } from "./api";
 import { Kbd, MOD_KEY } from "./shortcuts";
 
 export const UNTITLED = "New conversation";
@@ -57,6 +57,9 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
   const [renaming, setRenaming] = useState<ConversationView | null>(null);
   const [deleting, setDeleting] = useState<ConversationView | null>(null);
   const canUse = ws.can("use_assistant");
+  const importing = useImportConversation(ws.id);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [, navigate] = useLocation();
   const items = list.items;
   const pinned = items.filter((c) => c.pinned);
   const rest = items.filter((c) => !c.pinned);
@@ -65,6 +68,25 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
     try {
       await update.mutateAsync({ id: c.id, ...body });
       toast({ title: done });
+    } catch (err) {
+      toastError(err);
+    }
+  };
+
+  /** A file from `…/export?format=json` becomes a new conversation, opened at once. */
+  const importFile = async (file: File) => {
+    let body: ConversationImport;
+    try {
+      body = JSON.parse(await file.text()) as ConversationImport;
+    } catch {
+      toast({ variant: "error", title: "Couldn't import", description: `${file.name} isn't a conversation exported as JSON.` });
+      return;
+    }
+    try {
+      const c = await importing.mutateAsync(body);
+      toast({ title: "Imported", description: titleOf(c) });
+      onNavigate?.();
+      navigate(`/w/${ws.id}/assistant/${c.id}`);
     } catch (err) {
       toastError(err);
     }
@@ -87,16 +109,40 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
     <div className="flex h-full min-h-0 flex-col">
       <div className="grid gap-2 p-3">
         {canUse && (
-          <Button onClick={onNewChat} className="w-full justify-between" variant="outline">
-            <span className="flex items-center gap-2">
-              <MessageSquarePlus aria-hidden /> New chat
-            </span>
-            <span className="hidden gap-0.5 lg:flex" aria-hidden>
-              <Kbd>{MOD_KEY}</Kbd>
-              <Kbd>⇧</Kbd>
-              <Kbd>O</Kbd>
-            </span>
-          </Button>
+          <div className="flex gap-2">
+            <Button onClick={onNewChat} className="min-w-0 flex-1 justify-between" variant="outline">
+              <span className="flex items-center gap-2">
+                <MessageSquarePlus aria-hidden /> New chat
+              </span>
+              <span className="hidden gap-0.5 lg:flex" aria-hidden>
+                <Kbd>{MOD_KEY}</Kbd>
+                <Kbd>⇧</Kbd>
+                <Kbd>O</Kbd>
+              </span>
+            </Button>
+            <Button
+              variant="outline"
+              size="icon"
+              aria-label="Import a conversation (JSON export)"
+              title="Import a conversation (JSON export)"
+              loading={importing.isPending}
+              onClick={() => fileInput.current?.click()}
+            >
+              <FileUp aria-hidden />
+            </Button>
+            <input
+              ref={fileInput}
+              type="file"
+              accept="application/json,.json"
+              className="hidden"
+              data-testid="import-file"
+              onChange={(e) => {
+                const file = e.target.files?.[0];
+                e.target.value = "";
+                if (file) void importFile(file);
+              }}
+            />
+          </div>
         )}
         <div className="relative">
           <Search className="pointer-events-none absolute top-1/2 left-2.5 size-4 -translate-y-1/2 text-muted-foreground" aria-hidden />
@@ -187,6 +233,7 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
             await del.mutateAsync(deleting.id);
             toast({ title: "Conversation deleted" });
             if (deleting.id === activeId) onDeletedActive();
+            del.forget(deleting.id);
           } catch (err) {
             toastError(err, "Couldn't delete the conversation");
             throw err;

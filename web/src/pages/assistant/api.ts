@@ -1,6 +1,6 @@
 /** The assistant's conversations and messages as TanStack queries. */
 import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, apiUrl, type ConversationView, unwrap, type Visibility } from "@/api/client";
+import { api, apiUrl, type ConversationView, type Schemas, unwrap, type Visibility } from "@/api/client";
 import { useCursorList } from "@/api/lists";
 import { toChatMessage } from "./types";
 
@@ -128,20 +128,39 @@ export function useUpdateConversation(ws: string) {
   });
 }
 
+/**
+ * Delete a conversation. Its cached reads go with `forget`, which the caller calls once it
+ * has moved off the conversation: removed while its chat is still on screen, they would
+ * be fetched again, and answered 404.
+ */
 export function useDeleteConversation(ws: string) {
   const qc = useQueryClient();
-  return useMutation({
+  const mutation = useMutation({
     mutationFn: (id: string) =>
       unwrap(
         api.DELETE("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}", {
           params: { path: { workspace_id: ws, conversation_id: id } },
         }),
       ),
-    onSuccess: (_d, id) => {
-      qc.removeQueries({ queryKey: assistantKeys.conversation(ws, id) });
-      qc.removeQueries({ queryKey: assistantKeys.messages(ws, id) });
-      return qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) });
-    },
+    onSuccess: () => qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) }),
+  });
+  const forget = (id: string) => {
+    qc.removeQueries({ queryKey: assistantKeys.conversation(ws, id) });
+    qc.removeQueries({ queryKey: assistantKeys.messages(ws, id) });
+  };
+  return { ...mutation, forget };
+}
+
+/** What `…/conversations/import` takes: a conversation exported as JSON. */
+export type ConversationImport = Schemas["ImportConversationRequest"];
+
+/** Bring in a conversation exported as JSON (here or elsewhere), as a new one of the caller's. */
+export function useImportConversation(ws: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: ConversationImport) =>
+      unwrap(api.POST("/api/v1/workspaces/{workspace_id}/conversations/import", { params: { path: { workspace_id: ws } }, body })),
+    onSuccess: (c) => storeConversation(qc, ws, c),
   });
 }
 
