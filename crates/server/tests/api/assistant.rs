@@ -827,6 +827,20 @@ async fn an_exported_conversation_imports_with_its_branches(app: TestApp) {
         )
         .await;
     assert_eq!(next.status, 201, "{}", next.text);
+    // Audited as what it is, without the content.
+    let audit = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/audit-events?action=conversation.imported"
+        ))
+        .await;
+    assert_eq!(
+        audit.body["items"][0]["target"]["id"],
+        copy.as_str(),
+        "{}",
+        audit.text
+    );
+    assert_eq!(audit.body["items"][0]["summary"]["messages"], 3);
+    assert!(!audit.text.contains("first question"));
 
     // Another workspace, with a model of its own: the conversation takes that one.
     let (p, ws2, _) = owner(&app, "p@example.com").await;
