@@ -193,7 +193,8 @@ pub async fn import_conversation(
 
 /// The file's messages make one conversation: at most [`MAX_IMPORTED_MESSAGES`], ids
 /// unique, each parent earlier in the file (so no cycles), a question under an answer
-/// (or first) and an answer under a question, texts within the limit of a message.
+/// (or first) and an answer under a question, texts within the limit of a message, and
+/// an answer's tool calls and error in the shapes the export writes.
 fn check_messages(messages: &[ImportedMessage]) -> Result<(), ApiError> {
     if messages.len() > MAX_IMPORTED_MESSAGES {
         return Err(ApiError::field(
@@ -224,6 +225,29 @@ fn check_messages(messages: &[ImportedMessage]) -> Result<(), ApiError> {
         if m.content.chars().count() > limit {
             return Err(at("content"));
         }
+        if m.reasoning
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > limit)
+        {
+            return Err(at("reasoning"));
+        }
+        if m.model
+            .as_ref()
+            .is_some_and(|model| model.chars().count() > 200)
+        {
+            return Err(at("model"));
+        }
+        if !tool_calls_are_whole(m.tool_calls.as_ref())
+            || m.role == "user" && m.tool_calls.as_ref().is_some_and(|t| !t.is_null())
+        {
+            return Err(at("tool_calls"));
+        }
+        if m.error
+            .as_ref()
+            .is_some_and(|e| !e.is_null() && !e.is_object())
+        {
+            return Err(at("error"));
+        }
         if !matches!(
             m.status.as_deref(),
             None | Some("complete" | "interrupted" | "error" | "streaming")
@@ -237,6 +261,24 @@ fn check_messages(messages: &[ImportedMessage]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Tool calls as the export writes them: a list of `{id, name, arguments?, result?}`
+/// with an id and a name. Anything else would come back into the model's history as a
+/// call no provider accepts, and the conversation could not go on.
+fn tool_calls_are_whole(calls: Option<&Value>) -> bool {
+    let named = |c: &Value, key: &str| {
+        c.get(key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    match calls {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(calls)) => calls.iter().all(|c| {
+            named(c, "id") && named(c, "name") && c.get("arguments").is_none_or(Value::is_string)
+        }),
+        Some(_) => false,
+    }
+}
+
 fn what_is_wrong(field: &str) -> String {
     match field {
         "parent_id" => "must be an earlier message of the file: a question's an answer (or none), an answer's a question".into(),
@@ -244,6 +286,10 @@ fn what_is_wrong(field: &str) -> String {
         "content" => format!("is too long (a question at most {MAX_CONTENT_CHARS} characters)"),
         "status" => "must be complete, interrupted or error".into(),
         "id" => "is the id of an earlier message of the file".into(),
+        "reasoning" => "is too long".into(),
+        "model" => "must be at most 200 characters".into(),
+        "tool_calls" => "must be an answer's list of calls, each with an id, a name and its arguments as text".into(),
+        "error" => "must be an object ({code, message})".into(),
         _ => "is not valid".into(),
     }
 }

@@ -889,6 +889,22 @@ async fn an_exported_conversation_imports_with_its_branches(app: TestApp) {
             broken(&|b| b["messages"][1]["status"] = json!("done")),
             "messages[1].status",
         ),
+        (
+            broken(&|b| b["messages"][1]["tool_calls"] = json!([{ "name": "list_members" }])),
+            "messages[1].tool_calls",
+        ),
+        (
+            broken(&|b| b["messages"][1]["tool_calls"] = json!("calls")),
+            "messages[1].tool_calls",
+        ),
+        (
+            broken(&|b| b["messages"][0]["tool_calls"] = json!([])),
+            "messages[0].tool_calls",
+        ),
+        (
+            broken(&|b| b["messages"][1]["error"] = json!("failed")),
+            "messages[1].error",
+        ),
     ] {
         let r = m.post(&import, body).await;
         assert_error(&r, 422, "validation_failed");
