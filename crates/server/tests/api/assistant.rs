@@ -651,29 +651,14 @@ async fn conversations_export_as_markdown_and_json(app: TestApp) {
     let (o, ws, _) = owner(&app, "o@example.com").await;
     enable_ai(&o, &ws, &fake, "Fake").await;
     let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
-    let conv = conversation(
+    let conv = with_two_answers(
         &o,
         &ws,
+        &fake,
         json!({ "title": "Launch plan: Q3/Q4", "system_prompt": "Be brief.\nUse lists." }),
     )
     .await;
     let base = format!("/api/v1/workspaces/{ws}/conversations/{conv}");
-    let first = o
-        .post(
-            &format!("{base}/messages"),
-            json!({ "content": "first question" }),
-        )
-        .await;
-    assert_eq!(first.status, 201, "{}", first.text);
-    let answer = first.body["assistant_message"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    fake.push(Behavior::Reply(Reply::text("a **better** answer")));
-    let again = o
-        .post(&format!("{base}/messages/{answer}/regenerate"), json!({}))
-        .await;
-    assert_eq!(again.status, 201, "{}", again.text);
 
     let md = o.get(&format!("{base}/export")).await;
     assert_eq!(md.status, 200, "{}", md.text);
@@ -757,26 +742,14 @@ async fn an_exported_conversation_imports_with_its_branches(app: TestApp) {
     enable_ai(&o, &ws, &fake, "Fake").await;
     let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
     let (v, _) = member_with_role(&app.base, &o, &ws, "v@example.com", "viewer").await;
-    let conv = conversation(
+    let conv = with_two_answers(
         &o,
         &ws,
+        &fake,
         json!({ "title": "Trip notes", "system_prompt": "Be brief." }),
     )
     .await;
     let base = format!("/api/v1/workspaces/{ws}/conversations/{conv}");
-    let first = o
-        .post(
-            &format!("{base}/messages"),
-            json!({ "content": "first question" }),
-        )
-        .await;
-    let answer = first.body["assistant_message"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    fake.push(Behavior::Reply(Reply::text("a better answer")));
-    o.post(&format!("{base}/messages/{answer}/regenerate"), json!({}))
-        .await;
     let exported = o.get(&format!("{base}/export?format=json")).await.body;
 
     let import = format!("/api/v1/workspaces/{ws}/conversations/import");
@@ -803,7 +776,7 @@ async fn an_exported_conversation_imports_with_its_branches(app: TestApp) {
         .collect();
     assert_eq!(
         contents,
-        ["first question", "a better answer"],
+        ["first question", "a **better** answer"],
         "the same branch"
     );
     assert_eq!(
@@ -927,4 +900,30 @@ async fn an_exported_conversation_imports_with_its_branches(app: TestApp) {
         .as_array()
         .map(Vec::len);
     assert_eq!(before, after, "a refused import leaves nothing behind");
+}
+
+/// A conversation of `o`'s whose first question has two answers, as regenerating makes
+/// them: the echo, and "a **better** answer", which is shown.
+async fn with_two_answers(
+    o: &nexus_testkit::Client,
+    ws: &str,
+    fake: &FakeAi,
+    body: serde_json::Value,
+) -> String {
+    let conv = conversation(o, ws, body).await;
+    let messages = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let first = o
+        .post(&messages, json!({ "content": "first question" }))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let answer = first.body["assistant_message"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    fake.push(Behavior::Reply(Reply::text("a **better** answer")));
+    let again = o
+        .post(&format!("{messages}/{answer}/regenerate"), json!({}))
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    conv
 }
