@@ -67,6 +67,12 @@ pub fn check_password(field: &str, pw: &str) -> Result<(), ApiError> {
 
 /// A URL-friendly slug from a name: lowercase ASCII letters, digits and dashes.
 pub fn slugify(name: &str) -> String {
+    slug_or(name, "workspace")
+}
+
+/// [`slugify`], or `fallback` when nothing of `name` is left: a slug for a URL or a file
+/// name, with no character a path, a header or a shell could trip on.
+pub fn slug_or(name: &str, fallback: &str) -> String {
     let mut out = String::new();
     for c in name.to_lowercase().chars() {
         if c.is_ascii_alphanumeric() {
@@ -79,11 +85,7 @@ pub fn slugify(name: &str) -> String {
         }
     }
     let out = out.trim_end_matches('-').to_owned();
-    if out.is_empty() {
-        "workspace".into()
-    } else {
-        out
-    }
+    if out.is_empty() { fallback.into() } else { out }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use nexus_identity::domain::slug_or;
 use nexus_identity::extract::Member;
 use nexus_kernel::query::ApiQuery;
 use nexus_kernel::roles::Permission;
@@ -63,7 +64,7 @@ pub async fn export_conversation(
     };
     let (c, all) = readable_with_messages(member.tx(), &member.ctx, id).await?;
     let now = Utc::now();
-    let name = file_name(&c.title);
+    let name = slug_or(&c.title, "conversation");
     if json {
         let export = ConversationExport {
             conversation: ConversationView::new(&c, &member.ctx),
@@ -97,32 +98,6 @@ fn download(content_type: &'static str, file_name: &str, body: Vec<u8>) -> Respo
         body,
     )
         .into_response()
-}
-
-/// A file name from the title: its letters and digits (ASCII), words joined by `-`, at
-/// most 60 characters; `conversation` if nothing is left. Quotes, slashes and anything
-/// a header or a file system might trip on never get through.
-fn file_name(title: &str) -> String {
-    let mut name = String::new();
-    for word in title
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let word = word.to_ascii_lowercase();
-        let sep = usize::from(!name.is_empty());
-        if name.len() + sep + word.len() > 60 {
-            break;
-        }
-        if sep == 1 {
-            name.push('-');
-        }
-        name.push_str(&word);
-    }
-    if name.is_empty() {
-        "conversation".into()
-    } else {
-        name
-    }
 }
 
 const UNTITLED: &str = "Untitled conversation";
@@ -213,16 +188,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn file_names_keep_only_safe_words() {
+    fn file_names_keep_only_safe_characters() {
+        let name = |title: &str| slug_or(title, "conversation");
         assert_eq!(
-            file_name("Quarterly plan: Q3/Q4 \"draft\""),
+            name("Quarterly plan: Q3/Q4 \"draft\""),
             "quarterly-plan-q3-q4-draft"
         );
-        assert_eq!(file_name(""), "conversation");
-        assert_eq!(file_name("¿Qué tal? 日本"), "qu-tal");
-        assert_eq!(file_name("../../etc/passwd"), "etc-passwd");
-        let long = file_name(&"word ".repeat(40));
-        assert!(long.len() <= 60, "{long}");
-        assert!(long.ends_with("word"), "{long}");
+        assert_eq!(name(""), "conversation");
+        assert_eq!(name("¿Qué tal? 日本"), "qu-tal");
+        assert_eq!(name("../../etc/passwd"), "etc-passwd");
     }
 }
