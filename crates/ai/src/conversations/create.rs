@@ -1,12 +1,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use nexus_identity::domain::parse_name;
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
 use nexus_kernel::db::Tx;
 use nexus_kernel::json::ApiJson;
 use nexus_kernel::roles::Permission;
+use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde::Deserialize;
@@ -46,54 +47,27 @@ pub async fn create_conversation(
     member: Member,
     ApiJson(body): ApiJson<CreateConversationRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ConversationView>)> {
-    assistant_on(&member).await?;
-    member.require(Permission::UseAssistant)?;
-    let title = parse_title(body.title.as_deref())?;
-    let system_prompt = body.system_prompt.unwrap_or_default();
-    check_system_prompt(&system_prompt)?;
-    let catalog = Catalog::load(member.tx(), &state, member.workspace_id()).await?;
-    if !catalog.is_configured() {
-        return Err(Catalog::not_configured());
-    }
-    let model = match body.model {
-        Some(m) if catalog.offers(&m) => m,
-        Some(_) => {
-            return Err(ApiError::field(
-                "model",
-                "is not offered by this workspace's AI providers",
-            ));
-        }
-        None => catalog
-            .default_model()
-            .ok_or_else(Catalog::not_configured)?,
-    };
-    let visibility = body.visibility.unwrap_or(Visibility::Private);
+    let new = NewConversation::check(
+        &state,
+        &member,
+        Settings {
+            title: body.title,
+            model: body.model,
+            system_prompt: body.system_prompt,
+            visibility: body.visibility,
+        },
+        UnofferedModel::Refuse,
+    )
+    .await?;
     let (ctx, tx) = member.write(&state).await?;
-    let now = Utc::now();
-    let model_row = conversation::Model {
-        workspace_id: ctx.workspace_id,
-        id: Uuid::now_v7(),
-        created_by: ctx.actor.id().unwrap_or_default(),
-        title_generated: !title.is_empty(),
-        title,
-        model,
-        system_prompt,
-        visibility: visibility.as_str().into(),
-        pinned: false,
-        archived: false,
-        head_message_id: None,
-        message_count: 0,
-        tokens_used: 0,
-        created_at: now,
-        updated_at: now,
-    };
+    let model_row = new.row(&ctx, Utc::now());
     insert(&tx, &model_row).await?;
     // The title can be private; the log records that a conversation exists, not its content.
     audit::record(
         &tx,
         &ctx,
         Event::new("conversation.created", "conversation", model_row.id)
-            .summary(json!({ "visibility": visibility.as_str(), "model": model_row.model }))
+            .summary(json!({ "visibility": model_row.visibility, "model": model_row.model }))
             .content(),
     )
     .await?;
@@ -102,6 +76,102 @@ pub async fn create_conversation(
         StatusCode::CREATED,
         axum::Json(ConversationView::new(&model_row, &ctx)),
     ))
+}
+
+/// What a new conversation is asked to start with (created, or imported).
+pub(super) struct Settings {
+    pub title: Option<String>,
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    pub visibility: Option<Visibility>,
+}
+
+/// What to do with a model the workspace does not offer.
+pub(super) enum UnofferedModel {
+    /// Say so (someone chose it here).
+    Refuse,
+    /// Answer with the workspace's default instead (it came from somewhere else).
+    UseDefault,
+}
+
+/// A new conversation's settings, checked: the title and instructions within their
+/// limits, the assistant on and usable by the member, and a model the workspace offers.
+pub(super) struct NewConversation {
+    title: String,
+    model: String,
+    system_prompt: String,
+    visibility: Visibility,
+}
+
+impl NewConversation {
+    pub(super) async fn check(
+        state: &AppState,
+        member: &Member,
+        asked: Settings,
+        unoffered: UnofferedModel,
+    ) -> Result<Self, ApiError> {
+        assistant_on(member).await?;
+        member.require(Permission::UseAssistant)?;
+        let title = match asked
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => parse_name("title", t, 200)?,
+            None => String::new(),
+        };
+        let system_prompt = asked.system_prompt.unwrap_or_default();
+        if system_prompt.chars().count() > MAX_SYSTEM_PROMPT {
+            return Err(ApiError::field(
+                "system_prompt",
+                format!("must be at most {MAX_SYSTEM_PROMPT} characters"),
+            ));
+        }
+        let catalog = Catalog::load(member.tx(), state, member.workspace_id()).await?;
+        if !catalog.is_configured() {
+            return Err(Catalog::not_configured());
+        }
+        let model = match (asked.model, unoffered) {
+            (Some(m), _) if catalog.offers(&m) => m,
+            (Some(_), UnofferedModel::Refuse) => {
+                return Err(ApiError::field(
+                    "model",
+                    "is not offered by this workspace's AI providers",
+                ));
+            }
+            _ => catalog
+                .default_model()
+                .ok_or_else(Catalog::not_configured)?,
+        };
+        Ok(Self {
+            title,
+            model,
+            system_prompt,
+            visibility: asked.visibility.unwrap_or(Visibility::Private),
+        })
+    }
+
+    /// The conversation's row, empty, as `ctx`'s actor's.
+    pub(super) fn row(self, ctx: &TenantCtx, now: DateTime<Utc>) -> conversation::Model {
+        conversation::Model {
+            workspace_id: ctx.workspace_id,
+            id: Uuid::now_v7(),
+            created_by: ctx.actor.id().unwrap_or_default(),
+            title_generated: !self.title.is_empty(),
+            title: self.title,
+            model: self.model,
+            system_prompt: self.system_prompt,
+            visibility: self.visibility.as_str().into(),
+            pinned: false,
+            archived: false,
+            head_message_id: None,
+            message_count: 0,
+            tokens_used: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 /// Insert `c` as it is.
@@ -125,23 +195,5 @@ pub(super) async fn insert(tx: &Tx, c: &conversation::Model) -> Result<(), ApiEr
     })
     .exec_without_returning(tx)
     .await?;
-    Ok(())
-}
-
-/// A title as given (trimmed; at most 200 characters), or empty.
-pub(super) fn parse_title(title: Option<&str>) -> Result<String, ApiError> {
-    match title.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => Ok(parse_name("title", t, 200)?),
-        None => Ok(String::new()),
-    }
-}
-
-pub(super) fn check_system_prompt(system_prompt: &str) -> Result<(), ApiError> {
-    if system_prompt.chars().count() > MAX_SYSTEM_PROMPT {
-        return Err(ApiError::field(
-            "system_prompt",
-            format!("must be at most {MAX_SYSTEM_PROMPT} characters"),
-        ));
-    }
     Ok(())
 }

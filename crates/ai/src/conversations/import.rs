@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
 use nexus_kernel::json::ApiJson;
-use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde::Deserialize;
@@ -17,9 +16,8 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::create::{check_system_prompt, insert, parse_title};
-use super::{ConversationView, Visibility, assistant_on};
-use crate::catalog::Catalog;
+use super::create::{NewConversation, Settings, UnofferedModel, insert};
+use super::{ConversationView, Visibility};
 use crate::entities::{conversation, message};
 use crate::messages::MAX_CONTENT_CHARS;
 
@@ -86,28 +84,23 @@ pub async fn import_conversation(
     member: Member,
     ApiJson(body): ApiJson<ImportConversationRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ConversationView>)> {
-    assistant_on(&member).await?;
-    member.require(Permission::UseAssistant)?;
     let c = body.conversation;
-    let title = parse_title(c.title.as_deref())?;
-    let system_prompt = c.system_prompt.unwrap_or_default();
-    check_system_prompt(&system_prompt)?;
+    let new = NewConversation::check(
+        &state,
+        &member,
+        Settings {
+            title: c.title,
+            model: c.model,
+            system_prompt: c.system_prompt,
+            visibility: c.visibility,
+        },
+        UnofferedModel::UseDefault,
+    )
+    .await?;
     check_messages(&body.messages)?;
-    let catalog = Catalog::load(member.tx(), &state, member.workspace_id()).await?;
-    if !catalog.is_configured() {
-        return Err(Catalog::not_configured());
-    }
-    let model = match c.model {
-        Some(m) if catalog.offers(&m) => m,
-        _ => catalog
-            .default_model()
-            .ok_or_else(Catalog::not_configured)?,
-    };
-    let visibility = c.visibility.unwrap_or(Visibility::Private);
 
     let (ctx, tx) = member.write(&state).await?;
     let now = Utc::now();
-    let conversation_id = Uuid::now_v7();
     // New ids in the file's order, so that ordering by id keeps it.
     let ids: HashMap<Uuid, Uuid> = body
         .messages
@@ -120,22 +113,11 @@ pub async fn import_conversation(
         .or_else(|| body.messages.last().map(|m| m.id))
         .map(|h| ids[&h]);
     let row = conversation::Model {
-        workspace_id: ctx.workspace_id,
-        id: conversation_id,
-        created_by: ctx.actor.id().unwrap_or_default(),
-        title_generated: !title.is_empty(),
-        title,
-        model,
-        system_prompt,
-        visibility: visibility.as_str().into(),
-        pinned: false,
-        archived: false,
         head_message_id: head,
         message_count: body.messages.len() as i32,
-        tokens_used: 0,
-        created_at: now,
-        updated_at: now,
+        ..new.row(&ctx, now)
     };
+    let conversation_id = row.id;
     insert(&tx, &row).await?;
     let rows: Vec<message::ActiveModel> = body
         .messages
@@ -177,7 +159,7 @@ pub async fn import_conversation(
         &ctx,
         Event::new("conversation.imported", "conversation", conversation_id)
             .summary(json!({
-                "visibility": visibility.as_str(),
+                "visibility": row.visibility,
                 "model": row.model,
                 "messages": row.message_count,
             }))
