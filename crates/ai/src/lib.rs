@@ -45,6 +45,8 @@ pub struct AiService {
     pub recovery: messages::recovery::Recovery,
     /// The answers this process is writing, for `…/messages/{mid}/stop`.
     pub running: Arc<messages::stop::Running>,
+    /// Quota reserved for many messages at once, in busy moments (PostgreSQL).
+    pub leases: usage::leases::Leases,
 }
 
 impl AiService {
@@ -67,6 +69,7 @@ impl AiService {
             final_saves: Arc::default(),
             recovery: Default::default(),
             running: Arc::default(),
+            leases: Default::default(),
         })
     }
 }

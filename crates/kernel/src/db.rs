@@ -821,15 +821,16 @@ pub fn committed_nothing(err: &DbErr) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct Group<'a> {
     pub scope: Scope,
-    /// Committed with the other groups' before any `then` (a hot counter: an AI quota's
-    /// settlement); none where another group's covers this one's (the settlements of one
-    /// workspace's answers, summed into one statement).
-    pub first: Option<&'a UpdateStatement>,
+    /// Committed with the other groups' before any `then` (hot counters: an AI quota's
+    /// settlement, and its lease's); none where another group's cover this one's (the
+    /// settlements of one workspace's answers, summed into one statement).
+    pub first: &'a [UpdateStatement],
     /// Committed with the other groups' after every `first`.
     pub then: &'a [Write<'a>],
 }
 
-/// What [`Db::commit_groups`] committed: each group's `first`'s count (0 without one), and
+/// What [`Db::commit_groups`] committed: each group's first `first`'s count (0 without
+/// one), and
 /// each group's `then`'s counts or the error that rolled all of them back.
 pub type GroupsCommitted = (Vec<u64>, Result<Vec<Vec<u64>>, DbErr>);
 
@@ -1107,18 +1108,33 @@ impl Db {
         relaxed: bool,
         stmt: &UpdateStatement,
     ) -> Result<u64, DbErr> {
+        let changed = self
+            .updates_at_once(scope, relaxed, std::slice::from_ref(stmt))
+            .await?;
+        Ok(changed.first().copied().unwrap_or_default())
+    }
+
+    /// [`Db::single_update`] for several UPDATEs, in one transaction and (on PostgreSQL)
+    /// one round trip: each one's count. For a hot counter and a row that accounts for
+    /// part of it, which must change together (an AI quota and its lease).
+    pub async fn updates_at_once(
+        &self,
+        scope: Scope,
+        relaxed: bool,
+        stmts: &[UpdateStatement],
+    ) -> Result<Vec<u64>, DbErr> {
+        let writes: Vec<Write<'_>> = stmts.iter().map(Write::Update).collect();
         if self.engine() == Engine::Sqlite {
-            let changed = self.write_and_commit(scope, &[Write::Update(stmt)]).await?;
-            return Ok(changed.first().copied().unwrap_or_default());
+            return self.write_and_commit(scope, &writes).await;
         }
-        let stmts = [
-            Stmt::settings(&single_update_settings(scope, relaxed)),
-            Write::Update(stmt).to_prepared(),
-        ];
+        let query: Vec<Stmt> =
+            std::iter::once(Stmt::settings(&single_update_settings(scope, relaxed)))
+                .chain(writes.iter().map(|w| w.to_prepared()))
+                .collect();
         let mut conn = self.prepared_conn().await?;
-        let changed = conn.run(&stmts, false).await.map_err(|(_, err)| err)?;
-        // One result per statement; the UPDATE's is the last.
-        Ok(changed.last().copied().unwrap_or_default())
+        let changed = conn.run(&query, false).await.map_err(|(_, err)| err)?;
+        // One result per statement: the settings', then the UPDATEs'.
+        Ok(changed.into_iter().skip(1).collect())
     }
 
     /// [`Db::single_update`], committed, and then a write transaction bound to `scope`
@@ -1143,17 +1159,20 @@ impl Db {
             return Ok((updated, self.write_all(scope, then).await));
         }
         let (updated, then) = self
-            .single_update_then_raw(scope, relaxed, first, then)
+            .update_then_begin(scope, Some((first, relaxed)), then)
             .await?;
         Ok((
             updated,
-            then.map(|(changed, conn)| {
-                let pool = self.conn.get_postgres_connection_pool();
-                let tx = Tx::new(TxInner::Postgres(PgTx::begun(pool, conn)), self);
-                *tx.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope);
-                (changed, tx)
-            }),
+            then.map(|(changed, conn)| (changed, self.begun(scope, conn))),
         ))
+    }
+
+    /// A write transaction that a query of ours began on `conn`, bound to `scope`.
+    fn begun(&self, scope: Scope, conn: Checkout) -> Tx {
+        let pool = self.conn.get_postgres_connection_pool();
+        let tx = Tx::new(TxInner::Postgres(PgTx::begun(pool, conn)), self);
+        *tx.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope);
+        tx
     }
 
     /// For each of several groups, each of one workspace's statements: an update that
@@ -1191,8 +1210,8 @@ impl Db {
                 .iter()
                 .flat_map(|g| {
                     g.first
+                        .iter()
                         .map(Write::Update)
-                        .into_iter()
                         .chain(g.then.iter().copied())
                 })
                 .collect();
@@ -1200,8 +1219,8 @@ impl Db {
             let mut updated = Vec::with_capacity(groups.len());
             let mut then = Vec::with_capacity(groups.len());
             for group in groups {
-                let first = group.first.and_then(|_| changed.next());
-                updated.push(first.unwrap_or_default());
+                let first: Vec<u64> = changed.by_ref().take(group.first.len()).collect();
+                updated.push(first.first().copied().unwrap_or_default());
                 then.push(changed.by_ref().take(group.then.len()).collect());
             }
             return Ok((updated, Ok(then)));
@@ -1216,15 +1235,15 @@ impl Db {
         // results (one per statement).
         let mut firsts = Vec::with_capacity(groups.len());
         for group in groups {
-            let Some(first) = group.first else {
+            if group.first.is_empty() {
                 firsts.push(None);
                 continue;
-            };
+            }
             let mut settings = single_update_settings(group.scope, relaxed);
             settings.extend(wait.clone());
             stmts.push(Stmt::settings(&settings));
             firsts.push(Some(stmts.len()));
-            stmts.push(Write::Update(first).to_prepared());
+            stmts.extend(group.first.iter().map(|u| Write::Update(u).to_prepared()));
         }
         stmts.push(Stmt::Plain("COMMIT"));
         let committed = stmts.len();
@@ -1243,8 +1262,8 @@ impl Db {
             Ok(counts) => (counts, None),
             Err((counts, err)) => (counts, Some(err)),
         };
-        // One result per statement: the BEGIN, the settings and `first` of each group
-        // with one, the COMMIT; then the BEGIN, each group's settings and `then`'s, the
+        // One result per statement: the BEGIN, the settings and `first`s of each group
+        // with any, the COMMIT; then the BEGIN, each group's settings and `then`'s, the
         // COMMIT.
         if counts.len() < committed {
             return Err(failed.unwrap_or_else(|| DbErr::Custom("the updates did not run".into())));
@@ -1273,15 +1292,22 @@ impl Db {
     }
 
     /// `then` in a write transaction bound to `scope`, returned open, with what each
-    /// statement changed. On SQLite the `BEGIN` and all of `then` are one round trip.
+    /// statement changed. The `BEGIN`, the scope's settings and all of `then` are one
+    /// round trip on either engine (on PostgreSQL, prepared statements with their values
+    /// written in, as in [`Db::single_update`]).
     pub async fn write_all(
         &self,
         scope: Scope,
         then: &[Write<'_>],
     ) -> Result<(Vec<u64>, Tx), DbErr> {
-        let tx = self.tenant(scope, true).await?;
-        let changed = tx.write_batch(then, false).await?;
-        Ok((changed, tx))
+        if self.engine() == Engine::Sqlite {
+            let tx = self.tenant(scope, true).await?;
+            let changed = tx.write_batch(then, false).await?;
+            return Ok((changed, tx));
+        }
+        let (_, begun) = self.update_then_begin(scope, None, then).await?;
+        let (changed, conn) = begun?;
+        Ok((changed, self.begun(scope, conn)))
     }
 
     /// `then` in a write transaction bound to `scope`, committed; what each statement
@@ -1308,29 +1334,30 @@ impl Db {
         Ok(changed)
     }
 
-    /// PostgreSQL: the one query of [`Db::single_update_then_write`], and its connection,
-    /// left inside the write transaction.
-    async fn single_update_then_raw(
+    /// PostgreSQL: the one query of [`Db::single_update_then_write`] (with `first`, and
+    /// whether its commit is relaxed) or of [`Db::write_all`] (without), and its
+    /// connection, left inside the write transaction. The count is `first`'s (0 without).
+    async fn update_then_begin(
         &self,
         scope: Scope,
-        relaxed: bool,
-        first: &UpdateStatement,
+        first: Option<(&UpdateStatement, bool)>,
         then: &[Write<'_>],
     ) -> Result<(u64, Result<(Vec<u64>, Checkout), DbErr>), DbErr> {
-        let mut stmts = vec![
-            Stmt::Plain("BEGIN"),
-            Stmt::settings(&single_update_settings(scope, relaxed)),
-            Write::Update(first).to_prepared(),
-            Stmt::Plain("COMMIT"),
-            Stmt::Plain("BEGIN"),
-            Stmt::settings(&scope_settings(scope)),
-        ];
+        let mut stmts = Vec::with_capacity(6 + then.len());
+        if let Some((first, relaxed)) = first {
+            stmts.extend([
+                Stmt::Plain("BEGIN"),
+                Stmt::settings(&single_update_settings(scope, relaxed)),
+                Write::Update(first).to_prepared(),
+                Stmt::Plain("COMMIT"),
+            ]);
+        }
+        // One result per statement: with `first`, BEGIN, the settings, `first` and
+        // COMMIT; then BEGIN, the settings and `then`'s.
+        let committed = stmts.len();
+        stmts.extend([Stmt::Plain("BEGIN"), Stmt::settings(&scope_settings(scope))]);
+        let then_at = stmts.len();
         stmts.extend(then.iter().map(|stmt| stmt.to_prepared()));
-        // One result per statement: BEGIN, the settings, `first`, COMMIT, BEGIN, the
-        // settings, then `then`'s.
-        const FIRST: usize = 2;
-        const COMMITTED: usize = 4;
-        const THEN: usize = 6;
         let expected = stmts.len();
         let mut conn = self.prepared_conn().await?;
         // On any failure the connection is rolled back, or closed, before it is used again.
@@ -1338,18 +1365,24 @@ impl Db {
             Ok(counts) => (counts, None),
             Err((counts, err)) => (counts, Some(err)),
         };
-        if counts.len() < COMMITTED {
+        if counts.len() < committed {
             return Err(failed.unwrap_or_else(|| DbErr::Custom("the update did not run".into())));
         }
-        let updated = counts[FIRST];
+        // `first`'s count comes after the BEGIN and the settings.
+        let updated = if committed > 0 { counts[2] } else { 0 };
         if let Some(err) = failed {
-            return Ok((updated, Err(err)));
+            // Without `first` nothing was committed: the caller may say so.
+            return if committed > 0 {
+                Ok((updated, Err(err)))
+            } else {
+                Err(err)
+            };
         }
         if counts.len() != expected {
             let err = DbErr::Custom(format!("expected {expected} results, got {}", counts.len()));
             return Ok((updated, Err(err)));
         }
-        let mut changed = counts.split_off(THEN);
+        let mut changed = counts.split_off(then_at);
         changed.truncate(then.len());
         Ok((updated, Ok((changed, conn))))
     }

@@ -5,5 +5,6 @@ pub mod cache_entry;
 pub mod conversation;
 pub mod message;
 pub mod provider;
+pub mod quota_lease;
 pub mod quota_usage;
 pub mod usage;

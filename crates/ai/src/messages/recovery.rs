@@ -11,6 +11,9 @@
 //! regenerated) and their reservations given back, in one transaction scoped to the
 //! workspace. Each process looks at most once a minute per workspace (once per stream
 //! timeout, if shorter), through a partial index of streaming answers.
+//!
+//! The same look gives back what expired quota leases still hold (a stop came before
+//! their give-back: see `usage::leases`), and deletes the rows of those done with.
 
 use chrono::{DateTime, Utc};
 use nexus_kernel::AppState;
@@ -24,7 +27,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use crate::entities::message;
-use crate::usage::quota;
+use crate::usage::{leases, quota};
 
 /// How often a process looks at one workspace (or once per stream timeout, if shorter).
 const LOOK_EVERY: Duration = Duration::from_secs(60);
@@ -52,7 +55,7 @@ impl Recovery {
         match recover_now(state, workspace_id).await {
             Ok(0) => {}
             Ok(n) => {
-                tracing::info!(%workspace_id, answers = n, "recovered answers a stop left streaming")
+                tracing::info!(%workspace_id, recovered = n, "recovered answers a stop left streaming, or quota it left leased")
             }
             Err(err) => {
                 tracing::warn!(error = ?err, %workspace_id, "could not recover answers left streaming");
@@ -77,12 +80,22 @@ impl Recovery {
     }
 }
 
+/// An answer left streaming: its id, what it holds of the quota (and for which
+/// member's limit too), and when it was created (the month it reserved in).
+type Abandoned = (Uuid, i64, Option<Uuid>, DateTime<Utc>);
+
+/// How long a turn can live, at most, from its first save: its rounds, each bounded by
+/// the stream timeout, and its final save.
+pub(crate) fn longest_turn(stream_timeout: Duration) -> Duration {
+    stream_timeout + MARGIN.min(stream_timeout)
+}
+
 /// Mark the workspace's abandoned answers `interrupted` and give their reservations
-/// back; how many.
+/// back, and give back what its expired quota leases hold; how many of either.
 pub async fn recover_now(state: &AppState, workspace_id: Uuid) -> Result<u64, DbErr> {
     let stream_timeout = Duration::from_secs(state.settings.ai_stream_timeout_secs.max(1));
     // A stream timeout too large to subtract leaves nothing to recover.
-    let cutoff = chrono::Duration::from_std(stream_timeout + MARGIN.min(stream_timeout))
+    let cutoff = chrono::Duration::from_std(longest_turn(stream_timeout))
         .ok()
         .and_then(|d| Utc::now().checked_sub_signed(d))
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
@@ -91,7 +104,7 @@ pub async fn recover_now(state: &AppState, workspace_id: Uuid) -> Result<u64, Db
         user_id: None,
     };
     // Nearly always nothing: looked for in a read, written only when found.
-    let found: Vec<(Uuid, i64, Option<Uuid>, DateTime<Utc>)> = {
+    let (found, leases): (Vec<Abandoned>, _) = {
         let tx = state.db.tenant(scope, false).await?;
         let rows = message::Entity::find()
             .filter(message::Column::WorkspaceId.eq(workspace_id))
@@ -106,10 +119,11 @@ pub async fn recover_now(state: &AppState, workspace_id: Uuid) -> Result<u64, Db
             .into_tuple()
             .all(&tx)
             .await?;
+        let leases = leases::expired(&tx, workspace_id).await?;
         tx.rollback().await?;
-        rows
+        (rows, leases)
     };
-    if found.is_empty() {
+    if found.is_empty() && leases.is_empty() {
         return Ok(0);
     }
     let tx = state.db.tenant(scope, true).await?;
@@ -118,7 +132,7 @@ pub async fn recover_now(state: &AppState, workspace_id: Uuid) -> Result<u64, Db
         "code": "server_restarted",
         "message": "The server stopped while this answer was written; what had arrived is kept.",
     });
-    let mut recovered = 0;
+    let mut recovered = leases::give_back_expired(&tx, workspace_id, leases).await?;
     for (id, reserved, member, created_at) in found {
         let mark = message::Entity::update_many()
             .col_expr(message::Column::Status, Expr::value("interrupted"))

@@ -202,9 +202,9 @@ struct FinalSave {
 const SAVE_OVERHEAD: usize = 512;
 
 impl FinalSave {
-    /// The settlement's statement, committed ahead of the writes.
-    fn settlement(&self) -> UpdateStatement {
-        quota::settle_update(&self.reservation, self.charged)
+    /// The settlement's statements, committed ahead of the writes.
+    fn settlement(&self) -> Vec<UpdateStatement> {
+        quota::settle_updates(&self.reservation, self.charged)
     }
 
     /// The bytes of SQL this save adds to a group's query, at most: its writes with their

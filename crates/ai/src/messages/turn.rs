@@ -22,6 +22,7 @@ use crate::catalog::Catalog;
 use crate::conversations::{assistant_on, find_writable, writable, writable_or_forbidden};
 use crate::entities::{conversation, message};
 use crate::provider::{ChatMessage, ChatRequest, FunctionCall, ToolCall};
+use crate::usage::leases::Leases;
 use crate::usage::quota;
 
 pub const MAX_CONTENT_CHARS: usize = 100_000;
@@ -216,6 +217,7 @@ pub async fn prepare(
     };
     let (user_message, answer, reservation, save) = save_messages(
         state,
+        &ai.leases,
         &ctx,
         &conv,
         parent,
@@ -293,6 +295,7 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
 )]
 async fn save_messages(
     state: &AppState,
+    leases: &Leases,
     ctx: &TenantCtx,
     conv: &conversation::Model,
     parent: Option<Option<Uuid>>,
@@ -354,9 +357,14 @@ async fn save_messages(
         "",
         "streaming",
     );
+    // In a busy moment on PostgreSQL, a share of a quota lease: reserved already.
+    let leased = leases.share(state, &budget).await;
     // Kept with the answer until it is settled, for the recovery of an answer a crash
-    // leaves streaming (see `super::recovery`).
-    answer.reserved_tokens = Set(budget.tokens as i64);
+    // leaves streaming (see `super::recovery`); a lease's row keeps its share.
+    let held = leased
+        .as_ref()
+        .map_or(budget.tokens, quota::Reservation::held_by_answer);
+    answer.reserved_tokens = Set(held as i64);
     answer.reserved_for = Set(budget.member_reserved());
     rows.push(answer.clone());
     // Point the conversation at the new branch first. The update is also the re-check
@@ -381,8 +389,13 @@ async fn save_messages(
         Write::Update(&point_conversation),
         Write::Insert(&insert_messages),
     ];
-    let (tx, reservation, separate) =
-        reserve_and_write(state, ctx, conv.id, &budget, &writes).await?;
+    let (tx, reservation, separate) = match leased {
+        Some(share) => {
+            let begun = state.db.write_all(ctx.scope(), &writes).await;
+            saved_or_given_back(state, ctx, conv.id, begun, share).await?
+        }
+        None => reserve_and_write(state, ctx, conv.id, &budget, &writes).await?,
+    };
 
     let mut with_new = all.to_vec();
     if !with_new.iter().any(|m| m.id == user_row.id) {
@@ -417,17 +430,7 @@ async fn reserve_and_write(
             .single_update_then_write(ctx.scope(), true, &reserve, writes)
             .await?;
         if reserved == 1 {
-            let written = match begun {
-                Ok((changed, tx)) => check_written(state, ctx, conversation_id, &changed, tx).await,
-                Err(err) => Err(why_not_saved(state, ctx, conversation_id, err.into()).await),
-            };
-            return match written {
-                Ok(tx) => Ok((tx, reservation.clone(), Some(reservation))),
-                Err(err) => {
-                    quota::release(db, &reservation).await;
-                    Err(err)
-                }
-            };
+            return saved_or_given_back(state, ctx, conversation_id, begun, reservation).await;
         }
         // Nothing reserved (the limit is reached, or it is the month's first call): undo
         // the save and take the long way, which says which or creates the month's row.
@@ -484,6 +487,30 @@ async fn reserve_and_write(
             if let Some(r) = &separate {
                 quota::release(db, r).await;
             }
+            Err(err)
+        }
+    }
+}
+
+/// A save begun with its reservation made outside it (committed already): the save's
+/// transaction, with the reservation also as the one to give back if it never commits;
+/// or, if the save failed or found its conversation unwritable, the reservation given
+/// back and why.
+async fn saved_or_given_back(
+    state: &AppState,
+    ctx: &TenantCtx,
+    conversation_id: Uuid,
+    begun: Result<(Vec<u64>, Tx), sea_orm::DbErr>,
+    reservation: quota::Reservation,
+) -> Result<(Tx, quota::Reservation, Option<quota::Reservation>), ApiError> {
+    let written = match begun {
+        Ok((changed, tx)) => check_written(state, ctx, conversation_id, &changed, tx).await,
+        Err(err) => Err(why_not_saved(state, ctx, conversation_id, err.into()).await),
+    };
+    match written {
+        Ok(tx) => Ok((tx, reservation.clone(), Some(reservation))),
+        Err(err) => {
+            quota::release(&state.db, &reservation).await;
             Err(err)
         }
     }

@@ -1,8 +1,19 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::TENANT_TABLES;
 use nexus_kernel::migrations::tenant_table;
+
+/// The tenant tables this migration creates (later ones enable their own row-level
+/// security).
+const TENANT_TABLES: &[&str] = &[
+    "ai_providers",
+    "ai_settings",
+    "conversations",
+    "messages",
+    "ai_usage",
+    "ai_quota_usage",
+    "ai_cache",
+];
 
 pub struct Migration;
 

@@ -8,6 +8,7 @@ mod m0005_ai_provider_api;
 mod m0007_ai_prompt_caching;
 mod m0008_ai_answer_details;
 mod m0009_ai_answer_reservations;
+mod m0010_ai_quota_leases;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
@@ -17,6 +18,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m0007_ai_prompt_caching::Migration),
         Box::new(m0008_ai_answer_details::Migration),
         Box::new(m0009_ai_answer_reservations::Migration),
+        Box::new(m0010_ai_quota_leases::Migration),
     ]
 }
 
@@ -29,4 +31,5 @@ pub const TENANT_TABLES: &[&str] = &[
     "ai_usage",
     "ai_quota_usage",
     "ai_cache",
+    "ai_quota_leases",
 ];

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::entities::quota_usage::{self, Column};
 
 /// The workspace total's row uses the nil user id.
-const WORKSPACE_ROW: Uuid = Uuid::nil();
+pub(super) const WORKSPACE_ROW: Uuid = Uuid::nil();
 
 /// What a call asks to reserve, against which limits.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +52,18 @@ impl Budget {
             period,
             user_id,
             tokens: self.tokens,
+            lease: None,
+            leased: 0,
+        }
+    }
+
+    /// This budget's tokens as a share of `lease` (see [`super::leases`]), which
+    /// reserved them on the workspace's row of `period`.
+    pub(super) fn leased_share(&self, lease: Uuid, period: String) -> Reservation {
+        Reservation {
+            lease: Some(lease),
+            leased: self.tokens,
+            ..self.reservation(period, None)
         }
     }
 }
@@ -61,7 +73,20 @@ pub struct Reservation {
     workspace_id: Uuid,
     period: String,
     user_id: Option<Uuid>,
+    /// All it holds on the counters: what it reserved, and any further rounds.
     pub tokens: u64,
+    /// The lease it was handed out from, if any (see [`super::leases`]): that lease's
+    /// row holds `leased` of `tokens`, and its settlement takes them off there too.
+    lease: Option<Uuid>,
+    leased: u64,
+}
+
+impl Reservation {
+    /// What the answer it pays for keeps on its row for a recovery after a stop: all it
+    /// holds but what a lease's row holds.
+    pub fn held_by_answer(&self) -> u64 {
+        self.tokens - self.leased
+    }
 }
 
 pub fn current_period() -> String {
@@ -105,7 +130,7 @@ fn reserve_update(
 }
 
 /// Add `tokens` to a counter row's reservation if it stays within `limit`.
-async fn try_reserve(
+pub(super) async fn try_reserve(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
     period: &str,
@@ -267,7 +292,7 @@ pub async fn extend(
     Ok(())
 }
 
-fn scope(workspace_id: Uuid) -> Scope {
+pub(super) fn scope(workspace_id: Uuid) -> Scope {
     Scope {
         workspace_id,
         user_id: None,
@@ -275,7 +300,7 @@ fn scope(workspace_id: Uuid) -> Scope {
 }
 
 /// A write transaction on a workspace's counters (see [`reserve`]).
-async fn counter_tx(db: &Db, workspace_id: Uuid) -> Result<Tx, ApiError> {
+pub(super) async fn counter_tx(db: &Db, workspace_id: Uuid) -> Result<Tx, ApiError> {
     let tx = db.tenant(scope(workspace_id), true).await?;
     tx.relax_durability().await?;
     Ok(tx)
@@ -290,17 +315,28 @@ pub async fn release(db: &Db, r: &Reservation) {
 /// the month's counters stay conservative (reserved tokens count as used).
 pub async fn settle(db: &Db, r: &Reservation, actual: u64) {
     let result = db
-        .single_update(scope(r.workspace_id), true, &settle_update(r, actual))
+        .updates_at_once(scope(r.workspace_id), true, &settle_updates(r, actual))
         .await;
     if let Err(err) = result {
         tracing::error!(error = ?err, "could not settle an AI quota reservation");
     }
 }
 
-/// The settlement as one statement, for a caller that sends it with its own writes (see
-/// [`folds_into_writes`]): the workspace's row and the member's (if reserved) change
+/// The settlement's statements, for a caller that sends them with its own writes (see
+/// [`folds_into_writes`]): the counters', and the lease's if the reservation was handed
+/// out from one. They must commit together.
+pub fn settle_updates(r: &Reservation, actual: u64) -> Vec<UpdateStatement> {
+    std::iter::once(settle_update(r, actual))
+        .chain(
+            r.lease
+                .map(|lease| super::leases::lease_update(r.workspace_id, lease, r.leased)),
+        )
+        .collect()
+}
+
+/// The counters' settlement: the workspace's row and the member's (if reserved) change
 /// alike.
-pub fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
+fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
     let rows: Vec<Uuid> = std::iter::once(WORKSPACE_ROW).chain(r.user_id).collect();
     quota_usage::Entity::update_many()
         .col_expr(
@@ -317,32 +353,56 @@ pub fn settle_update(r: &Reservation, actual: u64) -> UpdateStatement {
 /// The settlements of answers committed together (`actual` tokens used by each): one
 /// statement for each set of counter rows (workspace, month, member), with the
 /// reservations and the tokens used summed, in the place of the first answer that
-/// settles those rows, and none in the others'. At 800 answers a second the workspace's
-/// row was updated once per answer; now once per group and member limit counted (a
-/// member's settlement changes the workspace's row too), and held that much less.
-pub fn settle_together(each: &[(&Reservation, u64)]) -> Vec<Option<UpdateStatement>> {
-    // Each set of rows, summed, in the order it first appears.
+/// settles those rows, and none in the others'; and likewise one for each lease, after
+/// its workspace's counters (every transaction takes a workspace's counter row before
+/// its leases' rows, so none waits on another). At 800 answers a second the
+/// workspace's row was updated once per answer; now once per group and member limit
+/// counted (a member's settlement changes the workspace's row too), and held that much
+/// less.
+pub fn settle_together(each: &[(&Reservation, u64)]) -> Vec<Vec<UpdateStatement>> {
+    // Each set of rows, summed, in the order it first appears; each lease likewise.
     let mut sums: Vec<(Reservation, u64)> = Vec::new();
+    let mut leases: Vec<(Uuid, Uuid, u64)> = Vec::new();
     let mut places = Vec::with_capacity(each.len());
     for &(r, actual) in each {
         let same = sums.iter().position(|(s, _)| {
             (s.workspace_id, &s.period, s.user_id) == (r.workspace_id, &r.period, r.user_id)
         });
-        match same {
+        let counters = match same {
             Some(i) => {
                 sums[i].0.tokens += r.tokens;
                 sums[i].1 += actual;
-                places.push(None);
+                None
             }
             None => {
-                places.push(Some(sums.len()));
                 sums.push((r.clone(), actual));
+                Some(sums.len() - 1)
             }
-        }
+        };
+        let lease = r
+            .lease
+            .and_then(|id| match leases.iter().position(|(_, l, _)| *l == id) {
+                Some(i) => {
+                    leases[i].2 += r.leased;
+                    None
+                }
+                None => {
+                    leases.push((r.workspace_id, id, r.leased));
+                    Some(leases.len() - 1)
+                }
+            });
+        places.push((counters, lease));
     }
     places
         .into_iter()
-        .map(|i| i.map(|i| settle_update(&sums[i].0, sums[i].1)))
+        .map(|(counters, lease)| {
+            let counters = counters.map(|i| settle_update(&sums[i].0, sums[i].1));
+            let lease = lease.map(|i| {
+                let (workspace_id, id, tokens) = leases[i];
+                super::leases::lease_update(workspace_id, id, tokens)
+            });
+            counters.into_iter().chain(lease).collect()
+        })
         .collect()
 }
 
@@ -355,11 +415,29 @@ pub fn give_back_update(
     member: Option<Uuid>,
     tokens: u64,
 ) -> UpdateStatement {
+    give_back_in(
+        workspace_id,
+        created_at.format("%Y-%m").to_string(),
+        member,
+        tokens,
+    )
+}
+
+/// The UPDATE that gives back `tokens` reserved on the counters of `period` (and
+/// `member`'s, if given).
+pub(super) fn give_back_in(
+    workspace_id: Uuid,
+    period: String,
+    member: Option<Uuid>,
+    tokens: u64,
+) -> UpdateStatement {
     let r = Reservation {
         workspace_id,
-        period: created_at.format("%Y-%m").to_string(),
+        period,
         user_id: member,
         tokens,
+        lease: None,
+        leased: 0,
     };
     settle_update(&r, 0)
 }
@@ -389,38 +467,62 @@ mod tests {
             period: "2026-11".into(),
             user_id,
             tokens,
+            lease: None,
+            leased: 0,
         }
     }
 
-    fn sql(statement: &Option<UpdateStatement>) -> Option<String> {
-        statement
-            .as_ref()
+    fn sql(statements: &[UpdateStatement]) -> Vec<String> {
+        statements
+            .iter()
             .map(|s| s.to_string(PostgresQueryBuilder))
+            .collect()
     }
 
     /// One statement per set of counter rows, summed, in the place of the first answer
     /// that settles them: a member's rows are not the workspace's alone, nor is another
-    /// workspace's row.
+    /// workspace's row. Likewise one per lease, after the counters'.
     #[test]
     fn settlements_together_are_summed_per_set_of_rows() {
         let (a, b, member) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (lease, other_lease) = (Uuid::now_v7(), Uuid::now_v7());
+        let share = |tokens, lease| Reservation {
+            lease: Some(lease),
+            leased: tokens,
+            ..reserved(a, None, tokens)
+        };
         let a1 = reserved(a, None, 100);
         let a_member = reserved(a, Some(member), 70);
-        let a2 = reserved(a, None, 50);
+        let a2 = share(50, lease);
         let b1 = reserved(b, None, 10);
-        let a3 = reserved(a, None, 5);
-        let together =
-            settle_together(&[(&a1, 40), (&a_member, 30), (&a2, 20), (&b1, 1), (&a3, 2)]);
+        // A share whose answer asked for a further round: only the share is the lease's.
+        let a3 = Reservation {
+            tokens: 5 + 3,
+            ..share(5, lease)
+        };
+        let a4 = share(7, other_lease);
+        let together = settle_together(&[
+            (&a1, 40),
+            (&a_member, 30),
+            (&a2, 20),
+            (&b1, 1),
+            (&a3, 2),
+            (&a4, 6),
+        ]);
         let expected = [
-            Some(settle_update(&reserved(a, None, 155), 62)),
-            Some(settle_update(&a_member, 30)),
-            None,
-            Some(settle_update(&b1, 1)),
-            None,
+            vec![settle_update(
+                &reserved(a, None, 100 + 50 + 8 + 7),
+                40 + 20 + 2 + 6,
+            )],
+            vec![settle_update(&a_member, 30)],
+            vec![super::super::leases::lease_update(a, lease, 50 + 5)],
+            vec![settle_update(&b1, 1)],
+            vec![],
+            vec![super::super::leases::lease_update(a, other_lease, 7)],
         ];
         assert_eq!(
-            together.iter().map(sql).collect::<Vec<_>>(),
-            expected.iter().map(sql).collect::<Vec<_>>()
+            together.iter().map(|s| sql(s)).collect::<Vec<_>>(),
+            expected.iter().map(|s| sql(s)).collect::<Vec<_>>()
         );
     }
 }

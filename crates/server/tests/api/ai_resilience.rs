@@ -442,6 +442,9 @@ async fn answers_streaming_together_are_each_checkpointed(app: TestApp) {
 nexus_testkit::both_engines!(
     an_abandoned_answer_is_recovered_before_the_next_turn,
     fifty_concurrent_requests_cannot_overspend_the_quota,
+    fifty_concurrent_requests_with_leases_cannot_overspend_the_quota,
+    a_busy_workspace_leases_its_quota_and_gives_back_the_rest,
+    an_expired_lease_is_given_back_by_the_next_recovery,
     answers_that_call_tools_cannot_overspend_the_quota,
     a_client_that_leaves_cancels_the_upstream_request,
     a_streaming_answer_is_saved_as_it_arrives,
@@ -682,16 +685,25 @@ async fn reserve(
 }
 
 /// Every reservation was settled or given back (once): what is left of the month's
-/// `limit` after `used` can be reserved whole, and no more.
+/// `limit` after `used` can be reserved whole (and is given back), and no more. What a
+/// quota lease did not hand out goes back when its handout ends, two seconds after it
+/// was taken (`usage::leases`): that is waited for, up to ten.
 async fn assert_nothing_reserved(app: &TestApp, ws: &str, limit: u64, used: u64) {
     let left = limit.saturating_sub(used);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let all = loop {
+        match reserve(app, ws, limit, left).await {
+            Ok(all) => break all,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(_) => panic!("a reservation was left behind"),
+        }
+    };
+    nexus_ai::usage::quota::release(&app.state.db, &all).await;
     assert!(
         reserve(app, ws, limit, left + 1).await.is_err(),
         "more than is left"
-    );
-    assert!(
-        reserve(app, ws, limit, left).await.is_ok(),
-        "a reservation was left behind"
     );
 }
 
@@ -734,10 +746,32 @@ async fn with_quota(
 }
 
 async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
-    let limit = 2_000u64;
-    let Some((_app, fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+    // Reservations of 315 tokens (the tools' descriptions are part of the prompt): a
+    // lease of sixteen of them would not fit.
+    fifty_concurrent_requests_within(app, 2_000).await;
+}
+
+/// As above with room for a quota lease (on PostgreSQL): a busy workspace's messages
+/// take their shares of one, then reserve one by one again once no lease fits. The
+/// overspend bound is the same, and what the lease did not hand out goes back.
+async fn fifty_concurrent_requests_with_leases_cannot_overspend_the_quota(app: TestApp) {
+    let engine = app.engine;
+    // A lease of sixteen reservations (5,040 tokens) fits once.
+    let Some((app, ws)) = fifty_concurrent_requests_within(app, 8_000).await else {
         return;
     };
+    let leases = leases_of(&app, &ws).await;
+    match engine {
+        Engine::Postgres => assert!(!leases.is_empty(), "no lease was taken"),
+        Engine::Sqlite => assert!(leases.is_empty(), "{leases:?}"),
+    }
+}
+
+/// Fifty messages at once against a month of `limit` tokens: some are refused with
+/// `ai_quota_exceeded`, and what was answered stays within one request's reservation
+/// of the limit, with nothing left reserved.
+async fn fifty_concurrent_requests_within(app: TestApp, limit: u64) -> Option<(TestApp, String)> {
+    let (app, fake, o, ws) = with_quota(app, limit, 100, |_| {}).await?;
     let mut convs = Vec::new();
     for i in 0..50 {
         convs.push(conversation(&o, &ws, json!({ "title": format!("Q{i}") })).await);
@@ -792,6 +826,127 @@ async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
         .map(|c| c["message_count"].as_i64().unwrap_or(-1))
         .sum();
     assert_eq!(saved, 2 * ok, "{}", list.text);
+    assert_nothing_reserved(&app, &ws, limit, used).await;
+    Some((app, ws))
+}
+
+/// The workspace's quota leases' rows, read in its own scope.
+async fn leases_of(app: &TestApp, ws: &str) -> Vec<nexus_ai::entities::quota_lease::Model> {
+    use nexus_ai::entities::quota_lease;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let workspace_id: uuid::Uuid = ws.parse().expect("workspace id");
+    let scope = nexus_kernel::db::Scope {
+        workspace_id,
+        user_id: None,
+    };
+    let tx = app.state.db.tenant(scope, false).await.expect("tx");
+    quota_lease::Entity::find()
+        .filter(quota_lease::Column::WorkspaceId.eq(workspace_id))
+        .all(&tx)
+        .await
+        .expect("leases")
+}
+
+/// A busy workspace's messages (24 at once) are paid for by quota leases on
+/// PostgreSQL: the answers keep no reservation of their own, each lease's row ends
+/// holding nothing once its answers are settled and what it did not hand out is given
+/// back, and the month's counter ends at what the ledger says. SQLite takes none.
+async fn a_busy_workspace_leases_its_quota_and_gives_back_the_rest(app: TestApp) {
+    let limit = 1_000_000u64;
+    let engine = app.engine;
+    let Some((app, _fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+        return;
+    };
+    let mut sends = Vec::new();
+    for i in 0..24 {
+        let conv = conversation(&o, &ws, json!({ "title": format!("Busy {i}") })).await;
+        let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+        let o = o.clone();
+        sends.push(tokio::spawn(async move {
+            o.post(&url, json!({ "content": format!("question {i}") }))
+                .await
+        }));
+    }
+    for send in sends {
+        let r = send.await.expect("send");
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.body["assistant_message"]["status"], "complete");
+    }
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+    assert_eq!(Some(used), usage.body["totals"]["total_tokens"].as_u64());
+    assert_nothing_reserved(&app, &ws, limit, used).await;
+    let leases = leases_of(&app, &ws).await;
+    match engine {
+        Engine::Postgres => assert!(!leases.is_empty(), "no lease was taken"),
+        Engine::Sqlite => assert!(leases.is_empty(), "{leases:?}"),
+    }
+    for lease in &leases {
+        assert_eq!(lease.tokens, 0, "{lease:?}");
+        assert!(lease.expires_at > chrono::Utc::now(), "{lease:?}");
+    }
+}
+
+/// What a quota lease still held when its process stopped (here: made to look so) is
+/// given back by the workspace's next recovery once the lease has expired, and the rows
+/// of expired leases are deleted, whether they held anything or not. A lease not yet
+/// expired is left alone.
+async fn an_expired_lease_is_given_back_by_the_next_recovery(app: TestApp) {
+    use nexus_ai::entities::quota_lease;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let limit = 8_000u64;
+    // Recovery looks once per stream timeout when that is under a minute.
+    let Some((app, _fake, o, ws)) =
+        with_quota(app, limit, 1_000, |s| s.ai_stream_timeout_secs = 1).await
+    else {
+        return;
+    };
+    let conv = conversation(&o, &ws, json!({ "title": "After a stop" })).await;
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let first = o.post(&url, json!({ "content": "hello" })).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    // A stop left a lease holding 7,000 of the month; another lease, done with, holds
+    // nothing; a third, still handing out, holds 100.
+    reserve(&app, &ws, limit, 7_100)
+        .await
+        .expect("the leases' reservation");
+    let workspace_id: uuid::Uuid = ws.parse().expect("workspace id");
+    let now = chrono::Utc::now();
+    let lease = |tokens: i64, expires_at| quota_lease::ActiveModel {
+        workspace_id: Set(workspace_id),
+        id: Set(uuid::Uuid::now_v7()),
+        period: Set(now.format("%Y-%m").to_string()),
+        tokens: Set(tokens),
+        expires_at: Set(expires_at),
+    };
+    let open = lease(100, now + chrono::Duration::minutes(5));
+    let open_id = open.id.clone().unwrap();
+    let scope = nexus_kernel::db::Scope {
+        workspace_id,
+        user_id: None,
+    };
+    let tx = app.state.db.tenant(scope, true).await.expect("tx");
+    quota_lease::Entity::insert_many([
+        lease(7_000, now - chrono::Duration::minutes(1)),
+        lease(0, now - chrono::Duration::minutes(1)),
+        open,
+    ])
+    .exec_without_returning(&tx)
+    .await
+    .expect("leases");
+    tx.commit().await.expect("commit");
+
+    // 7,100 held and about 1,000 more asked would be over 8,000: only a recovered month
+    // has room. (The first message's look at the workspace was a second ago.)
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let next = o.post(&url, json!({ "content": "still there?" })).await;
+    assert_eq!(next.status, 201, "{}", next.text);
+    let left: Vec<_> = leases_of(&app, &ws).await.iter().map(|l| l.id).collect();
+    assert_eq!(left, [open_id], "the expired leases' rows are deleted");
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+    // But for the open lease's 100.
+    assert_nothing_reserved(&app, &ws, limit, used + 100).await;
 }
 
 /// An answer left `streaming` by a crash (here: made to look so) is marked interrupted

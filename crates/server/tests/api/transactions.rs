@@ -358,7 +358,7 @@ async fn groups_commit_each_bound_to_its_own_workspace(app: TestApp) {
     let db = &app.state.db;
     let group = |scope, first, then| Group {
         scope,
-        first: Some(first),
+        first: std::slice::from_ref(first),
         then,
     };
 
@@ -456,7 +456,7 @@ async fn groups_commit_each_bound_to_its_own_workspace(app: TestApp) {
                 group(a, &a_first, &[]),
                 Group {
                     scope: b,
-                    first: None,
+                    first: &[],
                     then: &b_then,
                 },
                 group(a, &a_again, &a_then),
@@ -496,12 +496,12 @@ async fn groups_wait_for_a_row_lock_only_so_long() {
     let groups = [
         Group {
             scope: a,
-            first: Some(&a_first),
+            first: std::slice::from_ref(&a_first),
             then: &[],
         },
         Group {
             scope: b,
-            first: Some(&b_first),
+            first: std::slice::from_ref(&b_first),
             then: &[],
         },
     ];
@@ -535,7 +535,7 @@ async fn committed_groups_leave_their_connection_clean() {
         let then = [Write::Insert(&insert)];
         let group = Group {
             scope,
-            first: Some(&touch),
+            first: std::slice::from_ref(&touch),
             then: &then,
         };
         let (_, then) = db.commit_groups(true, &[group]).await.expect("update");

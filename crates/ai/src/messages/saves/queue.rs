@@ -189,7 +189,7 @@ async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
         .zip(&writes)
         .map(|((save, first), then)| Group {
             scope: save.scope,
-            first: first.as_ref(),
+            first,
             then,
         })
         .collect();
@@ -241,7 +241,7 @@ async fn write_alone(db: &Db, save: &FinalSave) -> Result<u64, DbErr> {
     let (settlement, writes) = (save.settlement(), save.writes());
     let group = Group {
         scope: save.scope,
-        first: Some(&settlement),
+        first: &settlement,
         then: &writes,
     };
     match db.commit_groups(true, &[group]).await {
