@@ -6,10 +6,13 @@
 //! messages arrive each second, those transactions are a tenth of what each message
 //! costs PostgreSQL (`bench/AI_RESULTS.md`), and each waits its turn for the row. So
 //! once this process has reserved for a workspace within the last [`BUSY`], the next
-//! message takes a lease of [`SHARES`] times its own reservation, in one transaction
-//! with the lease's row, and it and the messages that come over the next [`HANDOUT`]
-//! take their shares from it without touching the counter. Then what was never handed
-//! out goes back. A quiet workspace, a member with a limit of their own, and SQLite
+//! message takes a lease of many times its own reservation, in one transaction with the
+//! lease's row, and it and the messages that come over the next [`HANDOUT`] take their
+//! shares from it without touching the counter. Then what was never handed out goes
+//! back. A lease is [`FEWEST_SHARES`] reservations at first, twice the last one's when
+//! that was all handed out before its time was up, and half when it ended with more than
+//! half left or did not fit (see [`Slot::resize`]): messages wait while a lease is taken,
+//! so the busier the workspace, the rarer that should be. A quiet workspace, a member with a limit of their own, and SQLite
 //! (where the reservation is a statement of the message's own save:
 //! [`quota::folds_into_writes`]) keep reserving per message.
 //!
@@ -49,8 +52,11 @@ use crate::entities::quota_lease::{self, Column};
 const BUSY: Duration = Duration::from_secs(1);
 /// How long a lease hands out shares; then what is left of it goes back.
 const HANDOUT: Duration = Duration::from_secs(2);
-/// A lease is this many times the reservation of the message that takes it.
-const SHARES: u64 = 16;
+/// A workspace's first lease is this many times the reservation of the message that
+/// takes it; a lease is never smaller.
+const FEWEST_SHARES: u64 = 16;
+/// Nor larger than this many times. At 800 messages a second, about one lease a second.
+const MOST_SHARES: u64 = 1024;
 /// Above this many workspaces remembered, the quiet ones are forgotten.
 const MAX_REMEMBERED: usize = 10_000;
 /// Expired leases given back per recovery; more wait for the next.
@@ -70,13 +76,32 @@ struct Slot {
     last_asked: Option<Instant>,
     /// Until then no lease is tried: the last one did not fit (or could not be taken).
     no_lease_until: Option<Instant>,
+    /// The next lease is this many times its message's reservation (0 until the first).
+    shares: u64,
     open: Option<Open>,
+}
+
+impl Slot {
+    /// Size the next lease by how this one went (see the module docs).
+    fn resize(&mut self, done: &Open, now: Instant) {
+        let shares = Ord::max(self.shares, FEWEST_SHARES);
+        self.shares = if done.until > now {
+            // Handed out before its time was up.
+            Ord::min(shares * 2, MOST_SHARES)
+        } else if done.left > done.size / 2 {
+            Ord::max(shares / 2, FEWEST_SHARES)
+        } else {
+            shares
+        };
+    }
 }
 
 /// A lease handing out shares.
 struct Open {
     id: Uuid,
     period: String,
+    /// Reserved in all.
+    size: u64,
     /// Not handed out yet.
     left: u64,
     /// Handing out until then.
@@ -108,6 +133,7 @@ impl Leases {
         }
         // Over, or too little left: what is left goes back now.
         if let Some(done) = held.open.take() {
+            held.resize(&done, now);
             let db = state.db.clone();
             let workspace_id = budget.workspace_id;
             tokio::spawn(async move { give_back(&db, workspace_id, done).await });
@@ -115,9 +141,11 @@ impl Leases {
         if !busy || held.no_lease_until.is_some_and(|until| now < until) {
             return None;
         }
-        let taken = take(state, budget, &period).await;
+        let shares = Ord::max(held.shares, FEWEST_SHARES);
+        let taken = take(state, budget, &period, shares).await;
         let Some(mut open) = taken else {
             held.no_lease_until = Some(now + HANDOUT);
+            held.shares = Ord::max(shares / 2, FEWEST_SHARES);
             return None;
         };
         open.left -= budget.tokens;
@@ -149,12 +177,12 @@ impl Leases {
     }
 }
 
-/// Take a lease of [`SHARES`] times `budget` on the workspace's counter of `period`,
-/// with its row, in one transaction (which does not wait for the disk, like
+/// Take a lease of `shares` times `budget` on the workspace's counter of `period`, with
+/// its row, in one transaction (which does not wait for the disk, like
 /// [`quota::reserve`]'s: a stop that loses it loses the lease's row with it). `None`:
 /// it does not fit, or the database failed.
-async fn take(state: &AppState, budget: &Budget, period: &str) -> Option<Open> {
-    let tokens = budget.tokens.saturating_mul(SHARES);
+async fn take(state: &AppState, budget: &Budget, period: &str, shares: u64) -> Option<Open> {
+    let tokens = budget.tokens.saturating_mul(shares);
     let stream_timeout = Duration::from_secs(Ord::max(state.settings.ai_stream_timeout_secs, 1));
     // No answer it pays for runs past this: they are handed out within `HANDOUT`, and
     // each lives no longer than a turn (see `messages::recovery`).
@@ -189,6 +217,7 @@ async fn take(state: &AppState, budget: &Budget, period: &str) -> Option<Open> {
         Ok(true) => Some(Open {
             id,
             period: period.to_owned(),
+            size: tokens,
             left: tokens,
             until: Instant::now() + HANDOUT,
         }),
@@ -215,9 +244,15 @@ async fn close_after_handout(
     }
     let done = {
         let mut held = slot.lock().await;
-        match &held.open {
-            Some(open) if open.id == id => held.open.take(),
-            _ => None,
+        match held.open.take() {
+            Some(open) if open.id == id => {
+                held.resize(&open, Instant::now());
+                Some(open)
+            }
+            other => {
+                held.open = other;
+                None
+            }
         }
     };
     if let Some(done) = done {
@@ -296,4 +331,43 @@ pub async fn give_back_expired(
         }
     }
     Ok(given_back)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(size: u64, left: u64, until: Instant) -> Open {
+        Open {
+            id: Uuid::now_v7(),
+            period: "2026-11".into(),
+            size,
+            left,
+            until,
+        }
+    }
+
+    /// A lease handed out before its time was up makes the next one twice as large (up
+    /// to the most); one that ended more than half unused, half (down to the fewest);
+    /// one that ended mostly used, the same.
+    #[test]
+    fn the_next_lease_is_sized_by_how_the_last_went() {
+        let now = Instant::now();
+        let (early, over) = (now + HANDOUT, now);
+        let mut slot = Slot::default();
+        slot.resize(&lease(1_600, 0, early), now);
+        assert_eq!(slot.shares, 2 * FEWEST_SHARES);
+        for _ in 0..20 {
+            slot.resize(&lease(1_600, 0, early), now);
+        }
+        assert_eq!(slot.shares, MOST_SHARES);
+        slot.resize(&lease(1_600, 800, over), now);
+        assert_eq!(slot.shares, MOST_SHARES, "half used is enough");
+        slot.resize(&lease(1_600, 801, over), now);
+        assert_eq!(slot.shares, MOST_SHARES / 2);
+        for _ in 0..20 {
+            slot.resize(&lease(1_600, 1_600, over), now);
+        }
+        assert_eq!(slot.shares, FEWEST_SHARES);
+    }
 }
