@@ -1,19 +1,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::{FIRST_MIGRATION_TABLES, TENANT_TABLES};
 use nexus_kernel::migrations::tenant_table;
-
-/// The tenant tables this migration creates (later ones enable their own row-level
-/// security).
-const TENANT_TABLES: &[&str] = &[
-    "ai_providers",
-    "ai_settings",
-    "conversations",
-    "messages",
-    "ai_usage",
-    "ai_quota_usage",
-    "ai_cache",
-];
 
 pub struct Migration;
 
@@ -169,7 +158,7 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        for table in TENANT_TABLES {
+        for table in &TENANT_TABLES[..FIRST_MIGRATION_TABLES] {
             nexus_kernel::migrations::enable_rls(m.get_connection(), table, None).await?;
         }
         Ok(())

@@ -22,7 +22,8 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     ]
 }
 
-/// The AI module's tenant tables (row-level security on PostgreSQL).
+/// The AI module's tenant tables (row-level security on PostgreSQL): the first
+/// migration's, then those of later ones, in order.
 pub const TENANT_TABLES: &[&str] = &[
     "ai_providers",
     "ai_settings",
@@ -33,3 +34,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "ai_cache",
     "ai_quota_leases",
 ];
+
+/// How many of [`TENANT_TABLES`] the first migration made and secured; each later one
+/// secures its own.
+const FIRST_MIGRATION_TABLES: usize = 7;

@@ -887,6 +887,38 @@ async fn a_busy_workspace_leases_its_quota_and_gives_back_the_rest(app: TestApp)
     }
 }
 
+/// The recovery tests' start: a month of `limit` tokens, answers of up to 1,000, and a
+/// stream timeout of a second, so that recovery looks once a second (once per stream
+/// timeout when that is under a minute); a conversation's messages URL, and its first
+/// message, answered.
+async fn recovering_every_second(app: TestApp, limit: u64) -> Option<Recovering> {
+    let (app, fake, o, ws) =
+        with_quota(app, limit, 1_000, |s| s.ai_stream_timeout_secs = 1).await?;
+    let conv = conversation(&o, &ws, json!({ "title": "Recovered" })).await;
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let first = o.post(&url, json!({ "content": "hello" })).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    Some(Recovering {
+        app,
+        _fake: fake,
+        o,
+        ws,
+        url,
+        first,
+    })
+}
+
+/// See [`recovering_every_second`].
+struct Recovering {
+    app: TestApp,
+    /// Answering for as long as it is held: bind it (`_fake`), do not leave it to `..`.
+    _fake: FakeAi,
+    o: nexus_testkit::Client,
+    ws: String,
+    url: String,
+    first: nexus_testkit::Resp,
+}
+
 /// What a quota lease still held when its process stopped (here: made to look so) is
 /// given back by the workspace's next recovery once the lease has expired, and the rows
 /// of expired leases are deleted, whether they held anything or not. A lease not yet
@@ -895,16 +927,18 @@ async fn an_expired_lease_is_given_back_by_the_next_recovery(app: TestApp) {
     use nexus_ai::entities::quota_lease;
     use sea_orm::{ActiveValue::Set, EntityTrait};
     let limit = 8_000u64;
-    // Recovery looks once per stream timeout when that is under a minute.
-    let Some((app, _fake, o, ws)) =
-        with_quota(app, limit, 1_000, |s| s.ai_stream_timeout_secs = 1).await
+    // `_fake` is bound to keep it answering.
+    let Some(Recovering {
+        app,
+        _fake,
+        o,
+        ws,
+        url,
+        ..
+    }) = recovering_every_second(app, limit).await
     else {
         return;
     };
-    let conv = conversation(&o, &ws, json!({ "title": "After a stop" })).await;
-    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
-    let first = o.post(&url, json!({ "content": "hello" })).await;
-    assert_eq!(first.status, 201, "{}", first.text);
     // A stop left a lease holding 7,000 of the month; another lease, done with, holds
     // nothing; a third, still handing out, holds 100.
     reserve(&app, &ws, limit, 7_100)
@@ -958,16 +992,17 @@ async fn an_abandoned_answer_is_recovered_before_the_next_turn(app: TestApp) {
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let limit = 8_000u64;
-    // Recovery looks once per stream timeout when that is under a minute.
-    let Some((app, _fake, o, ws)) =
-        with_quota(app, limit, 1_000, |s| s.ai_stream_timeout_secs = 1).await
+    let Some(Recovering {
+        app,
+        o,
+        ws,
+        url,
+        first,
+        _fake,
+    }) = recovering_every_second(app, limit).await
     else {
         return;
     };
-    let conv = conversation(&o, &ws, json!({ "title": "Abandoned" })).await;
-    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
-    let first = o.post(&url, json!({ "content": "hello" })).await;
-    assert_eq!(first.status, 201, "{}", first.text);
     let answer: uuid::Uuid = first.body["assistant_message"]["id"]
         .as_str()
         .and_then(|id| id.parse().ok())
