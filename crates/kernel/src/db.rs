@@ -822,16 +822,16 @@ pub fn committed_nothing(err: &DbErr) -> bool {
 pub struct Group<'a> {
     pub scope: Scope,
     /// Committed with the other groups' before any `then` (hot counters: an AI quota's
-    /// settlement, and its lease's); none where another group's cover this one's (the
-    /// settlements of one workspace's answers, summed into one statement).
+    /// settlement, and its lease's); empty where other groups' cover this one's (the
+    /// settlements of one workspace's answers, summed into one statement each).
     pub first: &'a [UpdateStatement],
     /// Committed with the other groups' after every `first`.
     pub then: &'a [Write<'a>],
 }
 
-/// What [`Db::commit_groups`] committed: each group's first `first`'s count (0 without
-/// one), and
-/// each group's `then`'s counts or the error that rolled all of them back.
+/// What [`Db::commit_groups`] committed: the count of each group's first `first` (0
+/// without one), and each group's `then`'s counts or the error that rolled all of them
+/// back.
 pub type GroupsCommitted = (Vec<u64>, Result<Vec<Vec<u64>>, DbErr>);
 
 /// A statement that changes rows, for [`Db::single_update_then_write`].

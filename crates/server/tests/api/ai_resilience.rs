@@ -953,8 +953,11 @@ async fn an_expired_lease_is_given_back_by_the_next_recovery(app: TestApp) {
         tokens: Set(tokens),
         expires_at: Set(expires_at),
     };
-    let open = lease(100, now + chrono::Duration::minutes(5));
-    let open_id = open.id.clone().unwrap();
+    let open_id = uuid::Uuid::now_v7();
+    let open = quota_lease::ActiveModel {
+        id: Set(open_id),
+        ..lease(100, now + chrono::Duration::minutes(5))
+    };
     let scope = nexus_kernel::db::Scope {
         workspace_id,
         user_id: None,
