@@ -198,8 +198,9 @@ struct FinalSave {
 }
 
 /// A save's SQL besides its writes' own: the settings that bind it to its workspace,
-/// twice, and its settlement.
-const SAVE_OVERHEAD: usize = 512;
+/// twice, and its settlement, with its quota lease's when it has one (about 100 bytes
+/// more).
+const SAVE_OVERHEAD: usize = 640;
 
 impl FinalSave {
     /// The settlement's statements, committed ahead of the writes.
