@@ -719,6 +719,38 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
     Ok(parsed)
 }
 
+/// How the results were made: the cargo command with this run's arguments, but for where
+/// they were written.
+fn command_line(mut args: impl Iterator<Item = String>) -> String {
+    let mut shown = Vec::new();
+    while let Some(arg) = args.next() {
+        if arg == "--out" {
+            args.next();
+        } else {
+            shown.push(arg);
+        }
+    }
+    let cargo = "cargo run --release -p nexus-bench --bin ai-stream";
+    if shown.is_empty() {
+        cargo.to_owned()
+    } else {
+        format!("{cargo} -- {}", shown.join(" "))
+    }
+}
+
+/// The rounds a burst of each level runs to reach `min_samples` streams: "30 rounds of
+/// 1, one of 50, one of 500".
+fn rounds_per_level(plan: &Plan) -> String {
+    plan.levels
+        .iter()
+        .map(|&n| match plan.min_samples.div_ceil(n) {
+            1 => format!("one of {n}"),
+            rounds => format!("{rounds} rounds of {n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let Args {
@@ -727,6 +759,7 @@ async fn main() -> Result<()> {
         words: asked_words,
         out: out_path,
     } = parse_args(std::env::args().skip(1))?;
+    let command = command_line(std::env::args().skip(1));
     if let Some(n) = asked_words {
         WORDS.store(n, Ordering::Relaxed);
     }
@@ -734,7 +767,7 @@ async fn main() -> Result<()> {
     writeln!(out, "# Nexus AI streaming benchmark: results\n")?;
     writeln!(
         out,
-        "Run on {} with `cargo run --release -p nexus-bench --bin ai-stream`.\n",
+        "Run on {} with `{command}`.\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     )?;
     writeln!(
@@ -744,8 +777,8 @@ async fn main() -> Result<()> {
          so it includes everything Nexus does per message: quota reservation, saving both messages, the provider call, the usage ledger. \
          TTFT is from sending the request to the first token; `between` is the gap between tokens as the client sees them. \
          Before the levels, one unrecorded round of {WARM_UP_STREAMS} streams warms Nexus's database pool. \
-         Each level runs twice. *All at once*: every stream of the level starts in the same millisecond; the level repeats in rounds until each path has at least {} streams \
-         ({} rounds of 1, one round of 50 or 500), and `wall s` is one round's. *Held open*: the level's number of streams stay open, \
+         Each level runs in the ways `--arrival` names (both by default). *All at once*: every stream of the level starts in the same millisecond; the level repeats in rounds until each path has at least {} streams \
+         ({}), and `wall s` is one round's. *Held open*: the level's number of streams stay open, \
          each followed by the next as soon as it ends, the first ones started evenly over one stream's length ({} ms), so that new streams arrive steadily, about one per stream's length per open stream; \
          streams started in the next `recorded s` seconds are recorded, and streams go on starting for one more stream's length so that every recorded one ran among that many. \
          One stream held open is the one-stream row above. The client, Nexus, the fake provider (and PostgreSQL) share the machine's 2 cores; \
@@ -753,7 +786,7 @@ async fn main() -> Result<()> {
         words(),
         WORD_EVERY.as_millis(),
         plan.min_samples,
-        plan.min_samples,
+        rounds_per_level(&plan),
         stream_length().as_millis(),
     )?;
     for engine in engines {
@@ -763,4 +796,39 @@ async fn main() -> Result<()> {
     std::fs::write(&out_path, &out).with_context(|| format!("writing {out_path}"))?;
     println!("\nwrote {out_path}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> impl Iterator<Item = String> {
+        line.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn the_command_line_shown_leaves_out_where_the_results_went() {
+        assert_eq!(
+            command_line(args("--out /tmp/a.md")),
+            "cargo run --release -p nexus-bench --bin ai-stream"
+        );
+        assert_eq!(
+            command_line(args("--samples 100 --out /tmp/a.md --engine postgres")),
+            "cargo run --release -p nexus-bench --bin ai-stream -- --samples 100 --engine postgres"
+        );
+    }
+
+    #[test]
+    fn bursts_repeat_until_each_level_has_its_samples() {
+        let plan = parse_args(args("--samples 100 --levels 1,50,500"))
+            .expect("valid arguments")
+            .plan;
+        assert_eq!(
+            rounds_per_level(&plan),
+            "100 rounds of 1, 2 rounds of 50, one of 500"
+        );
+    }
 }
