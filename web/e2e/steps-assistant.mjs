@@ -394,6 +394,13 @@ export function register(step, state) {
     const used = Number((await page.locator("[data-quota-used]").textContent()).replace(/\D/g, ""));
     assert.ok(used > 0, "the quota counts what was used");
     await page.getByRole("progressbar", { name: "Monthly AI tokens used" }).waitFor();
+    // Nothing hidden (the charts' tables for screen readers) stretches the page past its
+    // content.
+    const overflow = await page.evaluate(() => {
+      const shell = document.querySelector("#main").parentElement.parentElement;
+      return document.documentElement.scrollHeight - shell.getBoundingClientRect().height;
+    });
+    assert.ok(overflow <= 1, `the page scrolls ${overflow}px past its content`);
     await shot(page, "35-ai-usage");
   });
 }

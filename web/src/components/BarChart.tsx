@@ -175,31 +175,36 @@ export function BarChart({
       <div ref={ref} className="w-full min-w-0 overflow-hidden">
         {svg}
       </div>
-      <table className="sr-only">
-        <caption>{title}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Label</th>
-            {series.map((s) => (
-              <th key={s.name} scope="col">
-                {s.name}
-              </th>
-            ))}
-            <th scope="col">Total</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.map((d, i) => (
-            <tr key={d.key}>
-              <th scope="row">{d.title ?? d.label}</th>
-              {series.map((s, j) => (
-                <td key={s.name}>{full.format(d.values[j] ?? 0)}</td>
+      {/* The box hides the table: a table grows to fit its rows whatever height it is
+          given, so `sr-only` on the table itself leaves its full height in the page,
+          which then scrolls past its content. */}
+      <div className="sr-only">
+        <table>
+          <caption>{title}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Label</th>
+              {series.map((s) => (
+                <th key={s.name} scope="col">
+                  {s.name}
+                </th>
               ))}
-              <td>{full.format(totals[i]!)}</td>
+              <th scope="col">Total</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {data.map((d, i) => (
+              <tr key={d.key}>
+                <th scope="row">{d.title ?? d.label}</th>
+                {series.map((s, j) => (
+                  <td key={s.name}>{full.format(d.values[j] ?? 0)}</td>
+                ))}
+                <td>{full.format(totals[i]!)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }

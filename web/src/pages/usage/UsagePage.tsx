@@ -152,7 +152,7 @@ export function UsagePage() {
                     ) : (
                       models.map((m) => (
                         <TR key={m.key}>
-                          <TD className="font-mono text-xs">{m.label || m.key}</TD>
+                          <TD className="font-mono text-xs whitespace-nowrap">{m.label || m.key}</TD>
                           <TD className="text-right tabular-nums">
                             {formatNumber(m.requests)}
                             {m.cached_requests > 0 && <span className="block text-xs text-muted-foreground">{formatNumber(m.cached_requests)} cached</span>}
