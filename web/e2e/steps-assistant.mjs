@@ -173,6 +173,12 @@ export function register(step, state) {
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "function greet(name) {\n  return `Hello, ${name}!`;\n}");
     // Details: counts follow the conversation.
     await page.locator('[data-detail="messages"]').getByText("4", { exact: true }).waitFor();
+    // The conversation list's buttons and search box stay inside its panel.
+    const list = await page.getByRole("complementary", { name: "Conversations" }).boundingBox();
+    for (const control of [page.getByRole("button", { name: "New chat" }).first(), page.getByRole("searchbox", { name: "Search conversations" })]) {
+      const box = await control.boundingBox();
+      assert.ok(box.x + box.width <= list.x + list.width, `a control ends ${box.x + box.width - list.x - list.width}px past the conversation list`);
+    }
     await shot(page, "32-assistant-chat");
   });
 

@@ -17,7 +17,7 @@ import { cn } from "@/lib/cn";
 import { formatRelative } from "@/lib/format";
 import { useWorkspace } from "@/pages/workspaces/context";
 import { type ConversationImport, useConversations, useDeleteConversation, useImportConversation, useUpdateConversation } from "./api";
-import { Kbd, MOD_KEY } from "./shortcuts";
+import { IS_MAC, MOD_KEY } from "./shortcuts";
 
 export const UNTITLED = "New conversation";
 
@@ -107,18 +107,21 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
 
   return (
     <div className="flex h-full min-h-0 flex-col">
-      <div className="grid gap-2 p-3">
+      {/* One column no wider than the panel: the buttons and the search box shrink to it
+          rather than push past its edge. */}
+      <div className="grid grid-cols-[minmax(0,1fr)] gap-2 p-3">
         {canUse && (
           <div className="flex gap-2">
-            <Button onClick={onNewChat} className="min-w-0 flex-1 justify-between" variant="outline">
-              <span className="flex items-center gap-2">
-                <MessageSquarePlus aria-hidden /> New chat
-              </span>
-              <span className="hidden gap-0.5 lg:flex" aria-hidden>
-                <Kbd>{MOD_KEY}</Kbd>
-                <Kbd>⇧</Kbd>
-                <Kbd>O</Kbd>
-              </span>
+            {/* The shortcut is in the title (and the empty chat lists it): beside the
+                import button, its keys do not fit the panel's width. */}
+            <Button
+              onClick={onNewChat}
+              className="min-w-0 flex-1 justify-start"
+              variant="outline"
+              title={`New chat (${MOD_KEY}+Shift+O)`}
+              aria-keyshortcuts={IS_MAC ? "Meta+Shift+O" : "Control+Shift+O"}
+            >
+              <MessageSquarePlus aria-hidden /> New chat
             </Button>
             <Button
               variant="outline"
