@@ -419,6 +419,14 @@ export function registerPhone(step, state) {
       await go(page, `${state.base}/w/${state.wsId}/assistant/${state.privateChat}`);
       await page.locator('li[data-role="assistant"]').first().waitFor();
       assert.equal(await page.locator('aside[aria-label="Conversations"]').count(), 0, "no list panel beside the chat");
+      // The answers themselves, not their placeholders, and nothing wider than the phone.
+      await page.locator('li[data-role="assistant"]').last().getByText("Echo: Just a short one, please").waitFor();
+      const past = await page.evaluate(() => {
+        const chat = document.querySelector('[aria-label="Messages"]');
+        const rights = [...chat.querySelectorAll("*")].map((el) => el.getBoundingClientRect().right);
+        return { scrolls: chat.scrollWidth - chat.clientWidth, beyond: Math.max(...rights) - window.innerWidth };
+      });
+      assert.ok(past.scrolls <= 0 && past.beyond <= 0.5, `the chat is wider than the phone (${JSON.stringify(past)})`);
       await shot(page, "36-assistant-phone", { fullPage: false });
       await page.getByRole("button", { name: "Show conversations" }).click();
       const sheet = page.getByRole("dialog", { name: "Conversations" });

@@ -189,7 +189,9 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           ) : messages.length === 0 ? (
             <EmptyChat canUse={canUse} aiReady={aiReady} />
           ) : (
-            <ol className="grid gap-6" aria-label="Conversation">
+            // One column no wider than the chat: a long line of code scrolls in its block
+            // instead of widening every message past a phone's edge.
+            <ol className="grid grid-cols-[minmax(0,1fr)] gap-6" aria-label="Conversation">
               {messages.map((m) => (
                 <MessageItem key={m.id} message={m} actions={actions} />
               ))}

@@ -234,7 +234,7 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
       <div className="mt-0.5 flex size-7 shrink-0 items-center justify-center rounded-full bg-primary text-primary-foreground" aria-hidden>
         <Bot className="size-4" />
       </div>
-      <div className="grid min-w-0 flex-1 gap-2">
+      <div className="grid min-w-0 flex-1 grid-cols-[minmax(0,1fr)] gap-2">
         {message.reasoning && <Reasoning text={message.reasoning} thinking={streaming && message.content === ""} />}
         {message.toolCalls.length > 0 && (
           <div className="grid gap-1.5">
