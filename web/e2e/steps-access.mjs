@@ -2,7 +2,7 @@
 // themes, deleting a workspace, password change and log-out.
 
 import assert from "node:assert/strict";
-import { allowFailures, expectFailure, go, reload, shot, timed } from "./browser.mjs";
+import { allowFailures, expectFailure, go, quiet, reload, shot, timed } from "./browser.mjs";
 import { AUTH_LIMIT_MS, INVITEE, OPERATOR, OWNER, OWNER_NEW_PASSWORD, auditRows, nav, openUserMenu, pickOption, signUp, toastText } from "./common.mjs";
 
 /** Register these steps, in order; `state` carries what later steps need. */
@@ -114,6 +114,31 @@ export function register(step, state) {
     await menu.getByRole("link", { name: "Audit log" }).click();
     await auditRows(page).first().waitFor();
     assert.equal(await menu.count(), 0, "menu closes after navigating");
+    // No page is wider than the phone: wide tables scroll in their own box, and nothing
+    // else makes the whole page scroll sideways.
+    const ws = `${state.base}/w/${state.wsId}`;
+    const pages = ["members", "api-keys", "audit", "usage", "assistant", ...["general", "modules", "ai", "plan", "secrets", "danger"].map((s) => `settings/${s}`)];
+    for (const url of [...pages.map((p) => `${ws}/${p}`), `${state.base}/account`]) {
+      await go(page, url);
+      await page.locator("#main h1").first().waitFor();
+      await quiet(page);
+      // How much wider, and what starts past the edge (an element whose parent does not,
+      // or one placed out of the flow), to say where to look.
+      const { sideways, culprits } = await page.evaluate(() => {
+        const past = (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5;
+        return {
+          sideways: document.documentElement.scrollWidth - window.innerWidth,
+          culprits: [...document.querySelectorAll("body *")]
+            .filter((el) => past(el) && (!past(el.parentElement) || getComputedStyle(el).position === "absolute"))
+            .slice(0, 5)
+            .map((el) => `${el.tagName.toLowerCase()}.${String(el.className.baseVal ?? el.className).split(" ").slice(0, 4).join(".")}`),
+        };
+      });
+      assert.ok(sideways <= 0, `${url} is ${sideways}px wider than the phone: ${culprits.join(", ")}`);
+    }
+    // The next steps start from the audit log.
+    await go(page, `${ws}/audit`);
+    await auditRows(page).first().waitFor();
     await page.setViewportSize({ width: 1280, height: 820 });
     // Back to the desktop layout before the next step uses the sidebar.
     await page.locator("aside").waitFor();

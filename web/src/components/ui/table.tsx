@@ -4,8 +4,11 @@ import { Skeleton } from "./skeleton";
 
 /** A table in a bordered, horizontally scrollable frame (wide tables scroll on phones). */
 export function Table({ className, ...props }: HTMLAttributes<HTMLTableElement>) {
+  // `relative`: text for screen readers in a cell (`sr-only`, absolutely positioned) is
+  // then placed, and clipped, inside this scrolling box; otherwise it is placed against
+  // the page, and a wide table on a phone makes the whole page scroll sideways.
   return (
-    <div className="w-full overflow-x-auto rounded-xl border bg-card shadow-xs">
+    <div className="relative w-full overflow-x-auto rounded-xl border bg-card shadow-xs">
       <table className={cn("w-full caption-bottom border-collapse text-sm", className)} {...props} />
     </div>
   );
