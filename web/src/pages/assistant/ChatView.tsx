@@ -189,8 +189,9 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           ) : messages.length === 0 ? (
             <EmptyChat canUse={canUse} aiReady={aiReady} />
           ) : (
-            // One column no wider than the chat: a long line of code scrolls in its block
-            // instead of widening every message past a phone's edge.
+            // One column no wider than the chat: with an `auto` column, the widest thing
+            // that cannot wrap in any message set every message's width, past a phone's
+            // edge.
             <ol className="grid grid-cols-[minmax(0,1fr)] gap-6" aria-label="Conversation">
               {messages.map((m) => (
                 <MessageItem key={m.id} message={m} actions={actions} />
