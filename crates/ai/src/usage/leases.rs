@@ -12,9 +12,9 @@
 //! back. A lease is [`FEWEST_SHARES`] reservations at first, twice the last one's when
 //! that was all handed out before its time was up, and half when it ended with more than
 //! half left or did not fit (see [`Slot::resize`]): messages wait while a lease is taken,
-//! so the busier the workspace, the rarer that should be. A quiet workspace, a member with a limit of their own, and SQLite
-//! (where the reservation is a statement of the message's own save:
-//! [`quota::folds_into_writes`]) keep reserving per message.
+//! so the busier the workspace, the rarer that should be. A quiet workspace, a member
+//! with a limit of their own, and SQLite (where the reservation is a statement of the
+//! message's own save: [`quota::folds_into_writes`]) keep reserving per message.
 //!
 //! The limit holds as before: a lease is reserved under the same condition as a
 //! message, and an answer is capped at its share. When a lease no longer fits, messages
@@ -70,29 +70,41 @@ pub struct Leases {
 
 /// One workspace's: held while a share is handed out or a lease taken, so messages that
 /// arrive while a lease is being taken wait for it rather than each reserve alone.
-#[derive(Default)]
 struct Slot {
     /// When this process last reserved for the workspace.
     last_asked: Option<Instant>,
     /// Until then no lease is tried: the last one did not fit (or could not be taken).
     no_lease_until: Option<Instant>,
-    /// The next lease is this many times its message's reservation (0 until the first).
+    /// The next lease is this many times its message's reservation.
     shares: u64,
     open: Option<Open>,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self {
+            last_asked: None,
+            no_lease_until: None,
+            shares: FEWEST_SHARES,
+            open: None,
+        }
+    }
 }
 
 impl Slot {
     /// Size the next lease by how this one went (see the module docs).
     fn resize(&mut self, done: &Open, now: Instant) {
-        let shares = Ord::max(self.shares, FEWEST_SHARES);
-        self.shares = if done.until > now {
+        if done.until > now {
             // Handed out before its time was up.
-            Ord::min(shares * 2, MOST_SHARES)
+            self.shares = Ord::min(self.shares * 2, MOST_SHARES);
         } else if done.left > done.size / 2 {
-            Ord::max(shares / 2, FEWEST_SHARES)
-        } else {
-            shares
-        };
+            self.halve();
+        }
+    }
+
+    /// Make the next lease half as large: this one was too large to fit, or to use.
+    fn halve(&mut self) {
+        self.shares = Ord::max(self.shares / 2, FEWEST_SHARES);
     }
 }
 
@@ -141,11 +153,10 @@ impl Leases {
         if !busy || held.no_lease_until.is_some_and(|until| now < until) {
             return None;
         }
-        let shares = Ord::max(held.shares, FEWEST_SHARES);
-        let taken = take(state, budget, &period, shares).await;
+        let taken = take(state, budget, &period, held.shares).await;
         let Some(mut open) = taken else {
             held.no_lease_until = Some(now + HANDOUT);
-            held.shares = Ord::max(shares / 2, FEWEST_SHARES);
+            held.halve();
             return None;
         };
         open.left -= budget.tokens;
