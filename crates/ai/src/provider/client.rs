@@ -91,7 +91,7 @@ impl ProviderStream {
     pub async fn next(&mut self) -> Option<Result<StreamEvent, ProviderError>> {
         loop {
             if let Some(ev) = self.pending.pop_front() {
-                return Some(Ok(ev));
+                return Some(Ok(ev.without_nul()));
             }
             if self.ended {
                 return None;

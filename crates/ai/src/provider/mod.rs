@@ -173,6 +173,38 @@ pub enum StreamEvent {
     },
 }
 
+impl StreamEvent {
+    /// The event without NUL characters. A model can write U+0000 (asked to, or by a
+    /// fault), and PostgreSQL refuses it in text and JSON: kept, it would fail the
+    /// answer's save, and every checkpoint written in the same statement as it.
+    pub fn without_nul(self) -> Self {
+        fn clean(s: &mut String) {
+            if s.contains('\0') {
+                s.retain(|c| c != '\0');
+            }
+        }
+        match self {
+            Self::Delta(mut t) => {
+                clean(&mut t);
+                Self::Delta(t)
+            }
+            Self::Reasoning(mut t) => {
+                clean(&mut t);
+                Self::Reasoning(t)
+            }
+            Self::ToolCalls(mut calls) => {
+                for c in &mut calls {
+                    clean(&mut c.id);
+                    clean(&mut c.function.name);
+                    clean(&mut c.function.arguments);
+                }
+                Self::ToolCalls(calls)
+            }
+            other => other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {
     #[error("could not connect: {0}")]

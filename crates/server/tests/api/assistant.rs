@@ -271,6 +271,29 @@ async fn provider_quirks_do_not_break_answers(app: TestApp) {
             "{raw}"
         );
     }
+
+    // A model can write U+0000, which PostgreSQL refuses in text: it is dropped, and the
+    // answer saves as any other.
+    fake.push(Behavior::Reply(
+        Reply::text("a nul\u{0} inside").reasoning("think\u{0}ing"),
+    ));
+    let (status, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "nul" })).await;
+    assert_eq!(status, 200);
+    assert_eq!(last(&events).name, "done", "{raw}");
+    assert_eq!(last(&events).data["content"], "a nul inside");
+    assert_eq!(last(&events).data["reasoning"], "thinking");
+    let saved = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+        ))
+        .await;
+    let answer = saved.body["items"].as_array().and_then(|m| m.last());
+    assert_eq!(
+        answer.map(|m| &m["content"]),
+        Some(&json!("a nul inside")),
+        "{}",
+        saved.text
+    );
 }
 
 async fn private_conversations_stay_private(app: TestApp) {
