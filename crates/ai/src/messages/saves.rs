@@ -8,7 +8,7 @@ pub use queue::FinalSaves;
 
 use chrono::{SubsecRound, Utc};
 use nexus_kernel::AppState;
-use nexus_kernel::db::{Scope, Write};
+use nexus_kernel::db::{Db, Scope, Write};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, PostgresQueryBuilder, UpdateStatement};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::{Value, json};
@@ -222,6 +222,37 @@ impl FinalSave {
             .chain(&self.cache)
             .map(|i| i.to_string(PostgresQueryBuilder).len());
         SAVE_OVERHEAD + updates.chain(inserts).sum::<usize>()
+    }
+
+    /// The save failed, its settlement with it: settle on its own, and take the
+    /// reservation off the answer's row in the same transaction (see
+    /// [`FinalSave::release_row`]). Best effort, as [`quota::settle`].
+    async fn settle_alone(&self, db: &Db) {
+        let mut updates = self.settlement();
+        updates.push(self.row_released());
+        if let Err(err) = db.updates_at_once(self.scope, true, &updates).await {
+            tracing::error!(error = ?err, "could not settle an AI quota reservation");
+        }
+    }
+
+    /// The settlement committed and the answer's save did not (or not surely): the row
+    /// still holds the reservation, which the recovery of answers left `streaming` would
+    /// give back a second time, letting the workspace spend it twice. Best effort.
+    async fn release_row(&self, db: &Db) {
+        if let Err(err) = db
+            .updates_at_once(self.scope, true, &[self.row_released()])
+            .await
+        {
+            tracing::error!(error = ?err, "could not take a settled reservation off its answer");
+        }
+    }
+
+    fn row_released(&self) -> UpdateStatement {
+        message::Entity::update_many()
+            .col_expr(message::Column::ReservedTokens, Expr::value(0i64))
+            .filter(message::Column::WorkspaceId.eq(self.scope.workspace_id))
+            .filter(message::Column::Id.eq(self.answer_id))
+            .into_query()
     }
 
     fn writes(&self) -> Vec<Write<'_>> {

@@ -1464,6 +1464,55 @@ async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
     assert_eq!(held, 0, "every answer's reservation was settled");
 }
 
+/// A final save the database refuses after the answer's settlement committed: the
+/// answer's row gives up its reservation too. Left on it, the recovery of answers left
+/// `streaming` would give the reservation back a second time, and the workspace could
+/// spend it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_final_save_leaves_no_reservation_to_give_back_twice() {
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let limit = 1_000_000u64;
+    let Some((app, _fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+        return;
+    };
+    let owner_db = app.owner_db().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &owner_db,
+        "CREATE FUNCTION refuse_final_saves() RETURNS trigger
+           LANGUAGE plpgsql SECURITY DEFINER AS $$
+         BEGIN RAISE EXCEPTION 'final save refused'; END $$;
+         CREATE TRIGGER refuse_final_saves BEFORE UPDATE ON messages FOR EACH ROW
+           WHEN (NEW.status = 'complete' AND OLD.status <> 'complete')
+           EXECUTE FUNCTION refuse_final_saves();",
+    )
+    .await
+    .expect("trigger");
+    let conv = conversation(&o, &ws, json!({ "title": "Refused" })).await;
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "hello" }),
+        )
+        .await;
+    assert_error(&r, 500, "internal_error");
+
+    let statement = sea_orm::Statement::from_string(
+        sea_orm::DatabaseBackend::Postgres,
+        "SELECT count(*) AS held FROM messages WHERE reserved_tokens <> 0".to_owned(),
+    );
+    let held = sea_orm::ConnectionTrait::query_one_raw(&owner_db, statement)
+        .await
+        .expect("count")
+        .expect("a row");
+    let held: i64 = held.try_get("", "held").expect("held");
+    assert_eq!(held, 0, "the refused answer still holds its reservation");
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+    assert_nothing_reserved(&app, &ws, limit, used).await;
+}
+
 nexus_testkit::both_engines!(an_answer_whose_conversation_is_deleted_is_still_metered);
 
 /// A conversation deleted while its answer streams: the stream ends with `not_found`,

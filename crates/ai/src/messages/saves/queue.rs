@@ -201,8 +201,11 @@ async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
         // Every settlement committed; the writes did not.
         Ok((_, Err(err))) if committed_nothing(&err) => {
             tracing::warn!(error = ?err, "a group of final saves failed; saving each alone");
-            for group in &groups {
+            for (save, group) in saves.iter().zip(&groups) {
                 let saved = db.write_and_commit(group.scope, group.then).await;
+                if saved.is_err() {
+                    save.release_row(db).await;
+                }
                 results.push(saved.map(|c| answer_changed(&c)));
             }
         }
@@ -216,11 +219,14 @@ async fn write_group(db: &Db, saves: &[&FinalSave]) -> Vec<Result<u64, DbErr>> {
         // The connection was lost on the way: the writes may have committed, so they
         // are not sent again (as for a save written alone, see `write_alone`).
         Ok((_, Err(err))) => {
-            results.extend(saves.iter().map(|_| Err(unknown(&err))));
+            for save in saves {
+                save.release_row(db).await;
+                results.push(Err(unknown(&err)));
+            }
         }
         Err(err) => {
             for save in saves {
-                quota::settle(db, &save.reservation, save.charged).await;
+                save.settle_alone(db).await;
                 results.push(Err(unknown(&err)));
             }
         }
@@ -245,9 +251,14 @@ async fn write_alone(db: &Db, save: &FinalSave) -> Result<u64, DbErr> {
         then: &writes,
     };
     match db.commit_groups(true, &[group]).await {
-        Ok((_, saved)) => saved.map(|mut each| answer_changed(&each.pop().unwrap_or_default())),
+        Ok((_, Ok(mut changed))) => Ok(answer_changed(&changed.pop().unwrap_or_default())),
+        // Settled, and the answer not saved (or not surely).
+        Ok((_, Err(err))) => {
+            save.release_row(db).await;
+            Err(err)
+        }
         Err(err) => {
-            quota::settle(db, &save.reservation, save.charged).await;
+            save.settle_alone(db).await;
             Err(err)
         }
     }
