@@ -136,9 +136,15 @@ pub(super) async fn finish(
             },
         })
     });
+    // Kept only as the model asked for: the key names that one, and a hit is labelled
+    // with it, so a fallback model's answer must not be served as its.
+    let asked_for = turn.candidates.first().map(|c| c.model.as_str());
     let cache = match (&turn.cache_key, &answer.model) {
         (Some(key), Some(model))
-            if out.status == "complete" && !out.cached && out.tool_calls.is_empty() =>
+            if out.status == "complete"
+                && !out.cached
+                && out.tool_calls.is_empty()
+                && asked_for == Some(model.as_str()) =>
         {
             Some(crate::cache::put(
                 turn.ctx.workspace_id,

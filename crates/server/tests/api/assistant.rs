@@ -665,6 +665,39 @@ async fn identical_deterministic_requests_hit_the_cache(app: TestApp) {
     )
     .await;
     assert_eq!(fake.request_count(), 2);
+
+    // An answer by a fallback model is not kept for the model asked for: a hit would be
+    // served, and billed, as that model's.
+    let r = o
+        .put(
+            &format!("/api/v1/workspaces/{ws}/ai/settings"),
+            json!({ "default_model": "fake-small", "fallback_models": ["fake-large"] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let url = |conv: &str| format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let question = json!({ "content": "what is 3+3?", "temperature": 0 });
+    fake.push_many([500, 502, 503].map(|code| Behavior::Status {
+        code,
+        retry_after: None,
+    }));
+    let c = conversation(&o, &ws, json!({ "title": "C" })).await;
+    let fell_back = o.post(&url(&c), question.clone()).await;
+    assert_eq!(
+        fell_back.body["assistant_message"]["model"], "fake-large",
+        "{}",
+        fell_back.text
+    );
+    let calls = fake.request_count();
+    let d = conversation(&o, &ws, json!({ "title": "D" })).await;
+    let again = o.post(&url(&d), question).await;
+    assert_eq!(
+        again.body["assistant_message"]["cached"], false,
+        "{}",
+        again.text
+    );
+    assert_eq!(again.body["assistant_message"]["model"], "fake-small");
+    assert_eq!(fake.request_count(), calls + 1);
 }
 
 /// A conversation downloads as Markdown (the branch being shown, to read) or as JSON
