@@ -67,17 +67,22 @@ export function UsagePage() {
     );
   }
 
-  const report = byDay.data;
+  // While another period loads, its figures show as loading, never the last period's under
+  // the new one's name. The quota is the same whatever the period: it stays.
+  const fresh = <T,>(q: { data: T | undefined; isPlaceholderData: boolean }) => (q.isPlaceholderData ? undefined : q.data);
+  const report = fresh(byDay);
+  const memberReport = fresh(byMember);
+  const modelReport = fresh(byModel);
   const days = report
     ? daysIn(range.from, range.to).map((key) => {
         const row = report.items.find((r) => r.key === key);
         return { key, label: formatDay(key), values: row ? split(row) : [0, 0] };
       })
     : [];
-  const members = [...(byMember.data?.items ?? [])]
+  const members = [...(memberReport?.items ?? [])]
     .sort((a, b) => b.total_tokens - a.total_tokens)
     .map((r) => ({ key: r.key, label: r.label || "Unknown", values: split(r) }));
-  const models = [...(byModel.data?.items ?? [])].sort((a, b) => b.total_tokens - a.total_tokens);
+  const models = [...(modelReport?.items ?? [])].sort((a, b) => b.total_tokens - a.total_tokens);
   const totals = report?.totals;
   const nothing = report && report.items.length === 0;
 
@@ -85,7 +90,7 @@ export function UsagePage() {
     <>
       {header}
       <div className="grid gap-6">
-        <QuotaCard report={report} />
+        <QuotaCard report={byDay.data} />
         {nothing ? (
           <EmptyState
             icon={ChartColumn}
@@ -123,7 +128,7 @@ export function UsagePage() {
                   <CardDescription>People, and API keys used by programs.</CardDescription>
                 </CardHeader>
                 <CardContent>
-                  {byMember.data ? (
+                  {memberReport ? (
                     members.length > 0 ? (
                       <BarChart title="Tokens per member" data={members} series={SERIES} orientation="horizontal" />
                     ) : (
@@ -147,7 +152,7 @@ export function UsagePage() {
                     </TR>
                   </THead>
                   <TBody>
-                    {!byModel.data ? (
+                    {!modelReport ? (
                       <TableSkeletonRows columns={5} rows={2} />
                     ) : (
                       models.map((m) => (
