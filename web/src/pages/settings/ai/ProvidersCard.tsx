@@ -112,6 +112,7 @@ function ProviderRow({
   provider,
   index,
   count,
+  moving,
   onMove,
   onEdit,
   onDelete,
@@ -119,6 +120,8 @@ function ProviderRow({
   provider: ProviderView;
   index: number;
   count: number;
+  /** An order is being saved: the next move waits for it, or the two would interleave. */
+  moving: boolean;
   onMove: (delta: number) => void;
   onEdit: () => void;
   onDelete: () => void;
@@ -178,10 +181,10 @@ function ProviderRow({
             }}
             className="mr-2"
           />
-          <Button variant="ghost" size="icon-sm" aria-label={`Move ${provider.name} up`} disabled={index === 0} onClick={() => onMove(-1)}>
+          <Button variant="ghost" size="icon-sm" aria-label={`Move ${provider.name} up`} disabled={moving || index === 0} onClick={() => onMove(-1)}>
             <ArrowUp aria-hidden />
           </Button>
-          <Button variant="ghost" size="icon-sm" aria-label={`Move ${provider.name} down`} disabled={index === count - 1} onClick={() => onMove(1)}>
+          <Button variant="ghost" size="icon-sm" aria-label={`Move ${provider.name} down`} disabled={moving || index === count - 1} onClick={() => onMove(1)}>
             <ArrowDown aria-hidden />
           </Button>
           <Button
@@ -268,6 +271,7 @@ export function ProvidersCard() {
               provider={prov}
               index={i}
               count={list.length}
+              moving={reorder.isPending}
               onMove={(delta) =>
                 reorder.mutate(moved(list, i, delta), {
                   onSuccess: () => toast({ title: "Order saved", description: `${prov.name} is now tried ${i + delta === 0 ? "first" : `#${i + delta + 1}`}.` }),
