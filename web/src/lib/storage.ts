@@ -16,4 +16,22 @@ export function writeLocal(key: string, value: string | null): void {
   }
 }
 
+/** The same for this tab's storage: kept across reloads, gone with the tab. */
+export function readSession(key: string): string | null {
+  try {
+    return sessionStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+export function writeSession(key: string, value: string | null): void {
+  try {
+    if (value === null) sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, value);
+  } catch {
+    // ignore
+  }
+}
+
 export const LAST_WORKSPACE_KEY = "nexus-last-workspace";

@@ -17,7 +17,18 @@ import { Composer, type ComposerHandle } from "./Composer";
 import { type MessageActions, MessageItem } from "./MessageItem";
 import { EscalateToggle, ModelPicker } from "./ModelPicker";
 import { Kbd, MOD_KEY } from "./shortcuts";
-import { dismissTurn, displayMessages, isRunning, retryTurn, startTurn, stopTurn, useLiveTurn } from "./turns";
+import {
+  dismissTurn,
+  displayMessages,
+  isRunning,
+  type LiveTurn,
+  retryTurn,
+  STOPPED_BEFORE_SENDING,
+  startTurn,
+  stopTurn,
+  type TurnKind,
+  useLiveTurn,
+} from "./turns";
 import type { ChatMessage } from "./types";
 
 export interface ChatViewProps {
@@ -69,6 +80,8 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   const largeModel = models?.find((m) => m.is_large)?.id;
   const [newModel, setNewModel] = useState<string | undefined>(undefined);
   const [escalate, setEscalate] = useState(false);
+  /** A refused edit, back in its message's edit box. */
+  const [reopenEdit, setReopenEdit] = useState<{ id: string; text: string } | null>(null);
   const model = conversationId ? conversation?.model : (newModel ?? defaultModel);
 
   const messages = useMemo(() => displayMessages(saved.data ?? [], live), [saved.data, live]);
@@ -80,17 +93,12 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   // Opening another conversation starts at its latest message.
   useEffect(() => jumpToLatest(false), [conversationId, jumpToLatest]);
 
-  const anchor = () => {
-    const list = saved.data ?? [];
-    return list.length > 0 ? list[list.length - 1]!.id : null;
-  };
-
   const send = useCallback(
     (text: string) => {
       if (running) return false;
       const common = { workspaceId: ws.id, content: text, escalate: escalate && Boolean(largeModel) };
       const started = conversationId
-        ? startTurn(qc, { ...common, conversationId, kind: "send", anchorId: anchor() })
+        ? startTurn(qc, { ...common, conversationId, kind: "send", anchorId: lastSavedId(messages, live), shown: messages })
         : startTurn(qc, {
             ...common,
             conversationId: null,
@@ -99,10 +107,24 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             create: () => createConversation(ws.id, model ? { model } : {}),
             onCreated,
           });
-      if (started) jumpToLatest(false);
+      if (started) {
+        jumpToLatest(false);
+        setEscalate(false);
+      }
       return started;
     },
-    [running, ws.id, escalate, largeModel, conversationId, qc, model, onCreated, jumpToLatest, saved.data],
+    [running, ws.id, escalate, largeModel, conversationId, qc, model, onCreated, jumpToLatest, messages, live],
+  );
+
+  /** After an action that removed the button it was started from, the composer has the focus. */
+  const started = useCallback(
+    (ok: boolean) => {
+      if (!ok) return;
+      setEscalate(false);
+      jumpToLatest(false);
+      composerRef.current?.focus();
+    },
+    [jumpToLatest, composerRef],
   );
 
   // Stable pieces of the mutation, so messages don't re-render on every streamed word.
@@ -113,21 +135,27 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
       busy: running || switching,
       onRegenerate: (m) => {
         if (!conversationId) return;
+        if (m.optimistic) {
+          // An answer that failed before it was saved: run its turn again.
+          retryTurn(qc, ws.id, conversationId);
+          return;
+        }
         const question = (saved.data ?? []).find((x) => x.id === m.parentId);
-        startTurn(qc, {
-          workspaceId: ws.id,
-          conversationId,
-          kind: "regenerate",
-          anchorId: m.parentId,
-          content: question?.content ?? "",
-          targetId: m.id,
-          escalate: escalate && Boolean(largeModel),
-        });
-        jumpToLatest(false);
+        started(
+          startTurn(qc, {
+            workspaceId: ws.id,
+            conversationId,
+            kind: "regenerate",
+            anchorId: m.parentId,
+            content: question?.content ?? "",
+            targetId: m.id,
+            escalate: escalate && Boolean(largeModel),
+          }),
+        );
       },
       onEdit: (m, content) => {
-        if (!conversationId) return;
-        startTurn(qc, {
+        if (!conversationId) return false;
+        const ok = startTurn(qc, {
           workspaceId: ws.id,
           conversationId,
           kind: "edit",
@@ -136,7 +164,11 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           targetId: m.id,
           escalate: escalate && Boolean(largeModel),
         });
+        started(ok);
+        return ok;
       },
+      reopenEdit,
+      onReopened: () => setReopenEdit(null),
       onSwitch: (targetId) => {
         if (!conversationId) return;
         mutate(
@@ -145,7 +177,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
         );
       },
     }),
-    [canWrite, running, switching, mutate, conversationId, saved.data, qc, ws.id, escalate, largeModel, jumpToLatest],
+    [canWrite, running, switching, mutate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit],
   );
 
   const changeModel = (m: string) => {
@@ -156,7 +188,10 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
     update.mutate({ id: conversationId, model: m }, { onError: (err) => toastError(err, "Couldn't change the model") });
   };
 
-  if (conversationId && saved.isError) {
+  // A reload that failed while the messages are on screen (a blip, a restart) leaves them
+  // there; only a conversation that can't be read at all, or is gone, becomes the error.
+  const unreadable = saved.isError && (saved.data === undefined || (isApiError(saved.error) && [403, 404].includes(saved.error.status)));
+  if (conversationId && unreadable) {
     return (
       <div className="flex flex-1 items-start justify-center overflow-y-auto p-6">
         <ErrorState
@@ -198,15 +233,35 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
               ))}
             </ol>
           )}
-          {failure != null && (
+          {failure != null && live && (
             <TurnFailure
               error={failure}
+              kind={live.spec.kind}
               onRetry={() => retryTurn(qc, ws.id, conversationId)}
               onEdit={() => {
+                const { spec } = live;
                 const text = dismissTurn(ws.id, conversationId);
-                if (text) composerRef.current?.setText(text);
+                if (text == null) return;
+                // A refused edit goes back into its message's edit box, not the composer:
+                // sent from there it would be a new message, not a new version.
+                if (spec.kind === "edit" && spec.targetId) setReopenEdit({ id: spec.targetId, text });
+                else composerRef.current?.setText(text);
               }}
             />
+          )}
+          {conversationId && saved.isError && !unreadable && (
+            <Alert
+              variant="warning"
+              className="mt-4"
+              title="Couldn't load the latest messages"
+              action={
+                <Button size="sm" variant="outline" onClick={() => saved.refetch()}>
+                  Try again
+                </Button>
+              }
+            >
+              {describeError(saved.error).description}
+            </Alert>
           )}
         </div>
       </div>
@@ -225,6 +280,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           <Composer
             ref={composerRef}
             busy={running}
+            draftKey={`${ws.id}:${conversationId ?? "new"}`}
             stopping={live?.phase === "stopping"}
             disabled={loading}
             onSend={send}
@@ -260,6 +316,20 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
       </div>
     </div>
   );
+}
+
+/**
+ * The last message on screen that the server has: what a new message hangs under. Right
+ * after a turn ends, that is the turn's own answer, before the saved list has caught up.
+ */
+function lastSavedId(shown: readonly ChatMessage[], live: LiveTurn | undefined): string | null {
+  for (let i = shown.length - 1; i >= 0; i--) {
+    const m = shown[i]!;
+    if (!m.optimistic) return m.id;
+    // A stopped answer: the server saves it under the id its turn was told.
+    if (live?.answerId && m.id === live.assistant.id) return live.answerId;
+  }
+  return null;
 }
 
 function MessagesSkeleton() {
@@ -340,11 +410,13 @@ function NotConfigured() {
 }
 
 /** A message the server refused (quota, permissions, configuration): say why, offer a way on. */
-function TurnFailure({ error, onRetry, onEdit }: { error: unknown; onRetry: () => void; onEdit: () => void }) {
+function TurnFailure({ error, kind, onRetry, onEdit }: { error: unknown; kind: TurnKind; onRetry: () => void; onEdit: () => void }) {
   const ws = useWorkspace();
-  const { title, description } = describeError(error);
   const code = isApiError(error) ? error.code : "";
-  const retryable = !isApiError(error) || error.isNetwork || error.status >= 500 || error.status === 429 || error.status === 409;
+  const stopped = code === STOPPED_BEFORE_SENDING;
+  const { title, description } = stopped ? { title: "Stopped", description: (error as Error).message } : describeError(error);
+  const retryable =
+    stopped || !isApiError(error) || error.isNetwork || error.status >= 500 || error.status === 429 || error.status === 409;
   return (
     <div role="alert" className="mt-3 ml-auto grid max-w-[85%] gap-2 rounded-xl border border-destructive/30 bg-destructive-soft px-4 py-3 text-sm text-destructive-soft-foreground" data-turn-failure>
       <p className="font-medium">Not sent: {title}</p>
@@ -361,7 +433,7 @@ function TurnFailure({ error, onRetry, onEdit }: { error: unknown; onRetry: () =
           </Button>
         )}
         <Button size="sm" variant="ghost" onClick={onEdit}>
-          Edit message
+          {kind === "regenerate" ? "Dismiss" : "Edit message"}
         </Button>
       </div>
     </div>

@@ -4,6 +4,7 @@ import {
   type KeyboardEvent,
   type ReactNode,
   useCallback,
+  useEffect,
   useImperativeHandle,
   useLayoutEffect,
   useRef,
@@ -11,6 +12,7 @@ import {
 } from "react";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/lib/cn";
+import { readSession, writeSession } from "@/lib/storage";
 
 export interface KeyInfo {
   key: string;
@@ -46,15 +48,26 @@ export interface ComposerProps {
   /** Model picker and the like, under the text. */
   tools?: ReactNode;
   hint?: ReactNode;
+  /**
+   * Where the unsent text is kept (this tab's storage), so that it is still there after
+   * opening another conversation or reloading. One per conversation.
+   */
+  draftKey?: string;
 }
+
+const draftStorageKey = (key: string) => `nexus-draft:${key}`;
 
 const MAX_HEIGHT = 240;
 
 export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Composer(
-  { onSend, onStop, busy, stopping, disabled, placeholder = "Message the assistant…", tools, hint },
+  { onSend, onStop, busy, stopping, disabled, placeholder = "Message the assistant…", tools, hint, draftKey },
   ref,
 ) {
-  const [text, setText] = useState("");
+  const [text, setText] = useState(() => (draftKey ? (readSession(draftStorageKey(draftKey)) ?? "") : ""));
+
+  useEffect(() => {
+    if (draftKey) writeSession(draftStorageKey(draftKey), text === "" ? null : text);
+  }, [draftKey, text]);
   const area = useRef<HTMLTextAreaElement>(null);
 
   useImperativeHandle(ref, () => ({

@@ -1,5 +1,5 @@
 import { AlertCircle, Bot, Brain, Check, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, Zap } from "lucide-react";
-import { lazy, memo, Suspense, useEffect, useRef, useState } from "react";
+import { forwardRef, lazy, memo, Suspense, useEffect, useRef, useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
@@ -23,20 +23,27 @@ export interface MessageActions {
   canWrite: boolean;
   /** A turn is running: actions that start another wait. */
   busy: boolean;
+  /** Answer again; for an answer that failed before it was saved, run its turn again. */
   onRegenerate: (m: ChatMessage) => void;
-  onEdit: (m: ChatMessage, content: string) => void;
+  /** False when the edit could not start (another turn is running). */
+  onEdit: (m: ChatMessage, content: string) => boolean;
   onSwitch: (targetId: string) => void;
+  /** A refused edit to put back in its message's edit box. */
+  reopenEdit?: { id: string; text: string } | null;
+  onReopened?: () => void;
 }
 
-function IconAction({ label, onClick, disabled, children }: { label: string; onClick: () => void; disabled?: boolean; children: React.ReactNode }) {
-  return (
-    <Tooltip content={label}>
-      <Button variant="ghost" size="icon-sm" className="size-7 text-muted-foreground hover:text-foreground" aria-label={label} onClick={onClick} disabled={disabled}>
-        {children}
-      </Button>
-    </Tooltip>
-  );
-}
+const IconAction = forwardRef<HTMLButtonElement, { label: string; onClick: () => void; disabled?: boolean; children: React.ReactNode }>(
+  function IconAction({ label, onClick, disabled, children }, ref) {
+    return (
+      <Tooltip content={label}>
+        <Button ref={ref} variant="ghost" size="icon-sm" className="size-7 text-muted-foreground hover:text-foreground" aria-label={label} onClick={onClick} disabled={disabled}>
+          {children}
+        </Button>
+      </Tooltip>
+    );
+  },
+);
 
 function CopyAction({ text }: { text: string }) {
   const [copied, setCopied] = useState(false);
@@ -111,7 +118,9 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const area = useRef<HTMLTextAreaElement>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
   const info = branchInfo(message);
+  const { reopenEdit, onReopened } = actions;
 
   useEffect(() => {
     if (editing) {
@@ -121,11 +130,29 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
     }
   }, [editing]);
 
+  useEffect(() => {
+    if (reopenEdit?.id !== message.id) return;
+    setDraft(reopenEdit.text);
+    setEditing(true);
+    onReopened?.();
+  }, [reopenEdit, onReopened, message.id]);
+
+  const cancel = () => {
+    setEditing(false);
+    setDraft(message.content);
+    // Back to the button that opened the box (rendered again once editing ends).
+    requestAnimationFrame(() => editButton.current?.focus());
+  };
+
   const submit = () => {
     const text = draft.trim();
-    if (!text) return;
-    setEditing(false);
-    if (text !== message.content.trim()) actions.onEdit(message, draft);
+    // While another answer is being written the edit waits, as the button does.
+    if (!text || actions.busy) return;
+    if (text === message.content.trim()) {
+      cancel();
+      return;
+    }
+    if (actions.onEdit(message, draft)) setEditing(false);
   };
 
   if (editing) {
@@ -142,8 +169,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
           onKeyDown={(e) => {
             if (e.key === "Escape") {
               e.preventDefault();
-              setEditing(false);
-              setDraft(message.content);
+              cancel();
               return;
             }
             if (composerKeyAction({ key: e.key, shiftKey: e.shiftKey, altKey: e.altKey, isComposing: e.nativeEvent.isComposing }) === "send") {
@@ -155,14 +181,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
           className="w-full resize-y bg-transparent text-sm leading-6 outline-none"
         />
         <div className="flex justify-end gap-2">
-          <Button
-            variant="outline"
-            size="sm"
-            onClick={() => {
-              setEditing(false);
-              setDraft(message.content);
-            }}
-          >
+          <Button variant="outline" size="sm" onClick={cancel}>
             Cancel
           </Button>
           <Button size="sm" onClick={submit} disabled={!draft.trim() || actions.busy}>
@@ -189,6 +208,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
         {!message.optimistic && <CopyAction text={message.content} />}
         {actions.canWrite && !message.optimistic && (
           <IconAction
+            ref={editButton}
             label="Edit and resend"
             disabled={actions.busy}
             onClick={() => {
@@ -272,7 +292,7 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
           <div role="alert" className="flex flex-wrap items-center gap-3 rounded-lg border border-destructive/30 bg-destructive-soft px-3 py-2 text-sm text-destructive-soft-foreground">
             <AlertCircle className="size-4 shrink-0" aria-hidden />
             <span className="min-w-0 flex-1">{message.error?.message ?? "The answer failed."}</span>
-            {actions.canWrite && !message.optimistic && (
+            {actions.canWrite && (
               <Button size="sm" variant="outline" onClick={() => actions.onRegenerate(message)} disabled={actions.busy}>
                 <RefreshCw aria-hidden /> Retry
               </Button>

@@ -128,6 +128,14 @@ export function useUpdateConversation(ws: string) {
   });
 }
 
+export function deleteConversation(ws: string, id: string) {
+  return unwrap(
+    api.DELETE("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}", {
+      params: { path: { workspace_id: ws, conversation_id: id } },
+    }),
+  );
+}
+
 /**
  * Delete a conversation. Its cached reads go with `forget`, which the caller calls once it
  * has moved off the conversation: removed while its chat is still on screen, they would
@@ -136,12 +144,7 @@ export function useUpdateConversation(ws: string) {
 export function useDeleteConversation(ws: string) {
   const qc = useQueryClient();
   const mutation = useMutation({
-    mutationFn: (id: string) =>
-      unwrap(
-        api.DELETE("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}", {
-          params: { path: { workspace_id: ws, conversation_id: id } },
-        }),
-      ),
+    mutationFn: (id: string) => deleteConversation(ws, id),
     onSuccess: () => qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) }),
   });
   const forget = (id: string) => {

@@ -10,8 +10,8 @@
 import type { QueryClient } from "@tanstack/react-query";
 import { useSyncExternalStore } from "react";
 import type { ConversationView } from "@/api/client";
-import { describeError } from "@/api/errors";
-import { assistantKeys, fetchConversation, fetchMessages, stopAnswer } from "./api";
+import { ApiError, describeError, isApiError } from "@/api/errors";
+import { assistantKeys, deleteConversation, fetchConversation, fetchMessages, stopAnswer } from "./api";
 import { streamTurn, type TurnEvent } from "./stream";
 import type { ChatMessage } from "./types";
 
@@ -32,6 +32,12 @@ export interface TurnSpec {
   kind: TurnKind;
   /** The last saved message shown above the turn (null: the turn starts the conversation). */
   anchorId: string | null;
+  /**
+   * What the chat showed when the turn started, shown above it until the saved messages
+   * reach the anchor: a turn sent right after the last one ended (or was stopped) must not
+   * hide that exchange while its saved version is still on its way.
+   */
+  shown?: readonly ChatMessage[];
   /** The person's message (send, edit), or the question answered again (regenerate). */
   content: string;
   /** The message edited (edit) or answered again (regenerate). */
@@ -132,7 +138,7 @@ export function displayMessages(saved: readonly ChatMessage[], live: LiveTurn | 
   if (live.spec.anchorId === null) base = [];
   else {
     const i = saved.findIndex((m) => m.id === live.spec.anchorId);
-    base = i === -1 ? [...saved] : saved.slice(0, i + 1);
+    base = i !== -1 ? saved.slice(0, i + 1) : [...(live.spec.shown ?? saved)];
   }
   const out = [...base];
   if (live.user && !out.some((m) => m.id === live.user!.id)) out.push(live.user);
@@ -204,6 +210,25 @@ function turnBody(spec: TurnSpec): Record<string, unknown> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The code of the failure a turn shows when Stop came before the server took the message. */
+export const STOPPED_BEFORE_SENDING = "stopped_before_sending";
+
+function stoppedBeforeSending(): ApiError {
+  return new ApiError({
+    status: 499,
+    code: STOPPED_BEFORE_SENDING,
+    message: "You stopped it before it reached the assistant. Send it again, or edit it first.",
+  });
+}
+
+/**
+ * How long Stop waits for the server to take a message before it gives up on the request.
+ * Stop names the answer to the server, and the answer's id comes with the saved message:
+ * closing the request before that would leave an answer that finishes in the background
+ * (where the server is set to) running, unstoppable.
+ */
+const STOP_WAIT_MS = 3000;
+
 /** Refetch what a finished turn changed. */
 async function refresh(qc: QueryClient, ws: string, cid: string) {
   await Promise.all([
@@ -261,6 +286,13 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
     if (!cid) {
       if (!spec.create) throw new Error("a new chat needs `create`");
       const created = await spec.create();
+      if (turns.get(key)?.phase === "stopping" || controller.signal.aborted) {
+        // Stopped while the chat was being made: nothing was asked, so the empty chat goes
+        // and the message stays on screen to send again.
+        void deleteConversation(ws, created.id).catch(() => {});
+        update(key, n, (t) => ({ ...t, phase: "failed", failure: stoppedBeforeSending() }));
+        return;
+      }
       cid = created.id;
       qc.setQueryData(assistantKeys.conversation(ws, cid), created);
       qc.setQueryData(assistantKeys.messages(ws, cid), []);
@@ -281,11 +313,19 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
       path: turnPath(spec, cid),
       body: turnBody(spec),
       signal: controller.signal,
-      onEvent: (ev) => update(k, n, (t) => applyEvent(t, ev), ev.type === "delta" || ev.type === "reasoning"),
+      onEvent: (ev) => {
+        const t = update(k, n, (cur) => applyEvent(cur, ev), ev.type === "delta" || ev.type === "reasoning");
+        // Stop came before the server had taken the message: now it can be named.
+        if (ev.type === "message" && t?.phase === "stopping") stopNow(t);
+      },
     });
   } catch (err) {
     const k = key;
-    if (controller.signal.aborted) {
+    if (controller.signal.aborted && turns.get(k)?.answerId == null) {
+      // Stop gave up waiting before the server took the message (or the server refused
+      // it at that moment): keep it on screen to send again.
+      update(k, n, (t) => ({ ...t, phase: "failed", failure: isAbort(err) ? stoppedBeforeSending() : err }));
+    } else if (controller.signal.aborted) {
       update(k, n, (t) => ({ ...t, phase: "interrupted", assistant: { ...t.assistant, status: "interrupted" } }));
     } else if (turns.get(k)?.seq === n && turns.get(k)?.phase !== "sending") {
       // The connection broke after the server took the message: the server keeps the
@@ -308,7 +348,11 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
 
   const end = turns.get(key);
   if (!end || end.seq !== n || !cid) return;
-  if (end.phase === "failed") return;
+  if (end.phase === "failed") {
+    // A message Stop gave up on may have reached the server after all: show it if so.
+    if (isApiError(end.failure) && end.failure.code === STOPPED_BEFORE_SENDING) await refresh(qc, ws, cid);
+    return;
+  }
   if (end.phase === "interrupted") {
     await awaitSaved(qc, ws, cid);
     drop(key, n);
@@ -367,10 +411,26 @@ export function stopTurn(ws: string, cid: string | null): void {
   const key = keyOf(ws, cid);
   const t = turns.get(key);
   if (!t || !isRunning(t)) return;
-  update(key, t.seq, (cur) => ({ ...cur, phase: "stopping" }));
+  const stopping = update(key, t.seq, (cur) => ({ ...cur, phase: "stopping" }));
+  if (stopping?.answerId) {
+    stopNow(stopping);
+    return;
+  }
+  // Not taken yet (or the chat is still being made): the `message` event, or the end of
+  // creating the chat, finishes the stop; if the server says nothing, give up on it.
+  const n = t.seq;
+  setTimeout(() => controllers.get(n)?.abort(), STOP_WAIT_MS);
+}
+
+/** Ask the server to stop the turn's answer, and close the stream. */
+function stopNow(t: LiveTurn) {
   const conversation = t.conversationId;
-  if (t.answerId && conversation) void stopAnswer(ws, conversation, t.answerId).catch(() => {});
+  if (t.answerId && conversation) void stopAnswer(t.spec.workspaceId, conversation, t.answerId).catch(() => {});
   controllers.get(t.seq)?.abort();
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "AbortError";
 }
 
 /** Forget a failed turn; returns what the person had written, for the composer. */

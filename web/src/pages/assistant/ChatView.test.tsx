@@ -1,0 +1,226 @@
+/**
+ * The chat's edges: Stop before the server has the message, a turn sent right after the last
+ * one ended, reloads that fail with the messages on screen, refused edits, drafts.
+ */
+import { act, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { apiError, json, mockApi } from "../../../test/api-mock";
+import { answer, CID, conversation, FIRST, MODELS, message, serve, setUpAssistantTests, show, sseStream } from "../../../test/assistant";
+
+setUpAssistantTests();
+
+/** A promise the test settles. */
+function later<T>() {
+  let settle!: (v: T) => void;
+  const promise = new Promise<T>((r) => (settle = r));
+  return { promise, settle };
+}
+
+const composer = () => screen.getByRole("textbox", { name: "Message" });
+
+describe("ChatView: Stop", () => {
+  it("Stop before the server has the message waits for it, then stops that answer by name", async () => {
+    const stream = sseStream();
+    let aborted = false;
+    const { calls } = serve({
+      post: (req) => {
+        req.signal.addEventListener("abort", () => (aborted = true));
+        return stream.response(req.signal);
+      },
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "Tell me a story{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    // Nothing to name yet: closing now would leave an answer the server may finish anyway.
+    expect(aborted).toBe(false);
+
+    act(() => stream.send("message", { ...message("u2", "user", "Tell me a story", { parent_id: "a1" }), assistant_message_id: "a2" }));
+    await waitFor(() => expect(aborted).toBe(true));
+    expect(calls.some((c) => c.method === "POST" && c.path.endsWith("/messages/a2/stop"))).toBe(true);
+  });
+
+  it("Stop while a new chat is being made deletes the empty chat and keeps the message to send again", async () => {
+    const created = conversation({ title: "", message_count: 0, head_message_id: null });
+    const creating = later<Response>();
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations": () => creating.promise,
+      "DELETE /api/v1/workspaces/:ws/conversations/:cid": () => json(204, null),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    show("member", null);
+    await screen.findByRole("heading", { name: "What can I help with?" });
+    await userEvent.type(composer(), "Plan a trip{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    creating.settle(json(201, created));
+
+    const failure = await screen.findByText("Not sent: Stopped");
+    const box = failure.closest("[data-turn-failure]") as HTMLElement;
+    await waitFor(() => expect(calls.some((c) => c.method === "DELETE" && c.path.endsWith(`/conversations/${CID}`))).toBe(true));
+    expect(calls.some((c) => c.method === "POST" && c.path.endsWith("/messages"))).toBe(false);
+    expect(screen.getByText("Plan a trip")).toBeInTheDocument();
+    expect(within(box).getByRole("button", { name: "Retry" })).toBeInTheDocument();
+    await userEvent.click(within(box).getByRole("button", { name: "Edit message" }));
+    expect(composer()).toHaveValue("Plan a trip");
+  });
+});
+
+describe("ChatView: one turn after another", () => {
+  it("a message sent right after Stop keeps the stopped exchange on screen while its saved version loads", async () => {
+    const first = sseStream();
+    const second = sseStream();
+    const posts = [first, second];
+    let reload: ReturnType<typeof later<void>> | null = null;
+    let saved = FIRST;
+    mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": async () => {
+        // After Stop, the saved messages are slow to come back.
+        if (reload) await reload.promise;
+        return json(200, { items: saved, next_cursor: null });
+      },
+      "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => posts.shift()!.response(req.signal),
+      "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/stop": () => json(204, null),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "Tell me a long story{Enter}");
+    const user = message("u2", "user", "Tell me a long story", { parent_id: "a1" });
+    act(() => {
+      first.send("message", { ...user, assistant_message_id: "a2" });
+      first.send("delta", { text: "Once upon a time" });
+    });
+    await waitFor(() => expect(answer()).toHaveTextContent("Once upon a time"));
+
+    reload = later<void>();
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    await screen.findByRole("button", { name: "Send message" });
+    await userEvent.type(composer(), "Shorter, please{Enter}");
+
+    expect(screen.getByText("Shorter, please")).toBeInTheDocument();
+    expect(screen.getByText("Tell me a long story")).toBeInTheDocument();
+    expect(screen.getByText("Once upon a time")).toBeInTheDocument();
+
+    // The saved versions arrive and take the stopped exchange's place, each once.
+    saved = [...FIRST, user, message("a2", "assistant", "Once upon a time", { parent_id: "u2", status: "interrupted" })];
+    reload.settle();
+    await waitFor(() => expect(document.querySelector('[data-message-id="a2"]')).not.toBeNull());
+    expect(screen.getAllByText("Tell me a long story")).toHaveLength(1);
+    expect(screen.getByText("Shorter, please")).toBeInTheDocument();
+  });
+
+  it("a failed reload leaves the conversation on screen, with a way to try again", async () => {
+    const stream = sseStream();
+    let down = false;
+    mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () =>
+        down ? apiError(503, "unavailable", "The server is restarting.") : json(200, { items: FIRST, next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => stream.response(req.signal),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "Draft a reply{Enter}");
+    const user = message("u2", "user", "Draft a reply", { parent_id: "a1" });
+    act(() => stream.send("message", user));
+    down = true;
+    act(() => {
+      stream.send("done", message("a2", "assistant", "Dear customer,", { parent_id: "u2" }));
+      stream.close();
+    });
+
+    expect(await screen.findByText("Couldn't load the latest messages")).toBeInTheDocument();
+    expect(screen.getByText("Hello! How can I help?")).toBeInTheDocument();
+    expect(composer()).toBeInTheDocument();
+    down = false;
+    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
+    await waitFor(() => expect(screen.queryByText("Couldn't load the latest messages")).not.toBeInTheDocument());
+  });
+
+  it("Use large model is for the next message only", async () => {
+    const stream = sseStream();
+    const large = { id: "fake-large", provider_id: "p1", provider_name: "Fake", is_default: false, is_small: false, is_large: true };
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => stream.response(req.signal),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: [...MODELS, large], next_cursor: null }),
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    const toggle = await screen.findByRole("button", { name: "Use large model" });
+    await userEvent.click(toggle);
+    expect(toggle).toHaveAttribute("aria-pressed", "true");
+    await userEvent.type(composer(), "Think hard{Enter}");
+    expect(calls.find((c) => c.method === "POST")?.body).toEqual({ content: "Think hard", escalate: true });
+    expect(screen.getByRole("button", { name: "Use large model" })).toHaveAttribute("aria-pressed", "false");
+  });
+});
+
+describe("ChatView: editing and drafts", () => {
+  it("Enter in an edit box while another answer is written keeps the edit open", async () => {
+    const stream = sseStream();
+    serve({ post: (req) => stream.response(req.signal) });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.click(screen.getByRole("button", { name: "Edit and resend" }));
+    const box = screen.getByRole("textbox", { name: "Edit your message" });
+    await userEvent.type(composer(), "Something else{Enter}");
+    await screen.findByRole("button", { name: "Stop generating" });
+    await userEvent.type(box, " there{Enter}");
+    expect(screen.getByRole("textbox", { name: "Edit your message" })).toHaveValue("Hi there");
+  });
+
+  it("a refused edit goes back into its message's edit box, not the composer", async () => {
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/edit": () =>
+        apiError(429, "ai_quota_exceeded", "This workspace's monthly AI token quota is used up.", { resets_at: "2026-02-01T00:00:00Z" }),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.click(screen.getByRole("button", { name: "Edit and resend" }));
+    const box = screen.getByRole("textbox", { name: "Edit your message" });
+    await userEvent.clear(box);
+    await userEvent.type(box, "Hello again{Enter}");
+    expect(calls.some((c) => c.method === "POST" && c.path.endsWith("/messages/u1/edit"))).toBe(true);
+    const failure = await screen.findByText(/Not sent: AI quota used up/);
+    await userEvent.click(within(failure.closest("[data-turn-failure]") as HTMLElement).getByRole("button", { name: "Edit message" }));
+    expect(await screen.findByRole("textbox", { name: "Edit your message" })).toHaveValue("Hello again");
+    expect(composer()).toHaveValue("");
+  });
+
+  it("Cancel in an edit box gives the focus back to its Edit button", async () => {
+    serve();
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.click(screen.getByRole("button", { name: "Edit and resend" }));
+    await userEvent.keyboard("{Escape}");
+    await waitFor(() => expect(screen.getByRole("button", { name: "Edit and resend" })).toHaveFocus());
+  });
+
+  it("an unsent message stays in its conversation's composer after leaving and coming back", async () => {
+    serve();
+    const first = show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "Half a thought");
+    first.unmount();
+
+    serve();
+    show();
+    await screen.findByText("Hello! How can I help?");
+    expect(composer()).toHaveValue("Half a thought");
+    await userEvent.clear(composer());
+    expect(sessionStorage.length).toBe(0);
+  });
+});
