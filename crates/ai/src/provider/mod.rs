@@ -39,11 +39,11 @@ pub struct ChatMessage {
 }
 
 impl ChatRequest {
-    /// An upper bound on the prompt's tokens, for a quota reservation: characters / 3
-    /// over-counts tokens for ordinary text, and costs nothing next to running the
-    /// tokenizer. The tools' schemas go with every request and count too.
+    /// An upper bound on the prompt's tokens, for a quota reservation, that costs
+    /// nothing next to running the tokenizer (see [`token_bound`]). The tools' schemas
+    /// go with every request and count too.
     pub fn prompt_estimate(&self) -> u64 {
-        let chars = |s: &str| s.len() as u64 / 3;
+        let chars = token_bound;
         let messages: u64 = self
             .messages
             .iter()
@@ -70,6 +70,28 @@ impl ChatRequest {
     pub fn cost_bound(&self) -> u64 {
         self.prompt_estimate() + u64::from(self.max_tokens.unwrap_or_default())
     }
+}
+
+/// At least as many tokens as `text` has, for ordinary text of any script, at the cost
+/// of one pass over its bytes: a third of its ASCII letters and digits (English runs
+/// about four to a token), half its ASCII spaces and punctuation (code is dense with
+/// them), and for every other character one less than its bytes (Cyrillic and Arabic,
+/// two bytes, are a token or less; Chinese and Japanese, three, one or two; emoji,
+/// four, up to three). A third of the bytes, as before, fell short for code and every
+/// script but Latin and Cyrillic: a reservation that falls short lets a workspace spend
+/// past its quota.
+pub fn token_bound(text: &str) -> u64 {
+    let (mut words, mut marks, mut other) = (0u64, 0u64, 0u64);
+    for b in text.bytes() {
+        match b {
+            b if b.is_ascii_alphanumeric() => words += 1,
+            b if b.is_ascii() => marks += 1,
+            // A character's first byte counts none, each continuation byte one.
+            0xC0.. => {}
+            _ => other += 1,
+        }
+    }
+    words.div_ceil(3) + marks.div_ceil(2) + other
 }
 
 impl ChatMessage {

@@ -40,4 +40,21 @@ mod tests {
         assert_eq!(super::count("hello world"), 2);
         assert!(super::count(&"word ".repeat(100)) >= 100);
     }
+
+    /// The quota reservation's cheap bound holds against the tokenizer in every script.
+    #[test]
+    fn the_reservation_bound_is_not_below_the_count() {
+        for text in [
+            "The quick brown fox jumps over the lazy dog. ".repeat(20),
+            "敏捷的棕色狐狸跳过了懒狗。我们明天去北京看长城吧。".repeat(10),
+            "素早い茶色の狐がのろまな犬を飛び越えた。".repeat(10),
+            "Привет, как дела? Всё хорошо, спасибо.".repeat(10),
+            "مرحبا، كيف حالك اليوم؟".repeat(10),
+            "🎉🚀✨🔥👍 ".repeat(20),
+            "fn main() { println!(\"{}\", 1 + 2); }\n".repeat(20),
+        ] {
+            let (bound, count) = (crate::provider::token_bound(&text), super::count(&text));
+            assert!(bound >= count, "{bound} < {count} for {text:.30}");
+        }
+    }
 }
