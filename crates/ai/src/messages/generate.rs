@@ -55,7 +55,7 @@ pub(super) async fn generate(
     let cancelled = cancel.cancelled();
     tokio::pin!(timed_out, cancelled);
     let between_tokens = metrics::histogram!("ai_time_between_tokens_seconds");
-    for _round in 0..MAX_TOOL_ROUNDS {
+    for round in 1..=MAX_TOOL_ROUNDS {
         // After an earlier round, what arrived (text, tool calls and results) is kept:
         // the answer is interrupted rather than failed.
         let failed = if out.candidate.is_some() {
@@ -200,6 +200,20 @@ pub(super) async fn generate(
             );
         }
         if out.error.is_some() || calls.is_empty() {
+            return;
+        }
+        if round == MAX_TOOL_ROUNDS {
+            // No round is left to give the results to the model: the tools are not run
+            // for nothing, and the answer does not pass for complete.
+            interrupt(
+                out,
+                (
+                    "ai_tool_rounds",
+                    format!(
+                        "The model asked for tools {MAX_TOOL_ROUNDS} times in a row; the answer stopped there, and what was written is kept."
+                    ),
+                ),
+            );
             return;
         }
         // The model asked for tools: run them as the member, then ask again.

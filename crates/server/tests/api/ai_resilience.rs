@@ -262,6 +262,34 @@ async fn a_failure_after_a_tool_round_keeps_what_arrived() {
     assert_eq!(saved["tool_calls"][0]["name"], "list_members");
 }
 
+/// A model that asks for tools round after round: the last round's tools are not run
+/// (no round is left to read their results), and the answer ends interrupted, saying
+/// why, with what the earlier rounds found kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_keeps_asking_for_tools_is_stopped_without_running_them_for_nothing() {
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    let (fake, o, ws, conv) = ai_owner(&app, "Loop").await;
+    fake.push_many((0..5).map(|_| Behavior::ToolCall {
+        name: "list_members".into(),
+        arguments: json!({}),
+    }));
+    let (_, events, raw) = send_streamed(&o, &ws, &conv, json!({ "content": "who?" })).await;
+    assert_eq!(last(&events).name, "error", "{raw}");
+    assert_eq!(last(&events).data["code"], "ai_tool_rounds", "{raw}");
+    let saved = &last(&events).data["assistant_message"];
+    assert_eq!(saved["status"], "interrupted", "{raw}");
+    assert_eq!(
+        saved["tool_calls"].as_array().map(Vec::len),
+        Some(4),
+        "{raw}"
+    );
+    let results = events.iter().filter(|e| e.name == "tool_result").count();
+    assert_eq!(results, 4, "{raw}");
+    assert_eq!(fake.request_count(), 5);
+}
+
 /// Awaited as one JSON document, an answer is not cut by the server's request timeout,
 /// and one cut short with what arrived kept is an answer (201), saying how it ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
