@@ -76,6 +76,9 @@ pub struct Turn {
     /// finish in the background.
     pub stop: CancellationToken,
     pub small_model_candidates: Vec<Candidate>,
+    /// The answers this one is another version of (a regeneration's), oldest first: its
+    /// `sibling_ids` in the `done` event, before the new one.
+    pub earlier_answers: Vec<Uuid>,
 }
 
 /// What a turn produced, for its final save (see [`super::saves`]).

@@ -169,7 +169,10 @@ pub(super) async fn finish(
         charged,
     };
     match ai.final_saves.write(&state.db, save).await? {
-        1 => Ok(MessageView::new(&answer, Vec::new())),
+        1 => {
+            let versions = turn.earlier_answers.iter().copied().chain([answer.id]);
+            Ok(MessageView::new(&answer, versions.collect()))
+        }
         _ => Err(AnswerGone.into()),
     }
 }

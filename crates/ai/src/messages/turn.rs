@@ -141,11 +141,12 @@ pub async fn prepare(
         .map(|m| catalog.candidates(&m))
         .unwrap_or_default();
 
-    // Where the new user message hangs (None for a regeneration, which reuses one).
-    let (parent, content, regenerate_of) = match kind {
+    // Where the new user message hangs (None for a regeneration, which reuses one), and
+    // the answers a regeneration is another version of.
+    let (parent, content, regenerate_of, earlier_answers) = match kind {
         TurnKind::Send { content } => {
             check_content(&content)?;
-            (Some(conv.head_message_id), content, None)
+            (Some(conv.head_message_id), content, None, Vec::new())
         }
         TurnKind::Edit {
             message_id,
@@ -156,7 +157,7 @@ pub async fn prepare(
                 .iter()
                 .find(|m| m.id == message_id && m.role == "user")
                 .ok_or(ApiError::NotFound)?;
-            (Some(target.parent_id), content, None)
+            (Some(target.parent_id), content, None, Vec::new())
         }
         TurnKind::Regenerate { message_id } => {
             let target = all
@@ -167,7 +168,12 @@ pub async fn prepare(
                 .iter()
                 .find(|m| Some(m.id) == target.parent_id)
                 .ok_or(ApiError::NotFound)?;
-            (None, user.content.clone(), Some(user.clone()))
+            (
+                None,
+                user.content.clone(),
+                Some(user.clone()),
+                siblings(&all, target),
+            )
         }
     };
 
@@ -241,6 +247,7 @@ pub async fn prepare(
         shared: conv.visibility == "workspace",
         stop: tokio_util::sync::CancellationToken::new(),
         small_model_candidates,
+        earlier_answers,
     };
     Ok(Prepared { turn, save })
 }

@@ -575,6 +575,14 @@ async fn regenerate_and_edit_keep_branches(app: TestApp) {
         again.body["assistant_message"]["content"],
         "a better answer"
     );
+    let better = again.body["assistant_message"]["id"].clone();
+    // The new answer says, as it is saved, which versions there are.
+    assert_eq!(
+        again.body["assistant_message"]["sibling_ids"],
+        json!([answer, better]),
+        "{}",
+        again.text
+    );
     let list = o.get(&base).await;
     assert_eq!(list.body["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(list.body["items"][1]["content"], "a better answer");
