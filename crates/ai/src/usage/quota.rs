@@ -116,6 +116,8 @@ fn reserve_update(
     limit: u64,
 ) -> UpdateMany<quota_usage::Entity> {
     let n = tokens as i64;
+    // A limit past what the column holds (`u64::MAX` for "no limit") is no limit.
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     quota_usage::Entity::update_many()
         .col_expr(Column::Reserved, Expr::col(Column::Reserved).add(n))
         .filter(Column::WorkspaceId.eq(workspace_id))
@@ -125,7 +127,7 @@ fn reserve_update(
             Expr::col(Column::Used)
                 .add(Expr::col(Column::Reserved))
                 .add(n)
-                .lte(limit as i64),
+                .lte(limit),
         )
 }
 
@@ -470,6 +472,15 @@ mod tests {
             lease: None,
             leased: 0,
         }
+    }
+
+    /// A limit above what PostgreSQL's bigint holds (an operator's `u64::MAX` for "no
+    /// limit") is the largest it holds, not a negative number that refuses everything.
+    #[test]
+    fn a_limit_past_the_column_is_no_limit() {
+        let update = reserve_update(Uuid::now_v7(), "2026-11", WORKSPACE_ROW, 10, u64::MAX);
+        let text = update.into_query().to_string(PostgresQueryBuilder);
+        assert!(text.contains(&format!("<= {}", i64::MAX)), "{text}");
     }
 
     fn sql(statements: &[UpdateStatement]) -> Vec<String> {
