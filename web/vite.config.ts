@@ -16,6 +16,13 @@ const MARKDOWN_PACKAGES = [
   "parse-entities", "property-information", "space-separated-tokens", "stringify-entities", "style-to-object", "trim-lines",
   "trough", "zwitch", "@ungap/structured-clone",
 ];
+// KaTeX and what only it needs: fetched with the first answer that has a formula.
+const MATH_PACKAGES = [
+  "katex", "rehype-katex", "remark-math", "micromark-extension-math", "mdast-util-math", "hast-util-from-dom",
+  "hast-util-from-html", "hast-util-from-html-isomorphic", "hast-util-from-parse5", "hast-util-parse-selector", "hastscript",
+  "parse5", "unist-util-remove-position", "vfile-location", "web-namespaces",
+];
+const mathChunk = new RegExp(`node_modules[\\\\/](${MATH_PACKAGES.join("|")})[\\\\/]`);
 const markdownChunk = new RegExp(
   `node_modules[\\\\/](${MARKDOWN_PACKAGES.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&") + (p.endsWith("-") ? "[^\\\\/]*" : "")).join("|")})[\\\\/]`,
 );
@@ -35,6 +42,9 @@ export default defineConfig({
         codeSplitting: {
           groups: [
             { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/ },
+            // What KaTeX shares with the Markdown renderer stays in the markdown chunk, which
+            // loads first: the math chunk imports from it, never the other way.
+            { name: "math", test: mathChunk, includeDependenciesRecursively: false },
             { name: "markdown", test: markdownChunk },
             { name: "vendor", test: /node_modules[\\/]/ },
           ],

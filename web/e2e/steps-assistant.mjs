@@ -161,10 +161,15 @@ export function register(step, state) {
     await page.locator(`li[data-conversation-id="${state.privateChat}"]`).getByText(state.privateTitle).waitFor();
   });
 
-  step("a code block in an answer is highlighted and copies with its button", async () => {
+  step("a code block in an answer is highlighted and copies with its button; math is typeset, money is not", async () => {
     const { page } = state.owner;
-    await send(page, "Here is the helper:\n\n```js\nfunction greet(name) {\n  return `Hello, ${name}!`;\n}\n```\n\nCan you check it?");
+    await send(page, "Here is the helper:\n\n```js\nfunction greet(name) {\n  return `Hello, ${name}!`;\n}\n```\n\nCan you check it? It costs $5 or $10, and a circle's area is $\\pi r^2$.");
     await answered(page);
+    // The formula, as MathML from KaTeX's own chunk (the page's CSP lets it load and draw).
+    const formula = lastAnswer(page).locator("math");
+    await formula.waitFor();
+    assert.equal(await formula.count(), 1);
+    assert.ok((await answerText(page)).includes("It costs $5 or $10"), "money stays text");
     const block = lastAnswer(page).locator("[data-code-block]");
     await block.waitFor();
     assert.ok((await block.locator(".hljs-keyword").count()) > 0, "the code is highlighted");

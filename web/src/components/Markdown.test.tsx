@@ -1,9 +1,27 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { Markdown } from "./Markdown";
 
 describe("Markdown (model answers)", () => {
+  it("renders math as MathML, however the model wrote it, and money as text", async () => {
+    const { container } = render(<Markdown text={"Inline $x^2$ and \\(\\sqrt{2}\\), shown:\n\n$$\n\\frac{a}{b}\n$$\n\nIt costs $5 and $10."} />);
+    // KaTeX arrives as a chunk of its own; until then the formulas show as their source.
+    await waitFor(() => expect(container.querySelectorAll("math")).toHaveLength(3));
+    const formulas = container.querySelectorAll("math");
+    expect(formulas[2]?.getAttribute("display")).toBe("block");
+    expect(container.querySelector("mfrac")).not.toBeNull();
+    expect(container.textContent).toContain("It costs $5 and $10.");
+  });
+
+  it("shows a formula KaTeX can't read as its source, and runs nothing in one", async () => {
+    const { container } = render(<Markdown text={"Bad $\\frac{1$ and $\\href{javascript:alert(1)}{x}$ but $y$"} />);
+    await waitFor(() => expect(container.querySelector("math")).not.toBeNull());
+    expect(container.textContent).toContain("\\frac{1");
+    expect(container.querySelector("a")).toBeNull();
+    expect(container.innerHTML).not.toMatch(/href="javascript:/i);
+  });
+
   it("shows raw HTML as text: a <script> never becomes an element", () => {
     const { container } = render(<Markdown text={"Hi <script>window.pwned = 1</script> and <b onmouseover=alert(1)>bold</b>\n\n<img src=x onerror=alert(1)>"} />);
     expect(container.querySelector("script")).toBeNull();

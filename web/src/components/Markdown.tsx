@@ -1,18 +1,19 @@
 /**
  * Markdown from an AI model (or anyone else): GFM, highlighted code with a copy button,
- * and nothing that can run. Raw HTML in the text is shown as text (never parsed into
+ * math (see `MathMarkdown`), and nothing that can run. Raw HTML in the text is shown as text (never parsed into
  * elements), links pass react-markdown's URL filter (no `javascript:`) and open in a new tab
  * without access to this one, and images become links: the page loads nothing from
  * elsewhere (the CSP would refuse it anyway).
  */
 import { Check, Copy, ImageIcon } from "lucide-react";
-import { memo, type ReactNode, useState } from "react";
+import { lazy, memo, type ReactNode, Suspense, useState } from "react";
 import ReactMarkdown, { type Components, defaultUrlTransform } from "react-markdown";
 import rehypeHighlight from "rehype-highlight";
 import remarkGfm from "remark-gfm";
 import { toast } from "@/components/ui/toast";
 import { copyText } from "@/lib/clipboard";
 import { cn } from "@/lib/cn";
+import { normalizeMath } from "./math";
 
 interface MdNode {
   type: string;
@@ -135,21 +136,39 @@ const components: Components = {
   ),
 };
 
-const remarkPlugins = [remarkGfm, remarkHtmlAsText];
-const rehypePlugins: Parameters<typeof ReactMarkdown>[0]["rehypePlugins"] = [[rehypeHighlight, { detect: false }]];
+type Options = Parameters<typeof ReactMarkdown>[0];
+export type Plugins = NonNullable<Options["remarkPlugins"]>;
+const remarkPlugins: Plugins = [remarkGfm, remarkHtmlAsText];
+const rehypePlugins: Plugins = [[rehypeHighlight, { detect: false }]];
 
-export const Markdown = memo(function Markdown({ text, className }: { text: string; className?: string }) {
+/** `source` rendered, with more plugins after ours (the math renderer's). */
+export function MarkdownView({ source, className, remark = [], rehype = [] }: { source: string; className?: string; remark?: Plugins; rehype?: Plugins }) {
   return (
     <div className={cn("markdown", className)}>
       <ReactMarkdown
-        remarkPlugins={remarkPlugins}
-        rehypePlugins={rehypePlugins}
+        remarkPlugins={remark.length > 0 ? [...remarkPlugins, ...remark] : remarkPlugins}
+        rehypePlugins={rehype.length > 0 ? [...rehypePlugins, ...rehype] : rehypePlugins}
         components={components}
         urlTransform={safeUrl}
         skipHtml={false}
       >
-        {text}
+        {source}
       </ReactMarkdown>
     </div>
+  );
+}
+
+// KaTeX is a chunk of its own, fetched with the first answer that has a formula; until it
+// is there, the answer shows with its formulas as their source.
+const MathMarkdown = lazy(() => import("./MathMarkdown"));
+
+export const Markdown = memo(function Markdown({ text, className }: { text: string; className?: string }) {
+  const source = normalizeMath(text);
+  const plain = <MarkdownView source={source} className={className} />;
+  if (!source.includes("$$")) return plain;
+  return (
+    <Suspense fallback={plain}>
+      <MathMarkdown source={source} className={className} />
+    </Suspense>
   );
 });
