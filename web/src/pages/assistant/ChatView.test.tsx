@@ -164,6 +164,36 @@ describe("ChatView: one turn after another", () => {
   });
 });
 
+describe("ChatView: regenerating", () => {
+  it("regenerates an answer with another model, as a new version", async () => {
+    const stream = sseStream();
+    const large = { id: "fake-large", provider_id: "p1", provider_name: "Fake", is_default: false, is_small: false, is_large: true };
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/regenerate": (req) => stream.response(req.signal),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: [...MODELS, large], next_cursor: null }),
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.click(screen.getByRole("button", { name: "Regenerate with another model" }));
+    const menu = await screen.findByRole("menu");
+    expect(within(menu).getByRole("menuitem", { name: /fake-small/ })).toHaveTextContent("this answer's");
+    await userEvent.click(within(menu).getByRole("menuitem", { name: /fake-large/ }));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.path.endsWith("/messages/a1/regenerate"))).toBe(true));
+    expect(calls.find((c) => c.path.endsWith("/regenerate"))?.body).toEqual({ model: "fake-large" });
+  });
+
+  it("offers no choice of model when the workspace has one", async () => {
+    serve();
+    show();
+    await screen.findByText("Hello! How can I help?");
+    expect(screen.getByRole("button", { name: "Regenerate answer" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Regenerate with another model" })).not.toBeInTheDocument();
+  });
+});
+
 describe("ChatView: editing and drafts", () => {
   it("Enter in an edit box while another answer is written keeps the edit open", async () => {
     const stream = sseStream();

@@ -85,6 +85,8 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   const model = conversationId ? conversation?.model : (newModel ?? defaultModel);
 
   const messages = useMemo(() => displayMessages(saved.data ?? [], live), [saved.data, live]);
+  // Each model once, for "Regenerate with…" (a model two providers serve is one choice).
+  const choices = useMemo(() => [...new Set((models ?? []).map((m) => m.id))], [models]);
   const last = messages[messages.length - 1];
   const scroller = useRef<HTMLDivElement>(null);
   const { away, jumpToLatest } = useAutoScroll(scroller, `${messages.length}:${last?.content.length ?? 0}:${last?.toolCalls.length ?? 0}:${live?.phase ?? ""}`);
@@ -133,7 +135,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
     () => ({
       canWrite,
       busy: running || switching,
-      onRegenerate: (m) => {
+      onRegenerate: (m, withModel) => {
         if (!conversationId) return;
         if (m.optimistic) {
           // An answer that failed before it was saved: run its turn again.
@@ -150,9 +152,11 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             content: question?.content ?? "",
             targetId: m.id,
             escalate: escalate && Boolean(largeModel),
+            model: withModel,
           }),
         );
       },
+      models: choices,
       onEdit: (m, content) => {
         if (!conversationId) return false;
         const ok = startTurn(qc, {
@@ -177,7 +181,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
         );
       },
     }),
-    [canWrite, running, switching, mutate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit],
+    [canWrite, running, switching, mutate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit, choices],
   );
 
   const changeModel = (m: string) => {

@@ -1,7 +1,8 @@
-import { AlertCircle, Bot, Brain, Check, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, Zap } from "lucide-react";
+import { AlertCircle, Bot, Brain, Check, ChevronDown, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, Zap } from "lucide-react";
 import { forwardRef, lazy, memo, Suspense, useEffect, useRef, useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuLabel, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tooltip } from "@/components/ui/tooltip";
 import { copyText } from "@/lib/clipboard";
@@ -23,8 +24,13 @@ export interface MessageActions {
   canWrite: boolean;
   /** A turn is running: actions that start another wait. */
   busy: boolean;
-  /** Answer again; for an answer that failed before it was saved, run its turn again. */
-  onRegenerate: (m: ChatMessage) => void;
+  /**
+   * Answer again (with `model`, or the conversation's); for an answer that failed before
+   * it was saved, run its turn again.
+   */
+  onRegenerate: (m: ChatMessage, model?: string) => void;
+  /** The models a regeneration may pick from (none: no choice offered). */
+  models?: readonly string[];
   /** False when the edit could not start (another turn is running). */
   onEdit: (m: ChatMessage, content: string) => boolean;
   onSwitch: (targetId: string) => void;
@@ -308,6 +314,9 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
                 <RefreshCw aria-hidden />
               </IconAction>
             )}
+            {actions.canWrite && !message.optimistic && (actions.models?.length ?? 0) > 1 && (
+              <RegenerateWith message={message} actions={actions} />
+            )}
             <span className="ml-1.5 truncate opacity-0 transition-opacity group-hover/msg:opacity-100 group-focus-within/msg:opacity-100" data-stats>
               {stats(message)}
             </span>
@@ -320,6 +329,36 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
         )}
       </div>
     </div>
+  );
+}
+
+/** "Regenerate with…": the same question to another model, as a new version to compare. */
+function RegenerateWith({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
+  return (
+    <DropdownMenu>
+      <Tooltip content="Regenerate with another model">
+        <DropdownMenuTrigger asChild>
+          <Button
+            variant="ghost"
+            size="icon-sm"
+            className="size-7 text-muted-foreground hover:text-foreground"
+            aria-label="Regenerate with another model"
+            disabled={actions.busy}
+          >
+            <ChevronDown aria-hidden />
+          </Button>
+        </DropdownMenuTrigger>
+      </Tooltip>
+      <DropdownMenuContent align="start">
+        <DropdownMenuLabel>Regenerate with</DropdownMenuLabel>
+        {actions.models?.map((model) => (
+          <DropdownMenuItem key={model} onSelect={() => actions.onRegenerate(message, model)}>
+            <span className="font-mono text-xs">{model}</span>
+            {model === message.model && <span className="ml-auto pl-3 text-xs text-muted-foreground">this answer's</span>}
+          </DropdownMenuItem>
+        ))}
+      </DropdownMenuContent>
+    </DropdownMenu>
   );
 }
 

@@ -43,6 +43,8 @@ export interface TurnSpec {
   /** The message edited (edit) or answered again (regenerate). */
   targetId?: string;
   escalate?: boolean;
+  /** Answer with this model instead of the conversation's (regenerate with another). */
+  model?: string;
   create?: () => Promise<ConversationView>;
   /** Called once the new chat exists (to move to its URL). */
   onCreated?: (c: ConversationView) => void;
@@ -204,7 +206,8 @@ function turnPath(spec: TurnSpec, cid: string): string {
 function turnBody(spec: TurnSpec): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (spec.kind !== "regenerate") body.content = spec.content;
-  if (spec.escalate) body.escalate = true;
+  if (spec.model) body.model = spec.model;
+  else if (spec.escalate) body.escalate = true;
   return body;
 }
 
