@@ -246,7 +246,13 @@ async fn a_websocket_cancel_stops_the_answer_even_when_answers_finish_in_the_bac
 /// frame.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_takes_a_message_as_long_as_http_does() {
-    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+    // Room in the month's quota for what such a message may cost (up to three tokens an
+    // emoji): this is about the socket's frame size, not the quota.
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.plans.free.monthly_ai_tokens = 10_000_000;
+    })
+    .await
+    else {
         return;
     };
     let fake = FakeAi::start(None).await;
