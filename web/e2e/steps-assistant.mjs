@@ -356,8 +356,12 @@ export function register(step, state) {
     const search = page.getByRole("searchbox", { name: "Search conversations" });
     await page.waitForFunction(() => document.activeElement?.getAttribute("aria-label") === "Search conversations");
     await search.fill("offsite");
-    await page.getByRole("list", { name: "Search results" }).locator(`li[data-conversation-id="${state.privateChat}"]`).waitFor();
+    const result = page.getByRole("list", { name: "Search results" }).locator(`li[data-conversation-id="${state.privateChat}"]`);
+    await result.waitFor();
     assert.equal(await page.locator(`li[data-conversation-id="${state.sharedChat}"]`).count(), 0);
+    // Each result found in a message shows the words there, marked.
+    assert.equal((await result.locator("[data-match] mark").first().textContent())?.toLowerCase(), "offsite");
+    await shot(page, "37-assistant-search");
     await search.fill("");
     // "/" puts the cursor in the composer.
     await page.getByRole("heading", { level: 1 }).click();

@@ -877,6 +877,11 @@ export interface components {
             head_message_id?: string | null;
             /** Format: uuid */
             id: string;
+            /**
+             * @description In search results (`q`), where the words were found in a message, if they were
+             *     (a match in the title alone has none).
+             */
+            matched?: components["schemas"]["SearchMatch"];
             /** Format: int32 */
             message_count: number;
             model: string;
@@ -1098,6 +1103,11 @@ export interface components {
                 head_message_id?: string | null;
                 /** Format: uuid */
                 id: string;
+                /**
+                 * @description In search results (`q`), where the words were found in a message, if they were
+                 *     (a match in the title alone has none).
+                 */
+                matched?: components["schemas"]["SearchMatch"];
                 /** Format: int32 */
                 message_count: number;
                 model: string;
@@ -1463,6 +1473,16 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "member" | "admin" | "owner";
+        /** @description The newest message of a conversation that has the searched words. */
+        SearchMatch: {
+            /** Format: uuid */
+            message_id: string;
+            /**
+             * @description The message's text around the words (about 160 characters, on one line), with `…`
+             *     where it was cut.
+             */
+            snippet: string;
+        };
         SecretView: {
             /** Format: date-time */
             created_at: string;
@@ -2473,7 +2493,10 @@ export interface operations {
     list_conversations: {
         parameters: {
             query?: {
-                /** @description Words in the title or in any message. */
+                /**
+                 * @description Words in the title or in any message. Each result found by a message's text says
+                 *     which, and shows the text around the words (`matched`).
+                 */
                 q?: string;
                 /** @description Show archived conversations instead of current ones. */
                 archived?: boolean;

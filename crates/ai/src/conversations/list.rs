@@ -7,12 +7,14 @@ use nexus_kernel::roles::Permission;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{ConversationView, ListCursor, assistant_on, search_visible};
+use super::matches::newest_matches;
+use super::{ConversationView, ListCursor, assistant_on, escape_like, search_visible};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListConversationsParams {
-    /// Words in the title or in any message.
+    /// Words in the title or in any message. Each result found by a message's text says
+    /// which, and shows the text around the words (`matched`).
     pub q: Option<String>,
     /// Show archived conversations instead of current ones.
     pub archived: Option<bool>,
@@ -67,9 +69,18 @@ pub async fn list_conversations(
     } else {
         None
     };
-    let items = rows
+    let mut items: Vec<ConversationView> = rows
         .iter()
         .map(|c| ConversationView::new(c, &member.ctx))
         .collect();
+    if let Some(text) = params.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let ids: Vec<_> = rows.iter().map(|c| c.id).collect();
+        let needle = text.to_lowercase();
+        let mut found =
+            newest_matches(member.tx(), &member.ctx, &needle, &escape_like(text), &ids).await?;
+        for item in &mut items {
+            item.matched = found.remove(&item.id);
+        }
+    }
     Ok(axum::Json(List { items, next_cursor }))
 }

@@ -7,7 +7,10 @@ mod delete;
 mod get;
 mod import;
 mod list;
+mod matches;
 mod update;
+
+pub use matches::SearchMatch;
 
 use chrono::{DateTime, Utc};
 use nexus_identity::extract::Member;
@@ -77,6 +80,11 @@ pub struct ConversationView {
     pub can_write: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// In search results (`q`), where the words were found in a message, if they were
+    /// (a match in the title alone has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub matched: Option<SearchMatch>,
 }
 
 impl ConversationView {
@@ -100,6 +108,7 @@ impl ConversationView {
             can_write: can_write(c, ctx),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            matched: None,
         }
     }
 }

@@ -15,6 +15,7 @@ both_engines!(
     identical_deterministic_requests_hit_the_cache,
     conversations_export_as_markdown_and_json,
     an_exported_conversation_imports_with_its_branches,
+    search_results_show_where_the_words_were_found,
 );
 
 async fn answers_stream_and_are_saved(app: TestApp) {
@@ -990,4 +991,64 @@ async fn with_two_answers(
         .await;
     assert_eq!(again.status, 201, "{}", again.text);
     conv
+}
+
+/// A conversation found by a message's text says which message, with the text around
+/// the words; one found by its title alone says nothing more.
+async fn search_results_show_where_the_words_were_found(app: TestApp) {
+    let fake = FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let trip = conversation(&o, &ws, json!({ "title": "Trip" })).await;
+    let content = format!(
+        "{}we could visit the Alhambra in Granada{}",
+        "first some context, ".repeat(10),
+        ", and then much more after it".repeat(10)
+    );
+    let sent = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{trip}/messages"),
+            json!({ "content": content }),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    let named = conversation(&o, &ws, json!({ "title": "Alhambra tickets" })).await;
+
+    let found = o
+        .get(&format!("/api/v1/workspaces/{ws}/conversations?q=ALHAMBRA"))
+        .await;
+    assert_eq!(found.status, 200, "{}", found.text);
+    let items = found.body["items"].as_array().cloned().unwrap_or_default();
+    let by_id = |id: &str| items.iter().find(|c| c["id"] == id).cloned();
+    let trip = by_id(&trip).expect("found by its messages");
+    // The newest message with the words: the answer, which echoes them.
+    assert_eq!(
+        trip["matched"]["message_id"],
+        sent.body["assistant_message"]["id"]
+    );
+    let snippet = trip["matched"]["snippet"].as_str().unwrap_or_default();
+    assert!(
+        snippet.contains("visit the Alhambra in Granada"),
+        "{snippet}"
+    );
+    assert!(
+        snippet.starts_with('…') && snippet.ends_with('…'),
+        "{snippet}"
+    );
+    assert!(snippet.chars().count() <= 162, "{snippet}");
+    let named = by_id(&named).expect("found by its title");
+    assert!(named.get("matched").is_none(), "{named}");
+    // Without a search, no conversation says anything of the kind.
+    let all = o
+        .get(&format!("/api/v1/workspaces/{ws}/conversations"))
+        .await;
+    assert!(
+        all.body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|c| c.get("matched").is_none()),
+        "{}",
+        all.text
+    );
 }

@@ -96,6 +96,7 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
     <ConversationRow
       key={c.id}
       c={c}
+      searched={q}
       active={c.id === activeId}
       onNavigate={onNavigate}
       onRename={() => setRenaming(c)}
@@ -247,8 +248,26 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
   );
 });
 
+/** `text` with each place `words` occur (ignoring case) marked. */
+export function highlighted(text: string, words: string): React.ReactNode[] {
+  const needle = words.toLowerCase();
+  if (!needle) return [text];
+  const lower = text.toLowerCase();
+  const out: React.ReactNode[] = [];
+  let from = 0;
+  // Lower-casing keeps most texts' length; where it doesn't, the marks are skipped.
+  if (lower.length !== text.length) return [text];
+  for (let at = lower.indexOf(needle); at !== -1; at = lower.indexOf(needle, from)) {
+    out.push(text.slice(from, at), <mark key={at}>{text.slice(at, at + needle.length)}</mark>);
+    from = at + needle.length;
+  }
+  out.push(text.slice(from));
+  return out;
+}
+
 function ConversationRow({
   c,
+  searched,
   active,
   onNavigate,
   onRename,
@@ -257,6 +276,8 @@ function ConversationRow({
   onDelete,
 }: {
   c: ConversationView;
+  /** The search the list shows (its words are marked in a match's text). */
+  searched: string;
   active: boolean;
   onNavigate?: () => void;
   onRename: () => void;
@@ -278,8 +299,16 @@ function ConversationRow({
         )}
       >
         {c.pinned && <Pin className="size-3.5 shrink-0 -rotate-45 text-primary" aria-label="Pinned" />}
-        <span className={cn("min-w-0 flex-1 truncate", !c.title.trim() && "text-muted-foreground italic")} data-conversation-title>
-          {title}
+        <span className="grid min-w-0 flex-1">
+          <span className={cn("truncate", !c.title.trim() && "text-muted-foreground italic")} data-conversation-title>
+            {title}
+          </span>
+          {c.matched && (
+            // Why a search found it: the words in a message, with some text around them.
+            <span className="line-clamp-2 text-xs font-normal text-muted-foreground [&_mark]:rounded-sm [&_mark]:bg-warning-soft [&_mark]:px-0.5 [&_mark]:text-foreground" data-match>
+              {highlighted(c.matched.snippet, searched)}
+            </span>
+          )}
         </span>
         {c.visibility === "workspace" && <Users className="size-3.5 shrink-0 text-muted-foreground" aria-label="Shared with the workspace" />}
         <span className="sr-only">, {formatRelative(c.updated_at)}</span>

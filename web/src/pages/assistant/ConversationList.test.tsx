@@ -1,0 +1,41 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { json, mockApi } from "../../../test/api-mock";
+import { conversation, FIRST, MODELS, setUpAssistantTests, show } from "../../../test/assistant";
+import { highlighted } from "./ConversationList";
+
+setUpAssistantTests();
+
+describe("ConversationList: search", () => {
+  it("shows why each result was found: the words in a message, marked, with the text around them", async () => {
+    const found = conversation({
+      title: "Trip plans",
+      matched: { message_id: "a1", snippet: "…we could visit the Alhambra in Granada, and then…" },
+    });
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": (req) =>
+        json(200, { items: [new URL(req.url).searchParams.get("q") ? found : conversation()], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(screen.getByRole("searchbox", { name: "Search conversations" }), "alhambra");
+    const match = await waitFor(() => {
+      const el = document.querySelector("[data-match]");
+      expect(el).not.toBeNull();
+      return el as HTMLElement;
+    });
+    expect(match).toHaveTextContent("…we could visit the Alhambra in Granada, and then…");
+    expect(within(match).getByText("Alhambra").tagName).toBe("MARK");
+    expect(calls.some((c) => c.path.includes("q=alhambra"))).toBe(true);
+  });
+
+  it("marks every place the words occur, ignoring case", () => {
+    const parts = highlighted("Rome, then rome again", "ROME");
+    expect(parts.filter((p) => typeof p !== "string")).toHaveLength(2);
+    expect(highlighted("nothing here", "rome")).toEqual(["nothing here"]);
+  });
+});
