@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::matches::newest_matches;
-use super::{ConversationView, ListCursor, assistant_on, escape_like, search_visible};
+use super::{ConversationView, ListCursor, assistant_on, search_visible};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -75,9 +75,7 @@ pub async fn list_conversations(
         .collect();
     if let Some(text) = params.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let ids: Vec<_> = rows.iter().map(|c| c.id).collect();
-        let needle = text.to_lowercase();
-        let mut found =
-            newest_matches(member.tx(), &member.ctx, &needle, &escape_like(text), &ids).await?;
+        let mut found = newest_matches(member.tx(), &member.ctx, text, &ids).await?;
         for item in &mut items {
             item.matched = found.remove(&item.id);
         }

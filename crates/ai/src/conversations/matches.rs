@@ -2,7 +2,7 @@
 //! message that has them, and the text around them, so that the list can show why a
 //! conversation matched (a title rarely says).
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, FromQueryResult};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -39,14 +39,15 @@ struct Found {
     start: i64,
 }
 
-/// For each of `conversations` whose messages have `needle` (lower-case, as the search's
-/// `LIKE` compares), its newest such message and the text around the words. The text is
-/// cut in the database: a long message does not travel whole for a line of it.
+/// For each of `conversations` whose messages have `words` (as the search matches them),
+/// its newest such message and the text around the words. The text is cut in the
+/// database: a long message does not travel whole for a line of it. (Where the words
+/// start is found in the lower-cased text, which on SQLite lower-cases ASCII only: a
+/// word found there by another letter's case shows from the message's start.)
 pub async fn newest_matches(
     db: &impl ConnectionTrait,
     ctx: &TenantCtx,
-    needle: &str,
-    pattern: &str,
+    words: &str,
     conversations: &[Uuid],
 ) -> Result<HashMap<Uuid, SearchMatch>, ApiError> {
     if conversations.is_empty() {
@@ -62,7 +63,7 @@ pub async fn newest_matches(
         "instr"
     })
     .arg(lowered())
-    .arg(needle);
+    .arg(words.to_lowercase());
     let position = SimpleExpr::from(position);
     let start: SimpleExpr = Expr::case(position.clone().gt(BEFORE), position.sub(BEFORE))
         .finally(1)
@@ -79,7 +80,7 @@ pub async fn newest_matches(
         .from(message::Entity)
         .and_where(M::WorkspaceId.eq(ctx.workspace_id))
         .and_where(M::ConversationId.is_in(conversations.iter().copied()))
-        .and_where(lowered().like(LikeExpr::new(pattern).escape('\\')))
+        .and_where(super::contains_words(Expr::col(M::Content), words, backend))
         .order_by(M::Id, sea_orm::Order::Desc)
         .limit(MOST)
         .to_owned();

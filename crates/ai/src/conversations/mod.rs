@@ -19,10 +19,10 @@ use nexus_kernel::roles::Role;
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, AppState};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
+use sea_orm::sea_query::{BinOper, Expr, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -237,16 +237,45 @@ impl ListCursor {
     }
 }
 
-fn escape_like(q: &str) -> String {
-    let mut out = String::from("%");
-    for c in q.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+/// A text column that holds `words`, ignoring case, in Unicode. On PostgreSQL,
+/// `lower(column) LIKE '%words%'`. SQLite's `lower` and `LIKE` fold ASCII letters only
+/// ("éclair" would not find "Éclair"), so there each letter of the words becomes a
+/// class of its two cases in a `GLOB`: `*[éÉ][cC]lair*`.
+pub(crate) fn contains_words(
+    column: impl Into<SimpleExpr>,
+    words: &str,
+    backend: DbBackend,
+) -> SimpleExpr {
+    let column = column.into();
+    if backend == DbBackend::Sqlite {
+        let mut glob = String::from("*");
+        for c in words.chars() {
+            let (lower, upper) = (single(c.to_lowercase()), single(c.to_uppercase()));
+            match (lower, upper) {
+                (Some(l), Some(u)) if l != u => glob.extend(['[', l, u, ']']),
+                // GLOB's own characters stand for themselves inside a class.
+                _ if matches!(c, '*' | '?' | '[') => glob.extend(['[', c, ']']),
+                _ => glob.push(c),
+            }
         }
-        out.push(c);
+        glob.push('*');
+        return column.binary(BinOper::Custom("GLOB"), glob);
     }
-    out.push('%');
-    out
+    let mut pattern = String::from("%");
+    for c in words.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    SimpleExpr::from(Func::lower(column)).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// The one character a case mapping gives, if it gives one (`ß` upper-cases to `SS`).
+fn single(mut mapped: impl Iterator<Item = char>) -> Option<char> {
+    let first = mapped.next()?;
+    mapped.next().is_none().then_some(first)
 }
 
 /// Conversations the caller can see, pinned first, most recently active first; `query`
@@ -269,22 +298,20 @@ pub async fn search_visible(
         .filter(visible)
         .filter(C::Archived.eq(archived));
     if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
-        let pattern = escape_like(text);
+        let backend = db.get_database_backend();
         let in_messages = Query::select()
             .column(message::Column::ConversationId)
             .from(message::Entity)
             .and_where(message::Column::WorkspaceId.eq(ctx.workspace_id))
-            .and_where(
-                Expr::expr(Func::lower(Expr::col(message::Column::Content)))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
-            )
+            .and_where(contains_words(
+                Expr::col(message::Column::Content),
+                text,
+                backend,
+            ))
             .to_owned();
         q = q.filter(
             Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col(C::Title)))
-                        .like(LikeExpr::new(pattern).escape('\\')),
-                )
+                .add(contains_words(Expr::col(C::Title), text, backend))
                 .add(C::Id.in_subquery(in_messages)),
         );
     }

@@ -1038,6 +1038,39 @@ async fn search_results_show_where_the_words_were_found(app: TestApp) {
     assert!(snippet.chars().count() <= 162, "{snippet}");
     let named = by_id(&named).expect("found by its title");
     assert!(named.get("matched").is_none(), "{named}");
+    // Any letter's case, not only ASCII's (SQLite's own LIKE folds ASCII only).
+    let dessert = conversation(&o, &ws, json!({ "title": "Dessert" })).await;
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{dessert}/messages"),
+            json!({ "content": "Un Éclair au CAFÉ, s'il vous plaît" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let ids = |r: &nexus_testkit::Resp| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let accented = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations?q=%C3%A9CLAIR%20au%20caf%C3%A9"
+        ))
+        .await;
+    assert_eq!(ids(&accented), [dessert.clone()], "{}", accented.text);
+    // Wildcards are the characters they are: "f*t" is not "first … context".
+    let starred = o
+        .get(&format!("/api/v1/workspaces/{ws}/conversations?q=f*t"))
+        .await;
+    assert_eq!(ids(&starred), Vec::<String>::new(), "{}", starred.text);
+    let percent = o
+        .get(&format!("/api/v1/workspaces/{ws}/conversations?q=f%25t"))
+        .await;
+    assert_eq!(ids(&percent), Vec::<String>::new(), "{}", percent.text);
+
     // Without a search, no conversation says anything of the kind.
     let all = o
         .get(&format!("/api/v1/workspaces/{ws}/conversations"))
