@@ -1060,7 +1060,7 @@ async fn search_results_show_where_the_words_were_found(app: TestApp) {
             "/api/v1/workspaces/{ws}/conversations?q=%C3%A9CLAIR%20au%20caf%C3%A9"
         ))
         .await;
-    assert_eq!(ids(&accented), [dessert.clone()], "{}", accented.text);
+    assert_eq!(ids(&accented), [dessert.as_str()], "{}", accented.text);
     // Wildcards are the characters they are: "f*t" is not "first … context".
     let starred = o
         .get(&format!("/api/v1/workspaces/{ws}/conversations?q=f*t"))
