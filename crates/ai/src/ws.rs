@@ -36,7 +36,7 @@ use uuid::Uuid;
 use crate::AiService;
 use crate::messages::engine::{self, TurnEvent};
 use crate::messages::respond::event_parts;
-use crate::messages::{MAX_CONTENT_CHARS, Options, TurnKind, prepare};
+use crate::messages::{MAX_CONTENT_CHARS, Options, TurnKind};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(open_websocket))
@@ -208,18 +208,15 @@ async fn session(
                         escalate,
                         temperature,
                     };
-                    let prepared = prepare(
-                        &state,
-                        &ai,
+                    engine::prepare_and_start(
+                        state.clone(),
+                        ai.clone(),
                         member,
                         conversation_id,
                         TurnKind::Send { content },
                         opts,
                     )
-                    .await?;
-                    let stop = prepared.turn.stop.clone();
-                    let rx = engine::start(state.clone(), ai.clone(), prepared).await?;
-                    Ok::<_, ApiError>((rx, stop))
+                    .await
                 }
                 .await;
                 match result {

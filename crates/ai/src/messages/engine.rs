@@ -7,6 +7,7 @@
 //! durable commit is a disk flush, and waiting for it first would add its time (1 to 1.5
 //! ms on PostgreSQL, more in its tail) to every answer's first token.
 
+use nexus_identity::extract::Member;
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, AppState};
 use serde_json::Value;
@@ -15,11 +16,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::MessageView;
 use super::saves::{AnswerGone, finish};
-use super::turn::Prepared;
+use super::turn::{Options, Prepared, TurnKind};
 use crate::AiService;
 use crate::entities::message;
 use crate::provider::{ChatRequest, Usage};
@@ -106,6 +108,35 @@ pub(super) struct Outcome {
 /// future is dropped before it ends, the task is aborted (which cancels the upstream
 /// request), the save is rolled back and the reservation given back: the client gets the
 /// error and nothing is left behind, as if the provider had never been called.
+/// [`super::prepare`] a turn and [`start`] it in a task of its own, which runs to the end
+/// even if the request goes away meanwhile. A request dropped between its quota
+/// reservation and its save's commit (its client disconnecting at that moment) left the
+/// reservation held for the rest of the month, or gave back one that the commit it did
+/// not see had already handed to the answer, to be given back again by the recovery.
+/// Started, a turn whose events nobody reads ends as when its client leaves. The turn's
+/// events, and its stop token.
+pub async fn prepare_and_start(
+    state: AppState,
+    ai: Arc<AiService>,
+    member: Member,
+    conversation_id: Uuid,
+    kind: TurnKind,
+    opts: Options,
+) -> Result<(mpsc::Receiver<TurnEvent>, CancellationToken), ApiError> {
+    let tasks = state.tasks.clone();
+    let task = tasks.spawn(
+        async move {
+            let prepared = super::prepare(&state, &ai, member, conversation_id, kind, opts).await?;
+            let stop = prepared.turn.stop.clone();
+            let events = start(state, ai, prepared).await?;
+            Ok((events, stop))
+        }
+        .in_current_span(),
+    );
+    task.await
+        .map_err(|err| ApiError::Internal(anyhow::anyhow!("a turn's start failed: {err}")))?
+}
+
 pub async fn start(
     state: AppState,
     ai: Arc<AiService>,

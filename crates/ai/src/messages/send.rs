@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::respond::{TurnResult, respond};
 use super::turn::Options;
-use super::{TurnKind, engine, prepare};
+use super::{TurnKind, engine};
 use crate::AiService;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -168,7 +168,7 @@ async fn answer(
     kind: TurnKind,
     opts: Options,
 ) -> ApiResult<Response> {
-    let prepared = prepare(&state, &ai, member, conversation_id, kind, opts).await?;
-    let events = engine::start(state, ai, prepared).await?;
+    let (events, _) =
+        engine::prepare_and_start(state, ai, member, conversation_id, kind, opts).await?;
     Ok(respond(headers, events).await)
 }

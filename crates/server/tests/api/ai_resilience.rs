@@ -479,8 +479,70 @@ nexus_testkit::both_engines!(
     answers_streaming_together_are_each_checkpointed,
     answers_ending_together_are_each_saved_and_settled,
     members_answers_ending_together_settle_each_members_quota,
-    a_title_is_reserved_like_an_answer
+    a_title_is_reserved_like_an_answer,
+    clients_that_leave_at_any_moment_leave_nothing_reserved
 );
+
+/// Clients that go away at any moment of their message's start (each request gives up
+/// after 0 to 19 ms: before its reservation, between it and the save, during the
+/// commit, or once the answer streams) leave nothing reserved once the answers end:
+/// a turn's start runs to its end whatever its request does, then settles or gives
+/// back what it reserved.
+async fn clients_that_leave_at_any_moment_leave_nothing_reserved(app: TestApp) {
+    let limit = 1_000_000u64;
+    let Some((app, fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+        return;
+    };
+    fake.set_echo_delay(Duration::from_millis(5));
+    let mut convs = Vec::new();
+    for i in 0..40 {
+        convs.push(conversation(&o, &ws, json!({ "title": format!("Leaving {i}") })).await);
+    }
+    let mut sends = Vec::new();
+    for (i, conv) in convs.iter().enumerate() {
+        let request = o
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            )
+            .header("accept", "text/event-stream")
+            .json(&json!({ "content": format!("question {i}") }))
+            .timeout(Duration::from_millis(i as u64 % 20));
+        sends.push(tokio::spawn(async move {
+            // Read what comes until the time is up; the error is the point.
+            if let Ok(r) = request.send().await {
+                let _ = r.bytes().await;
+            }
+        }));
+    }
+    for send in sends {
+        send.await.expect("send");
+    }
+    // Every answer that started ends (interrupted, mostly) and is settled.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    for conv in &convs {
+        loop {
+            let list = o
+                .get(&format!(
+                    "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+                ))
+                .await;
+            let streaming = list.body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m["status"] == "streaming");
+            if !streaming {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{}", list.text);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+    assert_nothing_reserved(&app, &ws, limit, used).await;
+}
 
 /// Answers that end together: on PostgreSQL their final saves are written together,
 /// several workspaces' in one query (`FinalSaves`; groups of two to five in the runs
@@ -1490,6 +1552,53 @@ async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
     let held = value("SELECT count(*) AS held FROM messages WHERE reserved_tokens <> 0").await;
     let held: i64 = held.try_get("", "held").expect("held");
     assert_eq!(held, 0, "every answer's reservation was settled");
+}
+
+/// A client that leaves while its message is being saved (the save made slow here, on
+/// PostgreSQL, where the reservation commits before it): the turn's start runs to its end
+/// regardless, and once its answer ends nothing is left reserved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_during_the_save_leaves_nothing_reserved() {
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let limit = 1_000_000u64;
+    let Some((app, _fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
+        return;
+    };
+    let owner_db = app.owner_db().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &owner_db,
+        "CREATE FUNCTION slow_save() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+         BEGIN PERFORM pg_sleep(0.6); RETURN NEW; END $$;
+         CREATE TRIGGER slow_save BEFORE INSERT ON messages FOR EACH ROW
+           WHEN (NEW.role = 'user') EXECUTE FUNCTION slow_save();",
+    )
+    .await
+    .expect("trigger");
+    let conv = conversation(&o, &ws, json!({ "title": "Leaving" })).await;
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let gone = o
+        .request(reqwest::Method::POST, &url)
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": "hello" }))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client left before the save ended");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = o.get(&url).await;
+        let items = list.body["items"].as_array().cloned().unwrap_or_default();
+        if items.len() == 2 && items[1]["status"] != "streaming" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", list.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
+    let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
+    assert_nothing_reserved(&app, &ws, limit, used).await;
 }
 
 /// A final save the database refuses after the answer's settlement committed: the
