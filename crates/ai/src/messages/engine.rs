@@ -100,14 +100,6 @@ pub(super) struct Outcome {
     pub(super) reservation: Reservation,
 }
 
-/// Start a prepared turn and commit its save; events arrive on the returned channel.
-///
-/// The turn's task calls the provider at once, while the save commits here. Nothing of
-/// the answer is sent or saved until the commit has succeeded (the task waits at its
-/// [`Gate`]), and the channel is only handed out after it. If the commit fails, or this
-/// future is dropped before it ends, the task is aborted (which cancels the upstream
-/// request), the save is rolled back and the reservation given back: the client gets the
-/// error and nothing is left behind, as if the provider had never been called.
 /// [`super::prepare`] a turn and [`start`] it in a task of its own, which runs to the end
 /// even if the request goes away meanwhile. A request dropped between its quota
 /// reservation and its save's commit (its client disconnecting at that moment) left the
@@ -137,6 +129,14 @@ pub async fn prepare_and_start(
         .map_err(|err| ApiError::Internal(anyhow::anyhow!("a turn's start failed: {err}")))?
 }
 
+/// Start a prepared turn and commit its save; events arrive on the returned channel.
+///
+/// The turn's task calls the provider at once, while the save commits here. Nothing of
+/// the answer is sent or saved until the commit has succeeded (the task waits at its
+/// [`Gate`]), and the channel is only handed out after it. If the commit fails (or this
+/// future is dropped before it ends, which [`prepare_and_start`] rules out), the task is aborted (which cancels the upstream
+/// request), the save is rolled back and the reservation given back: the client gets the
+/// error and nothing is left behind, as if the provider had never been called.
 pub async fn start(
     state: AppState,
     ai: Arc<AiService>,

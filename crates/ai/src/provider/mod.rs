@@ -43,7 +43,7 @@ impl ChatRequest {
     /// nothing next to running the tokenizer (see [`token_bound`]). The tools' schemas
     /// go with every request and count too.
     pub fn prompt_estimate(&self) -> u64 {
-        let chars = token_bound;
+        let tokens = token_bound;
         let messages: u64 = self
             .messages
             .iter()
@@ -52,15 +52,15 @@ impl ChatRequest {
                     .tool_calls
                     .iter()
                     .flatten()
-                    .map(|c| chars(&c.function.name) + chars(&c.function.arguments) + 4)
+                    .map(|c| tokens(&c.function.name) + tokens(&c.function.arguments) + 4)
                     .sum();
-                chars(m.content.as_deref().unwrap_or_default()) + calls + 4
+                tokens(m.content.as_deref().unwrap_or_default()) + calls + 4
             })
             .sum();
         let tools = if self.tools.is_empty() {
             0
         } else {
-            serde_json::to_string(&self.tools).map_or(0, |t| chars(&t))
+            serde_json::to_string(&self.tools).map_or(0, |t| tokens(&t))
         };
         messages + tools
     }
