@@ -1,9 +1,9 @@
 /**
  * Markdown from an AI model (or anyone else): GFM, highlighted code with a copy button,
- * math (see `MathMarkdown`), and nothing that can run. Raw HTML in the text is shown as text (never parsed into
- * elements), links pass react-markdown's URL filter (no `javascript:`) and open in a new tab
- * without access to this one, and images become links: the page loads nothing from
- * elsewhere (the CSP would refuse it anyway).
+ * math (see `MathMarkdown`), and nothing that can run. Raw HTML in the text is shown as
+ * text (never parsed into elements), links pass react-markdown's URL filter (no
+ * `javascript:`) and open in a new tab without access to this one, and images become
+ * links: the page loads nothing from elsewhere (the CSP would refuse it anyway).
  */
 import { Check, Copy, ImageIcon } from "lucide-react";
 import { lazy, memo, type ReactNode, Suspense, useState } from "react";
