@@ -820,7 +820,7 @@ async fn with_quota(
     limit: u64,
     completion_tokens: u32,
     tweak: impl FnOnce(&mut nexus_kernel::config::Settings),
-) -> Option<(TestApp, FakeAi, nexus_testkit::Client, String)> {
+) -> Option<QuotaApp> {
     let engine = app.engine;
     drop(app);
     let app = TestApp::spawn_with(engine, |s| {
@@ -834,6 +834,26 @@ async fn with_quota(
     enable_ai(&o, &ws, &fake, "Fake").await;
     Some((app, fake, o, ws))
 }
+
+/// [`with_quota`] of [`LIMIT`] on PostgreSQL, with `sql` run first as the database's
+/// owner (a trigger that makes the database refuse or dawdle); and the owner's
+/// connection, to look at what the database holds.
+async fn postgres_with_quota_and(sql: &str) -> Option<(QuotaApp, sea_orm::DatabaseConnection)> {
+    let app = TestApp::spawn(Engine::Postgres).await?;
+    let quota = with_quota(app, LIMIT, 100, |_| {}).await?;
+    let owner_db = quota.0.owner_db().await;
+    sea_orm::ConnectionTrait::execute_unprepared(&owner_db, sql)
+        .await
+        .expect(sql);
+    Some((quota, owner_db))
+}
+
+/// What [`with_quota`] gives: the app, its fake provider (kept alive), the owner and
+/// their workspace.
+type QuotaApp = (TestApp, FakeAi, nexus_testkit::Client, String);
+
+/// The month's quota in the tests that check what is left of it.
+const LIMIT: u64 = 1_000_000;
 
 async fn fifty_concurrent_requests_cannot_overspend_the_quota(app: TestApp) {
     // Reservations of 315 tokens (the tools' descriptions are part of the prompt): a
@@ -1458,18 +1478,9 @@ async fn a_save_that_fails_to_commit_leaves_nothing_behind() {
 /// does, with nothing left reserved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
-    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
-        return;
-    };
-    let limit = 1_000_000u64;
-    let Some((app, _fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
-        return;
-    };
     // Refuses the second answer completed in one transaction (so only a group), once: the
     // sequence counts the refusals and, unlike the transaction, keeps its count.
-    let owner_db = app.owner_db().await;
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &owner_db,
+    let Some(((app, _fake, o, ws), owner_db)) = postgres_with_quota_and(
         "CREATE SEQUENCE group_refusals;
          CREATE FUNCTION refuse_a_group() RETURNS trigger
            LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -1486,7 +1497,9 @@ async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
            EXECUTE FUNCTION refuse_a_group();",
     )
     .await
-    .expect("trigger");
+    else {
+        return;
+    };
     // The first row of a query, run as the database's owner.
     let value = async |sql: &str| {
         let statement =
@@ -1548,7 +1561,7 @@ async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
         usage.body["totals"]["total_tokens"].as_u64(),
         "settled once each"
     );
-    assert_nothing_reserved(&app, &ws, limit, used).await;
+    assert_nothing_reserved(&app, &ws, LIMIT, used).await;
     let held = value("SELECT count(*) AS held FROM messages WHERE reserved_tokens <> 0").await;
     let held: i64 = held.try_get("", "held").expect("held");
     assert_eq!(held, 0, "every answer's reservation was settled");
@@ -1559,23 +1572,16 @@ async fn a_group_whose_writes_fail_saves_each_alone_settled_once() {
 /// regardless, and once its answer ends nothing is left reserved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_leaves_during_the_save_leaves_nothing_reserved() {
-    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
-        return;
-    };
-    let limit = 1_000_000u64;
-    let Some((app, _fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
-        return;
-    };
-    let owner_db = app.owner_db().await;
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &owner_db,
+    let Some(((app, _fake, o, ws), _)) = postgres_with_quota_and(
         "CREATE FUNCTION slow_save() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
          BEGIN PERFORM pg_sleep(0.6); RETURN NEW; END $$;
          CREATE TRIGGER slow_save BEFORE INSERT ON messages FOR EACH ROW
            WHEN (NEW.role = 'user') EXECUTE FUNCTION slow_save();",
     )
     .await
-    .expect("trigger");
+    else {
+        return;
+    };
     let conv = conversation(&o, &ws, json!({ "title": "Leaving" })).await;
     let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
     let gone = o
@@ -1598,7 +1604,7 @@ async fn a_client_that_leaves_during_the_save_leaves_nothing_reserved() {
     }
     let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
     let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
-    assert_nothing_reserved(&app, &ws, limit, used).await;
+    assert_nothing_reserved(&app, &ws, LIMIT, used).await;
 }
 
 /// A final save the database refuses after the answer's settlement committed: the
@@ -1607,16 +1613,7 @@ async fn a_client_that_leaves_during_the_save_leaves_nothing_reserved() {
 /// spend it twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_final_save_leaves_no_reservation_to_give_back_twice() {
-    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
-        return;
-    };
-    let limit = 1_000_000u64;
-    let Some((app, _fake, o, ws)) = with_quota(app, limit, 100, |_| {}).await else {
-        return;
-    };
-    let owner_db = app.owner_db().await;
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &owner_db,
+    let Some(((app, _fake, o, ws), owner_db)) = postgres_with_quota_and(
         "CREATE FUNCTION refuse_final_saves() RETURNS trigger
            LANGUAGE plpgsql SECURITY DEFINER AS $$
          BEGIN RAISE EXCEPTION 'final save refused'; END $$;
@@ -1625,7 +1622,9 @@ async fn a_refused_final_save_leaves_no_reservation_to_give_back_twice() {
            EXECUTE FUNCTION refuse_final_saves();",
     )
     .await
-    .expect("trigger");
+    else {
+        return;
+    };
     let conv = conversation(&o, &ws, json!({ "title": "Refused" })).await;
     let r = o
         .post(
@@ -1647,7 +1646,7 @@ async fn a_refused_final_save_leaves_no_reservation_to_give_back_twice() {
     assert_eq!(held, 0, "the refused answer still holds its reservation");
     let usage = o.get(&format!("/api/v1/workspaces/{ws}/ai/usage")).await;
     let used = usage.body["quota"]["used_tokens"].as_u64().expect("used");
-    assert_nothing_reserved(&app, &ws, limit, used).await;
+    assert_nothing_reserved(&app, &ws, LIMIT, used).await;
 }
 
 nexus_testkit::both_engines!(an_answer_whose_conversation_is_deleted_is_still_metered);
