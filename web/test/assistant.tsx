@@ -81,16 +81,22 @@ export function sseStream() {
   };
 }
 
+/** A large model besides the default one (escalation, regenerating with another). */
+export const LARGE = { id: "fake-large", provider_id: "p1", provider_name: "Fake", is_default: false, is_small: false, is_large: true };
+
 export function serve({
-  role = "owner",
   messages = () => FIRST,
   post,
   conv = conversation(),
+  models = MODELS,
+  routes = {},
 }: {
-  role?: Role;
   messages?: () => unknown[];
   post?: (req: Request) => Response | Promise<Response>;
   conv?: Record<string, unknown>;
+  models?: unknown[];
+  /** More routes, or others in the place of these. */
+  routes?: Parameters<typeof mockApi>[0];
 } = {}) {
   return mockApi({
     "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conv], next_cursor: null }),
@@ -99,7 +105,8 @@ export function serve({
     "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: messages(), next_cursor: null }),
     "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => (post ? post(req) : apiError(500, "no")),
     "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/stop": () => json(204, null),
-    "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: role === "viewer" ? MODELS : MODELS, next_cursor: null }),
+    "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: models, next_cursor: null }),
+    ...routes,
   });
 }
 

@@ -219,7 +219,7 @@ describe("AssistantPage: versions, tools, permissions, states", () => {
   });
 
   it("a viewer reads but cannot chat", async () => {
-    serve({ role: "viewer", conv: conversation({ can_write: false, visibility: "workspace" }) });
+    serve({ conv: conversation({ can_write: false, visibility: "workspace" }) });
     show("viewer");
     await screen.findByText("Hello! How can I help?");
     expect(screen.queryByRole("textbox", { name: "Message" })).not.toBeInTheDocument();

@@ -6,7 +6,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { apiError, json, mockApi } from "../../../test/api-mock";
-import { answer, CID, conversation, FIRST, MODELS, message, serve, setUpAssistantTests, show, sseStream } from "../../../test/assistant";
+import { answer, CID, conversation, FIRST, LARGE, MODELS, message, serve, setUpAssistantTests, show, sseStream } from "../../../test/assistant";
 
 setUpAssistantTests();
 
@@ -116,13 +116,12 @@ describe("ChatView: one turn after another", () => {
   it("a failed reload leaves the conversation on screen, with a way to try again", async () => {
     const stream = sseStream();
     let down = false;
-    mockApi({
-      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
-      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
-      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () =>
-        down ? apiError(503, "unavailable", "The server is restarting.") : json(200, { items: FIRST, next_cursor: null }),
-      "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => stream.response(req.signal),
-      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    serve({
+      post: (req) => stream.response(req.signal),
+      routes: {
+        "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () =>
+          down ? apiError(503, "unavailable", "The server is restarting.") : json(200, { items: FIRST, next_cursor: null }),
+      },
     });
     show();
     await screen.findByText("Hello! How can I help?");
@@ -145,14 +144,7 @@ describe("ChatView: one turn after another", () => {
 
   it("Use large model is for the next message only", async () => {
     const stream = sseStream();
-    const large = { id: "fake-large", provider_id: "p1", provider_name: "Fake", is_default: false, is_small: false, is_large: true };
-    const { calls } = mockApi({
-      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
-      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
-      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
-      "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => stream.response(req.signal),
-      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: [...MODELS, large], next_cursor: null }),
-    });
+    const { calls } = serve({ models: [...MODELS, LARGE], post: (req) => stream.response(req.signal) });
     show();
     await screen.findByText("Hello! How can I help?");
     const toggle = await screen.findByRole("button", { name: "Use large model" });
@@ -167,13 +159,9 @@ describe("ChatView: one turn after another", () => {
 describe("ChatView: regenerating", () => {
   it("regenerates an answer with another model, as a new version", async () => {
     const stream = sseStream();
-    const large = { id: "fake-large", provider_id: "p1", provider_name: "Fake", is_default: false, is_small: false, is_large: true };
-    const { calls } = mockApi({
-      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
-      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
-      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
-      "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/regenerate": (req) => stream.response(req.signal),
-      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: [...MODELS, large], next_cursor: null }),
+    const { calls } = serve({
+      models: [...MODELS, LARGE],
+      routes: { "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/regenerate": (req) => stream.response(req.signal) },
     });
     show();
     await screen.findByText("Hello! How can I help?");
@@ -209,13 +197,11 @@ describe("ChatView: editing and drafts", () => {
   });
 
   it("a refused edit goes back into its message's edit box, not the composer", async () => {
-    const { calls } = mockApi({
-      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation()], next_cursor: null }),
-      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
-      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
-      "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/edit": () =>
-        apiError(429, "ai_quota_exceeded", "This workspace's monthly AI token quota is used up.", { resets_at: "2026-02-01T00:00:00Z" }),
-      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    const { calls } = serve({
+      routes: {
+        "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/edit": () =>
+          apiError(429, "ai_quota_exceeded", "This workspace's monthly AI token quota is used up.", { resets_at: "2026-02-01T00:00:00Z" }),
+      },
     });
     show();
     await screen.findByText("Hello! How can I help?");
