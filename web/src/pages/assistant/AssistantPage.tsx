@@ -70,6 +70,7 @@ export function AssistantPage() {
   const [listSheet, setListSheet] = useState(false);
   const [detailsSheet, setDetailsSheet] = useState(false);
   const composer = useRef<ComposerHandle>(null);
+  const detailsToggle = useRef<HTMLButtonElement>(null);
   const search = useRef<HTMLInputElement>(null);
   // A new chat becomes a conversation on its first message: the same view carries on (the
   // answer keeps streaming, the cursor stays in the composer) under its new URL.
@@ -143,7 +144,15 @@ export function AssistantPage() {
     <DetailsPanel
       conversation={c}
       models={models.data}
-      onClose={() => (veryWide ? setDetailsOpen(false) : setDetailsSheet(false))}
+      onClose={() => {
+        if (!veryWide) {
+          setDetailsSheet(false);
+          return;
+        }
+        setDetailsOpen(false);
+        // The panel's close button is gone with it: the header's toggle takes the focus.
+        requestAnimationFrame(() => detailsToggle.current?.focus());
+      }}
     />
   );
 
@@ -180,6 +189,7 @@ export function AssistantPage() {
           {c && (
             <Tooltip content={veryWide && detailsOpen ? "Hide details" : "Show details"}>
               <Button
+                ref={detailsToggle}
                 variant="ghost"
                 size="icon-sm"
                 aria-label={veryWide && detailsOpen ? "Hide details" : "Show details"}

@@ -182,6 +182,37 @@ describe("ChatView: regenerating", () => {
   });
 });
 
+describe("ChatView: focus", () => {
+  it("switching versions keeps the focus on the switcher, though its message is another", async () => {
+    const versions = { sibling_ids: ["a1", "a2"], parent_id: "u1" };
+    let shown = message("a2", "assistant", "Second try", versions);
+    serve({
+      messages: () => [FIRST[0], shown],
+      routes: {
+        "PATCH /api/v1/workspaces/:ws/conversations/:cid": (_req, body) => {
+          shown = message("a1", "assistant", "First try", versions);
+          return json(200, { ...conversation(), ...(body as object) });
+        },
+      },
+    });
+    show();
+    const group = await screen.findByRole("group", { name: "Answer version 2 of 2" });
+    await userEvent.click(within(group).getByRole("button", { name: "Previous version" }));
+    const first = await screen.findByRole("group", { name: "Answer version 1 of 2" });
+    // Version 1 has no previous one: the focus goes to its other button.
+    await waitFor(() => expect(within(first).getByRole("button", { name: "Next version" })).toHaveFocus());
+  });
+
+  it("hiding the details panel gives the focus to the header's toggle", async () => {
+    serve();
+    show();
+    await screen.findByText("Hello! How can I help?");
+    const panel = screen.getByRole("complementary", { name: "Conversation details" });
+    await userEvent.click(within(panel).getByRole("button", { name: "Hide details" }));
+    await waitFor(() => expect(screen.getByRole("button", { name: "Show details" })).toHaveFocus());
+  });
+});
+
 describe("ChatView: editing and drafts", () => {
   it("Enter in an edit box while another answer is written keeps the edit open", async () => {
     const stream = sseStream();

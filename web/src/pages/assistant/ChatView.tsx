@@ -80,6 +80,11 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   const largeModel = models?.find((m) => m.is_large)?.id;
   const [newModel, setNewModel] = useState<string | undefined>(undefined);
   const [escalate, setEscalate] = useState(false);
+  /**
+   * A version switched to: its message replaces the one whose switcher had the focus,
+   * which goes to the same button of the new one (or the other, at an end).
+   */
+  const [focusSwitch, setFocusSwitch] = useState<{ id: string; label: string } | null>(null);
   /** A refused edit, back in its message's edit box. */
   const [reopenEdit, setReopenEdit] = useState<{ id: string; text: string } | null>(null);
   const model = conversationId ? conversation?.model : (newModel ?? defaultModel);
@@ -173,8 +178,9 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
       },
       reopenEdit,
       onReopened: () => setReopenEdit(null),
-      onSwitch: (targetId) => {
+      onSwitch: (targetId, from) => {
         if (!conversationId) return;
+        setFocusSwitch({ id: targetId, label: from });
         mutate(
           { id: conversationId, active_message_id: targetId },
           { onError: (err) => toastError(err, "Couldn't show that version") },
@@ -183,6 +189,16 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
     }),
     [canWrite, running, switching, mutate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit, choices],
   );
+
+  useEffect(() => {
+    if (!focusSwitch) return;
+    const group = scroller.current?.querySelector(`li[data-message-id="${focusSwitch.id}"] [role="group"]`);
+    const buttons = [...(group?.querySelectorAll("button") ?? [])].filter((b) => !b.disabled);
+    // Not there yet, or not enabled yet: the switched branch's messages are on their way.
+    if (buttons.length === 0) return;
+    (buttons.find((b) => b.getAttribute("aria-label") === focusSwitch.label) ?? buttons[0])?.focus();
+    setFocusSwitch(null);
+  }, [messages, focusSwitch, switching]);
 
   const changeModel = (m: string) => {
     if (!conversationId) {

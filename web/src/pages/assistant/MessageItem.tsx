@@ -33,7 +33,8 @@ export interface MessageActions {
   models?: readonly string[];
   /** False when the edit could not start (another turn is running). */
   onEdit: (m: ChatMessage, content: string) => boolean;
-  onSwitch: (targetId: string) => void;
+  /** Show another version; `from` is the button's label, for the focus to follow. */
+  onSwitch: (targetId: string, from: string) => void;
   /** A refused edit to put back in its message's edit box. */
   reopenEdit?: { id: string; text: string } | null;
   onReopened?: () => void;
@@ -76,7 +77,7 @@ export function BranchSwitcher({
 }: {
   info: BranchInfo;
   role: "user" | "assistant";
-  onSwitch: (id: string) => void;
+  onSwitch: (id: string, from: string) => void;
   disabled?: boolean;
 }) {
   return (
@@ -87,7 +88,7 @@ export function BranchSwitcher({
         className="size-7"
         aria-label="Previous version"
         disabled={disabled || !info.previousId}
-        onClick={() => info.previousId && onSwitch(info.previousId)}
+        onClick={() => info.previousId && onSwitch(info.previousId, "Previous version")}
       >
         <ChevronLeft aria-hidden />
       </Button>
@@ -100,7 +101,7 @@ export function BranchSwitcher({
         className="size-7"
         aria-label="Next version"
         disabled={disabled || !info.nextId}
-        onClick={() => info.nextId && onSwitch(info.nextId)}
+        onClick={() => info.nextId && onSwitch(info.nextId, "Next version")}
       >
         <ChevronRight aria-hidden />
       </Button>
