@@ -1,37 +1,26 @@
 /** Small wrappers: storage can throw (private mode, quotas) and that must never break the app. */
-export function readLocal(key: string): string | null {
+function read(store: () => Storage, key: string): string | null {
   try {
-    return localStorage.getItem(key);
+    return store().getItem(key);
   } catch {
     return null;
   }
 }
 
-export function writeLocal(key: string, value: string | null): void {
+function write(store: () => Storage, key: string, value: string | null): void {
   try {
-    if (value === null) localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
+    if (value === null) store().removeItem(key);
+    else store().setItem(key, value);
   } catch {
     // ignore
   }
 }
 
-/** The same for this tab's storage: kept across reloads, gone with the tab. */
-export function readSession(key: string): string | null {
-  try {
-    return sessionStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-export function writeSession(key: string, value: string | null): void {
-  try {
-    if (value === null) sessionStorage.removeItem(key);
-    else sessionStorage.setItem(key, value);
-  } catch {
-    // ignore
-  }
-}
+// Reached through a function: merely naming `localStorage` can throw where it is blocked.
+export const readLocal = (key: string) => read(() => localStorage, key);
+export const writeLocal = (key: string, value: string | null) => write(() => localStorage, key, value);
+/** This tab's storage: kept across reloads, gone with the tab. */
+export const readSession = (key: string) => read(() => sessionStorage, key);
+export const writeSession = (key: string, value: string | null) => write(() => sessionStorage, key, value);
 
 export const LAST_WORKSPACE_KEY = "nexus-last-workspace";
