@@ -362,6 +362,17 @@ export function register(step, state) {
     // Each result found in a message shows the words there, marked.
     assert.equal((await result.locator("[data-match] mark").first().textContent())?.toLowerCase(), "offsite");
     await shot(page, "37-assistant-search");
+    // Opening the result shows the message that matched, outlined, with the words marked.
+    const matched = await result.locator("a").getAttribute("href");
+    assert.match(matched ?? "", /\?m=[0-9a-f-]{36}&q=offsite$/);
+    await result.locator("a").click();
+    const target = page.locator("li[data-search-target]");
+    await target.waitFor();
+    assert.equal(await target.getAttribute("data-message-id"), new URLSearchParams(matched.split("?")[1]).get("m"));
+    await page.waitForFunction(() => {
+      const marked = CSS.highlights.get("search-match");
+      return marked && [...marked].some((r) => r.toString().toLowerCase() === "offsite");
+    });
     await search.fill("");
     // "/" puts the cursor in the composer.
     await page.getByRole("heading", { level: 1 }).click();

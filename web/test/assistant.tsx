@@ -110,10 +110,11 @@ export function serve({
   });
 }
 
-export function show(role: Role = "owner", id: string | null = CID) {
+/** The assistant page as `role`, at conversation `id` (none: a new chat), with `search` (`?m=…`). */
+export function show(role: Role = "owner", id: string | null = CID, search = "") {
   return renderApp(<Route path="/w/:workspaceId/assistant/:conversationId?" component={AssistantPage} />, {
     me: me(role),
-    path: `/w/${WS_ID}/assistant${id ? `/${id}` : ""}`,
+    path: `/w/${WS_ID}/assistant${id ? `/${id}` : ""}${search}`,
   });
 }
 

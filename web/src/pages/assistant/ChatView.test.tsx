@@ -1,10 +1,11 @@
 /**
  * The chat's edges: Stop before the server has the message, a turn sent right after the last
- * one ended, reloads that fail with the messages on screen, refused edits, drafts.
+ * one ended, reloads that fail with the messages on screen, refused edits, drafts, opening
+ * at a search's match.
  */
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiError, json, mockApi } from "../../../test/api-mock";
 import { answer, CID, conversation, FIRST, LARGE, MODELS, message, serve, setUpAssistantTests, show, sseStream } from "../../../test/assistant";
 
@@ -269,5 +270,78 @@ describe("ChatView: editing and drafts", () => {
     expect(composer()).toHaveValue("Half a thought");
     await userEvent.clear(composer());
     expect(sessionStorage.length).toBe(0);
+  });
+});
+
+describe("ChatView: opened at a search's match", () => {
+  // Message ids are UUIDs: the link's id goes into a selector, so only a UUID is taken.
+  const Q = "01900000-0000-7000-8000-0000000000b1";
+  const A = "01900000-0000-7000-8000-0000000000b2";
+  const NEWER = "01900000-0000-7000-8000-0000000000b3";
+  const shown = [
+    message(Q, "user", "Where should we go?"),
+    message(A, "assistant", "Visit the Alhambra in Granada.", { parent_id: Q }),
+    message("u2", "user", "And after?", { parent_id: A }),
+    message("a2", "assistant", "Seville.", { parent_id: "u2" }),
+  ];
+  let scrolledTo: string[] = [];
+  beforeEach(() => {
+    scrolledTo = [];
+    // jsdom lays nothing out: record what was brought into view.
+    Element.prototype.scrollIntoView = function (this: Element) {
+      scrolledTo.push(this.getAttribute("data-message-id") ?? "");
+    };
+  });
+  afterEach(() => {
+    delete (Element.prototype as Partial<Element>).scrollIntoView;
+  });
+  const item = (id: string) => document.querySelector(`li[data-message-id="${id}"]`) as HTMLElement;
+
+  it("brings the message that matched into view, outlined, instead of the latest", async () => {
+    serve({ messages: () => shown, conv: conversation({ head_message_id: "a2" }) });
+    show("owner", CID, `?m=${A}&q=alhambra`);
+    await screen.findByText("Seville.");
+    await waitFor(() => expect(item(A)).toHaveAttribute("data-search-target"));
+    expect(scrolledTo).toContain(A);
+    expect(item("a2")).not.toHaveAttribute("data-search-target");
+    expect(screen.queryByText(/another version/)).toBeNull();
+  });
+
+  it("a match in another version is offered, and shown by switching to it", async () => {
+    let head = "a2";
+    const newer = [
+      message(Q, "user", "Where should we go?"),
+      message(NEWER, "assistant", "Try Lisbon.", { parent_id: Q, sibling_ids: [A, NEWER] }),
+    ];
+    const older = [message(Q, "user", "Where should we go?"), message(A, "assistant", "Visit the Alhambra in Granada.", { parent_id: Q, sibling_ids: [A, NEWER] })];
+    const { calls } = serve({
+      messages: () => (head === A ? older : newer),
+      routes: {
+        "PATCH /api/v1/workspaces/:ws/conversations/:cid": (_req, body) => {
+          head = (body as { active_message_id: string }).active_message_id;
+          return json(200, conversation({ head_message_id: head }));
+        },
+      },
+    });
+    show("owner", CID, `?m=${A}&q=alhambra`);
+    await screen.findByText("Try Lisbon.");
+    expect(await screen.findByText("The match is in another version of this conversation")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Show that version" }));
+
+    await screen.findByText("Visit the Alhambra in Granada.");
+    expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({ active_message_id: A });
+    await waitFor(() => expect(item(A)).toHaveAttribute("data-search-target"));
+    // The notice went with the focus its button had: the message has it now.
+    expect(item(A)).toHaveFocus();
+    expect(screen.queryByText(/another version/)).toBeNull();
+  });
+
+  it("a reader is told the match is elsewhere, without a switch they may not use", async () => {
+    serve({ messages: () => FIRST, conv: conversation({ visibility: "workspace", can_write: false }) });
+    show("viewer", CID, `?m=${A}`);
+    await screen.findByText("The match is in another version of this conversation");
+    expect(screen.queryByRole("button", { name: "Show that version" })).toBeNull();
+    await userEvent.click(screen.getByRole("button", { name: "Dismiss" }));
+    expect(screen.queryByText(/another version/)).toBeNull();
   });
 });

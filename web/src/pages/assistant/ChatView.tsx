@@ -1,7 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { ArrowDown, Eye, MessageSquarePlus, Settings, Sparkles } from "lucide-react";
 import { type RefObject, useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Link } from "wouter";
+import { Link, useSearch } from "wouter";
 import type { ConversationView, ModelView } from "@/api/client";
 import { describeError, isApiError } from "@/api/errors";
 import { ErrorState } from "@/components/ErrorState";
@@ -11,6 +11,7 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { toastError } from "@/components/ui/toast";
 import { useWorkspace, wsPath } from "@/pages/workspaces/context";
 import { createConversation, useMessages, useUpdateConversation } from "./api";
+import { matchTarget, useJumpToMatch } from "./jump";
 import { nextAnnouncement } from "./announce";
 import { useAutoScroll } from "./autoscroll";
 import { Composer, type ComposerHandle } from "./Composer";
@@ -94,11 +95,18 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   const choices = useMemo(() => [...new Set((models ?? []).map((m) => m.id))], [models]);
   const last = messages[messages.length - 1];
   const scroller = useRef<HTMLDivElement>(null);
-  const { away, jumpToLatest } = useAutoScroll(scroller, `${messages.length}:${last?.content.length ?? 0}:${last?.toolCalls.length ?? 0}:${live?.phase ?? ""}`);
+  const { away, jumpToLatest, hold } = useAutoScroll(scroller, `${messages.length}:${last?.content.length ?? 0}:${last?.toolCalls.length ?? 0}:${live?.phase ?? ""}`);
   const announcement = useAnnouncer(live?.assistant, running);
+  // A search result opens the conversation at the message that matched.
+  const search = useSearch();
+  const target = useMemo(() => (conversationId ? matchTarget(search) : null), [conversationId, search]);
+  const jump = useJumpToMatch(scroller, target, saved.data ? messages : undefined, hold);
+  const openedAtMatch = useRef(target !== null);
 
-  // Opening another conversation starts at its latest message.
-  useEffect(() => jumpToLatest(false), [conversationId, jumpToLatest]);
+  // Opening another conversation starts at its latest message (or at a search's match).
+  useEffect(() => {
+    if (!openedAtMatch.current) jumpToLatest(false);
+  }, [conversationId, jumpToLatest]);
 
   const send = useCallback(
     (text: string) => {
@@ -249,7 +257,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             // edge.
             <ol className="grid grid-cols-[minmax(0,1fr)] gap-6" aria-label="Conversation">
               {messages.map((m) => (
-                <MessageItem key={m.id} message={m} actions={actions} />
+                <MessageItem key={m.id} message={m} actions={actions} searchTarget={jump.outlined === m.id} />
               ))}
             </ol>
           )}
@@ -296,6 +304,39 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
         </div>
       )}
       <div className="mx-auto w-full max-w-3xl px-4 pb-4 sm:px-6">
+        {jump.elsewhere && target && (
+          <Alert
+            className="mb-3"
+            title="The match is in another version of this conversation"
+            action={
+              <div className="flex shrink-0 flex-wrap items-center gap-2 self-center">
+                {canWrite && (
+                  <Button
+                    size="sm"
+                    variant="outline"
+                    disabled={running || switching}
+                    onClick={() =>
+                      conversationId &&
+                      mutate(
+                        { id: conversationId, active_message_id: target.messageId },
+                        { onError: (err) => toastError(err, "Couldn't show that version") },
+                      )
+                    }
+                  >
+                    Show that version
+                  </Button>
+                )}
+                <Button size="sm" variant="ghost" onClick={jump.dismiss}>
+                  Dismiss
+                </Button>
+              </div>
+            }
+          >
+            {canWrite
+              ? "An edit or a regenerated answer replaced it here."
+              : "An edit or a regenerated answer replaced it here; only the person who started the conversation, and admins, can switch versions."}
+          </Alert>
+        )}
         {composing ? (
           <Composer
             ref={composerRef}

@@ -2,7 +2,8 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { json, mockApi } from "../../../test/api-mock";
-import { conversation, FIRST, MODELS, setUpAssistantTests, show } from "../../../test/assistant";
+import { CID, conversation, FIRST, MODELS, setUpAssistantTests, show } from "../../../test/assistant";
+import { WS_ID } from "../../../test/fixtures";
 import { highlighted } from "./ConversationList";
 
 setUpAssistantTests();
@@ -31,6 +32,8 @@ describe("ConversationList: search", () => {
     expect(match).toHaveTextContent("…we could visit the Alhambra in Granada, and then…");
     expect(within(match).getByText("Alhambra").tagName).toBe("MARK");
     expect(calls.some((c) => c.path.includes("q=alhambra"))).toBe(true);
+    // The result opens the conversation at that message, with the words to mark in it.
+    expect(match.closest("a")).toHaveAttribute("href", `/w/${WS_ID}/assistant/${CID}?m=a1&q=alhambra`);
   });
 
   it("marks every place the words occur, ignoring case", () => {

@@ -17,6 +17,7 @@ import { cn } from "@/lib/cn";
 import { formatRelative } from "@/lib/format";
 import { useWorkspace } from "@/pages/workspaces/context";
 import { type ConversationImport, useConversations, useDeleteConversation, useImportConversation, useUpdateConversation } from "./api";
+import { matchHref } from "./jump";
 import { IS_MAC, MOD_KEY } from "./shortcuts";
 
 export const UNTITLED = "New conversation";
@@ -287,10 +288,12 @@ function ConversationRow({
 }) {
   const ws = useWorkspace();
   const title = titleOf(c);
+  const href = `/w/${ws.id}/assistant/${c.id}`;
   return (
     <li className="group/row relative" data-conversation-id={c.id}>
       <Link
-        href={`/w/${ws.id}/assistant/${c.id}`}
+        // A search result opens at the message that matched.
+        href={c.matched ? matchHref(href, c.matched.message_id, searched) : href}
         onClick={onNavigate}
         aria-current={active ? "page" : undefined}
         className={cn(

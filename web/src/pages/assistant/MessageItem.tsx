@@ -363,11 +363,21 @@ function RegenerateWith({ message, actions }: { message: ChatMessage; actions: M
   );
 }
 
-export const MessageItem = memo(function MessageItem({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
+export const MessageItem = memo(function MessageItem({
+  message,
+  actions,
+  searchTarget = false,
+}: {
+  message: ChatMessage;
+  actions: MessageActions;
+  /** The message a search result opened: outlined for a moment. */
+  searchTarget?: boolean;
+}) {
   return (
     <li
       className="list-none"
       data-message-id={message.id}
+      data-search-target={searchTarget ? "" : undefined}
       data-role={message.role}
       data-status={message.status}
       aria-label={message.role === "user" ? "You" : "Assistant"}

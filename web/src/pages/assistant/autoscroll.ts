@@ -44,7 +44,7 @@ export class ScrollFollower {
 /**
  * Keeps `scroller` pinned to the bottom while following. `version` changes whenever the
  * content may have grown (a new message, a streamed word). Returns whether to show
- * "Jump to latest", and the jump itself.
+ * "Jump to latest", the jump itself, and a way to stay put.
  */
 export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: unknown) {
   const follower = useRef(new ScrollFollower());
@@ -99,5 +99,20 @@ export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: 
     [scroller],
   );
 
-  return { away, jumpToLatest };
+  /**
+   * The view was moved to an earlier message: stop following (as if the person had
+   * scrolled up), unless it is still at the bottom.
+   */
+  const hold = useCallback(() => {
+    const el = scroller.current;
+    if (el && isNearBottom(el)) {
+      follower.current.follow();
+      setAway(false);
+    } else {
+      follower.current.onUserUp();
+      setAway(true);
+    }
+  }, [scroller]);
+
+  return { away, jumpToLatest, hold };
 }
