@@ -14,6 +14,10 @@
 //! socket ends with its final event (`server_shutting_down`), then the socket closes with
 //! code 1001 (going away). A `send` after the session was signed out is answered with an
 //! `unauthenticated` error, then the socket closes with code 1008.
+//!
+//! A `ref` is at most 64 characters (it comes back on every event of its answer). A
+//! client that takes no frame for 30 seconds while some wait for it is gone: the socket
+//! closes, and its answers end as when a client leaves.
 
 use axum::Extension;
 use axum::extract::State;
@@ -27,6 +31,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -106,6 +111,14 @@ pub async fn open_websocket(
 
 /// The largest frame a client may send.
 const MAX_FRAME: usize = 12 * MAX_CONTENT_CHARS + 64 * 1024;
+/// The longest `ref`, in characters: it is copied into every event of its answer, so a
+/// long one would multiply what each word costs to queue and send.
+const MAX_REF: usize = 64;
+/// How long a frame may wait for the client to take it. Past that the client is gone
+/// (or never reads): its frames must not pile up in memory, nor hold its answers.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most of a frame's parse error told back (serde quotes what it could not read).
+const MAX_ERROR_CHARS: usize = 200;
 
 /// An answer streaming on the socket.
 struct SocketAnswer {
@@ -126,11 +139,12 @@ async fn session(
     // One writer: every turn's forwarder sends through it.
     let writer = tokio::spawn(async move {
         while let Some(v) = out_rx.recv().await {
-            if sink
-                .send(Message::Text(v.to_string().into()))
-                .await
-                .is_err()
-            {
+            let sent = tokio::time::timeout(
+                WRITE_TIMEOUT,
+                sink.send(Message::Text(v.to_string().into())),
+            )
+            .await;
+            if !matches!(sent, Ok(Ok(()))) {
                 break;
             }
         }
@@ -146,6 +160,8 @@ async fn session(
                 shutting_down = true;
                 break;
             }
+            // The writer gave up (the client stopped reading): so does the socket.
+            () = out_tx.closed() => break,
             f = stream.next() => f,
         };
         let Some(Ok(frame)) = frame else { break };
@@ -180,6 +196,14 @@ async fn session(
                 escalate,
                 temperature,
             }) => {
+                if reference
+                    .as_ref()
+                    .is_some_and(|r| r.chars().count() > MAX_REF)
+                {
+                    let too_long = format!("A `ref` is at most {MAX_REF} characters.");
+                    let _ = out_tx.send(bad_frame(&too_long)).await;
+                    continue;
+                }
                 // A socket outlives no session: signed out (or the session revoked), it
                 // closes instead of answering.
                 if !matches!(
@@ -241,7 +265,10 @@ async fn session(
                 }
             }
             Err(e) => {
-                let _ = out_tx.send(json!({ "type": "error", "data": { "code": "bad_frame", "message": format!("Unreadable frame: {e}") } })).await;
+                let said: String = e.to_string().chars().take(MAX_ERROR_CHARS).collect();
+                let _ = out_tx
+                    .send(bad_frame(&format!("Unreadable frame: {said}")))
+                    .await;
             }
         }
     }
@@ -276,8 +303,13 @@ async fn session(
     if let Ok(mut sink) = writer.await
         && let Some(close) = close
     {
-        let _ = sink.send(Message::Close(Some(close))).await;
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Close(Some(close)))).await;
     }
+}
+
+/// The `error` event for a frame that is not one the socket takes.
+fn bad_frame(message: &str) -> Value {
+    json!({ "type": "error", "data": { "code": "bad_frame", "message": message } })
 }
 
 async fn forward(

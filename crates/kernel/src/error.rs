@@ -221,6 +221,10 @@ impl IntoResponse for ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
+        // An update of a row that was read, found gone: a request deleted it meanwhile.
+        if matches!(err, DbErr::RecordNotUpdated) {
+            return Self::NotFound;
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict(
                 "already_exists",
@@ -258,4 +262,15 @@ pub struct ErrorDetail {
     #[schema(value_type = Object)]
     pub details: Value,
     pub request_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_gone_before_its_update_is_not_found() {
+        let err = ApiError::from(DbErr::RecordNotUpdated);
+        assert_eq!(err.status(), axum::http::StatusCode::NOT_FOUND);
+    }
 }

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
 use nexus_kernel::json::ApiJson;
@@ -236,6 +236,11 @@ fn check_messages(messages: &[ImportedMessage]) -> Result<(), ApiError> {
         ) {
             return Err(at("status"));
         }
+        if m.created_at
+            .is_some_and(|t| !(1970..=9999).contains(&t.year()))
+        {
+            return Err(at("created_at"));
+        }
         if roles.insert(m.id, m.role.as_str()).is_some() {
             return Err(at("id"));
         }
@@ -272,6 +277,8 @@ fn what_is_wrong(field: &str) -> String {
         "model" => "must be at most 200 characters".into(),
         "tool_calls" => "must be an answer's list of calls, each with an id, a name and its arguments as text".into(),
         "error" => "must be an object ({code, message})".into(),
+        // PostgreSQL keeps no date before 4713 BC; none of a chat is before 1970.
+        "created_at" => "must be a date from 1970 to 9999".into(),
         _ => "is not valid".into(),
     }
 }

@@ -37,15 +37,8 @@ pub async fn list_conversations(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 200"));
     }
-    if params
-        .q
-        .as_ref()
-        .is_some_and(|q| q.len() > 200 || q.chars().any(char::is_control))
-    {
-        return Err(ApiError::field(
-            "q",
-            "must be at most 200 characters, without control characters",
-        ));
+    if let Some(q) = &params.q {
+        super::check_search(q).map_err(|why| ApiError::field("q", why))?;
     }
     let after = params
         .cursor

@@ -8,6 +8,7 @@ mod get;
 mod import;
 mod list;
 mod matches;
+mod sharing;
 mod update;
 
 pub use matches::SearchMatch;
@@ -241,6 +242,15 @@ impl ListCursor {
 /// `lower(column) LIKE '%words%'`. SQLite's `lower` and `LIKE` fold ASCII letters only
 /// ("éclair" would not find "Éclair"), so there each letter of the words becomes a
 /// class of its two cases in a `GLOB`: `*[éÉ][cC]lair*`.
+/// What a search may look for (the list's `q`, the search tool's `query`): its words
+/// go into a `LIKE` or (on SQLite) a `GLOB` of twice their length or more.
+pub(crate) fn check_search(words: &str) -> Result<(), &'static str> {
+    if words.len() > 200 || words.chars().any(char::is_control) {
+        return Err("must be at most 200 characters, without control characters");
+    }
+    Ok(())
+}
+
 pub(crate) fn contains_words(
     column: impl Into<SimpleExpr>,
     words: &str,

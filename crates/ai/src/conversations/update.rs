@@ -102,6 +102,9 @@ pub async fn update_conversation(
                 "Only the conversation's creator can change who can see it.",
             ));
         }
+        if v.as_str() == "workspace" && current.visibility != "workspace" {
+            super::sharing::forget_private_results(&tx, &ctx, id).await?;
+        }
         row.visibility = Set(v.as_str().into());
         changed.push("visibility");
     }

@@ -10,6 +10,8 @@
 use nexus_identity::extract::Member;
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, AppState};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryTrait};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -183,7 +185,8 @@ impl Gate {
     }
 }
 
-/// Aborts the turn's task when dropped, unless disarmed once its save has committed.
+/// Aborts a task when dropped, unless disarmed: the turn's, until its save has
+/// committed; the watcher of its client, with the turn.
 struct AbortOnDrop(Option<AbortHandle>);
 
 impl AbortOnDrop {
@@ -198,6 +201,47 @@ impl Drop for AbortOnDrop {
             task.abort();
         }
     }
+}
+
+/// Take the reservation off the answer's row, if the recovery has not: whether the
+/// turn's settlement is still the one to give it back. Unsure (the database failed), no:
+/// the month's counters then stay conservative rather than give back twice.
+async fn claim_reservation(state: &AppState, turn: &Turn) -> bool {
+    let claim = message::Entity::update_many()
+        .col_expr(message::Column::ReservedTokens, Expr::value(0i64))
+        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
+        .filter(message::Column::Id.eq(turn.answer.id))
+        .filter(message::Column::Status.eq("streaming"))
+        .into_query();
+    match state
+        .db
+        .single_update(turn.ctx.scope(), false, &claim)
+        .await
+    {
+        Ok(1) => true,
+        // Recovered, or gone with its conversation (whose delete gives nothing back).
+        Ok(_) => matches!(answer_exists(state, turn).await, Ok(false)),
+        Err(_) => false,
+    }
+}
+
+async fn answer_exists(state: &AppState, turn: &Turn) -> Result<bool, sea_orm::DbErr> {
+    let tx = state.db.tenant(turn.ctx.scope(), false).await?;
+    let found = message::Entity::find()
+        .filter(message::Column::WorkspaceId.eq(turn.ctx.workspace_id))
+        .filter(message::Column::Id.eq(turn.answer.id))
+        .count(&tx)
+        .await?;
+    tx.rollback().await?;
+    Ok(found > 0)
+}
+
+/// How long the final event waits for a reader that takes nothing (everything is saved
+/// and settled by then): the turn does not stay behind it for as long as it is connected.
+const LAST_EVENT_WAIT: Duration = Duration::from_secs(30);
+
+async fn last_event(tx: &mpsc::Sender<TurnEvent>, event: TurnEvent) {
+    let _ = tokio::time::timeout(LAST_EVENT_WAIT, tx.send(event)).await;
 }
 
 async fn run(
@@ -224,6 +268,9 @@ async fn run(
             cancel.cancel();
         })
     };
+    // Gone with the turn, however it ends (its task aborted before its save committed,
+    // say): a watcher left behind would keep a sender, and its reader waiting, for good.
+    let _watcher = AbortOnDrop(Some(watch_client.abort_handle()));
     let mut out = Outcome {
         content: String::new(),
         reasoning: String::new(),
@@ -257,11 +304,9 @@ async fn run(
         None => None,
     };
     if let Some(hit) = cached {
+        out.ttft = Some(started.elapsed());
         // A cached answer still streams, word by word.
-        for piece in hit.content.split_inclusive(' ') {
-            let _ = tx.send(TurnEvent::Delta(piece.to_owned())).await;
-        }
-        out.content = hit.content;
+        super::generate::replay(&state, &turn, &tx, &cancel, &hit.content, &mut out).await;
         // Answered by our own cache: no provider read a prompt this time.
         out.usage = Usage {
             prompt_tokens: hit.prompt_tokens,
@@ -270,7 +315,6 @@ async fn run(
         };
         out.cached = true;
         out.candidate = turn.candidates.first().cloned();
-        out.ttft = Some(started.elapsed());
     } else {
         super::generate::generate(
             &state, &ai, &turn, &tx, &cancel, started, &mut gate, &mut out,
@@ -283,6 +327,16 @@ async fn run(
         return;
     }
     ai.checkpoints.forget(turn.ctx.workspace_id, turn.answer.id);
+    // A turn this late (a database that stalled, say) may meet the recovery of answers
+    // left streaming, which would give its reservation back while its own settlement
+    // does too: whichever takes the row's reservation first gives it back.
+    if super::recovery::may_take(
+        state.settings.ai_stream_timeout_secs,
+        turn.answer.created_at,
+    ) && !claim_reservation(&state, &turn).await
+    {
+        out.reservation = out.reservation.after_recovery();
+    }
 
     let latency = started.elapsed();
     let charged = if out.cached {
@@ -296,16 +350,15 @@ async fn run(
     let titled = turn.needs_title && out.status == "complete" && saved.is_ok();
     match (&out.error, saved) {
         (None, Ok(view)) => {
-            let _ = tx.send(TurnEvent::Done(Box::new(view))).await;
+            last_event(&tx, TurnEvent::Done(Box::new(view))).await;
         }
         (Some((code, message)), saved) => {
-            let _ = tx
-                .send(TurnEvent::Error {
-                    code,
-                    message: message.clone(),
-                    assistant: saved.ok().map(Box::new),
-                })
-                .await;
+            let event = TurnEvent::Error {
+                code,
+                message: message.clone(),
+                assistant: saved.ok().map(Box::new),
+            };
+            last_event(&tx, event).await;
         }
         (None, Err(err)) => {
             let (code, message) = if err.is::<AnswerGone>() {
@@ -317,13 +370,12 @@ async fn run(
                 tracing::error!(error = ?err, "could not save an assistant answer");
                 ("internal_error", "The answer could not be saved.")
             };
-            let _ = tx
-                .send(TurnEvent::Error {
-                    code,
-                    message: message.into(),
-                    assistant: None,
-                })
-                .await;
+            let event = TurnEvent::Error {
+                code,
+                message: message.into(),
+                assistant: None,
+            };
+            last_event(&tx, event).await;
         }
     }
     // End the client's stream now; the title is written afterwards.

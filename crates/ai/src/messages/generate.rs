@@ -44,8 +44,7 @@ pub(super) async fn generate(
     gate: &mut Gate,
     out: &mut Outcome,
 ) {
-    let deadline = tokio::time::Instant::now()
-        + Duration::from_secs(Ord::max(state.settings.ai_stream_timeout_secs, 1));
+    let deadline = stream_deadline(state);
     let mut request = turn.request.clone();
     let mut candidates = turn.candidates.clone();
     let mut last_checkpoint = Instant::now();
@@ -231,28 +230,53 @@ pub(super) async fn generate(
             tool_call_id: None,
         });
         for call in calls {
-            let _ = tx
-                .send(TurnEvent::ToolCall {
-                    id: call.id.clone(),
-                    name: call.function.name.clone(),
-                    arguments: call.function.arguments.clone(),
-                })
-                .await;
-            let result = ai
-                .tools
-                .call(&cx, &call.function.name, &call.function.arguments)
-                .await;
-            let _ = tx
-                .send(TurnEvent::ToolResult {
-                    id: call.id.clone(),
-                    name: call.function.name.clone(),
-                    result: result.clone(),
-                })
-                .await;
-            out.tool_calls.push(json!({ "id": call.id, "name": call.function.name, "arguments": call.function.arguments, "result": result }));
+            let asked = TurnEvent::ToolCall {
+                id: call.id.clone(),
+                name: call.function.name.clone(),
+                arguments: call.function.arguments.clone(),
+            };
+            let ran = match send_or_stop(
+                tx,
+                asked,
+                cancelled.as_mut(),
+                timed_out.as_mut(),
+                state,
+                turn,
+            )
+            .await
+            {
+                Ok(()) => {
+                    ai.tools
+                        .call(&cx, &call.function.name, &call.function.arguments)
+                        .await
+                }
+                Err(why) => {
+                    interrupt(out, why);
+                    return;
+                }
+            };
+            let result = TurnEvent::ToolResult {
+                id: call.id.clone(),
+                name: call.function.name.clone(),
+                result: ran.clone(),
+            };
+            let sent = send_or_stop(
+                tx,
+                result,
+                cancelled.as_mut(),
+                timed_out.as_mut(),
+                state,
+                turn,
+            )
+            .await;
+            out.tool_calls.push(json!({ "id": call.id, "name": call.function.name, "arguments": call.function.arguments, "result": ran }));
+            if let Err(why) = sent {
+                interrupt(out, why);
+                return;
+            }
             request.messages.push(ChatMessage {
                 role: "tool".into(),
-                content: Some(result.to_string()),
+                content: Some(ran.to_string()),
                 tool_calls: None,
                 tool_call_id: Some(call.id),
             });
@@ -330,6 +354,66 @@ fn checkpoint(
         };
         ai.checkpoints
             .offer(&state.db, turn.ctx.workspace_id, turn.answer.id, partial);
+    }
+}
+
+/// A cached answer, streamed word by word like a model's, and bounded like one: a stop
+/// or the stream's deadline ends it where it got to (a reader that takes nothing would
+/// otherwise hold the turn, and its reservation, for as long as it stays connected).
+pub(super) async fn replay(
+    state: &AppState,
+    turn: &Turn,
+    tx: &mpsc::Sender<TurnEvent>,
+    cancel: &CancellationToken,
+    content: &str,
+    out: &mut Outcome,
+) {
+    let timed_out = tokio::time::sleep_until(stream_deadline(state));
+    let cancelled = cancel.cancelled();
+    tokio::pin!(timed_out, cancelled);
+    for piece in content.split_inclusive(' ') {
+        let word = TurnEvent::Delta(piece.to_owned());
+        if let Err(why) = send_or_stop(
+            tx,
+            word,
+            cancelled.as_mut(),
+            timed_out.as_mut(),
+            state,
+            turn,
+        )
+        .await
+        {
+            interrupt(out, why);
+            return;
+        }
+        out.content.push_str(piece);
+    }
+}
+
+/// When the turn's stream must have ended, from now.
+fn stream_deadline(state: &AppState) -> tokio::time::Instant {
+    tokio::time::Instant::now()
+        + Duration::from_secs(Ord::max(state.settings.ai_stream_timeout_secs, 1))
+}
+
+/// Give the reader `event`, waiting for room, but not past a stop or the deadline: why
+/// not, if one came first. A reader gone is no reason (the watcher cancels, or not).
+async fn send_or_stop(
+    tx: &mpsc::Sender<TurnEvent>,
+    event: TurnEvent,
+    cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
+    timed_out: Pin<&mut Sleep>,
+    state: &AppState,
+    turn: &Turn,
+) -> Result<(), (&'static str, String)> {
+    tokio::select! {
+        // A stop already due comes first, even while the reader has room.
+        biased;
+        why = stopped(cancelled, timed_out, state, turn) => Err(why),
+        sent = tx.send(event) => {
+            drop(sent);
+            Ok(())
+        }
     }
 }
 

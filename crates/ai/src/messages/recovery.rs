@@ -90,6 +90,18 @@ pub(crate) fn longest_turn(stream_timeout: Duration) -> Duration {
     stream_timeout + MARGIN.min(stream_timeout)
 }
 
+/// Whether the recovery may take an answer created at `created_at` for abandoned by now,
+/// or soon: past the stream timeout and half the margin. A turn that ends this late
+/// claims its reservation before its final save (see `engine::claim_reservation`).
+pub(crate) fn may_take(stream_timeout_secs: u64, created_at: DateTime<Utc>) -> bool {
+    let stream_timeout = Duration::from_secs(stream_timeout_secs.max(1));
+    let patience = stream_timeout + MARGIN.min(stream_timeout) / 2;
+    chrono::Duration::from_std(patience)
+        .ok()
+        .and_then(|d| created_at.checked_add_signed(d))
+        .is_none_or(|due| Utc::now() >= due)
+}
+
 /// Mark the workspace's abandoned answers `interrupted` and give their reservations
 /// back, and give back what its expired quota leases hold; how many of either.
 pub async fn recover_now(state: &AppState, workspace_id: Uuid) -> Result<u64, DbErr> {
@@ -143,6 +155,9 @@ pub async fn recover_now(state: &AppState, workspace_id: Uuid) -> Result<u64, Db
             .filter(message::Column::Id.eq(id))
             // Still streaming when written: a late final save wins (it settled itself).
             .filter(message::Column::Status.eq("streaming"))
+            // And still holding what was read: a late turn claims its reservation
+            // before its final save (see `may_take`), and then settles it itself.
+            .filter(message::Column::ReservedTokens.eq(reserved))
             .into_query();
         if tx.write(Write::Update(&mark)).await? != 1 {
             continue;

@@ -166,10 +166,12 @@ async fn collect(mut rx: mpsc::Receiver<TurnEvent>) -> Response {
             } => {
                 // An answer cut short with what arrived kept (a length limit, a stream
                 // that broke, a quota spent by its tool rounds) is an answer: its status
-                // and `error` say how it ended.
+                // and `error` say how it ended. So is one that got as far as thinking.
                 if let (Some(user_message), Some(assistant)) = (&user, &assistant)
                     && assistant.status == "interrupted"
-                    && (!assistant.content.is_empty() || assistant.tool_calls.is_some())
+                    && (!assistant.content.is_empty()
+                        || assistant.tool_calls.is_some()
+                        || assistant.reasoning.as_ref().is_some_and(|r| !r.is_empty()))
                 {
                     return (
                         StatusCode::CREATED,
@@ -202,6 +204,9 @@ fn failure_status(code: &str) -> StatusCode {
         "ai_quota_exceeded" => StatusCode::TOO_MANY_REQUESTS,
         "not_found" => StatusCode::NOT_FOUND,
         "internal_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        // Stopped on request (from another tab, say) before a word: not the provider's
+        // failure, nor ours.
+        "cancelled" => StatusCode::CONFLICT,
         // The provider failed or broke off (`ai_provider_error`, `ai_stream_interrupted`).
         _ => StatusCode::BAD_GATEWAY,
     }

@@ -66,6 +66,32 @@ impl EventParser {
     }
 }
 
+/// The most of an event a stream may hold before its end (a token is a few bytes; a
+/// whole tool call's arguments arrive in one at most).
+const MAX_EVENT_BYTES: usize = 16 << 20;
+/// The most of an error's body read: its message is cut to a few hundred characters.
+const MAX_ERROR_BODY: usize = 64 << 10;
+/// The most of a model list read (OpenRouter's, with every model's details, is some 1 MB).
+const MAX_MODEL_LIST: usize = 16 << 20;
+
+/// A response's body, up to `limit` bytes: an error's is cut there (lossy at the cut),
+/// a longer list is an error. A provider sending without end holds no more memory.
+async fn read_at_most(mut response: reqwest::Response, limit: usize) -> Result<String, String> {
+    let cut_ok = !response.status().is_success();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        body.extend_from_slice(&chunk);
+        if body.len() > limit {
+            if !cut_ok {
+                return Err(format!("the answer went on past {} MB", limit >> 20));
+            }
+            body.truncate(limit);
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// An open answer stream. Dropping it closes the connection, which cancels the request
 /// upstream.
 pub struct ProviderStream {
@@ -102,6 +128,12 @@ impl ProviderStream {
                         if let Err(e) = self.parser.parse(&payload, &mut self.pending) {
                             return Some(Err(e));
                         }
+                    }
+                    if self.decoder.held() > MAX_EVENT_BYTES {
+                        return Some(Err(ProviderError::Protocol(format!(
+                            "an event went on past {} MB",
+                            MAX_EVENT_BYTES >> 20
+                        ))));
                     }
                     if self.parser.done() {
                         self.ended = true;
@@ -144,6 +176,10 @@ impl ProviderClient {
             .connect_timeout(Duration::from_secs(10))
             .pool_max_idle_per_host(1024)
             .tcp_nodelay(true)
+            // A provider is the address it was given: a redirect could take the request
+            // (and a key in a header of its own, as Anthropic's, which reqwest keeps
+            // across hosts) to another host, an internal one included.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Self { http }
@@ -189,7 +225,9 @@ impl ProviderClient {
         let status = response.status();
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
-            let text = response.text().await.unwrap_or_default();
+            let text = read_at_most(response, MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default();
             return Err(ProviderError::Status {
                 status: status.as_u16(),
                 retry_after,
@@ -224,10 +262,14 @@ impl ProviderClient {
             .await
             .map_err(send_error)?;
         let status = response.status();
-        let text = response
-            .text()
+        let limit = if status.is_success() {
+            MAX_MODEL_LIST
+        } else {
+            MAX_ERROR_BODY
+        };
+        let text = read_at_most(response, limit)
             .await
-            .map_err(|e| ProviderError::Interrupted(e.to_string()))?;
+            .map_err(ProviderError::Interrupted)?;
         if !status.is_success() {
             return Err(ProviderError::Status {
                 status: status.as_u16(),

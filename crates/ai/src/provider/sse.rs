@@ -50,6 +50,11 @@ impl SseDecoder {
         events
     }
 
+    /// The bytes held for events not yet complete.
+    pub fn held(&self) -> usize {
+        self.buffer.len() + self.data.len()
+    }
+
     /// What is left when the connection closes (a last event without its blank line).
     pub fn finish(&mut self) -> Option<String> {
         let rest = String::from_utf8_lossy(&self.buffer).trim().to_owned();

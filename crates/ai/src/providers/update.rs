@@ -9,6 +9,7 @@ use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState, secrets};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -70,9 +71,13 @@ pub async fn update_ai_provider(
         })
         .transpose()?;
     let (ctx, tx) = member.write(&state).await?;
+    // Locked until the commit (PostgreSQL; SQLite's writers take turns anyway): the key
+    // check below reads `has_api_key`, and a concurrent change of the address, checked
+    // against the row as it was, could end up with a key given meanwhile.
     let current = provider::Entity::find()
         .filter(provider::Column::WorkspaceId.eq(ctx.workspace_id))
         .filter(provider::Column::Id.eq(id))
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or(ApiError::NotFound)?;

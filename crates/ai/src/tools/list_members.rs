@@ -33,18 +33,18 @@ impl Tool for ListMembers {
             .db
             .tenant(cx.ctx.scope(), false)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| super::storage_failed("list_members", e))?;
         let members = member::Entity::find()
             .filter(member::Column::WorkspaceId.eq(cx.ctx.workspace_id))
             .order_by_asc(member::Column::CreatedAt)
             .all(&tx)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| super::storage_failed("list_members", e))?;
         let users = user::Entity::find()
             .filter(user::Column::Id.is_in(members.iter().map(|m| m.user_id)))
             .all(&tx)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| super::storage_failed("list_members", e))?;
         let list: Vec<Value> = members
             .iter()
             .filter_map(|m| {

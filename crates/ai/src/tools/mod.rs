@@ -14,6 +14,13 @@ use std::sync::Arc;
 
 use crate::provider::ToolSpec;
 
+/// What a tool answers when the database fails it. The result is kept with the answer,
+/// for everyone who reads it: the database's own words go to the log instead.
+pub(crate) fn storage_failed(tool: &str, error: impl std::fmt::Debug) -> String {
+    tracing::warn!(?error, tool, "a tool could not read the database");
+    "The tool could not read the data just now; try again later.".to_owned()
+}
+
 pub struct ToolContext<'a> {
     pub state: &'a AppState,
     pub ctx: &'a TenantCtx,

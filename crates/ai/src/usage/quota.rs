@@ -87,6 +87,15 @@ impl Reservation {
     pub fn held_by_answer(&self) -> u64 {
         self.tokens - self.leased
     }
+
+    /// What is left to settle once the recovery of answers left streaming gave back what
+    /// the answer's row held: the lease's share, if any.
+    pub fn after_recovery(&self) -> Reservation {
+        Reservation {
+            tokens: self.leased,
+            ..self.clone()
+        }
+    }
 }
 
 pub fn current_period() -> String {

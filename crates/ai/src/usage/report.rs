@@ -1,5 +1,5 @@
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use nexus_identity::entities::{api_key, user};
 use nexus_identity::extract::Member;
 use nexus_kernel::query::ApiQuery;
@@ -83,6 +83,13 @@ pub async fn get_ai_usage(
             .unwrap_or(now)
     });
     let to = params.to.unwrap_or(now);
+    // The ledger's ids carry their time in 48 bits of milliseconds from 1970: a date out
+    // of that span would wrap, and the report would be quietly empty.
+    for (name, at) in [("from", from), ("to", to)] {
+        if !(1970..=9999).contains(&at.year()) {
+            return Err(ApiError::field(name, "must be a date from 1970 to 9999"));
+        }
+    }
     if from > to {
         return Err(ApiError::field("from", "must not be after `to`"));
     }

@@ -277,6 +277,146 @@ async fn a_websocket_takes_a_message_as_long_as_http_does() {
     assert_eq!(done["data"]["content"], "Read it all.");
 }
 
+/// What comes back for a frame the socket does not take is small: a `ref` (copied into
+/// every event of its answer) longer than 64 characters is refused, and a parse error
+/// does not quote a megabyte back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_refuses_long_refs_and_quotes_little_of_a_bad_frame() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, cookie) = signup_cookie(&app, "refs@example.com").await;
+    let ws = o.create_workspace("Refs").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let conv = conversation(&o, &ws, json!({ "title": "Refs" })).await;
+    let mut socket = open_socket(&app, &cookie).await;
+    let send = |reference: String| json!({ "type": "send", "ref": reference, "workspace_id": ws, "conversation_id": conv, "content": "hi" });
+
+    send_frame(&mut socket, send("r".repeat(65))).await;
+    let refused = next_of(&mut socket, "error").await;
+    assert_eq!(refused["data"]["code"], "bad_frame", "{refused}");
+    assert_eq!(refused["ref"], Value::Null);
+    let huge = format!("{{\"type\":\"{}\"}}", "x".repeat(1_000_000));
+    socket.send(Message::Text(huge.into())).await.expect("send");
+    let unread = next_of(&mut socket, "error").await;
+    assert_eq!(unread["data"]["code"], "bad_frame");
+    assert!(
+        unread.to_string().len() < 500,
+        "{}",
+        unread.to_string().len()
+    );
+
+    // Sixty-four characters are fine; the refused send started nothing.
+    let longest = "é".repeat(64);
+    send_frame(&mut socket, send(longest.clone())).await;
+    let done = next_of(&mut socket, "done").await;
+    assert_eq!(done["ref"], longest.as_str());
+    let messages = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+        ))
+        .await;
+    assert_eq!(messages.body["items"].as_array().map(Vec::len), Some(2));
+}
+
+/// An answer awaited as one JSON document and stopped (from another tab, say) before
+/// its first word is refused as stopped, 409 `cancelled`, not as a failure of the
+/// provider's; the saved messages come with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_awaited_as_json_and_stopped_before_a_word_is_a_conflict() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let (fake, o, ws, conv) = crate::ai_support::ai_owner(&app, "Stopped").await;
+    fake.push(Behavior::Reply(
+        Reply::text("too late").delay(Duration::from_secs(5)),
+    ));
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let sent = tokio::spawn({
+        let (o, url) = (o.clone(), url.clone());
+        async move { o.post(&url, json!({ "content": "take your time" })).await }
+    });
+    let answer = wait_for_message(&o, &ws, &conv, 1, "streaming").await;
+    let id = answer["id"].as_str().expect("id");
+    assert_eq!(
+        o.post(&format!("{url}/{id}/stop"), json!({})).await.status,
+        204
+    );
+    let r = sent.await.expect("the request");
+    assert_error(&r, 409, "cancelled");
+    assert_eq!(
+        r.body["error"]["details"]["assistant_message"]["status"], "interrupted",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["error"]["details"]["user_message"]["content"],
+        "take your time"
+    );
+}
+
+/// A cached answer streams like a model's, and stops like one. Here a socket takes
+/// nothing while a long cached answer waits for it (the buffers on the way fill up):
+/// `cancel` still ends the answer, saved as far as it got, and its reservation settled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_answer_stops_on_request_while_its_reader_takes_nothing() {
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.plans.free.monthly_ai_tokens = 10_000_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let fake = FakeAi::start(None).await;
+    let (o, cookie) = signup_cookie(&app, "cached@example.com").await;
+    let ws = o.create_workspace("Cached").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let first = conversation(&o, &ws, json!({ "title": "First" })).await;
+    let second = conversation(&o, &ws, json!({ "title": "Second" })).await;
+    const WORDS: usize = 200_000;
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(WORDS)).chunk_chars(50_000),
+    ));
+    let question = json!({ "content": "say it all", "temperature": 0 });
+    let primed = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{first}/messages"),
+            question.clone(),
+        )
+        .await;
+    assert_eq!(primed.status, 201, "{}", primed.text);
+
+    let mut socket = open_socket(&app, &cookie).await;
+    let mut send = question;
+    send["type"] = json!("send");
+    send["ref"] = json!("r".repeat(64));
+    send["workspace_id"] = json!(ws);
+    send["conversation_id"] = json!(second);
+    send_frame(&mut socket, send).await;
+    // Nothing is read: the socket's buffers and queues fill, and the answer waits.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let waiting = wait_for_message(&o, &ws, &second, 1, "streaming").await;
+    assert_eq!(waiting["status"], "streaming");
+    send_frame(
+        &mut socket,
+        json!({ "type": "cancel", "conversation_id": second }),
+    )
+    .await;
+    let stopped = wait_for_message(&o, &ws, &second, 1, "interrupted").await;
+    assert_eq!(stopped["error"]["code"], "cancelled", "{stopped}");
+    assert_eq!(stopped["cached"], true);
+    let kept = stopped["content"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .count();
+    assert!(kept > 0 && kept < WORDS, "{kept} words kept");
+    // It holds nothing of the quota once it ends.
+    crate::ai_resilience::assert_all_settled(&app, &o, &ws, &[second], 2, 10_000_000).await;
+    assert_eq!(fake.request_count(), 1);
+}
+
 /// Signing out ends the socket too: the next `send` is refused and the socket closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_outlives_no_session() {

@@ -524,7 +524,7 @@ async fn clients_that_leave_at_any_moment_leave_nothing_reserved(app: TestApp) {
 
 /// Once each of `convs` has `messages` messages or more, none still `streaming`: what
 /// the month's quota of `limit` has used, and nothing left reserved.
-async fn assert_all_settled(
+pub(crate) async fn assert_all_settled(
     app: &TestApp,
     o: &nexus_testkit::Client,
     ws: &str,
@@ -848,8 +848,16 @@ async fn with_quota(
 /// owner (a trigger that makes the database refuse or dawdle); and the owner's
 /// connection, to look at what the database holds.
 async fn postgres_with_quota_and(sql: &str) -> Option<(QuotaApp, sea_orm::DatabaseConnection)> {
+    postgres_with_quota_tweaked(sql, |_| {}).await
+}
+
+/// [`postgres_with_quota_and`] with settings of its own.
+async fn postgres_with_quota_tweaked(
+    sql: &str,
+    tweak: impl FnOnce(&mut nexus_kernel::config::Settings),
+) -> Option<(QuotaApp, sea_orm::DatabaseConnection)> {
     let app = TestApp::spawn(Engine::Postgres).await?;
-    let quota = with_quota(app, LIMIT, 100, |_| {}).await?;
+    let quota = with_quota(app, LIMIT, 100, tweak).await?;
     let owner_db = quota.0.owner_db().await;
     sea_orm::ConnectionTrait::execute_unprepared(&owner_db, sql)
         .await
@@ -1332,6 +1340,72 @@ async fn the_platform_default_provider_and_model_escalation() {
     );
 }
 
+/// A provider is the address it was given: a redirect is not followed, neither by the
+/// live check nor by an answer, so neither the request nor its key reach another host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_do_not_follow_redirects() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(app) = app(Engine::Sqlite).await else {
+        return;
+    };
+    // Every request to `/v1/…` is sent on to `/elsewhere/…`, which counts what arrives.
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let counted = arrived.clone();
+    let redirector = axum::Router::new()
+        .route(
+            "/v1/{*rest}",
+            axum::routing::any(
+                |axum::extract::Path(rest): axum::extract::Path<String>| async move {
+                    axum::response::Redirect::temporary(&format!("/elsewhere/{rest}"))
+                },
+            ),
+        )
+        .route(
+            "/elsewhere/{*rest}",
+            axum::routing::any(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async { axum::Json(json!({ "data": [{ "id": "fake-small" }] })) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, redirector).await });
+
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    crate::ai_support::switch_on_assistant(&o, &ws).await;
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers"),
+            json!({ "name": "Moved", "base_url": format!("http://{addr}/v1"), "api_key": "sk-secret", "models": ["fake-small"] }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.id();
+    let test = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/ai/providers/{id}/test"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(test.body["ok"], false, "{}", test.text);
+    let conv = conversation(&o, &ws, json!({ "title": "Moved" })).await;
+    let answer = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": "hello" }),
+        )
+        .await;
+    assert_eq!(answer.status, 502, "{}", answer.text);
+    assert_eq!(
+        arrived.load(Ordering::SeqCst),
+        0,
+        "nothing went past the redirect"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn providers_are_managed_and_tested_live() {
     let Some(app) = app(Engine::Sqlite).await else {
@@ -1602,6 +1676,64 @@ async fn a_client_that_leaves_during_the_save_leaves_nothing_reserved() {
         .await;
     assert!(gone.is_err(), "the client left before the save ended");
     // The message is saved all the same, and its answer ends.
+    assert_all_settled(&app, &o, &ws, &[conv], 2, LIMIT).await;
+}
+
+/// A turn that ends after the recovery of answers left `streaming` may take its answer
+/// for abandoned (here its first save dawdles two and a half seconds, with a stream
+/// timeout of one: the recovery waits two). Such a turn claims its reservation off the
+/// answer's row before its final save, slowly here, and the recovery comes for the
+/// answer meanwhile (and waits for the row): it finds nothing left there to give back,
+/// and the reservation is given back once, by the turn's settlement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_turn_and_the_recovery_give_its_reservation_back_once() {
+    let Some(((app, _fake, o, ws), owner_db)) = postgres_with_quota_tweaked(
+        "CREATE FUNCTION dawdle() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+         BEGIN PERFORM pg_sleep(TG_ARGV[0]::float); RETURN NEW; END $$;
+         CREATE TRIGGER slow_first_save BEFORE INSERT ON messages FOR EACH ROW
+           WHEN (NEW.role = 'user') EXECUTE FUNCTION dawdle('2.5');
+         CREATE TRIGGER slow_claim BEFORE UPDATE ON messages FOR EACH ROW
+           WHEN (NEW.status = 'streaming' AND OLD.reserved_tokens > 0 AND NEW.reserved_tokens = 0)
+           EXECUTE FUNCTION dawdle('1');",
+        |s| s.ai_stream_timeout_secs = 1,
+    )
+    .await
+    else {
+        return;
+    };
+    let conv = conversation(&o, &ws, json!({ "title": "Late" })).await;
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    let sent = tokio::spawn({
+        let (o, url) = (o.clone(), url.clone());
+        async move { o.post(&url, json!({ "content": "hello" })).await }
+    });
+    // The claim under way: the answer saved, still holding its reservation, and a
+    // session asleep in the claim's trigger.
+    let claiming = "SELECT count(*) AS n FROM messages
+         WHERE role = 'assistant' AND status = 'streaming' AND reserved_tokens > 0
+           AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep')";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let statement = sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            claiming.to_owned(),
+        );
+        let row = sea_orm::ConnectionTrait::query_one_raw(&owner_db, statement)
+            .await
+            .expect("look")
+            .expect("a row");
+        if row.try_get::<i64>("", "n").expect("n") == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no claim");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let workspace: uuid::Uuid = ws.parse().expect("uuid");
+    nexus_ai::messages::recovery::recover_now(&app.state, workspace)
+        .await
+        .expect("recovery");
+    let sent = sent.await.expect("the request");
+    assert!(sent.status < 500, "{}", sent.text);
     assert_all_settled(&app, &o, &ws, &[conv], 2, LIMIT).await;
 }
 

@@ -152,6 +152,25 @@ async fn answers_stream_and_are_saved(app: TestApp) {
         422,
         "validation_failed",
     );
+    // The ledger's ids keep their time in 48 bits of milliseconds: a date past them
+    // would wrap, and the report would be quietly empty.
+    for (query, field) in [
+        (
+            "from=2020-01-01T00:00:00Z&to=%2B10900-01-01T00:00:00Z",
+            "to",
+        ),
+        ("from=1969-12-31T00:00:00Z", "from"),
+    ] {
+        let r = o
+            .get(&format!("/api/v1/workspaces/{ws}/ai/usage?{query}"))
+            .await;
+        assert_error(&r, 422, "validation_failed");
+        assert!(
+            r.body["error"]["details"]["fields"][field].is_string(),
+            "{}",
+            r.text
+        );
+    }
 
     // The provider key is never shown, and the enabling is in the audit log.
     let providers = o
@@ -549,6 +568,60 @@ async fn tools_run_with_the_members_rights(app: TestApp) {
         titles.sort_unstable();
         assert_eq!(titles, expected, "{raw}");
     }
+
+    // Shared later, the private conversation's kept results lose the creator's other
+    // private conversations: every member reads them now.
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}"),
+            json!({ "visibility": "workspace" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let kept = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations/{conv}/messages"
+        ))
+        .await;
+    let mut titles: Vec<&str> = kept.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["tool_calls"].as_array())
+        .flatten()
+        .filter(|call| call["name"] == "search_conversations")
+        .flat_map(|call| {
+            call["result"]["conversations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|c| c["title"].as_str())
+        .collect();
+    titles.sort_unstable();
+    assert_eq!(titles, ["Team plans", "Tools"], "{}", kept.text);
+
+    // The model's query has the limits of the list's `q` (on SQLite each letter becomes
+    // a class of a GLOB, which has a limit of its own): the model is told, and tries again.
+    fake.push_many([
+        Behavior::ToolCall {
+            name: "search_conversations".into(),
+            arguments: json!({ "query": "plans ".repeat(5_000) }),
+        },
+        Behavior::Reply(Reply::text("Too long, sorry.")),
+    ]);
+    let (_, events, raw) =
+        send_streamed(&o, &ws, &conv, json!({ "content": "search a lot" })).await;
+    let refused = events
+        .iter()
+        .find(|e| e.name == "tool_result")
+        .map(|e| e.data["result"]["error"].clone())
+        .unwrap_or_default();
+    assert_eq!(
+        refused, "`query` must be at most 200 characters, without control characters",
+        "{raw}"
+    );
+    assert_eq!(last(&events).name, "done", "{raw}");
 }
 
 async fn regenerate_and_edit_keep_branches(app: TestApp) {
@@ -942,6 +1015,11 @@ async fn an_exported_conversation_imports_with_its_branches(app: TestApp) {
         (
             broken(&|b| b["messages"][1]["error"] = json!("failed")),
             "messages[1].error",
+        ),
+        // PostgreSQL keeps no date before 4713 BC (SQLite would have taken it).
+        (
+            broken(&|b| b["messages"][0]["created_at"] = json!("-10000-01-01T00:00:00Z")),
+            "messages[0].created_at",
         ),
     ] {
         let r = m.post(&import, body).await;
