@@ -238,10 +238,6 @@ impl ListCursor {
     }
 }
 
-/// A text column that holds `words`, ignoring case, in Unicode. On PostgreSQL,
-/// `lower(column) LIKE '%words%'`. SQLite's `lower` and `LIKE` fold ASCII letters only
-/// ("éclair" would not find "Éclair"), so there each letter of the words becomes a
-/// class of its two cases in a `GLOB`: `*[éÉ][cC]lair*`.
 /// What a search may look for (the list's `q`, the search tool's `query`): its words
 /// go into a `LIKE` or (on SQLite) a `GLOB` of twice their length or more.
 pub(crate) fn check_search(words: &str) -> Result<(), &'static str> {
@@ -251,6 +247,10 @@ pub(crate) fn check_search(words: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// A text column that holds `words`, ignoring case, in Unicode. On PostgreSQL,
+/// `lower(column) LIKE '%words%'`. SQLite's `lower` and `LIKE` fold ASCII letters only
+/// ("éclair" would not find "Éclair"), so there each letter of the words becomes a
+/// class of its two cases in a `GLOB`: `*[éÉ][cC]lair*`.
 pub(crate) fn contains_words(
     column: impl Into<SimpleExpr>,
     words: &str,

@@ -6,12 +6,16 @@
 //! every member would read the titles of the creator's private conversations. So when a
 //! conversation becomes the workspace's, each kept result loses the conversations that
 //! are not the workspace's. (What the model wrote about them in its answers stays: that
-//! is the answer the creator chose to share, and reads before sharing.)
+//! is the answer the creator chose to share, and reads before sharing.) An answer still
+//! being written would be saved with its results whole, after this: a conversation is
+//! not shared while one is.
 
 use nexus_kernel::ApiError;
 use nexus_kernel::tenancy::TenantCtx;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 use serde_json::Value;
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -21,13 +25,26 @@ use crate::entities::{conversation, message};
 /// The tool whose results name other conversations.
 const SEARCH_TOOL: &str = "search_conversations";
 
-/// Take out of `conversation_id`'s kept search results every conversation that is not
-/// the workspace's (other than this one, which is becoming it).
-pub async fn forget_private_results(
+/// Ready `conversation_id` to be the workspace's: refused (409 `answer_streaming`) while
+/// an answer is being written, then its kept search results lose every conversation
+/// that is not the workspace's (other than this one, which is becoming it).
+pub async fn make_shareable(
     db: &impl ConnectionTrait,
     ctx: &TenantCtx,
     conversation_id: Uuid,
 ) -> Result<(), ApiError> {
+    let streaming = message::Entity::find()
+        .filter(message::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .filter(message::Column::Status.eq("streaming"))
+        .count(db)
+        .await?;
+    if streaming > 0 {
+        return Err(ApiError::conflict(
+            "answer_streaming",
+            "An answer is still being written: share the conversation once it ends.",
+        ));
+    }
     let answers: Vec<(Uuid, Value)> = message::Entity::find()
         .filter(message::Column::WorkspaceId.eq(ctx.workspace_id))
         .filter(message::Column::ConversationId.eq(conversation_id))

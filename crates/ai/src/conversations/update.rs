@@ -37,6 +37,7 @@ pub struct UpdateConversationRequest {
         (status = 200, body = ConversationView),
         (status = 403, description = "Visibility changed by someone other than the creator", body = nexus_kernel::error::ErrorEnvelope),
         (status = 404, body = nexus_kernel::error::ErrorEnvelope),
+        (status = 409, description = "Shared while an answer is being written", body = nexus_kernel::error::ErrorEnvelope),
     ))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn update_conversation(
@@ -103,7 +104,7 @@ pub async fn update_conversation(
             ));
         }
         if v.as_str() == "workspace" && current.visibility != "workspace" {
-            super::sharing::forget_private_results(&tx, &ctx, id).await?;
+            super::sharing::make_shareable(&tx, &ctx, id).await?;
         }
         row.visibility = Set(v.as_str().into());
         changed.push("visibility");

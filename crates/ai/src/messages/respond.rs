@@ -166,12 +166,19 @@ async fn collect(mut rx: mpsc::Receiver<TurnEvent>) -> Response {
             } => {
                 // An answer cut short with what arrived kept (a length limit, a stream
                 // that broke, a quota spent by its tool rounds) is an answer: its status
-                // and `error` say how it ended. So is one that got as far as thinking.
+                // and `error` say how it ended. So are thoughts the length limit cut
+                // before the answer began: all the model wrote (a stop, a timeout or a
+                // shutdown while it thought is said as such).
+                let thought_to_the_limit = code == "ai_length_limit"
+                    && assistant
+                        .as_ref()
+                        .and_then(|a| a.reasoning.as_ref())
+                        .is_some_and(|r| !r.is_empty());
                 if let (Some(user_message), Some(assistant)) = (&user, &assistant)
                     && assistant.status == "interrupted"
                     && (!assistant.content.is_empty()
                         || assistant.tool_calls.is_some()
-                        || assistant.reasoning.as_ref().is_some_and(|r| !r.is_empty()))
+                        || thought_to_the_limit)
                 {
                     return (
                         StatusCode::CREATED,

@@ -2,7 +2,7 @@
 //! call ([`ProviderApi`]), and the answer stream normalised to [`StreamEvent`]s.
 
 use futures::StreamExt;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use secrecy::SecretString;
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -225,13 +225,14 @@ impl ProviderClient {
         let status = response.status();
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
+            let moved = redirected_to(status, response.headers());
             let text = read_at_most(response, MAX_ERROR_BODY)
                 .await
                 .unwrap_or_default();
             return Err(ProviderError::Status {
                 status: status.as_u16(),
                 retry_after,
-                message: error_message(&text),
+                message: moved.unwrap_or_else(|| error_message(&text)),
             });
         }
         let body = response
@@ -262,6 +263,7 @@ impl ProviderClient {
             .await
             .map_err(send_error)?;
         let status = response.status();
+        let moved = redirected_to(status, response.headers());
         let limit = if status.is_success() {
             MAX_MODEL_LIST
         } else {
@@ -274,7 +276,7 @@ impl ProviderClient {
             return Err(ProviderError::Status {
                 status: status.as_u16(),
                 retry_after: None,
-                message: error_message(&text),
+                message: moved.unwrap_or_else(|| error_message(&text)),
             });
         }
         let v: Value =
@@ -297,6 +299,19 @@ fn send_error(e: reqwest::Error) -> ProviderError {
 }
 
 /// `Retry-After` as seconds or as an HTTP date (RFC 9110 allows both), at most an hour.
+/// Where a redirect (which is not followed) leads, said so that an admin can give the
+/// provider that address instead.
+fn redirected_to(status: reqwest::StatusCode, headers: &HeaderMap) -> Option<String> {
+    if !status.is_redirection() {
+        return None;
+    }
+    let to = headers.get(LOCATION)?.to_str().ok()?;
+    let to: String = to.chars().take(300).collect();
+    Some(format!(
+        "the address redirects to {to}, and redirects are not followed: give the provider the address it leads to"
+    ))
+}
+
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let wait = match value.parse::<f64>() {

@@ -261,8 +261,10 @@ impl ProviderError {
     /// would be refused anywhere and must not take the provider away from other answers.
     pub fn counts_against_provider(&self) -> bool {
         match self {
+            // A redirect too: the address is wrong for every answer until an admin
+            // changes it.
             Self::Status { status, .. } => {
-                matches!(status, 401 | 403 | 408 | 429) || *status >= 500
+                matches!(status, 300..=399 | 401 | 403 | 408 | 429) || *status >= 500
             }
             Self::Connect(_) | Self::Timeout | Self::Interrupted(_) | Self::Protocol(_) => true,
         }

@@ -89,7 +89,9 @@ impl Reservation {
     }
 
     /// What is left to settle once the recovery of answers left streaming gave back what
-    /// the answer's row held: the lease's share, if any.
+    /// the answer's row held: the lease's share, if any. (A turn later still than its
+    /// lease, which gave back what it held when it expired, settles that share a second
+    /// time: a known limit, see docs/ai.md.)
     pub fn after_recovery(&self) -> Reservation {
         Reservation {
             tokens: self.leased,

@@ -356,6 +356,36 @@ async fn an_answer_awaited_as_json_and_stopped_before_a_word_is_a_conflict() {
     );
 }
 
+/// A conversation is not shared while an answer is being written: that answer's kept
+/// results (a search of the creator's private conversations, say) would be saved whole
+/// after the sharing took the private ones out of the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_is_not_shared_while_an_answer_is_written() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let (fake, o, ws, conv) = crate::ai_support::ai_owner(&app, "Not yet").await;
+    fake.push(Behavior::Reply(
+        Reply::text("slowly").delay(Duration::from_millis(1500)),
+    ));
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}");
+    let sent = tokio::spawn({
+        let (o, url) = (o.clone(), url.clone());
+        async move {
+            o.post(&format!("{url}/messages"), json!({ "content": "go" }))
+                .await
+        }
+    });
+    wait_for_message(&o, &ws, &conv, 1, "streaming").await;
+    let share = json!({ "visibility": "workspace" });
+    assert_error(&o.patch(&url, share.clone()).await, 409, "answer_streaming");
+    assert_eq!(o.get(&url).await.body["visibility"], "private");
+    assert_eq!(sent.await.expect("the request").status, 201);
+    let shared = o.patch(&url, share).await;
+    assert_eq!(shared.status, 200, "{}", shared.text);
+    assert_eq!(shared.body["visibility"], "workspace");
+}
+
 /// A cached answer streams like a model's, and stops like one. Here a socket takes
 /// nothing while a long cached answer waits for it (the buffers on the way fill up):
 /// `cancel` still ends the answer, saved as far as it got, and its reservation settled.

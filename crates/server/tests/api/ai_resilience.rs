@@ -1391,6 +1391,14 @@ async fn providers_do_not_follow_redirects() {
         )
         .await;
     assert_eq!(test.body["ok"], false, "{}", test.text);
+    // The admin is told where the address leads, to give the provider that one.
+    assert!(
+        test.body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("redirects to /elsewhere/models")),
+        "{}",
+        test.text
+    );
     let conv = conversation(&o, &ws, json!({ "title": "Moved" })).await;
     let answer = o
         .post(

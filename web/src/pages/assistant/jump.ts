@@ -160,7 +160,7 @@ export function useJumpToMatch(
       again.disconnect();
       unmark();
     };
-  }, [target, reached, key, scroller, shown]);
+  }, [target, reached, key, scroller]);
 
   return {
     outlined,
