@@ -28,15 +28,37 @@ async fn signup_cookie(app: &TestApp, email: &str) -> (nexus_testkit::Client, St
     (c, cookie.split(';').next().unwrap_or_default().to_owned())
 }
 
+/// A signed-up owner (with the session cookie a socket opens with) of a new workspace
+/// named `name`, with the assistant on and a fake provider: what the socket tests start
+/// from.
+async fn socket_owner(
+    app: &TestApp,
+    name: &str,
+) -> (FakeAi, nexus_testkit::Client, String, String) {
+    let fake = FakeAi::start(None).await;
+    let (o, cookie) = signup_cookie(app, &format!("{}@example.com", name.to_lowercase())).await;
+    let ws = o.create_workspace(name).await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    (fake, o, cookie, ws)
+}
+
+/// An app whose month leaves room for long messages and answers (these tests are about
+/// the socket, not the quota).
+async fn roomy_app() -> Option<TestApp> {
+    TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.plans.free.monthly_ai_tokens = ROOMY;
+    })
+    .await
+}
+
+const ROOMY: u64 = 10_000_000;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_websocket_multiplexes_many_conversations() {
     let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, cookie) = signup_cookie(&app, "ws@example.com").await;
-    let ws = o.create_workspace("Sockets").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (_fake, o, cookie, ws) = socket_owner(&app, "Sockets").await;
     let a = conversation(&o, &ws, json!({ "title": "A" })).await;
     let b = conversation(&o, &ws, json!({ "title": "B" })).await;
 
@@ -196,10 +218,7 @@ async fn a_websocket_cancel_stops_the_answer_even_when_answers_finish_in_the_bac
     else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, cookie) = signup_cookie(&app, "stop@example.com").await;
-    let ws = o.create_workspace("Stop").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (fake, o, cookie, ws) = socket_owner(&app, "Stop").await;
     let conv = conversation(&o, &ws, json!({ "title": "Stop" })).await;
     fake.push(Behavior::Reply(
         Reply::text("word ".repeat(200)).delay(Duration::from_millis(20)),
@@ -248,17 +267,10 @@ async fn a_websocket_cancel_stops_the_answer_even_when_answers_finish_in_the_bac
 async fn a_websocket_takes_a_message_as_long_as_http_does() {
     // Room in the month's quota for what such a message may cost (up to three tokens an
     // emoji): this is about the socket's frame size, not the quota.
-    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
-        s.plans.free.monthly_ai_tokens = 10_000_000;
-    })
-    .await
-    else {
+    let Some(app) = roomy_app().await else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, cookie) = signup_cookie(&app, "long@example.com").await;
-    let ws = o.create_workspace("Long").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (fake, o, cookie, ws) = socket_owner(&app, "Long").await;
     let conv = conversation(&o, &ws, json!({ "title": "Long" })).await;
     fake.push(Behavior::Reply(Reply::text("Read it all.")));
     let mut socket = open_socket(&app, &cookie).await;
@@ -285,10 +297,7 @@ async fn a_websocket_refuses_long_refs_and_quotes_little_of_a_bad_frame() {
     let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, cookie) = signup_cookie(&app, "refs@example.com").await;
-    let ws = o.create_workspace("Refs").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (_fake, o, cookie, ws) = socket_owner(&app, "Refs").await;
     let conv = conversation(&o, &ws, json!({ "title": "Refs" })).await;
     let mut socket = open_socket(&app, &cookie).await;
     let send = |reference: String| json!({ "type": "send", "ref": reference, "workspace_id": ws, "conversation_id": conv, "content": "hi" });
@@ -391,17 +400,10 @@ async fn a_conversation_is_not_shared_while_an_answer_is_written() {
 /// `cancel` still ends the answer, saved as far as it got, and its reservation settled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_answer_stops_on_request_while_its_reader_takes_nothing() {
-    let Some(app) = TestApp::spawn_with(Engine::Sqlite, |s| {
-        s.plans.free.monthly_ai_tokens = 10_000_000;
-    })
-    .await
-    else {
+    let Some(app) = roomy_app().await else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, cookie) = signup_cookie(&app, "cached@example.com").await;
-    let ws = o.create_workspace("Cached").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (fake, o, cookie, ws) = socket_owner(&app, "Cached").await;
     let first = conversation(&o, &ws, json!({ "title": "First" })).await;
     let second = conversation(&o, &ws, json!({ "title": "Second" })).await;
     const WORDS: usize = 200_000;
@@ -443,7 +445,7 @@ async fn a_cached_answer_stops_on_request_while_its_reader_takes_nothing() {
         .count();
     assert!(kept > 0 && kept < WORDS, "{kept} words kept");
     // It holds nothing of the quota once it ends.
-    crate::ai_resilience::assert_all_settled(&app, &o, &ws, &[second], 2, 10_000_000).await;
+    crate::ai_resilience::assert_all_settled(&app, &o, &ws, &[second], 2, ROOMY).await;
     assert_eq!(fake.request_count(), 1);
 }
 
@@ -453,10 +455,7 @@ async fn a_websocket_outlives_no_session() {
     let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, cookie) = signup_cookie(&app, "out@example.com").await;
-    let ws = o.create_workspace("Out").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (_fake, o, cookie, ws) = socket_owner(&app, "Out").await;
     let conv = conversation(&o, &ws, json!({ "title": "Out" })).await;
     let mut socket = open_socket(&app, &cookie).await;
     let send =
@@ -485,10 +484,7 @@ async fn shutdown_ends_websocket_answers_with_a_final_event_then_closes() {
     let Some(mut app) = TestApp::spawn(Engine::Sqlite).await else {
         return;
     };
-    let fake = FakeAi::start(None).await;
-    let (o, cookie) = signup_cookie(&app, "down@example.com").await;
-    let ws = o.create_workspace("Down").await;
-    enable_ai(&o, &ws, &fake, "Fake").await;
+    let (fake, o, cookie, ws) = socket_owner(&app, "Down").await;
     let a = conversation(&o, &ws, json!({ "title": "A" })).await;
     let b = conversation(&o, &ws, json!({ "title": "B" })).await;
     fake.push_many((0..2).map(|_| {
