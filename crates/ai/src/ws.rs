@@ -13,7 +13,8 @@
 //! `cancelled`, carrying what was saved. When the server shuts down, every answer on the
 //! socket ends with its final event (`server_shutting_down`), then the socket closes with
 //! code 1001 (going away). A `send` after the session was signed out is answered with an
-//! `unauthenticated` error, then the socket closes with code 1008.
+//! `unauthenticated` error; the socket's answers stop, each with its final event
+//! (`cancelled`), then the socket closes with code 1008.
 //!
 //! A `ref` is at most 64 characters (it comes back on every event of its answer). A
 //! client that takes no frame for 30 seconds while some wait for it is gone: the socket
@@ -117,6 +118,9 @@ const MAX_REF: usize = 64;
 /// How long a frame may wait for the client to take it. Past that the client is gone
 /// (or never reads): its frames must not pile up in memory, nor hold its answers.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a signed-out socket waits for its answers' final events before it closes
+/// (a stopped answer ends once its save commits).
+const SIGN_OUT_WAIT: Duration = Duration::from_secs(10);
 /// The most of a frame's parse error told back (serde quotes what it could not read).
 const MAX_ERROR_CHARS: usize = 200;
 
@@ -279,6 +283,15 @@ async fn session(
         for r in running {
             let _ = r.forwarder.await;
         }
+    } else if signed_out {
+        // The session ended: so do its answers, each with its final event (`cancelled`,
+        // with what was saved) before the socket closes.
+        let running: Vec<SocketAnswer> = running.collect();
+        for r in &running {
+            r.stop.cancel();
+        }
+        let ended = futures::future::join_all(running.into_iter().map(|r| r.forwarder));
+        let _ = tokio::time::timeout(SIGN_OUT_WAIT, ended).await;
     } else {
         // The client left: dropping the readers stops the answers (unless they finish in
         // the background).

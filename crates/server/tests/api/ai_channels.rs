@@ -449,33 +449,54 @@ async fn a_cached_answer_stops_on_request_while_its_reader_takes_nothing() {
     assert_eq!(fake.request_count(), 1);
 }
 
-/// Signing out ends the socket too: the next `send` is refused and the socket closes.
+/// Signing out ends the socket too: the next `send` is refused, the answers still
+/// streaming on the socket stop, each with its final event, and the socket closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_outlives_no_session() {
     let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
         return;
     };
-    let (_fake, o, cookie, ws) = socket_owner(&app, "Out").await;
+    let (fake, o, cookie, ws) = socket_owner(&app, "Out").await;
     let conv = conversation(&o, &ws, json!({ "title": "Out" })).await;
+    let other = conversation(&o, &ws, json!({ "title": "Slow" })).await;
     let mut socket = open_socket(&app, &cookie).await;
     let send =
         json!({ "type": "send", "workspace_id": ws, "conversation_id": conv, "content": "hi" });
     send_frame(&mut socket, send.clone()).await;
     next_of(&mut socket, "done").await;
+    fake.push(Behavior::Reply(
+        Reply::text("word ".repeat(200)).delay(Duration::from_millis(20)),
+    ));
+    send_frame(&mut socket, json!({ "type": "send", "ref": "slow", "workspace_id": ws, "conversation_id": other, "content": "go on" })).await;
+    next_of(&mut socket, "delta").await;
     assert_eq!(o.post("/api/v1/auth/logout", json!({})).await.status, 204);
     send_frame(&mut socket, send).await;
     let refused = next_of(&mut socket, "error").await;
     assert_eq!(refused["data"]["code"], "unauthenticated", "{refused}");
+    let mut ended = None;
     let close = loop {
         match tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
             .expect("a frame")
         {
             Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(Message::Text(text))) => {
+                let v: Value = serde_json::from_str(&text).expect("json");
+                if v["type"] == "error" {
+                    ended = Some(v);
+                }
+            }
             Some(Ok(_)) => {}
             other => panic!("closed without a close frame: {other:?}"),
         }
     };
+    let ended = ended.expect("the streaming answer's final event");
+    assert_eq!(ended["ref"], "slow", "{ended}");
+    assert_eq!(ended["data"]["code"], "cancelled", "{ended}");
+    assert_eq!(
+        ended["data"]["assistant_message"]["status"], "interrupted",
+        "{ended}"
+    );
     assert_eq!(close.map(|f| u16::from(f.code)), Some(1008));
 }
 
