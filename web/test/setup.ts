@@ -10,8 +10,12 @@ configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
-  // Drafts live in this tab's storage: each test starts with none.
-  if (typeof window !== "undefined") sessionStorage.clear();
+  // Drafts live in this tab's storage, panels' choices in the browser's: each test
+  // starts with none.
+  if (typeof window !== "undefined") {
+    sessionStorage.clear();
+    localStorage.clear();
+  }
 });
 
 // jsdom lacks these; Radix and the theme code ask for them. (Node-environment tests have no window.)

@@ -7,6 +7,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiError, json, mockApi } from "../../../test/api-mock";
+import { me } from "../../../test/fixtures";
 import { answer, CID, conversation, FIRST, LARGE, MODELS, message, serve, setUpAssistantTests, show, sseStream } from "../../../test/assistant";
 
 setUpAssistantTests();
@@ -343,5 +344,26 @@ describe("ChatView: opened at a search's match", () => {
     expect(screen.queryByRole("button", { name: "Show that version" })).toBeNull();
     await userEvent.click(screen.getByRole("button", { name: "Dismiss" }));
     expect(screen.queryByText(/another version/)).toBeNull();
+  });
+});
+
+describe("ChatView: sharing while an answer is written", () => {
+  it("the share switch waits for the answer to end", async () => {
+    const stream = sseStream();
+    serve({ post: (req) => stream.response(req.signal), conv: conversation({ created_by: me("owner").user.id }) });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    const share = screen.getByRole("switch", { name: "Share with the workspace" });
+    expect(share).toBeEnabled();
+    await userEvent.type(composer(), "Tell me a story{Enter}");
+    await waitFor(() => expect(share).toBeDisabled());
+    expect(screen.getByText(/You can share it once the answer ends/)).toBeInTheDocument();
+
+    act(() => {
+      stream.send("message", { ...message("u2", "user", "Tell me a story", { parent_id: "a1" }), assistant_message_id: "a2" });
+      stream.send("done", message("a2", "assistant", "Once upon a time.", { parent_id: "u2" }));
+      stream.close();
+    });
+    await waitFor(() => expect(share).toBeEnabled());
   });
 });

@@ -10,6 +10,7 @@ import { toast, toastError } from "@/components/ui/toast";
 import { formatDateTime, formatNumber, formatRelative } from "@/lib/format";
 import { useWorkspace } from "@/pages/workspaces/context";
 import { exportHref, useUpdateConversation } from "./api";
+import { isRunning, useLiveTurn } from "./turns";
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -42,6 +43,9 @@ export function DetailsPanel({
   // Only its creator decides who sees a conversation (an admin who made someone's shared
   // conversation private would lose it too).
   const mine = useSession().user.id === c.created_by;
+  // The server shares no conversation while an answer is written in it (that answer's
+  // tool results are kept whole): the switch waits for the answer here.
+  const answering = isRunning(useLiveTurn(ws.id, c.id));
   const modelOptions = (models ?? []).map((m) => ({ value: m.id, label: m.id, description: m.provider_name }));
   if (!modelOptions.some((o) => o.value === c.model)) modelOptions.unshift({ value: c.model, label: c.model, description: "no longer offered" });
 
@@ -89,7 +93,9 @@ export function DetailsPanel({
                   <span className="block text-xs text-muted-foreground">
                     {shared
                       ? `Everyone in the workspace can read it; its creator and admins can write.${mine ? "" : " Only its creator can make it private."}`
-                      : "Only you can see it."}
+                      : answering
+                        ? "Only you can see it. You can share it once the answer ends."
+                        : "Only you can see it."}
                   </span>
                 </span>
               </div>
@@ -97,7 +103,7 @@ export function DetailsPanel({
                 <Switch
                   aria-label="Share with the workspace"
                   checked={shared}
-                  disabled={update.isPending}
+                  disabled={update.isPending || (!shared && answering)}
                   onCheckedChange={(on) =>
                     save({ id: c.id, visibility: on ? "workspace" : "private" }, on ? "Shared with the workspace" : "Made private")
                   }
