@@ -342,10 +342,7 @@ async fn an_answer_awaited_as_json_and_stopped_before_a_word_is_a_conflict() {
         Reply::text("too late").delay(Duration::from_secs(5)),
     ));
     let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
-    let sent = tokio::spawn({
-        let (o, url) = (o.clone(), url.clone());
-        async move { o.post(&url, json!({ "content": "take your time" })).await }
-    });
+    let sent = crate::ai_support::send_in_background(&o, &ws, &conv, "take your time");
     let answer = wait_for_message(&o, &ws, &conv, 1, "streaming").await;
     let id = answer["id"].as_str().expect("id");
     assert_eq!(
@@ -378,13 +375,7 @@ async fn a_conversation_is_not_shared_while_an_answer_is_written() {
         Reply::text("slowly").delay(Duration::from_millis(1500)),
     ));
     let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}");
-    let sent = tokio::spawn({
-        let (o, url) = (o.clone(), url.clone());
-        async move {
-            o.post(&format!("{url}/messages"), json!({ "content": "go" }))
-                .await
-        }
-    });
+    let sent = crate::ai_support::send_in_background(&o, &ws, &conv, "go");
     wait_for_message(&o, &ws, &conv, 1, "streaming").await;
     let share = json!({ "visibility": "workspace" });
     assert_error(&o.patch(&url, share.clone()).await, 409, "answer_streaming");

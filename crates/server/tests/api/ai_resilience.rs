@@ -1710,11 +1710,7 @@ async fn a_late_turn_and_the_recovery_give_its_reservation_back_once() {
         return;
     };
     let conv = conversation(&o, &ws, json!({ "title": "Late" })).await;
-    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
-    let sent = tokio::spawn({
-        let (o, url) = (o.clone(), url.clone());
-        async move { o.post(&url, json!({ "content": "hello" })).await }
-    });
+    let sent = crate::ai_support::send_in_background(&o, &ws, &conv, "hello");
     // The claim under way: the answer saved, still holding its reservation, and a
     // session asleep in the claim's trigger.
     let claiming = "SELECT count(*) AS n FROM messages

@@ -96,6 +96,19 @@ pub fn parse_sse(text: &str) -> Vec<SseEvent> {
         .collect()
 }
 
+/// Send a message to `conv` and wait for the whole answer (201), in a task of its own:
+/// the test goes on while the answer is written.
+pub fn send_in_background(
+    c: &Client,
+    ws: &str,
+    conv: &str,
+    content: &str,
+) -> tokio::task::JoinHandle<Resp> {
+    let (c, body) = (c.clone(), json!({ "content": content }));
+    let url = format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages");
+    tokio::spawn(async move { c.post(&url, body).await })
+}
+
 /// Send a message asking for a stream; returns the status and the events.
 pub async fn send_streamed(
     c: &Client,
