@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_ai_models))
         .routes(routes!(get_ai_settings, update_ai_settings))
         .routes(routes!(crate::usage::report::get_ai_usage))
+        .routes(routes!(crate::usage::feedback::get_ai_feedback))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{assistant_on, find_writable};
 use crate::entities::{conversation, message};
 
-/// Delete a conversation and its messages.
+/// Delete a conversation, its messages and their ratings.
 #[utoipa::path(delete, path = "/workspaces/{workspace_id}/conversations/{conversation_id}", tag = "assistant",
     params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = nexus_kernel::error::ErrorEnvelope)))]
@@ -25,6 +25,7 @@ pub async fn delete_conversation(
     member.require(Permission::UseAssistant)?;
     let (ctx, tx) = member.write(&state).await?;
     find_writable(&tx, &ctx, id).await?;
+    // The answers' ratings go with them (`ai_feedback`'s key cascades).
     message::Entity::delete_many()
         .filter(message::Column::WorkspaceId.eq(ctx.workspace_id))
         .filter(message::Column::ConversationId.eq(id))

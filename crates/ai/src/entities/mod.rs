@@ -3,6 +3,7 @@
 pub mod ai_settings;
 pub mod cache_entry;
 pub mod conversation;
+pub mod feedback;
 pub mod message;
 pub mod provider;
 pub mod quota_lease;

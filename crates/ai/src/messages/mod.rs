@@ -5,6 +5,7 @@
 mod checkpoints;
 pub mod engine;
 mod export;
+pub mod feedback;
 mod generate;
 mod list;
 pub mod recovery;
@@ -52,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(send::edit_message))
         .routes(routes!(stop::stop_answer))
         .routes(routes!(export::export_conversation))
+        .routes(routes!(feedback::put_feedback, feedback::delete_feedback))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -90,6 +92,9 @@ pub struct MessageView {
     /// Other versions of this message (edits or regenerations), oldest first, this one
     /// included.
     pub sibling_ids: Vec<Uuid>,
+    /// The caller's own rating of this answer, if they gave one (in the messages list;
+    /// none elsewhere).
+    pub feedback: Option<feedback::FeedbackView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -120,6 +125,7 @@ impl MessageView {
             } else {
                 sibling_ids
             },
+            feedback: None,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

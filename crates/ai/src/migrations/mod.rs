@@ -9,6 +9,7 @@ mod m0007_ai_prompt_caching;
 mod m0008_ai_answer_details;
 mod m0009_ai_answer_reservations;
 mod m0010_ai_quota_leases;
+mod m0011_ai_feedback;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
@@ -19,6 +20,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m0008_ai_answer_details::Migration),
         Box::new(m0009_ai_answer_reservations::Migration),
         Box::new(m0010_ai_quota_leases::Migration),
+        Box::new(m0011_ai_feedback::Migration),
     ]
 }
 
@@ -33,6 +35,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "ai_quota_usage",
     "ai_cache",
     "ai_quota_leases",
+    "ai_feedback",
 ];
 
 /// How many of [`TENANT_TABLES`] the first migration made and secured; each later one

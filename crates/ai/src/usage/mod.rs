@@ -1,6 +1,7 @@
 //! Usage: every call's tokens in a ledger, monthly quotas reserved before a call and
-//! settled after, and the usage report.
+//! settled after, and the usage and feedback reports.
 
+pub mod feedback;
 pub mod leases;
 pub mod quota;
 pub mod report;

@@ -7,6 +7,7 @@ use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -63,6 +64,32 @@ fn id_at(t: DateTime<Utc>) -> Uuid {
         .into_uuid()
 }
 
+/// The period a report covers: `from` defaults to the first day of this month, `to` to now.
+pub fn period(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let now = Utc::now();
+    let from = from.unwrap_or_else(|| {
+        let p = crate::usage::quota::current_period();
+        DateTime::parse_from_rfc3339(&format!("{p}-01T00:00:00Z"))
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or(now)
+    });
+    let to = to.unwrap_or(now);
+    // The ledger's ids carry their time in 48 bits of milliseconds from 1970: a date out
+    // of that span would wrap, and the report would be quietly empty.
+    for (name, at) in [("from", from), ("to", to)] {
+        if !(1970..=9999).contains(&at.year()) {
+            return Err(ApiError::field(name, "must be a date from 1970 to 9999"));
+        }
+    }
+    if from > to {
+        return Err(ApiError::field("from", "must not be after `to`"));
+    }
+    Ok((from, to))
+}
+
 /// Token usage over a period, by day, member or model, with the month's quota.
 #[utoipa::path(get, path = "/workspaces/{workspace_id}/ai/usage", tag = "ai",
     params(("workspace_id" = Uuid, Path), UsageParams),
@@ -75,24 +102,7 @@ pub async fn get_ai_usage(
 ) -> ApiResult<axum::Json<UsageReport>> {
     member.require(Permission::ReadAiUsage)?;
     let group_by = params.group_by.clone().unwrap_or_else(|| "day".into());
-    let now = Utc::now();
-    let from = params.from.unwrap_or_else(|| {
-        let p = crate::usage::quota::current_period();
-        DateTime::parse_from_rfc3339(&format!("{p}-01T00:00:00Z"))
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or(now)
-    });
-    let to = params.to.unwrap_or(now);
-    // The ledger's ids carry their time in 48 bits of milliseconds from 1970: a date out
-    // of that span would wrap, and the report would be quietly empty.
-    for (name, at) in [("from", from), ("to", to)] {
-        if !(1970..=9999).contains(&at.year()) {
-            return Err(ApiError::field(name, "must be a date from 1970 to 9999"));
-        }
-    }
-    if from > to {
-        return Err(ApiError::field("from", "must not be after `to`"));
-    }
+    let (from, to) = period(params.from, params.to)?;
     let db = member.tx();
     let backend = db.get_database_backend();
     let key_cols = match (group_by.as_str(), backend) {
@@ -187,6 +197,22 @@ async fn label_members(
     items: &mut [UsageRow],
 ) -> Result<(), ApiError> {
     let ids: Vec<Uuid> = items.iter().filter_map(|r| r.key.parse().ok()).collect();
+    let labels = member_labels(db, workspace_id, ids).await?;
+    for row in items {
+        if let Some(label) = row.key.parse().ok().and_then(|id| labels.get(&id)) {
+            row.label = label.clone();
+        }
+    }
+    Ok(())
+}
+
+/// What to call each of these members or API keys: the member's email, or "API key"
+/// and the key's name. Ids of neither (deleted since) are left out.
+pub async fn member_labels(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, String>, ApiError> {
     let users = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.clone()))
         .all(db)
@@ -196,12 +222,12 @@ async fn label_members(
         .filter(api_key::Column::Id.is_in(ids))
         .all(db)
         .await?;
-    for row in items {
-        if let Some(u) = users.iter().find(|u| u.id.to_string() == row.key) {
-            row.label = u.email.clone();
-        } else if let Some(k) = keys.iter().find(|k| k.id.to_string() == row.key) {
-            row.label = format!("API key {}", k.name);
-        }
-    }
-    Ok(())
+    Ok(users
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .chain(
+            keys.into_iter()
+                .map(|k| (k.id, format!("API key {}", k.name))),
+        )
+        .collect())
 }

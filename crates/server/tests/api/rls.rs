@@ -47,6 +47,17 @@ async fn unfiltered_queries_see_only_the_bound_workspace() {
                 )
                 .await;
             assert_eq!(r.status, 201, "{}", r.text);
+            let answer = &r.body["assistant_message"]["id"];
+            let rated = c
+                .put(
+                    &format!(
+                        "/api/v1/workspaces/{ws}/conversations/{conv}/messages/{}/feedback",
+                        answer.as_str().unwrap_or_default()
+                    ),
+                    json!({ "rating": "up" }),
+                )
+                .await;
+            assert_eq!(rated.status, 200, "{}", rated.text);
         }
         c.invite(ws, "guest@example.com", "viewer").await;
         c.create_key(ws, "viewer").await;
