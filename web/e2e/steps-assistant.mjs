@@ -1,5 +1,5 @@
 // Steps: the AI assistant against a real fake provider (nexus-fake-ai): switching it on,
-// providers, streaming, stop, versions, sharing, what a viewer may do, and AI usage.
+// providers, streaming, stop, versions, ratings, sharing, what a viewer may do, and AI usage.
 
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -304,6 +304,32 @@ export function register(step, state) {
     await page.getByRole("group", { name: "Message version 2 of 2" }).waitFor();
   });
 
+  step("owner rates an answer thumbs down, says why, and the rating stays", async () => {
+    const { page } = state.owner;
+    const rated = lastAnswer(page);
+    state.ratedAnswer = await rated.getAttribute("data-message-id");
+    // The requests' bodies are streamed, out of the browser's sight: they are told apart by order.
+    const ratingSaved = () => page.waitForResponse((r) => r.request().method() === "PUT" && r.url().endsWith("/feedback"));
+    await rated.hover();
+    const rating = ratingSaved();
+    await rated.getByRole("button", { name: "Bad answer" }).click();
+    assert.equal((await rating).status(), 200);
+    const why = page.getByRole("textbox", { name: /What was wrong with it\?/ });
+    await why.waitFor();
+    await page.getByText("Your rating and comment are shown to the workspace's admins.").waitFor();
+    await shot(page, "38-assistant-feedback", { dark: false });
+    await why.fill("Too short for the offsite plan");
+    const saved = ratingSaved();
+    await why.press("Enter");
+    await why.waitFor({ state: "detached" });
+    assert.equal((await saved).status(), 200);
+    // Saved: a fresh load shows it pressed.
+    await page.reload();
+    const again = page.locator(`li[data-message-id="${state.ratedAnswer}"]`);
+    await again.getByRole("button", { name: "Bad answer", pressed: true }).waitFor();
+    assert.equal(await again.getByRole("button", { name: "Good answer", pressed: true }).count(), 0);
+  });
+
   step("owner starts a second chat and shares it; keyboard shortcuts work", async () => {
     const { page } = state.owner;
     await composer(page).focus();
@@ -390,6 +416,7 @@ export function register(step, state) {
     await page.getByText(/Viewers can't chat/).waitFor();
     assert.equal(await composer(page).count(), 0, "no composer for a viewer");
     assert.equal(await page.getByRole("button", { name: "Regenerate answer" }).count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Bad answer" }).count(), 0, "viewers do not rate");
     await shot(page, "34-viewer-shared-chat", { dark: false });
 
     expectFailure("GET", new RegExp(`^/api/v1/workspaces/${state.wsId}/conversations/${state.privateChat}$`), 404);
@@ -428,6 +455,15 @@ export function register(step, state) {
     });
     assert.ok(overflow <= 1, `the page scrolls ${overflow}px past its content`);
     await shot(page, "35-ai-usage");
+
+    // The rating, by model and with its comment, which opens the answer it was about.
+    await page.getByRole("table", { name: "Feedback by model" }).getByText("fake-small").waitFor();
+    const comment = page.locator("li[data-feedback-comment]").filter({ hasText: "Too short for the offsite plan" });
+    await comment.getByRole("img", { name: "Bad" }).waitFor();
+    await comment.getByRole("link", { name: "Open the answer" }).click();
+    const target = page.locator("li[data-search-target]");
+    await target.waitFor();
+    assert.equal(await target.getAttribute("data-message-id"), state.ratedAnswer);
   });
 }
 

@@ -130,7 +130,7 @@ impl Permission {
         (
             Permission::ReadAiUsage,
             Role::Admin,
-            "see the workspace's AI usage by day, member and model",
+            "see the workspace's AI usage by day, member and model, and how members rated answers",
         ),
     ];
 

@@ -31,6 +31,8 @@ export type ProviderTestResult = Schemas["ProviderTestResult"];
 export type AiSettingsView = Schemas["AiSettingsView"];
 export type UsageReport = Schemas["UsageReport"];
 export type UsageRow = Schemas["UsageRow"];
+export type Rating = Schemas["Rating"];
+export type FeedbackReport = Schemas["FeedbackReport"];
 export type Visibility = Schemas["Visibility"];
 
 export const API_PREFIX = "/api/v1";

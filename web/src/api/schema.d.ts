@@ -203,6 +203,23 @@ export interface paths {
         patch: operations["update_workspace"];
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/ai/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How members rated the answers of each model over a period, with their comments. */
+        get: operations["get_ai_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/ai/models": {
         parameters: {
             query?: never;
@@ -446,7 +463,7 @@ export interface paths {
         get: operations["get_conversation"];
         put?: never;
         post?: never;
-        /** Delete a conversation and its messages. */
+        /** Delete a conversation, its messages and their ratings. */
         delete: operations["delete_conversation"];
         options?: never;
         head?: never;
@@ -482,7 +499,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The conversation's messages along the branch being shown, oldest first. */
+        /**
+         * The conversation's messages along the branch being shown, oldest first, each answer
+         *     with the caller's rating of it.
+         */
         get: operations["list_messages"];
         put?: never;
         /**
@@ -520,6 +540,24 @@ export interface paths {
          */
         post: operations["edit_message"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/messages/{message_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Rate an answer, or change your rating of it. */
+        put: operations["put_feedback"];
+        post?: never;
+        /** Take back your rating of an answer (204 whether or not there was one). */
+        delete: operations["delete_feedback"];
         options?: never;
         head?: never;
         patch?: never;
@@ -971,6 +1009,56 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["ErrorDetail"];
         };
+        FeedbackComment: {
+            comment: string;
+            /**
+             * Format: uuid
+             * @description The conversation, when the caller can open it (not someone else's private one).
+             */
+            conversation_id?: string | null;
+            /** Format: uuid */
+            message_id: string;
+            model?: string | null;
+            /**
+             * Format: uuid
+             * @description The member or API key who rated the answer.
+             */
+            rated_by: string;
+            /** @description Their email, or the key's name. */
+            rated_by_label: string;
+            rating: components["schemas"]["Rating"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        FeedbackReport: {
+            /** @description The period's ratings that came with a comment, newest first, at most 100. */
+            comments: components["schemas"]["FeedbackComment"][];
+            /** Format: int64 */
+            down: number;
+            /** Format: date-time */
+            from: string;
+            /** @description Ratings given or changed in the period, by the model that wrote the answer. */
+            models: components["schemas"]["ModelFeedback"][];
+            /** Format: date-time */
+            to: string;
+            /** Format: int64 */
+            up: number;
+        };
+        FeedbackRequest: {
+            /**
+             * @description What was good or wrong, for the workspace's admins; at most 2,000 characters.
+             *     Empty or absent: none.
+             */
+            comment?: string | null;
+            rating: components["schemas"]["Rating"];
+        };
+        /** @description One person's rating of an answer. */
+        FeedbackView: {
+            comment?: string | null;
+            rating: components["schemas"]["Rating"];
+            /** Format: date-time */
+            updated_at: string;
+        };
         /**
          * @description An exported conversation (`…/export?format=json`). Fields the export has and this
          *     does not name (counts, usage, who may write) are ignored: they describe the
@@ -1172,6 +1260,7 @@ export interface components {
                 created_by?: string | null;
                 /** @description `{code, message}` when the answer failed or was interrupted. */
                 error?: Record<string, never> | null;
+                feedback?: components["schemas"]["FeedbackView"] | null;
                 /** Format: uuid */
                 id: string;
                 /** Format: int64 */
@@ -1328,6 +1417,7 @@ export interface components {
             created_by?: string | null;
             /** @description `{code, message}` when the answer failed or was interrupted. */
             error?: Record<string, never> | null;
+            feedback?: components["schemas"]["FeedbackView"] | null;
             /** Format: uuid */
             id: string;
             /** Format: int64 */
@@ -1365,6 +1455,14 @@ export interface components {
             ttft_ms?: number | null;
             /** Format: date-time */
             updated_at: string;
+        };
+        ModelFeedback: {
+            /** Format: int64 */
+            down: number;
+            /** @description None for answers that named no model. */
+            model?: string | null;
+            /** Format: int64 */
+            up: number;
         };
         ModelView: {
             id: string;
@@ -1462,6 +1560,8 @@ export interface components {
             /** Format: int64 */
             used_tokens: number;
         };
+        /** @enum {string} */
+        Rating: "up" | "down";
         RegenerateRequest: {
             escalate?: boolean;
             model?: string | null;
@@ -2058,6 +2158,32 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_ai_feedback: {
+        parameters: {
+            query?: {
+                /** @description Start (RFC 3339); default: the first day of this month. */
+                from?: string;
+                /** @description End, exclusive (RFC 3339); default: now. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackReport"];
                 };
             };
         };
@@ -2897,6 +3023,81 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TurnResult"];
                 };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                conversation_id: string;
+                /** @description An assistant message */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not an answer to rate yet: `answer_streaming`, or `answer_failed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                conversation_id: string;
+                /** @description An assistant message */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             404: {
                 headers: {

@@ -10,6 +10,7 @@ export const aiKeys = {
   providers: (ws: string) => ["ai", ws, "providers"] as const,
   settings: (ws: string) => ["ai", ws, "settings"] as const,
   usage: (ws: string, range: UsageRange, groupBy: UsageGroup) => ["ai", ws, "usage", range.from, range.to, groupBy] as const,
+  feedback: (ws: string, range: UsageRange) => ["ai", ws, "feedback", range.from, range.to] as const,
 };
 
 export function useModels(ws: string, enabled = true) {
@@ -172,6 +173,21 @@ export function useUsage(ws: string, range: UsageRange, groupBy: UsageGroup, ena
       unwrap(
         api.GET("/api/v1/workspaces/{workspace_id}/ai/usage", {
           params: { path: { workspace_id: ws }, query: { from: range.from, to: range.to, group_by: groupBy } },
+        }),
+      ),
+  });
+}
+
+/** How members rated each model's answers over a period, with their comments. */
+export function useFeedbackReport(ws: string, range: UsageRange, enabled = true) {
+  return useQuery({
+    queryKey: aiKeys.feedback(ws, range),
+    enabled,
+    placeholderData: keepPreviousData,
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/workspaces/{workspace_id}/ai/feedback", {
+          params: { path: { workspace_id: ws }, query: { from: range.from, to: range.to } },
         }),
       ),
   });

@@ -10,7 +10,7 @@ import { Button, buttonClasses } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { toastError } from "@/components/ui/toast";
 import { useWorkspace, wsPath } from "@/pages/workspaces/context";
-import { createConversation, useMessages, useUpdateConversation } from "./api";
+import { createConversation, useMessages, useRateAnswer, useUpdateConversation } from "./api";
 import { matchTarget, useJumpToMatch } from "./jump";
 import { nextAnnouncement } from "./announce";
 import { useAutoScroll } from "./autoscroll";
@@ -144,6 +144,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
 
   // Stable pieces of the mutation, so messages don't re-render on every streamed word.
   const { mutate, isPending: switching } = update;
+  const { mutate: rate } = useRateAnswer(ws.id, conversationId);
   const actions: MessageActions = useMemo(
     () => ({
       canWrite,
@@ -194,8 +195,10 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           { onError: (err) => toastError(err, "Couldn't show that version") },
         );
       },
+      // Anyone who may chat rates the answers they read, in others' shared conversations too.
+      onRate: canUse && conversationId ? (m, feedback) => rate({ answerId: m.id, feedback }) : undefined,
     }),
-    [canWrite, running, switching, mutate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit, choices],
+    [canWrite, canUse, running, switching, mutate, rate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit, choices],
   );
 
   useEffect(() => {

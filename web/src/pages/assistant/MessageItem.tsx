@@ -1,5 +1,6 @@
-import { AlertCircle, Bot, Brain, Check, ChevronDown, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, Zap } from "lucide-react";
-import { forwardRef, lazy, memo, Suspense, useEffect, useRef, useState } from "react";
+import { AlertCircle, Bot, Brain, Check, ChevronDown, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, ThumbsDown, ThumbsUp, Zap } from "lucide-react";
+import { forwardRef, lazy, memo, Suspense, useEffect, useId, useRef, useState } from "react";
+import type { Rating } from "@/api/client";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuLabel, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
@@ -11,7 +12,7 @@ import { formatNumber } from "@/lib/format";
 import { type BranchInfo, branchInfo, branchLabel } from "./branches";
 import { composerKeyAction } from "./Composer";
 import { ToolCallChip } from "./ToolCallChip";
-import { type ChatMessage, STOPPED_CODE } from "./types";
+import { type ChatMessage, type Feedback, STOPPED_CODE } from "./types";
 
 // The Markdown renderer is a chunk of its own, fetched when the assistant opens. Until it is
 // there (a moment, on a first visit) answers show a placeholder, never raw Markdown.
@@ -38,13 +39,24 @@ export interface MessageActions {
   /** A refused edit to put back in its message's edit box. */
   reopenEdit?: { id: string; text: string } | null;
   onReopened?: () => void;
+  /** Rate an answer, or take the rating back (`null`); absent where the person may not rate. */
+  onRate?: (m: ChatMessage, feedback: Feedback | null) => void;
 }
 
-const IconAction = forwardRef<HTMLButtonElement, { label: string; onClick: () => void; disabled?: boolean; children: React.ReactNode }>(
-  function IconAction({ label, onClick, disabled, children }, ref) {
+const IconAction = forwardRef<HTMLButtonElement, { label: string; onClick: () => void; disabled?: boolean; pressed?: boolean; children: React.ReactNode }>(
+  function IconAction({ label, onClick, disabled, pressed, children }, ref) {
     return (
       <Tooltip content={label}>
-        <Button ref={ref} variant="ghost" size="icon-sm" className="size-7 text-muted-foreground hover:text-foreground" aria-label={label} onClick={onClick} disabled={disabled}>
+        <Button
+          ref={ref}
+          variant="ghost"
+          size="icon-sm"
+          className={cn("size-7 text-muted-foreground hover:text-foreground", pressed && "text-foreground [&_svg]:fill-current")}
+          aria-label={label}
+          aria-pressed={pressed}
+          onClick={onClick}
+          disabled={disabled}
+        >
           {children}
         </Button>
       </Tooltip>
@@ -250,8 +262,92 @@ function Reasoning({ text, thinking }: { text: string; thinking: boolean }) {
   );
 }
 
+/** Thumbs up and down on an answer; pressing the one already pressed takes the rating back. */
+function RateActions({ message, onRate, onAsk }: { message: ChatMessage; onRate: (feedback: Feedback | null) => void; onAsk: (rating: Rating) => void }) {
+  const current = message.feedback?.rating ?? null;
+  const press = (rating: Rating) => {
+    if (current === rating) {
+      onRate(null);
+      return;
+    }
+    // A new rating at once; the comment box then asks why, for those who want to say.
+    onRate({ rating, comment: null });
+    onAsk(rating);
+  };
+  return (
+    <>
+      <IconAction label="Good answer" pressed={current === "up"} onClick={() => press("up")}>
+        <ThumbsUp aria-hidden />
+      </IconAction>
+      <IconAction label="Bad answer" pressed={current === "down"} onClick={() => press("down")}>
+        <ThumbsDown aria-hidden />
+      </IconAction>
+    </>
+  );
+}
+
+/** Why a rating was given, optionally: saved with it, for the workspace's admins. */
+function RateComment({ rating, onSend, onClose }: { rating: Rating; onSend: (comment: string) => void; onClose: () => void }) {
+  const [draft, setDraft] = useState("");
+  const id = useId();
+  const area = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => area.current?.focus(), []);
+  const send = () => {
+    if (draft.trim()) onSend(draft);
+    onClose();
+  };
+  return (
+    <form
+      className="grid max-w-xl gap-2 rounded-lg border bg-card p-3 shadow-xs"
+      aria-label="Your feedback"
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <label htmlFor={id} className="text-sm font-medium">
+        {rating === "up" ? "What was good about it?" : "What was wrong with it?"} <span className="font-normal text-muted-foreground">(optional)</span>
+      </label>
+      <textarea
+        id={id}
+        ref={area}
+        value={draft}
+        maxLength={MAX_COMMENT_CHARS}
+        rows={2}
+        onChange={(e) => setDraft(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Escape") {
+            e.preventDefault();
+            onClose();
+          } else if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+            e.preventDefault();
+            send();
+          }
+        }}
+        className="w-full resize-y rounded-md border bg-transparent px-2.5 py-1.5 text-sm leading-6 outline-none focus-visible:ring-2 focus-visible:ring-ring"
+      />
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <p className="text-xs text-muted-foreground">Your rating and comment are shown to the workspace's admins.</p>
+        <div className="flex gap-2">
+          <Button type="button" variant="ghost" size="sm" onClick={onClose}>
+            Skip
+          </Button>
+          <Button type="submit" size="sm" disabled={!draft.trim()}>
+            Send
+          </Button>
+        </div>
+      </div>
+    </form>
+  );
+}
+
+/** The longest comment the server keeps, in characters. */
+const MAX_COMMENT_CHARS = 2000;
+
 function AssistantMessage({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
   const streaming = message.status === "streaming";
+  const [asking, setAsking] = useState<Rating | null>(null);
+  const { onRate } = actions;
   const info = branchInfo(message);
   const stopped = message.status === "interrupted";
   const failed = message.status === "error";
@@ -318,6 +414,9 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
             {actions.canWrite && !message.optimistic && (actions.models?.length ?? 0) > 1 && (
               <RegenerateWith message={message} actions={actions} />
             )}
+            {onRate && !message.optimistic && !failed && (
+              <RateActions message={message} onRate={(f) => onRate(message, f)} onAsk={setAsking} />
+            )}
             <span className="ml-1.5 truncate opacity-0 transition-opacity group-hover/msg:opacity-100 group-focus-within/msg:opacity-100" data-stats>
               {stats(message)}
             </span>
@@ -327,6 +426,9 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
               </Badge>
             )}
           </div>
+        )}
+        {onRate && asking && message.feedback?.rating === asking && (
+          <RateComment rating={asking} onSend={(comment) => onRate(message, { rating: asking, comment })} onClose={() => setAsking(null)} />
         )}
       </div>
     </div>

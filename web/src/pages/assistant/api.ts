@@ -2,7 +2,8 @@
 import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, apiUrl, type ConversationView, type Schemas, unwrap, type Visibility } from "@/api/client";
 import { useCursorList } from "@/api/lists";
-import { toChatMessage } from "./types";
+import { toastError } from "@/components/ui/toast";
+import { type ChatMessage, type Feedback, toChatMessage } from "./types";
 
 /** Where a conversation downloads as a file: Markdown (the branch shown) or JSON (every branch). */
 export function exportHref(workspaceId: string, conversationId: string, format: "markdown" | "json"): string {
@@ -24,6 +25,36 @@ export async function stopAnswer(ws: string, cid: string, answerId: string): Pro
       params: { path: { workspace_id: ws, conversation_id: cid, message_id: answerId } },
     }),
   );
+}
+
+/** Rate an answer (or change the rating), or with `null` take the rating back. */
+export async function rateAnswer(ws: string, cid: string, answerId: string, feedback: Feedback | null): Promise<void> {
+  const path = { workspace_id: ws, conversation_id: cid, message_id: answerId };
+  const url = "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/messages/{message_id}/feedback" as const;
+  if (feedback) await unwrap(api.PUT(url, { params: { path }, body: { rating: feedback.rating, comment: feedback.comment } }));
+  else await unwrap(api.DELETE(url, { params: { path } }));
+}
+
+/**
+ * Rate an answer of the conversation shown. The rating shows at once; if the server refuses
+ * it, the one before comes back, with a toast saying why.
+ */
+export function useRateAnswer(ws: string, cid: string | null) {
+  const qc = useQueryClient();
+  const key = assistantKeys.messages(ws, cid ?? "");
+  return useMutation({
+    mutationFn: ({ answerId, feedback }: { answerId: string; feedback: Feedback | null }) => rateAnswer(ws, cid!, answerId, feedback),
+    onMutate: ({ answerId, feedback }) => {
+      const before = qc.getQueryData<ChatMessage[]>(key);
+      const shown = feedback && { rating: feedback.rating, comment: feedback.comment?.trim() || null };
+      qc.setQueryData<ChatMessage[]>(key, (list) => list?.map((m) => (m.id === answerId ? { ...m, feedback: shown } : m)));
+      return { before };
+    },
+    onError: (err, _vars, context) => {
+      if (context?.before) qc.setQueryData(key, context.before);
+      toastError(err, "Couldn't save your rating");
+    },
+  });
 }
 
 export function useConversations(ws: string, q: string, archived: boolean) {

@@ -128,6 +128,7 @@ function blankMessage(id: string, role: ChatMessage["role"], content: string): C
     toolCalls: [],
     error: null,
     siblingIds: [id],
+    feedback: null,
     createdAt: new Date().toISOString(),
     optimistic: true,
   };

@@ -2,7 +2,7 @@
  * The assistant's messages as the app uses them. The OpenAPI document types `tool_calls` and
  * `error` as free-form objects; here they get the shapes the server writes.
  */
-import type { Schemas } from "@/api/client";
+import type { Rating, Schemas } from "@/api/client";
 
 export type MessageRole = "user" | "assistant";
 export type MessageStatus = "complete" | "streaming" | "interrupted" | "error";
@@ -20,6 +20,12 @@ export interface ToolCallView {
 export interface MessageError {
   code: string;
   message: string;
+}
+
+/** The reader's own rating of an answer. */
+export interface Feedback {
+  rating: Rating;
+  comment: string | null;
 }
 
 export interface ChatMessage {
@@ -41,6 +47,8 @@ export interface ChatMessage {
   toolCalls: ToolCallView[];
   error: MessageError | null;
   siblingIds: string[];
+  /** The reader's rating of this answer, if they gave one. */
+  feedback: Feedback | null;
   createdAt: string;
   /** Not saved yet: shown at once while the request is on its way. */
   optimistic?: boolean;
@@ -86,6 +94,7 @@ export function toChatMessage(m: Schemas["MessageView"]): ChatMessage {
       : [],
     error: toError(m.error),
     siblingIds: m.sibling_ids.length > 0 ? m.sibling_ids : [m.id],
+    feedback: m.feedback ? { rating: m.feedback.rating, comment: m.feedback.comment ?? null } : null,
     createdAt: m.created_at,
   };
 }

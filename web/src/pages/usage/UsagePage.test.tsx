@@ -19,6 +19,13 @@ const row = (key: string, total: number) => ({
   cached_requests: 0,
 });
 
+const QUOTA = { used_tokens: 0, limit_tokens: 1_000_000, resets_at: "2027-01-01T00:00:00Z", period: "month" };
+
+function noFeedback(req: Request) {
+  const url = new URL(req.url);
+  return { from: url.searchParams.get("from"), to: url.searchParams.get("to"), models: [], up: 0, down: 0, comments: [] };
+}
+
 describe("UsagePage", () => {
   it("switching the period shows the new period loading, never the old figures under its name", async () => {
     const slow: Array<() => void> = [];
@@ -38,6 +45,7 @@ describe("UsagePage", () => {
           quota: { used_tokens: 1_234, limit_tokens: 1_000_000, resets_at: "2027-01-01T00:00:00Z", period: "month" },
         });
       },
+      "GET /api/v1/workspaces/:ws/ai/feedback": (req) => json(200, noFeedback(req)),
     });
     renderApp(<UsagePage />, { me: me("owner") });
     const tokens = () => screen.getByText("Tokens", { selector: "p" }).parentElement!;
@@ -53,5 +61,69 @@ describe("UsagePage", () => {
 
     for (const go of slow) go();
     await waitFor(() => expect(within(tokens()).getByText("9,000")).toBeInTheDocument());
+  });
+
+  it("shows how each model's answers were rated, and the comments, linking the answers the admin may open", async () => {
+    mockApi({
+      "GET /api/v1/workspaces/:ws/ai/usage": (req) =>
+        json(200, { from: "", to: "", group_by: new URL(req.url).searchParams.get("group_by"), items: [], totals: row("", 0), quota: QUOTA }),
+      "GET /api/v1/workspaces/:ws/ai/feedback": (req) =>
+        json(200, {
+          ...noFeedback(req),
+          models: [
+            { model: "fake-small", up: 1, down: 3 },
+            { model: "fake-large", up: 9, down: 1 },
+          ],
+          up: 10,
+          down: 4,
+          comments: [
+            {
+              message_id: "m1",
+              conversation_id: "c1",
+              model: "fake-small",
+              rating: "down",
+              comment: "Too vague",
+              rated_by: "u2",
+              rated_by_label: "m@example.com",
+              updated_at: "2026-11-20T10:00:00Z",
+            },
+            {
+              message_id: "m2",
+              conversation_id: null,
+              model: "fake-large",
+              rating: "up",
+              comment: "Spot on",
+              rated_by: "u3",
+              rated_by_label: "n@example.com",
+              updated_at: "2026-11-19T10:00:00Z",
+            },
+          ],
+        }),
+    });
+    renderApp(<UsagePage />, { me: me("owner") });
+    const table = await screen.findByRole("table", { name: "Feedback by model" });
+    const rows = within(table).getAllByRole("row").slice(1);
+    // The most rated model first.
+    expect(rows.map((r) => r.textContent)).toEqual(["fake-large9190%", "fake-small1325%"]);
+
+    const items = screen.getAllByRole("listitem").filter((li) => li.hasAttribute("data-feedback-comment"));
+    expect(items).toHaveLength(2);
+    const comments = items as [HTMLElement, HTMLElement];
+    expect(within(comments[0]).getByRole("img", { name: "Bad" })).toBeInTheDocument();
+    expect(within(comments[0]).getByText("Too vague")).toBeInTheDocument();
+    expect(within(comments[0]).getByRole("link", { name: "Open the answer" })).toHaveAttribute("href", expect.stringMatching(/\/assistant\/c1\?m=m1$/));
+    // Someone else's private conversation: the comment, and no way in.
+    expect(within(comments[1]).getByText("Spot on")).toBeInTheDocument();
+    expect(within(comments[1]).queryByRole("link")).not.toBeInTheDocument();
+  });
+
+  it("says so when no answers were rated", async () => {
+    mockApi({
+      "GET /api/v1/workspaces/:ws/ai/usage": (req) =>
+        json(200, { from: "", to: "", group_by: new URL(req.url).searchParams.get("group_by"), items: [], totals: row("", 0), quota: QUOTA }),
+      "GET /api/v1/workspaces/:ws/ai/feedback": (req) => json(200, noFeedback(req)),
+    });
+    renderApp(<UsagePage />, { me: me("owner") });
+    expect(await screen.findByText(/No answers were rated in this period/)).toBeInTheDocument();
   });
 });

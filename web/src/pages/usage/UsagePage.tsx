@@ -12,8 +12,9 @@ import { Select } from "@/components/ui/select";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableSkeletonRows, TBody, TD, TH, THead, TR } from "@/components/ui/table";
 import { formatDateTime, formatNumber } from "@/lib/format";
-import { useUsage } from "@/pages/ai/api";
+import { useFeedbackReport, useUsage } from "@/pages/ai/api";
 import { useWorkspace } from "@/pages/workspaces/context";
+import { FeedbackCard } from "./FeedbackCard";
 import { daysIn, formatDay, RANGE_LABELS, type RangeChoice, rangeFor } from "./range";
 
 const SERIES: BarSeries[] = [
@@ -31,11 +32,12 @@ export function UsagePage() {
   const byDay = useUsage(ws.id, range, "day", allowed);
   const byMember = useUsage(ws.id, range, "member", allowed);
   const byModel = useUsage(ws.id, range, "model", allowed);
+  const feedback = useFeedbackReport(ws.id, range, allowed);
 
   const header = (
     <PageHeader
       title="AI usage"
-      description={`Tokens used by every AI feature in ${ws.name}: by day, by member and by model.`}
+      description={`Tokens used by every AI feature in ${ws.name}, by day, by member and by model, and how members rated the answers.`}
       actions={
         allowed && (
           <Select
@@ -57,12 +59,12 @@ export function UsagePage() {
       </>
     );
   }
-  const failed = byDay.error ?? byMember.error ?? byModel.error;
+  const failed = byDay.error ?? byMember.error ?? byModel.error ?? feedback.error;
   if (failed) {
     return (
       <>
         {header}
-        <ErrorState error={failed} onRetry={() => Promise.all([byDay.refetch(), byMember.refetch(), byModel.refetch()])} />
+        <ErrorState error={failed} onRetry={() => Promise.all([byDay.refetch(), byMember.refetch(), byModel.refetch(), feedback.refetch()])} />
       </>
     );
   }
@@ -73,6 +75,7 @@ export function UsagePage() {
   const report = fresh(byDay);
   const memberReport = fresh(byMember);
   const modelReport = fresh(byModel);
+  const feedbackReport = fresh(feedback);
   const days = report
     ? daysIn(range.from, range.to).map((key) => {
         const row = report.items.find((r) => r.key === key);
@@ -181,6 +184,7 @@ export function UsagePage() {
             </div>
           </>
         )}
+        <FeedbackCard workspaceId={ws.id} report={feedbackReport} period={RANGE_LABELS[choice]} />
       </div>
     </>
   );
