@@ -309,20 +309,24 @@ export function register(step, state) {
     const rated = lastAnswer(page);
     state.ratedAnswer = await rated.getAttribute("data-message-id");
     // The requests' bodies are streamed, out of the browser's sight: they are told apart by order.
+    // Each rating saved is followed by a read of the messages (what the server kept).
     const ratingSaved = () => page.waitForResponse((r) => r.request().method() === "PUT" && r.url().endsWith("/feedback"));
+    const reread = () => page.waitForResponse((r) => r.request().method() === "GET" && new URL(r.url()).pathname.endsWith("/messages"));
     await rated.hover();
-    const rating = ratingSaved();
+    let [rating, read] = [ratingSaved(), reread()];
     await rated.getByRole("button", { name: "Bad answer" }).click();
     assert.equal((await rating).status(), 200);
+    await read;
     const why = page.getByRole("textbox", { name: /What was wrong with it\?/ });
     await why.waitFor();
     await page.getByText("Your rating and comment are shown to the workspace's admins.").waitFor();
     await shot(page, "38-assistant-feedback", { dark: false });
     await why.fill("Too short for the offsite plan");
-    const saved = ratingSaved();
+    [rating, read] = [ratingSaved(), reread()];
     await why.press("Enter");
     await why.waitFor({ state: "detached" });
-    assert.equal((await saved).status(), 200);
+    assert.equal((await rating).status(), 200);
+    await read;
     // Saved: a fresh load shows it pressed.
     await page.reload();
     const again = page.locator(`li[data-message-id="${state.ratedAnswer}"]`);

@@ -1260,7 +1260,11 @@ export interface components {
                 created_by?: string | null;
                 /** @description `{code, message}` when the answer failed or was interrupted. */
                 error?: Record<string, never> | null;
-                feedback?: components["schemas"]["FeedbackView"] | null;
+                /**
+                 * @description The caller's own rating of this answer, if they gave one (in the messages list;
+                 *     absent elsewhere).
+                 */
+                feedback?: components["schemas"]["FeedbackView"];
                 /** Format: uuid */
                 id: string;
                 /** Format: int64 */
@@ -1417,7 +1421,11 @@ export interface components {
             created_by?: string | null;
             /** @description `{code, message}` when the answer failed or was interrupted. */
             error?: Record<string, never> | null;
-            feedback?: components["schemas"]["FeedbackView"] | null;
+            /**
+             * @description The caller's own rating of this answer, if they gave one (in the messages list;
+             *     absent elsewhere).
+             */
+            feedback?: components["schemas"]["FeedbackView"];
             /** Format: uuid */
             id: string;
             /** Format: int64 */

@@ -8,16 +8,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use nexus_identity::extract::Member;
+use nexus_kernel::audit::{self, Event};
 use nexus_kernel::db::Tx;
 use nexus_kernel::json::ApiJson;
 use nexus_kernel::roles::Permission;
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, ApiResult, AppState};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -153,6 +155,20 @@ pub async fn put_feedback(
     )
     .exec_without_returning(&tx)
     .await?;
+    // What was rated and how, not the comment: the comment is content, and the audit log
+    // is read by more people than the feedback report.
+    audit::record(
+        &tx,
+        &ctx,
+        Event::new("message.rated", "message", message_id)
+            .summary(json!({
+                "conversation_id": conversation_id,
+                "rating": view.rating,
+                "commented": view.comment.is_some(),
+            }))
+            .content(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(view))
 }
@@ -173,12 +189,22 @@ pub async fn delete_feedback(
     let (ctx, tx) = member.write(&state).await?;
     let rated_by = rater(&ctx)?;
     rateable_answer(&tx, &ctx, conversation_id, message_id).await?;
-    feedback::Entity::delete_many()
+    let removed = feedback::Entity::delete_many()
         .filter(feedback::Column::WorkspaceId.eq(ctx.workspace_id))
         .filter(feedback::Column::MessageId.eq(message_id))
         .filter(feedback::Column::RatedBy.eq(rated_by))
         .exec(&tx)
         .await?;
+    if removed.rows_affected > 0 {
+        audit::record(
+            &tx,
+            &ctx,
+            Event::new("message.rating_removed", "message", message_id)
+                .summary(json!({ "conversation_id": conversation_id }))
+                .content(),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -191,8 +217,10 @@ fn rater(ctx: &TenantCtx) -> Result<Uuid, ApiError> {
 }
 
 /// An assistant message of a conversation the caller can read, or 404. Its row is locked
-/// against deletion until the rating is saved: a conversation deleted meanwhile waits, then
-/// takes the rating with it, instead of failing the rating's key check.
+/// against deletion until the rating is saved (`FOR KEY SHARE` on PostgreSQL, which the
+/// answer's own updates, checkpoints and saves, do not wait for): a conversation deleted
+/// meanwhile waits, then takes the rating with it, instead of failing the rating's key
+/// check.
 async fn rateable_answer(
     tx: &Tx,
     ctx: &TenantCtx,
@@ -205,7 +233,7 @@ async fn rateable_answer(
         .filter(message::Column::ConversationId.eq(conversation_id))
         .filter(message::Column::Id.eq(message_id))
         .filter(message::Column::Role.eq("assistant"))
-        .lock_shared()
+        .lock(LockType::KeyShare)
         .one(tx)
         .await?
         .ok_or(ApiError::NotFound)

@@ -93,7 +93,9 @@ pub struct MessageView {
     /// included.
     pub sibling_ids: Vec<Uuid>,
     /// The caller's own rating of this answer, if they gave one (in the messages list;
-    /// none elsewhere).
+    /// absent elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub feedback: Option<feedback::FeedbackView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

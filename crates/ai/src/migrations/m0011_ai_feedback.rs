@@ -2,9 +2,9 @@
 //! optional comment, one per member (or API key) and answer.
 //!
 //! The answer's model is copied in, so that the report by model reads this table alone.
-//! A key to the answer's row removes the feedback with it (`ON DELETE CASCADE`); on
-//! PostgreSQL the key check locks that row only while a rating is saved, and only
-//! finished answers are rated, so no turn waits on it.
+//! A key to the answer's row removes the feedback with it (`ON DELETE CASCADE`). On
+//! PostgreSQL its check locks that row `FOR KEY SHARE` while a rating is saved, which the
+//! answer's own updates do not wait for (they change no key).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;

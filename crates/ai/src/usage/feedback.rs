@@ -89,16 +89,17 @@ pub async fn get_ai_feedback(
             rating.as_str()
         ))
     };
-    let models = in_period()
+    let mut models = in_period()
         .select_only()
         .column(feedback::Column::Model)
         .column_as(count(Rating::Up), "up")
         .column_as(count(Rating::Down), "down")
         .group_by(feedback::Column::Model)
-        .order_by_asc(feedback::Column::Model)
         .into_model::<ModelFeedback>()
         .all(db)
         .await?;
+    // In Rust, so that both engines agree where the answers without a model go (last).
+    models.sort_by(|a, b| (a.model.is_none(), &a.model).cmp(&(b.model.is_none(), &b.model)));
     let rows = in_period()
         .filter(feedback::Column::Comment.is_not_null())
         .order_by_desc(feedback::Column::UpdatedAt)
@@ -128,10 +129,12 @@ pub async fn get_ai_feedback(
             model: f.model,
             rating: Rating::parse(&f.rating),
             comment: f.comment.unwrap_or_default(),
+            // Members and keys are never deleted, only removed or revoked: an id with
+            // no name is kept as it is, as the usage report does.
             rated_by_label: labels
                 .get(&f.rated_by)
                 .cloned()
-                .unwrap_or_else(|| "a former member".into()),
+                .unwrap_or_else(|| f.rated_by.to_string()),
             rated_by: f.rated_by,
             updated_at: f.updated_at,
         })

@@ -162,6 +162,37 @@ async fn readers_rate_answers_and_admins_read_the_report(app: TestApp) {
     assert_eq!(ratings(&o, &ws, &shared).await[1], Value::Null);
     assert_eq!(ratings(&m, &ws, &shared).await[1]["rating"], "down");
 
+    // Each change is audited once, with the rating and without the comment's words.
+    let events = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/audit-events?action=message."
+        ))
+        .await;
+    let events = events.body["items"].as_array().cloned().unwrap_or_default();
+    let actions: Vec<&str> = events.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "message.rating_removed",
+            "message.rated",
+            "message.rated",
+            "message.rated",
+            "message.rated",
+            "message.rated",
+        ],
+        "the second take-back changed nothing"
+    );
+    let clear = &events[2];
+    assert_eq!(clear["target"]["id"], first.as_str());
+    assert_eq!(clear["summary"]["rating"], "up");
+    assert_eq!(clear["summary"]["commented"], true);
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.to_string().contains("Clear.") || e.to_string().contains("Wrong again")),
+        "no comment in the audit log"
+    );
+
     // Deleting a conversation takes its answers' ratings with them.
     let r = m
         .delete(&format!("/api/v1/workspaces/{ws}/conversations/{private}"))

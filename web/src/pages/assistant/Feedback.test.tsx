@@ -9,12 +9,25 @@ setUpAssistantTests();
 
 const FEEDBACK = "/api/v1/workspaces/:ws/conversations/:cid/messages/:mid/feedback";
 
-/** The conversation served, its answer rating-aware; returns the calls to the feedback route. */
-function serveRatings(put: (body: unknown) => Response = (body) => json(200, { ...(body as object), updated_at: "2026-01-01T00:00:00Z" })) {
+/**
+ * The conversation served, with the rating the server keeps (`put` may refuse it); returns
+ * the calls to the answer's feedback route.
+ */
+function serveRatings(put: (body: unknown) => Response | null = () => null) {
+  let kept: unknown = null;
   const { calls } = serve({
+    messages: () => [FIRST[0], { ...FIRST[1], ...(kept ? { feedback: kept } : {}) }],
     routes: {
-      [`PUT ${FEEDBACK}`]: (_req, body) => put(body),
-      [`DELETE ${FEEDBACK}`]: () => json(204, null),
+      [`PUT ${FEEDBACK}`]: (_req, body) => {
+        const refused = put(body);
+        if (refused) return refused;
+        kept = { ...(body as object), updated_at: "2026-01-01T00:00:00Z" };
+        return json(200, kept);
+      },
+      [`DELETE ${FEEDBACK}`]: () => {
+        kept = null;
+        return json(204, null);
+      },
     },
   });
   return () => calls.filter((c) => c.path.endsWith("/messages/a1/feedback")).map((c) => ({ method: c.method, body: c.body }));
@@ -76,13 +89,37 @@ describe("Rating answers", () => {
   });
 
   it("a rating the server refuses comes back off, and says why", async () => {
-    serveRatings(() => apiError(409, "answer_streaming", "This answer is still being written."));
+    const ratings = serveRatings(() => apiError(409, "answer_streaming", "This answer is still being written."));
     show("member");
     await screen.findByText("Hello! How can I help?");
     await userEvent.click(thumb("Good answer"));
     expect(await screen.findByText("This answer is still being written.")).toBeInTheDocument();
     await waitFor(() => expect(thumb("Good answer")).toHaveAttribute("aria-pressed", "false"));
     expect(screen.queryByRole("form", { name: "Your feedback" })).not.toBeInTheDocument();
+    // The box the refusal closed had the focus: it goes back to the thumb.
+    expect(thumb("Good answer")).toHaveFocus();
+    expect(ratings()).toHaveLength(1);
+  });
+
+  it("closing the box gives the focus back to the thumb, and a box for the other thumb starts empty", async () => {
+    const ratings = serveRatings();
+    show("member");
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.click(thumb("Good answer"));
+    const good = await screen.findByRole("textbox", { name: /What was good about it\?/ });
+    expect(good).toHaveAccessibleDescription("Your rating and comment are shown to the workspace's admins.");
+    await userEvent.type(good, "Clear and short");
+    // Changing one's mind: the words for the good rating do not go with the bad one.
+    await userEvent.click(thumb("Bad answer"));
+    const bad = await screen.findByRole("textbox", { name: /What was wrong with it\?/ });
+    expect(bad).toHaveValue("");
+    await userEvent.click(screen.getByRole("button", { name: "Skip" }));
+    await waitFor(() => expect(thumb("Bad answer")).toHaveFocus());
+    expect(ratings()).toEqual([
+      { method: "PUT", body: { rating: "up", comment: null } },
+      { method: "PUT", body: { rating: "down", comment: null } },
+    ]);
+    expect(thumb("Bad answer")).toHaveAttribute("aria-pressed", "true");
   });
 
   it("shows the reader's own rating from the server, and no thumbs to those who may not chat", async () => {

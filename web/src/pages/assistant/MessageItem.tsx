@@ -39,8 +39,11 @@ export interface MessageActions {
   /** A refused edit to put back in its message's edit box. */
   reopenEdit?: { id: string; text: string } | null;
   onReopened?: () => void;
-  /** Rate an answer, or take the rating back (`null`); absent where the person may not rate. */
-  onRate?: (m: ChatMessage, feedback: Feedback | null) => void;
+  /**
+   * Rate an answer, or take the rating back (`null`); `onRefused` runs if the server says no.
+   * Absent where the person may not rate.
+   */
+  onRate?: (m: ChatMessage, feedback: Feedback | null, onRefused?: () => void) => void;
 }
 
 const IconAction = forwardRef<HTMLButtonElement, { label: string; onClick: () => void; disabled?: boolean; pressed?: boolean; children: React.ReactNode }>(
@@ -262,24 +265,22 @@ function Reasoning({ text, thinking }: { text: string; thinking: boolean }) {
   );
 }
 
-/** Thumbs up and down on an answer; pressing the one already pressed takes the rating back. */
-function RateActions({ message, onRate, onAsk }: { message: ChatMessage; onRate: (feedback: Feedback | null) => void; onAsk: (rating: Rating) => void }) {
-  const current = message.feedback?.rating ?? null;
-  const press = (rating: Rating) => {
-    if (current === rating) {
-      onRate(null);
-      return;
-    }
-    // A new rating at once; the comment box then asks why, for those who want to say.
-    onRate({ rating, comment: null });
-    onAsk(rating);
-  };
+/** Thumbs up and down on an answer: the one pressed is the reader's rating. */
+function RateActions({
+  current,
+  onPress,
+  thumbs,
+}: {
+  current: Rating | null;
+  onPress: (rating: Rating) => void;
+  thumbs: React.RefObject<Partial<Record<Rating, HTMLButtonElement | null>>>;
+}) {
   return (
     <>
-      <IconAction label="Good answer" pressed={current === "up"} onClick={() => press("up")}>
+      <IconAction ref={(el) => void (thumbs.current.up = el)} label="Good answer" pressed={current === "up"} onClick={() => onPress("up")}>
         <ThumbsUp aria-hidden />
       </IconAction>
-      <IconAction label="Bad answer" pressed={current === "down"} onClick={() => press("down")}>
+      <IconAction ref={(el) => void (thumbs.current.down = el)} label="Bad answer" pressed={current === "down"} onClick={() => onPress("down")}>
         <ThumbsDown aria-hidden />
       </IconAction>
     </>
@@ -287,17 +288,21 @@ function RateActions({ message, onRate, onAsk }: { message: ChatMessage; onRate:
 }
 
 /** Why a rating was given, optionally: saved with it, for the workspace's admins. */
-function RateComment({ rating, onSend, onClose }: { rating: Rating; onSend: (comment: string) => void; onClose: () => void }) {
+const RateComment = forwardRef<HTMLFormElement, { rating: Rating; onSend: (comment: string) => void; onClose: () => void }>(function RateComment(
+  { rating, onSend, onClose },
+  ref,
+) {
   const [draft, setDraft] = useState("");
   const id = useId();
   const area = useRef<HTMLTextAreaElement>(null);
   useEffect(() => area.current?.focus(), []);
   const send = () => {
     if (draft.trim()) onSend(draft);
-    onClose();
+    else onClose();
   };
   return (
     <form
+      ref={ref}
       className="grid max-w-xl gap-2 rounded-lg border bg-card p-3 shadow-xs"
       aria-label="Your feedback"
       onSubmit={(e) => {
@@ -314,6 +319,7 @@ function RateComment({ rating, onSend, onClose }: { rating: Rating; onSend: (com
         value={draft}
         maxLength={MAX_COMMENT_CHARS}
         rows={2}
+        aria-describedby={`${id}-who`}
         onChange={(e) => setDraft(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === "Escape") {
@@ -327,7 +333,9 @@ function RateComment({ rating, onSend, onClose }: { rating: Rating; onSend: (com
         className="w-full resize-y rounded-md border bg-transparent px-2.5 py-1.5 text-sm leading-6 outline-none focus-visible:ring-2 focus-visible:ring-ring"
       />
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <p className="text-xs text-muted-foreground">Your rating and comment are shown to the workspace's admins.</p>
+        <p id={`${id}-who`} className="text-xs text-muted-foreground">
+          Your rating and comment are shown to the workspace's admins.
+        </p>
         <div className="flex gap-2">
           <Button type="button" variant="ghost" size="sm" onClick={onClose}>
             Skip
@@ -339,15 +347,55 @@ function RateComment({ rating, onSend, onClose }: { rating: Rating; onSend: (com
       </div>
     </form>
   );
-}
+});
 
 /** The longest comment the server keeps, in characters. */
 const MAX_COMMENT_CHARS = 2000;
 
+/**
+ * Rating one answer: pressing a thumb rates it at once and opens the box asking why;
+ * pressing the thumb already pressed takes the rating back. When the box closes, the focus
+ * goes back to the thumb that opened it. None where the person may not rate.
+ */
+function useRating(message: ChatMessage, onRate: MessageActions["onRate"]) {
+  const [asking, setAsking] = useState<Rating | null>(null);
+  const thumbs = useRef<Partial<Record<Rating, HTMLButtonElement | null>>>({});
+  const box = useRef<HTMLFormElement>(null);
+  if (!onRate) return null;
+  const close = (focus = true) => {
+    const thumb = asking && thumbs.current[asking];
+    setAsking(null);
+    if (focus && thumb) requestAnimationFrame(() => thumb.focus());
+  };
+  return {
+    asking,
+    thumbs,
+    box,
+    close: () => close(),
+    press: (rating: Rating) => {
+      if (message.feedback?.rating === rating) {
+        setAsking(null);
+        onRate(message, null);
+        return;
+      }
+      onRate(message, { rating, comment: null }, () => {
+        // Refused: nothing to say why about. The focus leaves the box only if it was there.
+        const inBox = box.current?.contains(document.activeElement) ?? false;
+        setAsking(null);
+        if (inBox) thumbs.current[rating]?.focus();
+      });
+      setAsking(rating);
+    },
+    send: (comment: string) => {
+      if (asking) onRate(message, { rating: asking, comment });
+      close();
+    },
+  };
+}
+
 function AssistantMessage({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
   const streaming = message.status === "streaming";
-  const [asking, setAsking] = useState<Rating | null>(null);
-  const { onRate } = actions;
+  const rating = useRating(message, actions.onRate);
   const info = branchInfo(message);
   const stopped = message.status === "interrupted";
   const failed = message.status === "error";
@@ -414,9 +462,7 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
             {actions.canWrite && !message.optimistic && (actions.models?.length ?? 0) > 1 && (
               <RegenerateWith message={message} actions={actions} />
             )}
-            {onRate && !message.optimistic && !failed && (
-              <RateActions message={message} onRate={(f) => onRate(message, f)} onAsk={setAsking} />
-            )}
+            {rating && !message.optimistic && !failed && <RateActions current={message.feedback?.rating ?? null} onPress={rating.press} thumbs={rating.thumbs} />}
             <span className="ml-1.5 truncate opacity-0 transition-opacity group-hover/msg:opacity-100 group-focus-within/msg:opacity-100" data-stats>
               {stats(message)}
             </span>
@@ -427,9 +473,7 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
             )}
           </div>
         )}
-        {onRate && asking && message.feedback?.rating === asking && (
-          <RateComment rating={asking} onSend={(comment) => onRate(message, { rating: asking, comment })} onClose={() => setAsking(null)} />
-        )}
+        {rating?.asking && <RateComment key={rating.asking} ref={rating.box} rating={rating.asking} onSend={rating.send} onClose={rating.close} />}
       </div>
     </div>
   );

@@ -37,23 +37,32 @@ export async function rateAnswer(ws: string, cid: string, answerId: string, feed
 
 /**
  * Rate an answer of the conversation shown. The rating shows at once; if the server refuses
- * it, the one before comes back, with a toast saying why.
+ * it, that answer's rating before comes back, with a toast saying why. Ratings of one answer
+ * go to the server in the order they were given, and the list is read again after each, so
+ * what shows is what the server kept.
  */
 export function useRateAnswer(ws: string, cid: string | null) {
   const qc = useQueryClient();
   const key = assistantKeys.messages(ws, cid ?? "");
+  const setRating = (answerId: string, feedback: Feedback | null) =>
+    qc.setQueryData<ChatMessage[]>(key, (list) => list?.map((m) => (m.id === answerId ? { ...m, feedback } : m)));
   return useMutation({
     mutationFn: ({ answerId, feedback }: { answerId: string; feedback: Feedback | null }) => rateAnswer(ws, cid!, answerId, feedback),
-    onMutate: ({ answerId, feedback }) => {
-      const before = qc.getQueryData<ChatMessage[]>(key);
-      const shown = feedback && { rating: feedback.rating, comment: feedback.comment?.trim() || null };
-      qc.setQueryData<ChatMessage[]>(key, (list) => list?.map((m) => (m.id === answerId ? { ...m, feedback: shown } : m)));
+    // One queue per conversation: a rating and its comment, or a rating and its taking back,
+    // must not overtake each other on the way.
+    scope: { id: `rate:${ws}:${cid ?? ""}` },
+    onMutate: async ({ answerId, feedback }) => {
+      // A read already on its way would bring back the list from before the rating.
+      await qc.cancelQueries({ queryKey: key });
+      const before = qc.getQueryData<ChatMessage[]>(key)?.find((m) => m.id === answerId)?.feedback ?? null;
+      setRating(answerId, feedback && { rating: feedback.rating, comment: feedback.comment?.trim() || null });
       return { before };
     },
-    onError: (err, _vars, context) => {
-      if (context?.before) qc.setQueryData(key, context.before);
+    onError: (err, { answerId }, context) => {
+      if (context) setRating(answerId, context.before);
       toastError(err, "Couldn't save your rating");
     },
+    onSettled: () => qc.invalidateQueries({ queryKey: key }),
   });
 }
 

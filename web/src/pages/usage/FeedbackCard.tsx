@@ -1,6 +1,7 @@
 import { ThumbsDown, ThumbsUp } from "lucide-react";
 import { Link } from "wouter";
 import type { FeedbackReport } from "@/api/client";
+import { ErrorState } from "@/components/ErrorState";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
@@ -14,18 +15,33 @@ export function goodShare(up: number, down: number): string {
 
 /**
  * How members rated the answers of each model in the period, and what they wrote: what an
- * admin weighs when choosing the workspace's models. `report` is undefined while it loads.
+ * admin weighs when choosing the workspace's models. `report` is undefined while it loads;
+ * if it fails, the card says so and offers to try again, and the rest of the page stays.
  */
-export function FeedbackCard({ workspaceId, report, period }: { workspaceId: string; report: FeedbackReport | undefined; period: string }) {
+export function FeedbackCard({
+  workspaceId,
+  report,
+  period,
+  error,
+  onRetry,
+}: {
+  workspaceId: string;
+  report: FeedbackReport | undefined;
+  period: string;
+  error: unknown;
+  onRetry: () => unknown;
+}) {
   const models = [...(report?.models ?? [])].sort((a, b) => b.up + b.down - (a.up + a.down));
   return (
-    <Card>
+    <Card role="region" aria-labelledby="answer-feedback">
       <CardHeader>
-        <CardTitle>Answer feedback</CardTitle>
+        <CardTitle id="answer-feedback">Answer feedback</CardTitle>
         <CardDescription>{period}: how members rated the assistant's answers, by the model that wrote them.</CardDescription>
       </CardHeader>
       <CardContent className="grid gap-6">
-        {!report ? (
+        {error ? (
+          <ErrorState error={error} onRetry={onRetry} />
+        ) : !report ? (
           <Skeleton className="h-24" />
         ) : models.length === 0 ? (
           <p className="text-sm text-muted-foreground">No answers were rated in this period. Members rate an answer with the thumbs under it.</p>

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { json, mockApi } from "../../../test/api-mock";
+import { apiError, json, mockApi } from "../../../test/api-mock";
 import { me } from "../../../test/fixtures";
 import { renderApp } from "../../../test/render";
 import { UsagePage } from "./UsagePage";
@@ -125,5 +125,18 @@ describe("UsagePage", () => {
     });
     renderApp(<UsagePage />, { me: me("owner") });
     expect(await screen.findByText(/No answers were rated in this period/)).toBeInTheDocument();
+  });
+
+  it("a feedback report that fails fails its card alone", async () => {
+    mockApi({
+      "GET /api/v1/workspaces/:ws/ai/usage": (req) =>
+        json(200, { from: "", to: "", group_by: new URL(req.url).searchParams.get("group_by"), items: [row("fake-small", 10)], totals: row("", 10), quota: QUOTA }),
+      "GET /api/v1/workspaces/:ws/ai/feedback": () => apiError(500, "internal", "Something broke."),
+    });
+    renderApp(<UsagePage />, { me: me("owner") });
+    const card = await screen.findByRole("region", { name: "Answer feedback" });
+    expect(await within(card).findByRole("alert")).toBeInTheDocument();
+    expect(screen.getByText("This month's quota")).toBeInTheDocument();
+    expect(screen.getByRole("table", { name: "Usage by model" })).toBeInTheDocument();
   });
 });

@@ -59,12 +59,12 @@ export function UsagePage() {
       </>
     );
   }
-  const failed = byDay.error ?? byMember.error ?? byModel.error ?? feedback.error;
+  const failed = byDay.error ?? byMember.error ?? byModel.error;
   if (failed) {
     return (
       <>
         {header}
-        <ErrorState error={failed} onRetry={() => Promise.all([byDay.refetch(), byMember.refetch(), byModel.refetch(), feedback.refetch()])} />
+        <ErrorState error={failed} onRetry={() => Promise.all([byDay.refetch(), byMember.refetch(), byModel.refetch()])} />
       </>
     );
   }
@@ -184,7 +184,7 @@ export function UsagePage() {
             </div>
           </>
         )}
-        <FeedbackCard workspaceId={ws.id} report={feedbackReport} period={RANGE_LABELS[choice]} />
+        <FeedbackCard workspaceId={ws.id} report={feedbackReport} period={RANGE_LABELS[choice]} error={feedback.error} onRetry={() => feedback.refetch()} />
       </div>
     </>
   );
