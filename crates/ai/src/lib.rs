@@ -3,8 +3,9 @@
 //! One provider layer serves every module: OpenAI-compatible endpoints
 //! ([`provider`]), retries, failover and circuit breakers ([`resilience`]), a usage
 //! ledger with plan quotas reserved before each call ([`usage`]), and a response cache
-//! ([`cache`]). The assistant ([`conversations`], [`messages`]) is its first user; tools
-//! ([`tools`]) let the model act on the workspace's own data with the member's rights.
+//! ([`cache`]). The assistant ([`conversations`], [`messages`], saved [`prompts`]) is its
+//! first user; tools ([`tools`]) let the model act on the workspace's own data with the
+//! member's rights.
 
 pub mod cache;
 pub mod catalog;
@@ -12,6 +13,7 @@ pub mod conversations;
 pub mod entities;
 pub mod messages;
 pub mod migrations;
+pub mod prompts;
 pub mod provider;
 pub mod providers;
 pub mod resilience;
@@ -81,6 +83,7 @@ pub fn router(ai: Arc<AiService>) -> OpenApiRouter<AppState> {
         .merge(workspace_ai::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(prompts::router())
         .merge(ws::router())
         .layer(Extension(ai))
 }

@@ -5,6 +5,7 @@ pub mod cache_entry;
 pub mod conversation;
 pub mod feedback;
 pub mod message;
+pub mod prompt;
 pub mod provider;
 pub mod quota_lease;
 pub mod quota_usage;

@@ -10,6 +10,7 @@ mod m0008_ai_answer_details;
 mod m0009_ai_answer_reservations;
 mod m0010_ai_quota_leases;
 mod m0011_ai_feedback;
+mod m0012_ai_prompts;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
@@ -21,6 +22,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m0009_ai_answer_reservations::Migration),
         Box::new(m0010_ai_quota_leases::Migration),
         Box::new(m0011_ai_feedback::Migration),
+        Box::new(m0012_ai_prompts::Migration),
     ]
 }
 
@@ -36,6 +38,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "ai_cache",
     "ai_quota_leases",
     "ai_feedback",
+    "ai_prompts",
 ];
 
 /// How many of [`TENANT_TABLES`] the first migration made and secured; each later one

@@ -36,6 +36,7 @@ pub struct Fixture {
     pub provider_id: String,
     pub conversation_id: String,
     pub message_id: String,
+    pub prompt_id: String,
     _fake: FakeAi,
 }
 
@@ -89,6 +90,21 @@ impl Fixture {
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        let rated = a
+            .put(
+                &format!("/api/v1/workspaces/{ws}/conversations/{conversation_id}/messages/{message_id}/feedback"),
+                json!({ "rating": "up", "comment": "A's view" }),
+            )
+            .await;
+        assert_eq!(rated.status, 200, "{}", rated.text);
+        let prompt = a
+            .post(
+                &format!("/api/v1/workspaces/{ws}/ai/prompts"),
+                json!({ "title": "A's prompt", "content": "a", "visibility": "workspace" }),
+            )
+            .await;
+        assert_eq!(prompt.status, 201, "{}", prompt.text);
+        let prompt_id = prompt.id();
         Self {
             ws: ws.to_owned(),
             user_id,
@@ -97,6 +113,7 @@ impl Fixture {
             provider_id,
             conversation_id,
             message_id,
+            prompt_id,
             _fake: fake,
         }
     }
@@ -109,6 +126,7 @@ impl Fixture {
             .replace("{provider_id}", &self.provider_id)
             .replace("{conversation_id}", &self.conversation_id)
             .replace("{message_id}", &self.message_id)
+            .replace("{prompt_id}", &self.prompt_id)
             .replace("{name}", "SECRET")
             .replace("{module}", "crm")
     }
@@ -132,6 +150,9 @@ pub fn valid_body(method: &str, path: &str) -> Option<Value> {
             Some(json!({ "name": "B's", "base_url": "http://127.0.0.1:9/v1", "models": ["m"] }))
         }
         ("patch", "{provider_id}") => Some(json!({ "name": "Taken over" })),
+        ("put", "feedback") => Some(json!({ "rating": "down", "comment": "B's view" })),
+        ("post", "prompts") => Some(json!({ "title": "B's prompt", "content": "b" })),
+        ("patch", "{prompt_id}") => Some(json!({ "title": "Taken over" })),
         ("put", "settings") => Some(json!({})),
         ("patch", _) | ("post", _) | ("put", _) => Some(json!({})),
         _ => None,
@@ -154,6 +175,8 @@ pub async fn snapshot(a: &Client, ws: &str) -> Value {
         "/audit-events/verify",
         "/ai/providers",
         "/ai/settings",
+        "/ai/prompts",
+        "/ai/feedback?from=2000-01-01T00:00:00Z&to=9999-01-01T00:00:00Z",
         "/conversations",
     ]
     .iter()

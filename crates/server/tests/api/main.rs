@@ -5,6 +5,7 @@ mod admin;
 mod ai_anthropic;
 mod ai_channels;
 mod ai_feedback;
+mod ai_prompts;
 mod ai_reasoning;
 mod ai_resilience;
 mod ai_support;

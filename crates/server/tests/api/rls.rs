@@ -59,6 +59,13 @@ async fn unfiltered_queries_see_only_the_bound_workspace() {
                 .await;
             assert_eq!(rated.status, 200, "{}", rated.text);
         }
+        let prompt = c
+            .post(
+                &format!("/api/v1/workspaces/{ws}/ai/prompts"),
+                json!({ "title": "P", "content": "p" }),
+            )
+            .await;
+        assert_eq!(prompt.status, 201, "{}", prompt.text);
         c.invite(ws, "guest@example.com", "viewer").await;
         c.create_key(ws, "viewer").await;
         c.put(
