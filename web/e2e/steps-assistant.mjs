@@ -1,5 +1,6 @@
 // Steps: the AI assistant against a real fake provider (nexus-fake-ai): switching it on,
-// providers, streaming, stop, versions, ratings, sharing, what a viewer may do, and AI usage.
+// providers, streaming, stop, versions, ratings, saved prompts, sharing, what a viewer may do,
+// and AI usage.
 
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -332,6 +333,32 @@ export function register(step, state) {
     const again = page.locator(`li[data-message-id="${state.ratedAnswer}"]`);
     await again.getByRole("button", { name: "Bad answer", pressed: true }).waitFor();
     assert.equal(await again.getByRole("button", { name: "Good answer", pressed: true }).count(), 0);
+  });
+
+  step("owner saves a prompt for the team and picks it with / in the message box", async () => {
+    const { page } = state.owner;
+    await page.getByRole("button", { name: "Saved prompts" }).click();
+    const library = page.getByRole("dialog", { name: "Saved prompts" });
+    await library.getByRole("button", { name: "New prompt" }).click();
+    const form = page.getByRole("dialog", { name: "New prompt" });
+    await form.getByRole("textbox", { name: "Title" }).fill("Weekly update");
+    await form.getByRole("textbox", { name: "Text" }).fill("Write this week's update for the team:");
+    await form.getByRole("switch", { name: "Share with the workspace" }).click();
+    await form.getByRole("button", { name: "Add prompt" }).click();
+    await toastText(page, "Prompt added").waitFor();
+    await library.getByRole("list", { name: "Saved prompts" }).getByText("Weekly update").waitFor();
+    await library.getByRole("button", { name: "Close" }).click();
+    await library.waitFor({ state: "detached" });
+
+    await composer(page).fill("");
+    await composer(page).pressSequentially("/week");
+    const menu = page.getByRole("listbox", { name: "Saved prompts" });
+    await menu.getByRole("option", { name: /Weekly update/ }).waitFor();
+    await shot(page, "39-assistant-prompts", { dark: false });
+    await composer(page).press("Enter");
+    await menu.waitFor({ state: "detached" });
+    assert.equal(await composer(page).inputValue(), "Write this week's update for the team:");
+    await composer(page).fill("");
   });
 
   step("owner starts a second chat and shares it; keyboard shortcuts work", async () => {

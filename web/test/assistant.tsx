@@ -7,6 +7,7 @@ import { afterEach, beforeEach, vi } from "vitest";
 import { Route } from "wouter";
 import type { Role } from "@/api/client";
 import { AssistantPage } from "@/pages/assistant/AssistantPage";
+import type { Prompt } from "@/pages/assistant/prompts";
 import { resetTurns } from "@/pages/assistant/turns";
 import { apiError, json, mockApi } from "./api-mock";
 import { me, WS_ID } from "./fixtures";
@@ -61,6 +62,16 @@ export function message(id: string, role: "user" | "assistant", content: string,
   };
 }
 
+/** A saved prompt as the server sends it. */
+export function savedPrompt(id: string, title: string, content: string, over: Record<string, unknown> = {}): Prompt {
+  return { id, title, content, visibility: "private", created_by: me().user.id, can_write: true, created_at: NOW, updated_at: NOW, ...over } as Prompt;
+}
+
+export const PROMPTS = [
+  savedPrompt("p1", "Review a change", "Review this change:\n1. Is it right?"),
+  savedPrompt("p2", "Translate to French", "Translate into French:", { visibility: "workspace", created_by: "u9", can_write: false }),
+];
+
 export const FIRST = [message("u1", "user", "Hi"), message("a1", "assistant", "Hello! How can I help?", { parent_id: "u1" })];
 export const MODELS = [{ id: "fake-small", provider_id: "p1", provider_name: "Fake", is_default: true, is_small: true, is_large: false }];
 
@@ -89,12 +100,15 @@ export function serve({
   post,
   conv = conversation(),
   models = MODELS,
+  prompts = () => PROMPTS,
   routes = {},
 }: {
   messages?: () => unknown[];
   post?: (req: Request) => Response | Promise<Response>;
   conv?: Record<string, unknown>;
   models?: unknown[];
+  /** The saved prompts listed. */
+  prompts?: () => unknown[];
   /** More routes, or others in the place of these. */
   routes?: Parameters<typeof mockApi>[0];
 } = {}) {
@@ -106,6 +120,7 @@ export function serve({
     "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => (post ? post(req) : apiError(500, "no")),
     "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/stop": () => json(204, null),
     "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: models, next_cursor: null }),
+    "GET /api/v1/workspaces/:ws/ai/prompts": () => json(200, { items: prompts(), next_cursor: null }),
     ...routes,
   });
 }

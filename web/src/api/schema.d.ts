@@ -237,6 +237,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/ai/prompts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The prompts the caller may use: their own and the workspace's, by title. All of them
+         *     (a workspace keeps 500 at most), so `next_cursor` is always null.
+         */
+        get: operations["list_prompts"];
+        put?: never;
+        /** Save a prompt. */
+        post: operations["create_prompt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/ai/prompts/{prompt_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a prompt. */
+        delete: operations["delete_prompt"];
+        options?: never;
+        head?: never;
+        /** Change a prompt's title, text or who sees it. */
+        patch: operations["update_prompt"];
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/ai/providers": {
         parameters: {
             query?: never;
@@ -956,6 +995,13 @@ export interface components {
             /** @description At most your own role. */
             role: components["schemas"]["Role"];
         };
+        CreatePromptRequest: {
+            /** @description At most 20,000 characters, kept as written. */
+            content: string;
+            /** @description At most 120 characters. */
+            title: string;
+            visibility?: components["schemas"]["Visibility"] | null;
+        };
         CreateProviderRequest: {
             api?: components["schemas"]["AiProviderApi"] | null;
             /** @description Stored encrypted; never returned. Optional for local servers. */
@@ -1324,6 +1370,24 @@ export interface components {
             }[];
             next_cursor?: string | null;
         };
+        List_PromptView: {
+            items: {
+                /** @description Whether the caller may change or delete it. */
+                can_write: boolean;
+                content: string;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: uuid */
+                created_by: string;
+                /** Format: uuid */
+                id: string;
+                title: string;
+                /** Format: date-time */
+                updated_at: string;
+                visibility: components["schemas"]["Visibility"];
+            }[];
+            next_cursor?: string | null;
+        };
         List_ProviderView: {
             items: {
                 /** @description The wire protocol it speaks. */
@@ -1512,6 +1576,21 @@ export interface components {
              */
             seats_used: number;
         };
+        PromptView: {
+            /** @description Whether the caller may change or delete it. */
+            can_write: boolean;
+            content: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            /** Format: uuid */
+            id: string;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            visibility: components["schemas"]["Visibility"];
+        };
         ProviderTestResult: {
             /** @description The models the endpoint lists. */
             available_models: string[];
@@ -1640,6 +1719,11 @@ export interface components {
         };
         UpdateModuleRequest: {
             enabled: boolean;
+        };
+        UpdatePromptRequest: {
+            content?: string | null;
+            title?: string | null;
+            visibility?: components["schemas"]["Visibility"] | null;
         };
         UpdateProviderRequest: {
             api?: components["schemas"]["AiProviderApi"] | null;
@@ -2213,6 +2297,141 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["List_ModelView"];
+                };
+            };
+        };
+    };
+    list_prompts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List_PromptView"];
+                };
+            };
+        };
+    };
+    create_prompt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePromptRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptView"];
+                };
+            };
+            /** @description `too_many_prompts`: the workspace keeps 500 at most */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_prompt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                prompt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not its creator or an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_prompt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                prompt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePromptRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptView"];
+                };
+            };
+            /** @description Not its creator or an admin; or its visibility changed by someone other than its creator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };

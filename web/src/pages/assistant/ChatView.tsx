@@ -15,6 +15,8 @@ import { matchTarget, useJumpToMatch } from "./jump";
 import { nextAnnouncement } from "./announce";
 import { useAutoScroll } from "./autoscroll";
 import { Composer, type ComposerHandle } from "./Composer";
+import { usePrompts } from "./prompts";
+import { PromptsDialog } from "./PromptsDialog";
 import { type MessageActions, MessageItem } from "./MessageItem";
 import { EscalateToggle, ModelPicker } from "./ModelPicker";
 import { Kbd, MOD_KEY } from "./shortcuts";
@@ -89,6 +91,10 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   /** A refused edit, back in its message's edit box. */
   const [reopenEdit, setReopenEdit] = useState<{ id: string; text: string } | null>(null);
   const model = conversationId ? conversation?.model : (newModel ?? defaultModel);
+  const [promptsOpen, setPromptsOpen] = useState(false);
+  // Only once the assistant answers (its models listed): switched off, the list would be refused.
+  const prompts = usePrompts(ws.id, canUse && aiReady);
+  const promptMenu = useMemo(() => ({ items: prompts.data ?? [], onManage: () => setPromptsOpen(true) }), [prompts.data]);
 
   const messages = useMemo(() => displayMessages(saved.data ?? [], live), [saved.data, live]);
   // Each model once, for "Regenerate with…" (a model two providers serve is one choice).
@@ -300,7 +306,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
         {announcement}
       </div>
       {away && messages.length > 0 && (
-        <div className="pointer-events-none absolute inset-x-0 bottom-32 flex justify-center">
+        <div className="pointer-events-none absolute inset-x-0 bottom-32 z-10 flex justify-center">
           <Button variant="outline" size="sm" className="pointer-events-auto rounded-full shadow-md" onClick={() => jumpToLatest()}>
             <ArrowDown aria-hidden /> Jump to latest
           </Button>
@@ -349,6 +355,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             disabled={loading}
             onSend={send}
             onStop={() => stopTurn(ws.id, conversationId)}
+            prompts={promptMenu}
             tools={
               models &&
               models.length > 0 && (
@@ -376,6 +383,9 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           <p className="mt-2 hidden text-center text-xs text-muted-foreground sm:block">
             Answers can be wrong: check what matters. <Kbd>Enter</Kbd> sends, <Kbd>Shift</Kbd>+<Kbd>Enter</Kbd> adds a line.
           </p>
+        )}
+        {composing && (
+          <PromptsDialog workspaceId={ws.id} open={promptsOpen} onOpenChange={setPromptsOpen} onUse={(text) => composerRef.current?.setText(text)} />
         )}
       </div>
     </div>

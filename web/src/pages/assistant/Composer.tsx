@@ -1,10 +1,11 @@
-import { ArrowUp, Square } from "lucide-react";
+import { ArrowUp, BookText, Square } from "lucide-react";
 import {
   forwardRef,
   type KeyboardEvent,
   type ReactNode,
   useCallback,
   useEffect,
+  useId,
   useImperativeHandle,
   useLayoutEffect,
   useRef,
@@ -13,6 +14,7 @@ import {
 import { Button } from "@/components/ui/button";
 import { cn } from "@/lib/cn";
 import { readSession, writeSession } from "@/lib/storage";
+import { filterPrompts, type Prompt, promptQuery } from "./prompts";
 
 export interface KeyInfo {
   key: string;
@@ -53,6 +55,11 @@ export interface ComposerProps {
    * opening another conversation or reloading. One per conversation.
    */
   draftKey?: string;
+  /**
+   * Saved prompts, offered when the message starts with "/": arrows pick, Enter or Tab puts
+   * the prompt's text in the box, Escape closes the list. `onManage` opens the library.
+   */
+  prompts?: { items: readonly Prompt[]; onManage: () => void };
 }
 
 const draftStorageKey = (key: string) => `nexus-draft:${key}`;
@@ -60,10 +67,11 @@ const draftStorageKey = (key: string) => `nexus-draft:${key}`;
 const MAX_HEIGHT = 240;
 
 export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Composer(
-  { onSend, onStop, busy, stopping, disabled, placeholder = "Message the assistant…", tools, hint, draftKey },
+  { onSend, onStop, busy, stopping, disabled, placeholder = "Message the assistant…", tools, hint, draftKey, prompts },
   ref,
 ) {
   const [text, setText] = useState(() => (draftKey ? (readSession(draftStorageKey(draftKey)) ?? "") : ""));
+  const menu = usePromptMenu(text, prompts?.items);
 
   useEffect(() => {
     if (draftKey) writeSession(draftStorageKey(draftKey), text === "" ? null : text);
@@ -92,12 +100,42 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     el.style.height = `${Math.min(el.scrollHeight, MAX_HEIGHT)}px`;
   }, [text]);
 
+  /** Put a saved prompt's text in the box, the caret at its end. */
+  const insertPrompt = (p: Prompt) => {
+    setText(p.content);
+    requestAnimationFrame(() => {
+      const el = area.current;
+      el?.focus();
+      el?.setSelectionRange(p.content.length, p.content.length);
+    });
+  };
+
   const send = useCallback(() => {
     if (busy || disabled || !text.trim()) return;
     if (onSend(text) !== false) setText("");
   }, [busy, disabled, text, onSend]);
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (menu.open && !e.nativeEvent.isComposing) {
+      const chosen = menu.matches[menu.active];
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        menu.move(e.key === "ArrowDown" ? 1 : -1);
+        return;
+      }
+      if ((e.key === "Enter" && !e.shiftKey) || e.key === "Tab") {
+        if (chosen) {
+          e.preventDefault();
+          insertPrompt(chosen);
+          return;
+        }
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        menu.dismiss();
+        return;
+      }
+    }
     const action = composerKeyAction({
       key: e.key,
       shiftKey: e.shiftKey,
@@ -123,7 +161,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   return (
     <form
       className={cn(
-        "rounded-2xl border bg-card shadow-sm transition-colors focus-within:border-ring focus-within:ring-2 focus-within:ring-ring/20",
+        "relative rounded-2xl border bg-card shadow-sm transition-colors focus-within:border-ring focus-within:ring-2 focus-within:ring-ring/20",
         disabled && "opacity-70",
       )}
       onSubmit={(e) => {
@@ -144,10 +182,31 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
         disabled={disabled}
         placeholder={placeholder}
         aria-describedby="composer-hint"
+        aria-autocomplete={prompts ? "list" : undefined}
+        aria-controls={menu.open ? menu.id : undefined}
+        aria-activedescendant={menu.open && menu.matches[menu.active] ? `${menu.id}-${menu.active}` : undefined}
         className="block max-h-60 min-h-12 w-full resize-none bg-transparent px-4 pt-3 pb-1 text-sm leading-6 outline-none placeholder:text-muted-foreground/80 disabled:cursor-not-allowed"
       />
+      {menu.open && prompts && (
+        <PromptMenu id={menu.id} query={menu.query} matches={menu.matches} active={menu.active} onChoose={insertPrompt} onManage={prompts.onManage} />
+      )}
       <div className="flex items-center gap-2 px-2 pb-2">
-        <div className="flex min-w-0 flex-1 flex-wrap items-center gap-1.5">{tools}</div>
+        <div className="flex min-w-0 flex-1 flex-wrap items-center gap-1.5">
+          {prompts && (
+            <Button
+              type="button"
+              variant="ghost"
+              size="icon-sm"
+              className="text-muted-foreground hover:text-foreground"
+              aria-label="Saved prompts"
+              title="Saved prompts (type / in the message)"
+              onClick={prompts.onManage}
+            >
+              <BookText aria-hidden />
+            </Button>
+          )}
+          {tools}
+        </div>
         {busy ? (
           <Button
             type="button"
@@ -175,9 +234,85 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
         )}
       </div>
       <p id="composer-hint" className="sr-only">
-        Enter sends, Shift+Enter starts a new line.
+        Enter sends, Shift+Enter starts a new line.{prompts ? " Type / for saved prompts." : ""}
       </p>
       {hint}
     </form>
   );
 });
+
+/** The saved prompts a message starting with "/" asks for, and which one the arrows are on. */
+function usePromptMenu(text: string, prompts: readonly Prompt[] | undefined) {
+  const id = useId();
+  const query = prompts ? promptQuery(text) : null;
+  // Escape closes the list until the text changes.
+  const [dismissedAt, setDismissedAt] = useState<string | null>(null);
+  const [picked, setPicked] = useState({ query: "", index: 0 });
+  const open = query !== null && dismissedAt !== text;
+  const matches = open && prompts ? filterPrompts(prompts, query) : [];
+  // Typing more starts again at the first match.
+  const active = picked.query === query ? Math.min(picked.index, Math.max(matches.length - 1, 0)) : 0;
+  return {
+    id,
+    open,
+    query: query ?? "",
+    matches,
+    active,
+    move: (by: number) => {
+      if (matches.length === 0) return;
+      setPicked({ query: query ?? "", index: (active + by + matches.length) % matches.length });
+    },
+    dismiss: () => setDismissedAt(text),
+  };
+}
+
+/** The list of saved prompts over the message box (a listbox the box's arrows drive). */
+function PromptMenu({
+  id,
+  query,
+  matches,
+  active,
+  onChoose,
+  onManage,
+}: {
+  id: string;
+  query: string;
+  matches: readonly Prompt[];
+  active: number;
+  onChoose: (p: Prompt) => void;
+  onManage: () => void;
+}) {
+  return (
+    <div className="absolute inset-x-0 bottom-full z-20 mb-2 overflow-hidden rounded-xl border bg-popover text-popover-foreground shadow-lg" data-prompt-menu>
+      {matches.length > 0 ? (
+        <div role="listbox" id={id} aria-label="Saved prompts" className="max-h-64 overflow-y-auto p-1">
+          {matches.map((p, i) => (
+            <div
+              key={p.id}
+              id={`${id}-${i}`}
+              role="option"
+              aria-selected={i === active}
+              // The box keeps the focus (and its caret) while a prompt is clicked.
+              onMouseDown={(e) => e.preventDefault()}
+              onClick={() => onChoose(p)}
+              className={cn("grid cursor-pointer gap-0.5 rounded-lg px-3 py-2 text-sm", i === active ? "bg-accent text-accent-foreground" : "hover:bg-accent/60")}
+            >
+              <span className="truncate font-medium">{p.title}</span>
+              <span className="truncate text-xs text-muted-foreground">{p.content.split("\n", 1)[0]}</span>
+            </div>
+          ))}
+        </div>
+      ) : (
+        <p id={id} className="px-4 py-3 text-sm text-muted-foreground">
+          {query ? `No saved prompt is called “${query}”.` : "No saved prompts yet."}
+        </p>
+      )}
+      <div className="flex items-center justify-between gap-2 border-t px-3 py-1.5 text-xs text-muted-foreground">
+        <span>↑↓ to choose, Enter to use, Esc to close</span>
+        <Button type="button" variant="ghost" size="sm" onMouseDown={(e) => e.preventDefault()} onClick={onManage}>
+          Manage prompts
+        </Button>
+      </div>
+    </div>
+  );
+}
