@@ -69,6 +69,40 @@ describe("ChatView: Stop", () => {
   });
 });
 
+describe("ChatView: Stop before the server named the answer", () => {
+  it("a message refused after Stop stays on screen to send again, not shown as a stopped answer", async () => {
+    const refused = later<Response>();
+    serve({ post: () => refused.promise });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "Tell me a story{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    refused.settle(apiError(429, "rate_limited", "Too many requests; try again in a minute."));
+
+    await waitFor(() => expect(document.querySelector("[data-turn-failure]")).not.toBeNull());
+    const box = document.querySelector("[data-turn-failure]") as HTMLElement;
+    expect(within(box).getByRole("button", { name: "Edit message" })).toBeInTheDocument();
+    expect(screen.getByText("Tell me a story")).toBeInTheDocument();
+    expect(screen.queryByText("Interrupted")).not.toBeInTheDocument();
+  });
+
+  it("a message the server took after Stop gave up on it shows as saved, with no Retry to send it twice", async () => {
+    const stream = sseStream();
+    let saved = FIRST;
+    serve({ messages: () => saved, post: (req) => stream.response(req.signal) });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "Tell me a story{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    // The server took it, but its `message` event never came: Stop gives up after 3 s.
+    const user = message("u2", "user", "Tell me a story", { parent_id: "a1" });
+    saved = [...FIRST, user, message("a2", "assistant", "Once", { parent_id: "u2", status: "interrupted" })];
+    await waitFor(() => expect(document.querySelector('[data-message-id="a2"]')).not.toBeNull(), { timeout: 6000 });
+    expect(document.querySelector("[data-turn-failure]")).toBeNull();
+    expect(screen.getAllByText("Tell me a story")).toHaveLength(1);
+  }, 10_000);
+});
+
 describe("ChatView: one turn after another", () => {
   it("a message sent right after Stop keeps the stopped exchange on screen while its saved version loads", async () => {
     const first = sseStream();
@@ -118,30 +152,38 @@ describe("ChatView: one turn after another", () => {
   it("a failed reload leaves the conversation on screen, with a way to try again", async () => {
     const stream = sseStream();
     let down = false;
+    let saved = FIRST;
     serve({
       post: (req) => stream.response(req.signal),
       routes: {
         "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () =>
-          down ? apiError(503, "unavailable", "The server is restarting.") : json(200, { items: FIRST, next_cursor: null }),
+          down ? apiError(503, "unavailable", "The server is restarting.") : json(200, { items: saved, next_cursor: null }),
       },
     });
     show();
     await screen.findByText("Hello! How can I help?");
     await userEvent.type(composer(), "Draft a reply{Enter}");
     const user = message("u2", "user", "Draft a reply", { parent_id: "a1" });
-    act(() => stream.send("message", user));
+    act(() => stream.send("message", { ...user, assistant_message_id: "a2" }));
     down = true;
+    const reply = message("a2", "assistant", "Dear customer,", { parent_id: "u2" });
     act(() => {
-      stream.send("done", message("a2", "assistant", "Dear customer,", { parent_id: "u2" }));
+      stream.send("done", reply);
       stream.close();
     });
 
     expect(await screen.findByText("Couldn't load the latest messages")).toBeInTheDocument();
     expect(screen.getByText("Hello! How can I help?")).toBeInTheDocument();
+    // The exchange just written stays: the reload that failed does not take it away.
+    expect(screen.getByText("Draft a reply")).toBeInTheDocument();
+    expect(document.querySelector('li[data-message-id="a2"]')).toHaveTextContent("Dear customer,");
     expect(composer()).toBeInTheDocument();
     down = false;
+    saved = [...FIRST, user, reply];
     await userEvent.click(screen.getByRole("button", { name: "Try again" }));
     await waitFor(() => expect(screen.queryByText("Couldn't load the latest messages")).not.toBeInTheDocument());
+    await waitFor(() => expect(document.querySelectorAll('li[data-message-id="a2"]')).toHaveLength(1));
+    expect(screen.getAllByText("Draft a reply")).toHaveLength(1);
   });
 
   it("Use large model is for the next message only", async () => {

@@ -32,6 +32,8 @@ describe("SseParser", () => {
     ]);
     // "\r" ends one chunk and "\n" starts the next: one line end, not two (no early dispatch).
     expect(parse(["event: c\r", "\ndata: 3\r", "\n\r", "\n"])).toEqual([{ event: "c", data: "3" }]);
+    // An empty chunk (the decoder may give one) between the CR and its LF changes nothing.
+    expect(parse(["event: d\r", "", "\ndata: 4\r\n\r\n"])).toEqual([{ event: "d", data: "4" }]);
   });
 
   it("skips comment lines (keep-alives) and blank-only chunks", () => {

@@ -30,6 +30,8 @@ export class SseParser {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
     // A CR ended the previous chunk: an LF starting this one belongs to the same line end.
+    // An empty chunk says nothing about it: the LF may still come.
+    if (text.length === 0) return;
     if (this.pendingCr) {
       this.pendingCr = false;
       if (text.startsWith("\n")) text = text.slice(1);

@@ -11,6 +11,7 @@ import type { QueryClient } from "@tanstack/react-query";
 import { useSyncExternalStore } from "react";
 import type { ConversationView } from "@/api/client";
 import { ApiError, describeError, isApiError } from "@/api/errors";
+import { toastError } from "@/components/ui/toast";
 import { assistantKeys, deleteConversation, fetchConversation, fetchMessages, stopAnswer } from "./api";
 import { streamTurn, type TurnEvent } from "./stream";
 import type { ChatMessage } from "./types";
@@ -325,19 +326,23 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
     });
   } catch (err) {
     const k = key;
-    if (controller.signal.aborted && turns.get(k)?.answerId == null) {
+    const cur = turns.get(k);
+    const taken = cur?.seq === n && takenMessage(cur);
+    if (controller.signal.aborted && !taken) {
       // Stop gave up waiting before the server took the message (or the server refused
       // it at that moment): keep it on screen to send again.
       update(k, n, (t) => ({ ...t, phase: "failed", failure: isAbort(err) ? stoppedBeforeSending() : err }));
     } else if (controller.signal.aborted) {
       update(k, n, (t) => ({ ...t, phase: "interrupted", assistant: { ...t.assistant, status: "interrupted" } }));
-    } else if (turns.get(k)?.seq === n && turns.get(k)?.phase !== "sending") {
+    } else if (taken) {
       // The connection broke after the server took the message: the server keeps the
       // answer (it saves what arrived when it notices), so show what it saved, as after Stop.
       update(k, n, (t) => ({ ...t, phase: "interrupted", assistant: { ...t.assistant, status: "interrupted" } }));
     } else {
+      // Refused, or cut off, before the server named the answer (Stop pressed meanwhile
+      // included): the message stays on screen to send again.
       update(k, n, (t) =>
-        t.phase === "sending"
+        t.phase === "sending" || t.phase === "stopping"
           ? { ...t, phase: "failed", failure: err }
           : {
               ...t,
@@ -352,27 +357,73 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
 
   const end = turns.get(key);
   if (!end || end.seq !== n || !cid) return;
+  const savedNow = () => qc.getQueryData<ChatMessage[]>(assistantKeys.messages(ws, cid)) ?? [];
   if (end.phase === "failed") {
-    // A message Stop gave up on may have reached the server after all: show it if so.
-    if (isApiError(end.failure) && end.failure.code === STOPPED_BEFORE_SENDING) await refresh(qc, ws, cid);
+    // A message Stop gave up on may have reached the server after all (its `message`
+    // event was slow): if the saved messages have it, they take the turn's place, and
+    // Retry cannot send it twice.
+    if (isApiError(end.failure) && end.failure.code === STOPPED_BEFORE_SENDING) {
+      await refresh(qc, ws, cid);
+      if (takenByServer(savedNow(), end.spec)) drop(key, n);
+    }
     return;
   }
-  if (end.phase === "interrupted") {
+  if (end.phase === "interrupted" || end.phase === "sending" || end.phase === "streaming" || end.phase === "stopping") {
+    // Stopped, or the server closed the stream without a verdict: what it saved is the truth.
     await awaitSaved(qc, ws, cid);
-    drop(key, n);
+    await dropOnceSaved(qc, key, n, ws, cid, end.answerId);
     return;
   }
-  if (end.phase === "sending" || end.phase === "streaming" || end.phase === "stopping") {
-    // The server closed the stream without a verdict: what it saved is the truth.
-    await awaitSaved(qc, ws, cid);
-    drop(key, n);
-    return;
-  }
-  await refresh(qc, ws, cid);
   // An error whose answer was never saved stays on screen with its Retry.
-  const saved = end.phase === "done" || !end.assistant.optimistic;
-  if (saved) drop(key, n);
+  if (end.phase === "done" || !end.assistant.optimistic) {
+    await dropOnceSaved(qc, key, n, ws, cid, end.answerId ?? end.assistant.id);
+  } else {
+    await refresh(qc, ws, cid);
+  }
   if (end.phase === "done") void awaitTitle(qc, ws, cid);
+}
+
+/** Whether the server said it took the turn's message (its `message` event came). */
+function takenMessage(t: LiveTurn): boolean {
+  return t.answerId != null || (t.user !== null && !t.user.optimistic);
+}
+
+/**
+ * Whether the saved messages hold what the turn asked for, though the turn never heard it
+ * was taken: a message (an answer, for a regeneration) under the turn's anchor that was
+ * not on screen when it started.
+ */
+export function takenByServer(saved: readonly ChatMessage[], spec: TurnSpec): boolean {
+  const before = new Set((spec.shown ?? []).map((m) => m.id));
+  if (spec.targetId) before.add(spec.targetId);
+  return saved.some(
+    (m) =>
+      !before.has(m.id) &&
+      m.parentId === spec.anchorId &&
+      (spec.kind === "regenerate" ? m.role === "assistant" : m.role === "user" && m.content === spec.content),
+  );
+}
+
+/** Waits before each look at the saved messages for a finished turn's answer. */
+const SAVED_RETRIES_MS = [0, 500, 1000, 2000, 4000];
+
+/**
+ * Drop the turn once the saved messages hold its answer. A reload that fails (offline, or
+ * cancelled by another read) must not take the exchange just written off the screen: the
+ * turn stays, and is looked for again a few times; what shows meanwhile is the turn.
+ */
+async function dropOnceSaved(qc: QueryClient, key: string, n: number, ws: string, cid: string, answerId: string | null) {
+  for (const wait of SAVED_RETRIES_MS) {
+    if (wait) await sleep(wait);
+    if (turns.get(key)?.seq !== n) return;
+    await refresh(qc, ws, cid);
+    const saved = qc.getQueryData<ChatMessage[]>(assistantKeys.messages(ws, cid));
+    // A stop that came before the answer was named leaves nothing to look for.
+    if (saved && (answerId === null || saved.some((m) => m.id === answerId))) {
+      drop(key, n);
+      return;
+    }
+  }
 }
 
 function drop(key: string, n: number) {
@@ -429,7 +480,13 @@ export function stopTurn(ws: string, cid: string | null): void {
 /** Ask the server to stop the turn's answer, and close the stream. */
 function stopNow(t: LiveTurn) {
   const conversation = t.conversationId;
-  if (t.answerId && conversation) void stopAnswer(t.spec.workspaceId, conversation, t.answerId).catch(() => {});
+  if (t.answerId && conversation) {
+    void stopAnswer(t.spec.workspaceId, conversation, t.answerId).catch((err) => {
+      // Finished meanwhile: nothing to stop. Anything else (another server writes it and
+      // cannot be reached) means the answer may go on: say so rather than seem to stop it.
+      if (!(isApiError(err) && err.code === "answer_finished")) toastError(err, "Couldn't stop the answer");
+    });
+  }
   controllers.get(t.seq)?.abort();
 }
 
