@@ -202,7 +202,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
         );
       },
       // Anyone who may chat rates the answers they read, in others' shared conversations too.
-      onRate: canUse && conversationId ? (m, feedback, onRefused) => rate({ answerId: m.id, feedback }, { onError: onRefused }) : undefined,
+      onRate: canUse && conversationId ? (m, feedback, onRefused) => rate({ answerId: m.id, feedback, onRefused }) : undefined,
     }),
     [canWrite, canUse, running, switching, mutate, rate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit, choices],
   );

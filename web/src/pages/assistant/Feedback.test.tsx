@@ -135,4 +135,32 @@ describe("Rating answers", () => {
     await screen.findByText("Hello! How can I help?");
     expect(within(answer()).queryByRole("button", { name: "Good answer" })).not.toBeInTheDocument();
   });
+
+  it("a refused rating closes its own box though another answer was rated since", async () => {
+    let settleFirst!: (r: Response) => void;
+    const two = [...FIRST, message("u2", "user", "More?", { parent_id: "a1" }), message("a2", "assistant", "Sure.", { parent_id: "u2" })];
+    const { calls } = serve({
+      messages: () => two,
+      routes: {
+        [`PUT ${FEEDBACK}`]: (req, body) =>
+          req.url.includes("/messages/a1/")
+            ? new Promise<Response>((r) => (settleFirst = r))
+            : json(200, { ...(body as object), updated_at: "2026-01-01T00:00:00Z" }),
+      },
+    });
+    show("member");
+    await screen.findByText("Sure.");
+    const item = (id: string) => document.querySelector(`li[data-message-id="${id}"]`) as HTMLElement;
+    await userEvent.click(within(item("a1")).getByRole("button", { name: "Bad answer" }));
+    expect(await within(item("a1")).findByRole("form", { name: "Your feedback" })).toBeInTheDocument();
+    await userEvent.click(within(item("a2")).getByRole("button", { name: "Good answer" }));
+    await within(item("a2")).findByRole("form", { name: "Your feedback" });
+    // One conversation's ratings go one after another: the second waits for the first.
+    expect(calls.filter((c) => c.method === "PUT")).toHaveLength(1);
+    settleFirst(apiError(409, "answer_failed", "This answer failed."));
+    await waitFor(() => expect(within(item("a1")).queryByRole("form", { name: "Your feedback" })).not.toBeInTheDocument());
+    expect(within(item("a1")).getByRole("button", { name: "Bad answer" })).toHaveAttribute("aria-pressed", "false");
+    await waitFor(() => expect(calls.filter((c) => c.method === "PUT")).toHaveLength(2));
+    expect(within(item("a2")).getByRole("form", { name: "Your feedback" })).toBeInTheDocument();
+  });
 });

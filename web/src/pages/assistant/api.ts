@@ -35,19 +35,29 @@ export async function rateAnswer(ws: string, cid: string, answerId: string, feed
   else await unwrap(api.DELETE(url, { params: { path } }));
 }
 
+/** What rating one answer takes: the rating (null: take it back), and what to do if refused. */
+export interface RatingChange {
+  answerId: string;
+  feedback: Feedback | null;
+  onRefused?: () => void;
+}
+
 /**
- * Rate an answer of the conversation shown. The rating shows at once; if the server refuses
- * it, that answer's rating before comes back, with a toast saying why. Ratings of one answer
- * go to the server in the order they were given, and the list is read again after each, so
- * what shows is what the server kept.
+ * Rate answers of the conversation shown. A rating shows at once; if the server refuses it,
+ * that answer's rating before comes back, with a toast saying why, and its `onRefused` runs
+ * (whichever answer was rated since). The conversation's ratings go to the server in the
+ * order they were given, and the list is read again once none is on its way, so what shows
+ * in the end is what the server kept.
  */
 export function useRateAnswer(ws: string, cid: string | null) {
   const qc = useQueryClient();
   const key = assistantKeys.messages(ws, cid ?? "");
+  const mutationKey = ["assistant", ws, "rate", cid ?? ""] as const;
   const setRating = (answerId: string, feedback: Feedback | null) =>
     qc.setQueryData<ChatMessage[]>(key, (list) => list?.map((m) => (m.id === answerId ? { ...m, feedback } : m)));
   return useMutation({
-    mutationFn: ({ answerId, feedback }: { answerId: string; feedback: Feedback | null }) => rateAnswer(ws, cid!, answerId, feedback),
+    mutationKey,
+    mutationFn: ({ answerId, feedback }: RatingChange) => rateAnswer(ws, cid!, answerId, feedback),
     // One queue per conversation: a rating and its comment, or a rating and its taking back,
     // must not overtake each other on the way.
     scope: { id: `rate:${ws}:${cid ?? ""}` },
@@ -58,11 +68,17 @@ export function useRateAnswer(ws: string, cid: string | null) {
       setRating(answerId, feedback && { rating: feedback.rating, comment: feedback.comment?.trim() || null });
       return { before };
     },
-    onError: (err, { answerId }, context) => {
+    // Here rather than in `mutate`'s options: those follow only the latest rating.
+    onError: (err, { answerId, onRefused }, context) => {
       if (context) setRating(answerId, context.before);
       toastError(err, "Couldn't save your rating");
+      onRefused?.();
     },
-    onSettled: () => qc.invalidateQueries({ queryKey: key }),
+    onSettled: () => {
+      // Read back only after the last of a burst (this one still counts as on its way):
+      // a read between two would show the first rating over the second for a moment.
+      if (qc.isMutating({ mutationKey }) <= 1) return qc.invalidateQueries({ queryKey: key });
+    },
   });
 }
 
