@@ -39,21 +39,51 @@ export function wasSignedOutOnPurpose(): boolean {
   return signedOutOnPurpose;
 }
 
+/**
+ * Why what a page keeps outside the query cache (answers streaming, drafts) must go:
+ * `ended` when a session ends (signed out, or expired), `signed_out` also when the person
+ * chose to, and `someone_else` when the next sign-in in this tab is another person's.
+ */
+export type SessionChange = "ended" | "signed_out" | "someone_else";
+
+const sessionListeners = new Set<(change: SessionChange) => void>();
+/** Who was last signed in on this page, to tell another person signing in. */
+let lastUserId: string | null = null;
+
+/** Be told when the session ends or changes hands; returns the unsubscribe. */
+export function onSessionChange(listener: (change: SessionChange) => void): () => void {
+  sessionListeners.add(listener);
+  return () => sessionListeners.delete(listener);
+}
+
+function tell(change: SessionChange) {
+  for (const l of sessionListeners) l(change);
+}
+
 /** After login or signup: keep the token and load the full session (with workspaces). */
 export async function startSession(qc: QueryClient, csrfToken: string): Promise<Me | null> {
   signedOutOnPurpose = false;
   setCsrfToken(csrfToken);
   qc.removeQueries({ predicate: (q) => q.queryKey[0] !== meKey[0] });
-  return qc.fetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 0 });
+  const me = await qc.fetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 0 });
+  if (me) {
+    if (lastUserId !== null && lastUserId !== me.user.id) tell("someone_else");
+    lastUserId = me.user.id;
+  }
+  return me;
 }
 
 /** Forget everything about the session on this page. */
 export function endSession(qc: QueryClient, onPurpose = false): void {
   signedOutOnPurpose = onPurpose;
+  const who = qc.getQueryData<Me | null>(meKey);
+  if (who) lastUserId = who.user.id;
   setCsrfToken(null);
   qc.cancelQueries();
   qc.removeQueries({ predicate: (q) => q.queryKey[0] !== meKey[0] });
   qc.setQueryData(meKey, null);
+  tell("ended");
+  if (onPurpose) tell("signed_out");
 }
 
 export function useRefreshMe(): () => Promise<unknown> {

@@ -24,3 +24,17 @@ export const readSession = (key: string) => read(() => sessionStorage, key);
 export const writeSession = (key: string, value: string | null) => write(() => sessionStorage, key, value);
 
 export const LAST_WORKSPACE_KEY = "nexus-last-workspace";
+
+/** Remove every key of this tab's storage that starts with `prefix`. */
+export function clearSessionPrefix(prefix: string): void {
+  try {
+    const keys: string[] = [];
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const key = sessionStorage.key(i);
+      if (key?.startsWith(prefix)) keys.push(key);
+    }
+    for (const key of keys) sessionStorage.removeItem(key);
+  } catch {
+    // ignore
+  }
+}

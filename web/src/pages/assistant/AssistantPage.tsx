@@ -76,6 +76,11 @@ export function AssistantPage() {
   // answer keeps streaming, the cursor stays in the composer) under its new URL.
   const bornHere = useRef<string | null>(null);
   const viewKey = conversationId === null || conversationId === bornHere.current ? "new" : conversationId;
+  // Once the person leaves it, the conversation born here is one like any other: opened
+  // again, it gets a view of its own (its draft, a search result's jump).
+  useEffect(() => {
+    if (conversationId !== bornHere.current) bornHere.current = null;
+  }, [conversationId]);
 
   useEffect(preloadMarkdown, []);
 

@@ -1,6 +1,8 @@
+import { QueryClient } from "@tanstack/react-query";
 import { fireEvent, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
+import { endSession } from "@/api/session";
 import { Composer, composerKeyAction } from "./Composer";
 
 describe("composerKeyAction", () => {
@@ -63,5 +65,36 @@ describe("Composer", () => {
     const box = screen.getByRole("textbox", { name: "Message" });
     await userEvent.type(box, "hello{Enter}");
     expect(box).toHaveValue("hello");
+  });
+
+  it("keeps each conversation's draft when the same box serves another", async () => {
+    const props = { onSend: () => {}, onStop: () => {}, busy: false };
+    const { rerender } = render(<Composer {...props} draftKey="w:c1" />);
+    const box = screen.getByRole("textbox", { name: "Message" });
+    await userEvent.type(box, "for c1");
+    rerender(<Composer {...props} draftKey="w:new" />);
+    expect(box).toHaveValue("");
+    await userEvent.type(box, "started new");
+    rerender(<Composer {...props} draftKey="w:c1" />);
+    expect(box).toHaveValue("for c1");
+    rerender(<Composer {...props} draftKey="w:new" />);
+    expect(box).toHaveValue("started new");
+    // Sent: the new chat became conversation c2, and its box starts empty.
+    await userEvent.keyboard("{Enter}");
+    rerender(<Composer {...props} draftKey="w:c2" />);
+    expect(box).toHaveValue("");
+    rerender(<Composer {...props} draftKey="w:new" />);
+    expect(box).toHaveValue("");
+  });
+
+  it("leaves no draft behind when the person signs out", async () => {
+    const qc = new QueryClient();
+    render(<Composer onSend={() => {}} onStop={() => {}} busy={false} draftKey="w:c9" />);
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "half a thought");
+    expect(sessionStorage.getItem("nexus-draft:w:c9")).toBe("half a thought");
+    endSession(qc);
+    expect(sessionStorage.getItem("nexus-draft:w:c9")).toBe("half a thought");
+    endSession(qc, true);
+    expect(sessionStorage.getItem("nexus-draft:w:c9")).toBeNull();
   });
 });

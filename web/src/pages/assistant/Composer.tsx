@@ -13,7 +13,8 @@ import {
 } from "react";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/lib/cn";
-import { readSession, writeSession } from "@/lib/storage";
+import { onSessionChange } from "@/api/session";
+import { clearSessionPrefix, readSession, writeSession } from "@/lib/storage";
 import { filterPrompts, type Prompt, promptQuery } from "./prompts";
 
 export interface KeyInfo {
@@ -62,7 +63,13 @@ export interface ComposerProps {
   prompts?: { items: readonly Prompt[]; onManage: () => void };
 }
 
-const draftStorageKey = (key: string) => `nexus-draft:${key}`;
+const DRAFT_PREFIX = "nexus-draft:";
+const draftStorageKey = (key: string) => `${DRAFT_PREFIX}${key}`;
+
+// A person who signs out, or whose tab someone else signs in to, leaves no unsent text.
+onSessionChange((change) => {
+  if (change !== "ended") clearSessionPrefix(DRAFT_PREFIX);
+});
 
 const MAX_HEIGHT = 240;
 
@@ -71,6 +78,14 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   ref,
 ) {
   const [text, setText] = useState(() => (draftKey ? (readSession(draftStorageKey(draftKey)) ?? "") : ""));
+  // The same box may serve another conversation (a new chat's becomes the conversation's;
+  // that one's becomes a new chat's): each keeps its own draft, read again when the box
+  // changes hands.
+  const [draftOf, setDraftOf] = useState(draftKey);
+  if (draftOf !== draftKey) {
+    setDraftOf(draftKey);
+    setText(draftKey ? (readSession(draftStorageKey(draftKey)) ?? "") : "");
+  }
   const menu = usePromptMenu(text, prompts?.items);
 
   useEffect(() => {

@@ -11,6 +11,7 @@ import type { QueryClient } from "@tanstack/react-query";
 import { useSyncExternalStore } from "react";
 import type { ConversationView } from "@/api/client";
 import { ApiError, describeError, isApiError } from "@/api/errors";
+import { onSessionChange } from "@/api/session";
 import { toastError } from "@/components/ui/toast";
 import { assistantKeys, deleteConversation, fetchConversation, fetchMessages, stopAnswer } from "./api";
 import { streamTurn, type TurnEvent } from "./stream";
@@ -532,7 +533,10 @@ export function useLiveTurn(ws: string, cid: string | null): LiveTurn | undefine
   );
 }
 
-/** For tests: forget every turn. */
+// A session that ends stops its answers and forgets its turns (and the text of failed ones).
+onSessionChange(() => resetTurns());
+
+/** Stop and forget every turn: when a session ends, and between tests. */
 export function resetTurns(): void {
   for (const c of controllers.values()) c.abort();
   controllers.clear();

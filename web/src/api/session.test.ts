@@ -1,0 +1,31 @@
+import { QueryClient } from "@tanstack/react-query";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { json, mockApi } from "../../test/api-mock";
+import { me } from "../../test/fixtures";
+import { endSession, meKey, onSessionChange, type SessionChange, startSession } from "./session";
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("session changes", () => {
+  it("says when a session ends, when the person chose it, and when someone else signs in next", async () => {
+    const heard: SessionChange[] = [];
+    const stop = onSessionChange((c) => heard.push(c));
+    const qc = new QueryClient();
+    let who = me("owner");
+    mockApi({ "GET /api/v1/me": () => json(200, who) });
+
+    await startSession(qc, "csrf");
+    endSession(qc);
+    expect(heard).toEqual(["ended"]);
+    // The same person again: nothing to forget beyond the session.
+    await startSession(qc, "csrf");
+    expect(heard).toEqual(["ended"]);
+    endSession(qc, true);
+    expect(heard).toEqual(["ended", "ended", "signed_out"]);
+    who = me("member", { id: "01900000-0000-7000-8000-0000000000bb", email: "next@example.com" });
+    await startSession(qc, "csrf");
+    expect(heard).toEqual(["ended", "ended", "signed_out", "someone_else"]);
+    expect(qc.getQueryData(meKey)).toMatchObject({ user: { email: "next@example.com" } });
+    stop();
+  });
+});
