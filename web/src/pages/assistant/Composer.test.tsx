@@ -1,9 +1,10 @@
 import { QueryClient } from "@tanstack/react-query";
-import { fireEvent, render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import { createRef } from "react";
 import { describe, expect, it, vi } from "vitest";
 import { endSession } from "@/api/session";
-import { Composer, composerKeyAction } from "./Composer";
+import { Composer, type ComposerHandle, composerKeyAction } from "./Composer";
 
 describe("composerKeyAction", () => {
   it("sends on Enter, adds a line on Shift+Enter or Alt+Enter, leaves other keys alone", () => {
@@ -96,5 +97,42 @@ describe("Composer", () => {
     expect(sessionStorage.getItem("nexus-draft:w:c9")).toBe("half a thought");
     endSession(qc, true);
     expect(sessionStorage.getItem("nexus-draft:w:c9")).toBeNull();
+  });
+
+  it("asked for the focus while disabled, takes it once enabled, unless the person went elsewhere", () => {
+    const ref = createRef<ComposerHandle>();
+    const props = { onSend: () => {}, onStop: () => {}, busy: false };
+    const { rerender } = render(
+      <>
+        <input aria-label="Elsewhere" />
+        <Composer ref={ref} {...props} disabled />
+      </>,
+    );
+    const box = screen.getByRole("textbox", { name: "Message" });
+    act(() => ref.current?.focus());
+    expect(box).not.toHaveFocus();
+    rerender(
+      <>
+        <input aria-label="Elsewhere" />
+        <Composer ref={ref} {...props} />
+      </>,
+    );
+    expect(box).toHaveFocus();
+
+    rerender(
+      <>
+        <input aria-label="Elsewhere" />
+        <Composer ref={ref} {...props} disabled />
+      </>,
+    );
+    act(() => ref.current?.focus());
+    screen.getByRole("textbox", { name: "Elsewhere" }).focus();
+    rerender(
+      <>
+        <input aria-label="Elsewhere" />
+        <Composer ref={ref} {...props} />
+      </>,
+    );
+    expect(screen.getByRole("textbox", { name: "Elsewhere" })).toHaveFocus();
   });
 });

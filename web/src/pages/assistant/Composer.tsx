@@ -93,8 +93,21 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   }, [draftKey, text]);
   const area = useRef<HTMLTextAreaElement>(null);
 
+  // Asked for the focus while disabled (the conversation still loading): take it once
+  // enabled, unless the person has gone somewhere else meanwhile.
+  const wantsFocus = useRef(false);
+  useEffect(() => {
+    if (disabled || !wantsFocus.current) return;
+    wantsFocus.current = false;
+    const active = document.activeElement;
+    if (!active || active === document.body || active.closest("[data-conversation-id]")) area.current?.focus();
+  }, [disabled]);
+
   useImperativeHandle(ref, () => ({
-    focus: () => area.current?.focus(),
+    focus: () => {
+      if (area.current?.disabled) wantsFocus.current = true;
+      else area.current?.focus();
+    },
     setText: (t) => {
       setText(t);
       requestAnimationFrame(() => {
