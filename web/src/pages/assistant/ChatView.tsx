@@ -125,7 +125,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             conversationId: null,
             kind: "send",
             anchorId: null,
-            create: () => createConversation(ws.id, model ? { model } : {}),
+            create: (signal) => createConversation(ws.id, model ? { model } : {}, signal),
             onCreated,
           });
       if (started) {
@@ -148,6 +148,11 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
     [jumpToLatest, composerRef],
   );
 
+  // What is on screen when a regeneration or an edit starts, kept above it until the saved
+  // messages reach its anchor; a ref, so that the actions stay the same while words stream.
+  const shownNow = useRef(messages);
+  shownNow.current = messages;
+
   // Stable pieces of the mutation, so messages don't re-render on every streamed word.
   const { mutate, isPending: switching } = update;
   const { mutate: rate } = useRateAnswer(ws.id, conversationId);
@@ -169,6 +174,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             conversationId,
             kind: "regenerate",
             anchorId: m.parentId,
+            shown: shownNow.current,
             content: question?.content ?? "",
             targetId: m.id,
             escalate: escalate && Boolean(largeModel),
@@ -184,6 +190,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           conversationId,
           kind: "edit",
           anchorId: m.parentId,
+          shown: shownNow.current,
           content,
           targetId: m.id,
           escalate: escalate && Boolean(largeModel),

@@ -240,7 +240,11 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
             type="button"
             size="icon-sm"
             variant="outline"
-            onClick={onStop}
+            onClick={() => {
+              onStop();
+              // The button turns to Send once stopped: the focus goes where the next message is typed.
+              area.current?.focus();
+            }}
             disabled={stopping}
             aria-label="Stop generating"
             title="Stop generating"

@@ -47,7 +47,11 @@ export interface TurnSpec {
   escalate?: boolean;
   /** Answer with this model instead of the conversation's (regenerate with another). */
   model?: string;
-  create?: () => Promise<ConversationView>;
+  /**
+   * Make the new chat. `signal` aborts it when Stop gives up waiting (an empty chat may be
+   * left behind if the server had already made it).
+   */
+  create?: (signal: AbortSignal) => Promise<ConversationView>;
   /** Called once the new chat exists (to move to its URL). */
   onCreated?: (c: ConversationView) => void;
 }
@@ -143,7 +147,14 @@ export function displayMessages(saved: readonly ChatMessage[], live: LiveTurn | 
   if (live.spec.anchorId === null) base = [];
   else {
     const i = saved.findIndex((m) => m.id === live.spec.anchorId);
-    base = i !== -1 ? saved.slice(0, i + 1) : [...(live.spec.shown ?? saved)];
+    if (i !== -1) base = saved.slice(0, i + 1);
+    else {
+      // Not saved yet (the turn started right after another ended): what was on screen, up
+      // to the anchor (a regeneration's old answer is not shown beside the new one).
+      const shown = live.spec.shown ?? saved;
+      const j = shown.findIndex((m) => m.id === live.spec.anchorId);
+      base = j !== -1 ? shown.slice(0, j + 1) : [...shown];
+    }
   }
   const out = [...base];
   if (live.user && !out.some((m) => m.id === live.user!.id)) out.push(live.user);
@@ -291,7 +302,7 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
   try {
     if (!cid) {
       if (!spec.create) throw new Error("a new chat needs `create`");
-      const created = await spec.create();
+      const created = await spec.create(controller.signal);
       if (turns.get(key)?.phase === "stopping" || controller.signal.aborted) {
         // Stopped while the chat was being made: nothing was asked, so the empty chat goes
         // and the message stays on screen to send again.
