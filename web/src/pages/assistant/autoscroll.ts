@@ -49,10 +49,13 @@ export class ScrollFollower {
 export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: unknown) {
   const follower = useRef(new ScrollFollower());
   const [away, setAway] = useState(false);
+  // A finger on the screen, or the scrollbar held: the person is moving the view, and new
+  // words must not pull it back down before the scroll event says where they took it.
+  const held = useRef(false);
 
   const pin = useCallback(() => {
     const el = scroller.current;
-    if (el && follower.current.following) el.scrollTop = el.scrollHeight;
+    if (el && follower.current.following && !held.current) el.scrollTop = el.scrollHeight;
   }, [scroller]);
 
   useLayoutEffect(pin, [pin, version]);
@@ -73,9 +76,24 @@ export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: 
         setAway(true);
       }
     };
+    const hold = (e: Event) => {
+      // The scrollbar is the scroller itself; a press on the content is a click, not a scroll.
+      if (e.type === "touchstart" || e.target === el) held.current = true;
+    };
+    const release = () => {
+      if (!held.current) return;
+      held.current = false;
+      setAway(!follower.current.onScroll(el));
+      pin();
+    };
     el.addEventListener("scroll", onScroll, { passive: true });
     el.addEventListener("wheel", onWheel, { passive: true });
     el.addEventListener("keydown", onKey);
+    el.addEventListener("touchstart", hold, { passive: true });
+    el.addEventListener("pointerdown", hold);
+    window.addEventListener("touchend", release);
+    window.addEventListener("touchcancel", release);
+    window.addEventListener("pointerup", release);
     // Code blocks and images can grow after rendering: keep pinned then too.
     const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(pin) : null;
     if (ro && el.firstElementChild) ro.observe(el.firstElementChild);
@@ -83,6 +101,11 @@ export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: 
       el.removeEventListener("scroll", onScroll);
       el.removeEventListener("wheel", onWheel);
       el.removeEventListener("keydown", onKey);
+      el.removeEventListener("touchstart", hold);
+      el.removeEventListener("pointerdown", hold);
+      window.removeEventListener("touchend", release);
+      window.removeEventListener("touchcancel", release);
+      window.removeEventListener("pointerup", release);
       ro?.disconnect();
     };
   }, [scroller, pin]);
