@@ -2345,7 +2345,7 @@ export interface operations {
                     "application/json": components["schemas"]["PromptView"];
                 };
             };
-            /** @description `too_many_prompts`: the workspace keeps 500 at most */
+            /** @description `too_many_prompts` (500 of one's own at most) or `too_many_shared_prompts` (500 shared in a workspace) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
 use nexus_kernel::db::Tx;
@@ -127,7 +127,8 @@ pub async fn put_feedback(
     let view = FeedbackView {
         rating: body.rating,
         comment,
-        updated_at: Utc::now(),
+        // As stored: PostgreSQL keeps microseconds, and a later read must say the same.
+        updated_at: Utc::now().trunc_subsecs(6),
     };
     feedback::Entity::insert(feedback::ActiveModel {
         workspace_id: Set(ctx.workspace_id),

@@ -1,6 +1,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
 use nexus_kernel::json::ApiJson;
@@ -14,7 +14,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{PromptView, check_content, check_title, find_writable};
+use super::{PromptView, check_content, check_room, check_title, find_writable};
 use crate::conversations::{Visibility, assistant_on};
 use crate::entities::prompt;
 
@@ -73,8 +73,7 @@ pub async fn update_prompt(
     if changed.is_empty() {
         return Ok(axum::Json(PromptView::new(&current, &ctx)));
     }
-    row.updated_at = Set(Utc::now());
-    let updated = row.update(&tx).await?;
+    // Recorded first: it serialises this workspace's saves for the shared count below.
     audit::record(
         &tx,
         &ctx,
@@ -83,6 +82,11 @@ pub async fn update_prompt(
             .content(),
     )
     .await?;
+    if body.visibility == Some(Visibility::Workspace) && changed.contains(&"visibility") {
+        check_room(&tx, &ctx, None, true).await?;
+    }
+    row.updated_at = Set(Utc::now().trunc_subsecs(6));
+    let updated = row.update(&tx).await?;
     tx.commit().await?;
     Ok(axum::Json(PromptView::new(&updated, &ctx)))
 }

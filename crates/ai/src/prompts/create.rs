@@ -1,18 +1,18 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
 use nexus_kernel::json::ApiJson;
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{MAX_PROMPTS, PromptView, check_content, check_title};
+use super::{PromptView, check_content, check_room, check_title};
 use crate::conversations::{Visibility, assistant_on};
 use crate::entities::prompt;
 
@@ -32,7 +32,7 @@ pub struct CreatePromptRequest {
     params(("workspace_id" = Uuid, Path)), request_body = CreatePromptRequest,
     responses(
         (status = 201, body = PromptView),
-        (status = 409, description = "`too_many_prompts`: the workspace keeps 500 at most", body = nexus_kernel::error::ErrorEnvelope),
+        (status = 409, description = "`too_many_prompts` (500 of one's own at most) or `too_many_shared_prompts` (500 shared in a workspace)", body = nexus_kernel::error::ErrorEnvelope),
     ))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
 pub async fn create_prompt(
@@ -49,19 +49,7 @@ pub async fn create_prompt(
     let created_by = ctx.actor.id().ok_or_else(|| {
         ApiError::forbidden("forbidden", "Only members and API keys save prompts.")
     })?;
-    let kept = prompt::Entity::find()
-        .filter(prompt::Column::WorkspaceId.eq(ctx.workspace_id))
-        .count(&tx)
-        .await?;
-    if kept >= MAX_PROMPTS {
-        return Err(ApiError::conflict(
-            "too_many_prompts",
-            format!(
-                "This workspace keeps {MAX_PROMPTS} prompts at most; delete some to save more."
-            ),
-        ));
-    }
-    let now = Utc::now();
+    let now = Utc::now().trunc_subsecs(6);
     let row = prompt::Model {
         workspace_id: ctx.workspace_id,
         id: Uuid::now_v7(),
@@ -72,6 +60,23 @@ pub async fn create_prompt(
         created_at: now,
         updated_at: now,
     };
+    // That a prompt exists and who sees it; its title and text can be private. Recorded
+    // first: it serialises this workspace's saves for the limits' counts (`check_room`).
+    audit::record(
+        &tx,
+        &ctx,
+        Event::new("prompt.created", "prompt", row.id)
+            .summary(json!({ "visibility": row.visibility }))
+            .content(),
+    )
+    .await?;
+    check_room(
+        &tx,
+        &ctx,
+        Some(created_by),
+        visibility == Visibility::Workspace,
+    )
+    .await?;
     prompt::Entity::insert(prompt::ActiveModel {
         workspace_id: Set(row.workspace_id),
         id: Set(row.id),
@@ -83,15 +88,6 @@ pub async fn create_prompt(
         updated_at: Set(row.updated_at),
     })
     .exec_without_returning(&tx)
-    .await?;
-    // That a prompt exists and who sees it; its title and text can be private.
-    audit::record(
-        &tx,
-        &ctx,
-        Event::new("prompt.created", "prompt", row.id)
-            .summary(json!({ "visibility": row.visibility }))
-            .content(),
-    )
     .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(PromptView::new(&row, &ctx))))

@@ -13,7 +13,9 @@ use nexus_identity::domain::parse_name;
 use nexus_kernel::roles::Role;
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, AppState};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -26,8 +28,12 @@ use crate::entities::prompt;
 pub const MAX_TITLE_CHARS: usize = 120;
 /// The longest text, in characters: as long as a conversation's instructions.
 pub const MAX_CONTENT_CHARS: usize = 20_000;
-/// The most prompts a workspace keeps: the composer lists them all, with no paging.
-pub const MAX_PROMPTS: u64 = 500;
+/// The most prompts one person keeps of their own (private or shared), and the most a
+/// workspace shares: the composer lists a person's own and the shared ones, all of them,
+/// with no paging. Per person, so that nobody's private prompts, which no one else can
+/// see or delete, use up anyone else's room.
+pub const MAX_OWN_PROMPTS: u64 = 500;
+pub const MAX_SHARED_PROMPTS: u64 = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -123,4 +129,44 @@ fn check_content(raw: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(raw.to_owned())
+}
+
+/// Refuse a prompt the limits leave no room for: `owner`'s own, and (`shared`) the
+/// workspace's shared ones. Callers record their audit event first: that locks the
+/// workspace's audit chain until commit, so concurrent saves count each other's prompts.
+async fn check_room(
+    db: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    owner: Option<Uuid>,
+    shared: bool,
+) -> Result<(), ApiError> {
+    let in_workspace =
+        || prompt::Entity::find().filter(prompt::Column::WorkspaceId.eq(ctx.workspace_id));
+    if let Some(owner) = owner {
+        let own = in_workspace()
+            .filter(prompt::Column::CreatedBy.eq(owner))
+            .count(db)
+            .await?;
+        if own >= MAX_OWN_PROMPTS {
+            return Err(ApiError::conflict(
+                "too_many_prompts",
+                format!("You keep {MAX_OWN_PROMPTS} prompts at most; delete some to save more."),
+            ));
+        }
+    }
+    if shared {
+        let count = in_workspace()
+            .filter(prompt::Column::Visibility.eq(Visibility::Workspace.as_str()))
+            .count(db)
+            .await?;
+        if count >= MAX_SHARED_PROMPTS {
+            return Err(ApiError::conflict(
+                "too_many_shared_prompts",
+                format!(
+                    "This workspace shares {MAX_SHARED_PROMPTS} prompts at most; delete some shared ones first."
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

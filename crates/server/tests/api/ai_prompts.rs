@@ -10,6 +10,7 @@ use crate::{assert_error, owner};
 both_engines!(
     prompts_are_kept_and_shared_as_conversations_are,
     bad_prompts_change_nothing,
+    a_person_keeps_500_prompts,
 );
 
 fn prompts(ws: &str) -> String {
@@ -224,29 +225,85 @@ async fn bad_prompts_change_nothing(app: TestApp) {
     assert_eq!(titles(&o, &ws).await[0], "Kept");
 }
 
-/// A workspace keeps 500 prompts; the 501st is refused until one goes.
+/// Save `n` prompts of `c`'s, one after another.
+async fn save_many(c: &Client, ws: &str, n: usize, visibility: &str) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        ids.push(
+            save(
+                c,
+                ws,
+                json!({ "title": format!("P{i}"), "content": "x", "visibility": visibility }),
+            )
+            .await,
+        );
+    }
+    ids
+}
+
+/// A person keeps 500 prompts of their own: with 499 kept, of eight saved at once one
+/// gets in (on PostgreSQL too, where nothing but a lock orders them), and someone else
+/// still has room of their own.
+async fn a_person_keeps_500_prompts(app: TestApp) {
+    let fake = nexus_testkit::fake_ai::FakeAi::start(None).await;
+    let (o, ws, _) = owner(&app, "o@example.com").await;
+    enable_ai(&o, &ws, &fake, "Fake").await;
+    let ids = save_many(&o, &ws, 499, "private").await;
+    let at_once = (0..8).map(|i| {
+        let (o, url) = (o.clone(), prompts(&ws));
+        tokio::spawn(async move {
+            o.post(
+                &url,
+                json!({ "title": format!("Late {i}"), "content": "x" }),
+            )
+            .await
+        })
+    });
+    let mut saved = 0;
+    for r in futures::future::join_all(at_once).await {
+        let r = r.expect("the request");
+        match r.status {
+            201 => saved += 1,
+            _ => assert_error(&r, 409, "too_many_prompts"),
+        }
+    }
+    assert_eq!(saved, 1, "exactly one of eight fits");
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    save(&m, &ws, json!({ "title": "Mine", "content": "x" })).await;
+    // Room again once one goes.
+    let r = o.delete(&format!("{}/{}", prompts(&ws), ids[0])).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    save(&o, &ws, json!({ "title": "Again", "content": "x" })).await;
+}
+
+/// A workspace shares 500 prompts: the 501st is refused, shared from the start or made
+/// shared later; a private one still fits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_workspace_keeps_at_most_500_prompts() {
+async fn a_workspace_shares_500_prompts() {
     let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
         return;
     };
     let fake = nexus_testkit::fake_ai::FakeAi::start(None).await;
     let (o, ws, _) = owner(&app, "o@example.com").await;
     enable_ai(&o, &ws, &fake, "Fake").await;
-    let mut first = String::new();
-    for i in 0..500 {
-        let id = save(&o, &ws, json!({ "title": format!("P{i}"), "content": "x" })).await;
-        if i == 0 {
-            first = id;
-        }
-    }
-    let body = json!({ "title": "One more", "content": "x" });
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    save_many(&m, &ws, 500, "workspace").await;
+    let shared = json!({ "title": "One more", "content": "x", "visibility": "workspace" });
     assert_error(
-        &o.post(&prompts(&ws), body.clone()).await,
+        &o.post(&prompts(&ws), shared).await,
         409,
-        "too_many_prompts",
+        "too_many_shared_prompts",
     );
-    let r = o.delete(&format!("{}/{first}", prompts(&ws))).await;
-    assert_eq!(r.status, 204, "{}", r.text);
-    save(&o, &ws, body).await;
+    let private = save(&o, &ws, json!({ "title": "Mine", "content": "x" })).await;
+    assert_error(
+        &o.patch(
+            &format!("{}/{private}", prompts(&ws)),
+            json!({ "visibility": "workspace" }),
+        )
+        .await,
+        409,
+        "too_many_shared_prompts",
+    );
+    let list = o.get(&prompts(&ws)).await;
+    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(501));
 }
