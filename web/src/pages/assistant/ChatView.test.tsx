@@ -101,6 +101,33 @@ describe("ChatView: Stop before the server named the answer", () => {
     expect(document.querySelector("[data-turn-failure]")).toBeNull();
     expect(screen.getAllByText("Tell me a story")).toHaveLength(1);
   }, 10_000);
+
+  it("waits for the saved messages before offering Retry, and stops an answer it finds still being written", async () => {
+    const stream = sseStream();
+    let saved = FIRST;
+    let reads = 0;
+    let failureSeen = false;
+    const { calls } = serve({
+      post: (req) => stream.response(req.signal),
+      routes: {
+        "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => {
+          // The server saves it a moment after the stream closed: the first look finds nothing.
+          reads += 1;
+          if (document.querySelector("[data-turn-failure]")) failureSeen = true;
+          return json(200, { items: reads > 2 ? saved : FIRST, next_cursor: null });
+        },
+      },
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "Tell me a story{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    const user = message("u2", "user", "Tell me a story", { parent_id: "a1" });
+    saved = [...FIRST, user, message("a2", "assistant", "Once", { parent_id: "u2", status: "streaming" })];
+    await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.path.endsWith("/messages/a2/stop"))).toBe(true), { timeout: 8000 });
+    expect(failureSeen).toBe(false);
+    expect(document.querySelector("[data-turn-failure]")).toBeNull();
+  }, 12_000);
 });
 
 describe("ChatView: one turn after another", () => {

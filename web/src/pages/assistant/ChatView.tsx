@@ -26,6 +26,7 @@ import {
   isRunning,
   type LiveTurn,
   retryTurn,
+  settleTurn,
   STOPPED_BEFORE_SENDING,
   startTurn,
   stopTurn,
@@ -97,6 +98,11 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   const promptMenu = useMemo(() => ({ items: prompts.data ?? [], onManage: () => setPromptsOpen(true) }), [prompts.data]);
 
   const messages = useMemo(() => displayMessages(saved.data ?? [], live), [saved.data, live]);
+  // A turn that ended while another conversation was on screen, or offline, gives way to
+  // the saved messages once they hold its answer.
+  useEffect(() => {
+    if (conversationId && saved.data) settleTurn(ws.id, conversationId, saved.data);
+  }, [ws.id, conversationId, saved.data]);
   // Each model once, for "Regenerate with…" (a model two providers serve is one choice).
   const choices = useMemo(() => [...new Set((models ?? []).map((m) => m.id))], [models]);
   const last = messages[messages.length - 1];

@@ -299,6 +299,7 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
   const { spec } = start;
   const ws = spec.workspaceId;
   let cid = spec.conversationId;
+  let gaveUp = false;
   try {
     if (!cid) {
       if (!spec.create) throw new Error("a new chat needs `create`");
@@ -340,10 +341,14 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
     const k = key;
     const cur = turns.get(k);
     const taken = cur?.seq === n && takenMessage(cur);
-    if (controller.signal.aborted && !taken) {
-      // Stop gave up waiting before the server took the message (or the server refused
-      // it at that moment): keep it on screen to send again.
-      update(k, n, (t) => ({ ...t, phase: "failed", failure: isAbort(err) ? stoppedBeforeSending() : err }));
+    if (controller.signal.aborted && !taken && isAbort(err)) {
+      // Stop gave up waiting before the server said it took the message. It may have taken
+      // it all the same: the turn stays "stopping" (no Retry yet) until the saved
+      // messages say (below).
+      gaveUp = true;
+    } else if (controller.signal.aborted && !taken) {
+      // The server refused it while Stop waited: keep it on screen to send again.
+      update(k, n, (t) => ({ ...t, phase: "failed", failure: err }));
     } else if (controller.signal.aborted) {
       update(k, n, (t) => ({ ...t, phase: "interrupted", assistant: { ...t.assistant, status: "interrupted" } }));
     } else if (taken) {
@@ -368,18 +373,23 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
   }
 
   const end = turns.get(key);
-  if (!end || end.seq !== n || !cid) return;
-  const savedNow = () => qc.getQueryData<ChatMessage[]>(assistantKeys.messages(ws, cid)) ?? [];
-  if (end.phase === "failed") {
+  if (!end || end.seq !== n) return;
+  if (gaveUp) {
     // A message Stop gave up on may have reached the server after all (its `message`
-    // event was slow): if the saved messages have it, they take the turn's place, and
-    // Retry cannot send it twice.
-    if (isApiError(end.failure) && end.failure.code === STOPPED_BEFORE_SENDING) {
-      await refresh(qc, ws, cid);
-      if (takenByServer(savedNow(), end.spec)) drop(key, n);
+    // event was slow): if the saved messages have it, they take the turn's place and what
+    // is still being written there stops; if not, it is offered to send again. Looked for
+    // a few times: the server may save it a moment after the stream closed.
+    const found = cid ? await findTaken(qc, ws, cid, end.spec) : null;
+    if (found) {
+      if (found.streaming && cid) void stopAnswer(ws, cid, found.streaming).catch(() => {});
+      drop(key, n);
+      await refresh(qc, ws, cid!);
+    } else {
+      update(key, n, (t) => ({ ...t, phase: "failed", failure: stoppedBeforeSending() }));
     }
     return;
   }
+  if (!cid || end.phase === "failed") return;
   if (end.phase === "interrupted" || end.phase === "sending" || end.phase === "streaming" || end.phase === "stopping") {
     // Stopped, or the server closed the stream without a verdict: what it saved is the truth.
     await awaitSaved(qc, ws, cid);
@@ -406,9 +416,13 @@ function takenMessage(t: LiveTurn): boolean {
  * not on screen when it started.
  */
 export function takenByServer(saved: readonly ChatMessage[], spec: TurnSpec): boolean {
+  return takenBy(saved, spec) !== undefined;
+}
+
+function takenBy(saved: readonly ChatMessage[], spec: TurnSpec): ChatMessage | undefined {
   const before = new Set((spec.shown ?? []).map((m) => m.id));
   if (spec.targetId) before.add(spec.targetId);
-  return saved.some(
+  return saved.find(
     (m) =>
       !before.has(m.id) &&
       m.parentId === spec.anchorId &&
@@ -428,14 +442,63 @@ async function dropOnceSaved(qc: QueryClient, key: string, n: number, ws: string
   for (const wait of SAVED_RETRIES_MS) {
     if (wait) await sleep(wait);
     if (turns.get(key)?.seq !== n) return;
-    await refresh(qc, ws, cid);
-    const saved = qc.getQueryData<ChatMessage[]>(assistantKeys.messages(ws, cid));
+    const saved = await readSaved(qc, ws, cid);
     // A stop that came before the answer was named leaves nothing to look for.
     if (saved && (answerId === null || saved.some((m) => m.id === answerId))) {
       drop(key, n);
+      await refresh(qc, ws, cid);
       return;
     }
   }
+  // Still not there (offline): the chat drops the turn once its messages hold the answer
+  // (`settleTurn`).
+}
+
+/**
+ * The saved messages, read now whether or not the conversation is on screen (an
+ * invalidation would only mark them stale if it is not); null if they cannot be read.
+ */
+async function readSaved(qc: QueryClient, ws: string, cid: string): Promise<ChatMessage[] | null> {
+  try {
+    return await qc.fetchQuery({ queryKey: assistantKeys.messages(ws, cid), queryFn: () => fetchMessages(ws, cid), staleTime: 0 });
+  } catch {
+    return null;
+  }
+}
+
+/** Looks at the saved messages for a message Stop gave up on, before offering to send it again. */
+const TAKEN_RETRIES_MS = [0, 700, 1500];
+
+/**
+ * The saved message the turn sent though it never heard it was taken, if the saved
+ * messages show one; with the id of its answer if that is still being written.
+ */
+async function findTaken(qc: QueryClient, ws: string, cid: string, spec: TurnSpec): Promise<{ streaming: string | null } | null> {
+  for (const wait of TAKEN_RETRIES_MS) {
+    if (wait) await sleep(wait);
+    const saved = await readSaved(qc, ws, cid);
+    if (!saved) continue;
+    const taken = takenBy(saved, spec);
+    if (taken) {
+      const answer = spec.kind === "regenerate" ? taken : saved.find((m) => m.parentId === taken.id && m.role === "assistant");
+      return { streaming: answer?.status === "streaming" ? answer.id : null };
+    }
+  }
+  return null;
+}
+
+/**
+ * A finished turn whose answer the saved messages now hold is done with: the chat calls
+ * this when its messages load (the turn may have ended while another conversation was
+ * on screen, or offline).
+ */
+export function settleTurn(ws: string, cid: string, saved: readonly ChatMessage[]): void {
+  const key = keyOf(ws, cid);
+  const t = turns.get(key);
+  if (!t || isRunning(t) || t.phase === "failed") return;
+  const answer = t.answerId ?? (t.assistant.optimistic ? null : t.assistant.id);
+  // A stopped answer's saved version may still say "streaming" for a moment: not yet.
+  if (answer && saved.some((m) => m.id === answer && m.status !== "streaming")) drop(key, t.seq);
 }
 
 function drop(key: string, n: number) {
