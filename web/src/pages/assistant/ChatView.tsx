@@ -398,7 +398,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           </p>
         )}
         {composing && (
-          <PromptsDialog workspaceId={ws.id} open={promptsOpen} onOpenChange={setPromptsOpen} onUse={(text) => composerRef.current?.setText(text)} />
+          <PromptsDialog workspaceId={ws.id} open={promptsOpen} onOpenChange={setPromptsOpen} onUse={(text) => composerRef.current?.insert(text)} />
         )}
       </div>
     </div>

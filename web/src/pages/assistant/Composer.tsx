@@ -37,6 +37,8 @@ export function composerKeyAction(e: KeyInfo): "send" | "newline" | null {
 export interface ComposerHandle {
   focus: () => void;
   setText: (text: string) => void;
+  /** Put `text` where the caret is (replacing what is selected), keeping the rest; take the focus. */
+  insert: (text: string) => void;
 }
 
 export interface ComposerProps {
@@ -118,6 +120,15 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
         }
       });
     },
+    insert: (t) => {
+      const el = area.current;
+      const start = el?.selectionStart ?? text.length;
+      const end = el?.selectionEnd ?? text.length;
+      setText(text.slice(0, start) + t + text.slice(end));
+      menu.dismiss(text.slice(0, start) + t + text.slice(end));
+      el?.focus();
+      requestAnimationFrame(() => el?.setSelectionRange(start + t.length, start + t.length));
+    },
   }));
 
   // Grow with the text, up to a limit; then scroll inside.
@@ -131,6 +142,8 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   /** Put a saved prompt's text in the box, the caret at its end. */
   const insertPrompt = (p: Prompt) => {
     setText(p.content);
+    // A prompt that is itself "/word" must not open the list again.
+    menu.dismiss(p.content);
     requestAnimationFrame(() => {
       const el = area.current;
       el?.focus();
@@ -144,14 +157,17 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   }, [busy, disabled, text, onSend]);
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (menu.open && !e.nativeEvent.isComposing) {
+    // An input method confirming a word (Safari says so only with keyCode 229).
+    const composing = e.nativeEvent.isComposing || e.keyCode === 229;
+    const plain = !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey;
+    if (menu.open && !composing) {
       const chosen = menu.matches[menu.active];
       if (e.key === "ArrowDown" || e.key === "ArrowUp") {
         e.preventDefault();
         menu.move(e.key === "ArrowDown" ? 1 : -1);
         return;
       }
-      if ((e.key === "Enter" && !e.shiftKey) || e.key === "Tab") {
+      if ((e.key === "Enter" || e.key === "Tab") && plain) {
         if (chosen) {
           e.preventDefault();
           insertPrompt(chosen);
@@ -170,7 +186,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
       ctrlKey: e.ctrlKey,
       metaKey: e.metaKey,
       altKey: e.altKey,
-      isComposing: e.nativeEvent.isComposing || e.keyCode === 229,
+      isComposing: composing,
     });
     if (action === "send") {
       e.preventDefault();
@@ -206,6 +222,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKeyDown}
+        onBlur={() => menu.open && menu.dismiss()}
         rows={1}
         disabled={disabled}
         placeholder={placeholder}
@@ -277,8 +294,10 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
 function usePromptMenu(text: string, prompts: readonly Prompt[] | undefined) {
   const id = useId();
   const query = prompts ? promptQuery(text) : null;
-  // Escape closes the list until the text changes.
+  // Escape (or leaving the box, or a prompt just put in it) closes the list until the
+  // text changes.
   const [dismissedAt, setDismissedAt] = useState<string | null>(null);
+  if (dismissedAt !== null && dismissedAt !== text) setDismissedAt(null);
   const [picked, setPicked] = useState({ query: "", index: 0 });
   const open = query !== null && dismissedAt !== text;
   const matches = open && prompts ? filterPrompts(prompts, query) : [];
@@ -294,7 +313,8 @@ function usePromptMenu(text: string, prompts: readonly Prompt[] | undefined) {
       if (matches.length === 0) return;
       setPicked({ query: query ?? "", index: (active + by + matches.length) % matches.length });
     },
-    dismiss: () => setDismissedAt(text),
+    /** Close the list until the text changes (from `at`, by default what it is now). */
+    dismiss: (at: string = text) => setDismissedAt(at),
   };
 }
 
@@ -314,8 +334,16 @@ function PromptMenu({
   onChoose: (p: Prompt) => void;
   onManage: () => void;
 }) {
+  // The arrows may take the choice past the list's height: keep it in view.
+  useEffect(() => {
+    document.getElementById(`${id}-${active}`)?.scrollIntoView?.({ block: "nearest" });
+  }, [id, active]);
   return (
     <div className="absolute inset-x-0 bottom-full z-20 mb-2 overflow-hidden rounded-xl border bg-popover text-popover-foreground shadow-lg" data-prompt-menu>
+      {/* The box keeps the focus: a screen reader hears that the list opened, and how long it is. */}
+      <p className="sr-only" role="status">
+        {matches.length > 0 ? `${matches.length} saved ${matches.length === 1 ? "prompt" : "prompts"}: up and down arrows to choose, Enter to use.` : ""}
+      </p>
       {matches.length > 0 ? (
         <div role="listbox" id={id} aria-label="Saved prompts" className="max-h-64 overflow-y-auto p-1">
           {matches.map((p, i) => (

@@ -1,5 +1,5 @@
 /** Saved prompts: the "/" list in the message box, and the library to use, add, change and delete them. */
-import { screen, waitFor, within } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { apiError, json } from "../../../test/api-mock";
@@ -59,6 +59,48 @@ describe("Saved prompts in the message box", () => {
     expect(composer()).toHaveValue("/tr");
     await userEvent.type(composer(), "zz");
     expect(await screen.findByText("No saved prompt is called “trzz”.")).toBeInTheDocument();
+  });
+
+  it("opens again after Escape once the text changes, and closes when the box loses the focus", async () => {
+    serve();
+    show("member");
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "/");
+    await waitFor(() => expect(options()).toHaveLength(2));
+    await userEvent.keyboard("{Escape}");
+    expect(screen.queryByRole("listbox", { name: "Saved prompts" })).not.toBeInTheDocument();
+    await userEvent.keyboard("{Backspace}/");
+    expect(options()).toHaveLength(2);
+    expect(screen.getByRole("status")).toHaveTextContent("2 saved prompts");
+    await userEvent.tab();
+    expect(screen.queryByRole("listbox", { name: "Saved prompts" })).not.toBeInTheDocument();
+  });
+
+  it("picks only on a plain Enter or Tab: not Shift+Enter, not an input method's Enter", async () => {
+    serve();
+    show("member");
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "/tr");
+    await waitFor(() => expect(options()).toHaveLength(1));
+    fireEvent.keyDown(composer(), { key: "Enter", keyCode: 229 });
+    expect(composer()).toHaveValue("/tr");
+    fireEvent.keyDown(composer(), { key: "Tab", shiftKey: true });
+    expect(composer()).toHaveValue("/tr");
+    fireEvent.keyDown(composer(), { key: "Enter", shiftKey: true });
+    expect(composer()).toHaveValue("/tr");
+    fireEvent.keyDown(composer(), { key: "Tab" });
+    expect(composer()).toHaveValue("Translate into French:");
+  });
+
+  it("a prompt that is itself a /word does not open the list again", async () => {
+    serve({ prompts: () => [savedPrompt("p9", "Slash", "/slash")] });
+    show("member");
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "/sl");
+    await waitFor(() => expect(options()).toHaveLength(1));
+    await userEvent.keyboard("{Enter}");
+    expect(composer()).toHaveValue("/slash");
+    expect(document.querySelector("[data-prompt-menu]")).toBeNull();
   });
 
   it("a click on a prompt puts its text in the box", async () => {
@@ -125,6 +167,19 @@ describe("The prompt library", () => {
     await userEvent.click(within(dialog).getByRole("button", { name: "Use Translate to French" }));
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
     await waitFor(() => expect(composer()).toHaveValue("Translate into French:"));
+  });
+
+  it("Use puts the prompt where the caret was, keeps what was typed, and leaves the focus in the box", async () => {
+    serve();
+    show("member");
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(composer(), "Please. ");
+    await userEvent.click(screen.getByRole("button", { name: "Saved prompts" }));
+    const dialog = await screen.findByRole("dialog", { name: "Saved prompts" });
+    await userEvent.click(await within(dialog).findByRole("button", { name: "Use Translate to French" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    await waitFor(() => expect(composer()).toHaveValue("Please. Translate into French:"));
+    await waitFor(() => expect(composer()).toHaveFocus());
   });
 
   it("an admin edits a member's shared prompt without the share switch; the server's field errors land on the fields", async () => {

@@ -14,7 +14,8 @@ import { toast, toastError } from "@/components/ui/toast";
 import { MAX_PROMPT_TEXT, MAX_PROMPT_TITLE, type Prompt, useDeletePrompt, usePrompts, useSavePrompt } from "./prompts";
 
 /**
- * The library of saved prompts: use one (its text goes to the message box), save new ones,
+ * The library of saved prompts: use one (its text goes into the message box where the caret
+ * was, what was typed kept), save new ones,
  * change or delete those the person may. `editing` is the prompt being changed, `"new"` for
  * a new one, null for the list.
  */
@@ -34,6 +35,9 @@ export function PromptsDialog({
   const [deleting, setDeleting] = useState<Prompt | null>(null);
   const remove = useDeletePrompt(workspaceId);
   const newButton = useRef<HTMLButtonElement>(null);
+  // A prompt chosen with Use goes into the message box once the dialog has closed, so that
+  // the focus lands there rather than back on the button that opened the dialog.
+  const chosen = useRef<string | null>(null);
   // Each opening starts at the list.
   useEffect(() => {
     if (open) setEditing(null);
@@ -47,7 +51,15 @@ export function PromptsDialog({
   return (
     <>
       <Dialog open={open} onOpenChange={onOpenChange}>
-        <DialogContent className="max-w-xl">
+        <DialogContent
+          className="max-w-xl"
+          onCloseAutoFocus={(e) => {
+            if (chosen.current === null) return;
+            e.preventDefault();
+            onUse(chosen.current);
+            chosen.current = null;
+          }}
+        >
           <DialogHeader>
             <DialogTitle>{editing === "new" ? "New prompt" : editing ? "Edit prompt" : "Saved prompts"}</DialogTitle>
             <DialogDescription>
@@ -90,7 +102,7 @@ export function PromptsDialog({
                           variant="outline"
                           aria-label={`Use ${p.title}`}
                           onClick={() => {
-                            onUse(p.content);
+                            chosen.current = p.content;
                             onOpenChange(false);
                           }}
                         >
