@@ -28,4 +28,13 @@ describe("session changes", () => {
     expect(qc.getQueryData(meKey)).toMatchObject({ user: { email: "next@example.com" } });
     stop();
   });
+
+  it("clears the last person's drafts when someone else signs in, after a reload too", async () => {
+    // Left by a session that expired before the tab was reloaded.
+    sessionStorage.setItem("nexus-last-user", me("owner").user.id);
+    sessionStorage.setItem("nexus-draft:w:new", "the last person's words");
+    mockApi({ "GET /api/v1/me": () => json(200, me("member", { id: "01900000-0000-7000-8000-0000000000cc" })) });
+    await startSession(new QueryClient(), "csrf");
+    expect(sessionStorage.getItem("nexus-draft:w:new")).toBeNull();
+  });
 });

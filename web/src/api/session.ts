@@ -1,5 +1,7 @@
 /** The signed-in person, their workspaces and the CSRF token, from GET /me. */
 import { type QueryClient, useQuery, useQueryClient } from "@tanstack/react-query";
+import { clearDrafts } from "@/lib/drafts";
+import { readSession, writeSession } from "@/lib/storage";
 import { api, type Me, unwrap } from "./client";
 import { setCsrfToken } from "./csrf";
 import { isApiError } from "./errors";
@@ -47,8 +49,8 @@ export function wasSignedOutOnPurpose(): boolean {
 export type SessionChange = "ended" | "signed_out" | "someone_else";
 
 const sessionListeners = new Set<(change: SessionChange) => void>();
-/** Who was last signed in on this page, to tell another person signing in. */
-let lastUserId: string | null = null;
+/** Who was last signed in in this tab (kept across reloads), to tell another person signing in. */
+const LAST_USER_KEY = "nexus-last-user";
 
 /** Be told when the session ends or changes hands; returns the unsubscribe. */
 export function onSessionChange(listener: (change: SessionChange) => void): () => void {
@@ -57,6 +59,9 @@ export function onSessionChange(listener: (change: SessionChange) => void): () =
 }
 
 function tell(change: SessionChange) {
+  // A person who signs out, or whose tab someone else signs in to, leaves no unsent text,
+  // whichever pages they typed it on.
+  if (change !== "ended") clearDrafts();
   for (const l of sessionListeners) l(change);
 }
 
@@ -67,8 +72,9 @@ export async function startSession(qc: QueryClient, csrfToken: string): Promise<
   qc.removeQueries({ predicate: (q) => q.queryKey[0] !== meKey[0] });
   const me = await qc.fetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 0 });
   if (me) {
-    if (lastUserId !== null && lastUserId !== me.user.id) tell("someone_else");
-    lastUserId = me.user.id;
+    const last = readSession(LAST_USER_KEY);
+    if (last !== null && last !== me.user.id) tell("someone_else");
+    writeSession(LAST_USER_KEY, me.user.id);
   }
   return me;
 }
@@ -77,7 +83,7 @@ export async function startSession(qc: QueryClient, csrfToken: string): Promise<
 export function endSession(qc: QueryClient, onPurpose = false): void {
   signedOutOnPurpose = onPurpose;
   const who = qc.getQueryData<Me | null>(meKey);
-  if (who) lastUserId = who.user.id;
+  if (who) writeSession(LAST_USER_KEY, who.user.id);
   setCsrfToken(null);
   qc.cancelQueries();
   qc.removeQueries({ predicate: (q) => q.queryKey[0] !== meKey[0] });

@@ -13,8 +13,8 @@ import {
 } from "react";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/lib/cn";
-import { onSessionChange } from "@/api/session";
-import { clearSessionPrefix, readSession, writeSession } from "@/lib/storage";
+import { draftStorageKey } from "@/lib/drafts";
+import { readSession, writeSession } from "@/lib/storage";
 import { filterPrompts, type Prompt, promptQuery } from "./prompts";
 
 export interface KeyInfo {
@@ -65,13 +65,7 @@ export interface ComposerProps {
   prompts?: { items: readonly Prompt[]; onManage: () => void };
 }
 
-const DRAFT_PREFIX = "nexus-draft:";
-const draftStorageKey = (key: string) => `${DRAFT_PREFIX}${key}`;
 
-// A person who signs out, or whose tab someone else signs in to, leaves no unsent text.
-onSessionChange((change) => {
-  if (change !== "ended") clearSessionPrefix(DRAFT_PREFIX);
-});
 
 const MAX_HEIGHT = 240;
 

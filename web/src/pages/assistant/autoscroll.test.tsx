@@ -72,4 +72,22 @@ describe("useAutoScroll", () => {
     expect(el.scrollTop).toBe(1200);
     expect(el).toHaveAttribute("data-away", "true");
   });
+
+  it("lets go of a held scrollbar when its scroll ends, though no pointerup comes", () => {
+    let height = 2000;
+    const { rerender } = render(<Chat version={0} />);
+    const el = screen.getByTestId("scroller");
+    Object.defineProperty(el, "scrollHeight", { configurable: true, get: () => height });
+    Object.defineProperty(el, "clientHeight", { configurable: true, get: () => 500 });
+    rerender(<Chat version={1} />);
+    fireEvent.scroll(el);
+    // The scrollbar dragged back to the bottom: no pointerup, only the scroll's end.
+    fireEvent.pointerDown(el);
+    el.scrollTop = 1500;
+    fireEvent.scroll(el);
+    fireEvent(el, new Event("scrollend"));
+    height = 2100;
+    rerender(<Chat version={2} />);
+    expect(el.scrollTop).toBe(2100);
+  });
 });

@@ -51,11 +51,11 @@ export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: 
   const [away, setAway] = useState(false);
   // A finger on the screen, or the scrollbar held: the person is moving the view, and new
   // words must not pull it back down before the scroll event says where they took it.
-  const held = useRef(false);
+  const held = useRef<"touch" | "pointer" | null>(null);
 
   const pin = useCallback(() => {
     const el = scroller.current;
-    if (el && follower.current.following && !held.current) el.scrollTop = el.scrollHeight;
+    if (el && follower.current.following && held.current === null) el.scrollTop = el.scrollHeight;
   }, [scroller]);
 
   useLayoutEffect(pin, [pin, version]);
@@ -78,13 +78,21 @@ export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: 
     };
     const hold = (e: Event) => {
       // The scrollbar is the scroller itself; a press on the content is a click, not a scroll.
-      if (e.type === "touchstart" || e.target === el) held.current = true;
+      if (e.type === "touchstart") held.current = "touch";
+      else if (e.target === el) held.current = "pointer";
     };
     const release = () => {
-      if (!held.current) return;
-      held.current = false;
+      if (held.current === null) return;
+      held.current = null;
       setAway(!follower.current.onScroll(el));
       pin();
+    };
+    // Browsers may not say when a scrollbar is let go (no pointerup after a drag): the end
+    // of its scroll, or the pointer moving with no button down, says it too.
+    const releasePointer = (e: Event) => {
+      if (held.current !== "pointer") return;
+      if (e.type === "pointermove" && (e as PointerEvent).buttons !== 0) return;
+      release();
     };
     el.addEventListener("scroll", onScroll, { passive: true });
     el.addEventListener("wheel", onWheel, { passive: true });
@@ -94,6 +102,8 @@ export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: 
     window.addEventListener("touchend", release);
     window.addEventListener("touchcancel", release);
     window.addEventListener("pointerup", release);
+    window.addEventListener("pointermove", releasePointer, { passive: true });
+    el.addEventListener("scrollend", releasePointer);
     // Code blocks and images can grow after rendering: keep pinned then too.
     const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(pin) : null;
     if (ro && el.firstElementChild) ro.observe(el.firstElementChild);
@@ -106,6 +116,8 @@ export function useAutoScroll(scroller: RefObject<HTMLElement | null>, version: 
       window.removeEventListener("touchend", release);
       window.removeEventListener("touchcancel", release);
       window.removeEventListener("pointerup", release);
+      window.removeEventListener("pointermove", releasePointer);
+      el.removeEventListener("scrollend", releasePointer);
       ro?.disconnect();
     };
   }, [scroller, pin]);
