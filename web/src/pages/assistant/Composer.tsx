@@ -65,8 +65,6 @@ export interface ComposerProps {
   prompts?: { items: readonly Prompt[]; onManage: () => void };
 }
 
-
-
 const MAX_HEIGHT = 240;
 
 export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Composer(
