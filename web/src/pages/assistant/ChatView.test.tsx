@@ -244,6 +244,24 @@ describe("ChatView: regenerating", () => {
     expect(calls.find((c) => c.path.endsWith("/regenerate"))?.body).toEqual({ model: "fake-large" });
   });
 
+  it("a refused regeneration leaves the answer it would have replaced on screen, with the reason under it", async () => {
+    serve({
+      routes: {
+        "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/regenerate": () =>
+          apiError(429, "rate_limited", "Too many requests; try again in a minute."),
+      },
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.click(screen.getByRole("button", { name: "Regenerate answer" }));
+    await waitFor(() => expect(document.querySelector("[data-turn-failure]")).not.toBeNull());
+    expect(screen.getByText("Hello! How can I help?")).toBeInTheDocument();
+    const box = document.querySelector("[data-turn-failure]") as HTMLElement;
+    await userEvent.click(within(box).getByRole("button", { name: "Dismiss" }));
+    expect(document.querySelector("[data-turn-failure]")).toBeNull();
+    expect(screen.getByText("Hello! How can I help?")).toBeInTheDocument();
+  });
+
   it("offers no choice of model when the workspace has one", async () => {
     serve();
     show();

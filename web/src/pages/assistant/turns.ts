@@ -142,7 +142,9 @@ function blankMessage(id: string, role: ChatMessage["role"], content: string): C
 
 /** What the chat shows: the saved branch up to the turn's anchor, then the turn. */
 export function displayMessages(saved: readonly ChatMessage[], live: LiveTurn | undefined | null): ChatMessage[] {
-  if (!live) return [...saved];
+  // A refused regeneration changed nothing: the answer it would have replaced stays, with
+  // the reason under the chat.
+  if (!live || (live.phase === "failed" && live.spec.kind === "regenerate")) return [...saved];
   let base: ChatMessage[];
   if (live.spec.anchorId === null) base = [];
   else {
