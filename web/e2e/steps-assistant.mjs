@@ -267,7 +267,7 @@ export function register(step, state) {
     await page.waitForFunction(() => {
       const answers = document.querySelectorAll('li[data-role="assistant"]');
       const last = answers[answers.length - 1];
-      return last && !last.getAttribute("data-message-id")?.startsWith("live-");
+      return last && !last.hasAttribute("data-live");
     });
     const stopped = await answerText(page);
     await sleep(800);

@@ -85,6 +85,33 @@ describe("AssistantPage: chatting", () => {
     expect(thoughts()).toHaveAttribute("open");
   });
 
+  it("thoughts opened while the answer streams stay open when the saved answer takes its place", async () => {
+    const stream = sseStream();
+    let saved = FIRST;
+    serve({ messages: () => saved, post: (req) => stream.response(req.signal) });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "What is 2+2?{Enter}");
+    const user = message("u2", "user", "What is 2+2?", { parent_id: "a1" });
+    act(() => {
+      stream.send("message", { ...user, assistant_message_id: "a2" });
+      stream.send("reasoning", { text: "Two and two make four." });
+      stream.send("delta", { text: "It is" });
+    });
+    await waitFor(() => expect(answer()).toHaveTextContent("It is"));
+    const live = answer();
+    await userEvent.click(within(live).getByText("Thought process"));
+    const done = message("a2", "assistant", "It is 4.", { parent_id: "u2", reasoning: "Two and two make four." });
+    saved = [...FIRST, user, done];
+    act(() => {
+      stream.send("done", done);
+      stream.close();
+    });
+    await waitFor(() => expect(answer()).not.toHaveAttribute("data-live"));
+    expect(answer()).toBe(live);
+    expect(answer().querySelector("details[data-reasoning]")).toHaveAttribute("open");
+  });
+
   it("Stop aborts the stream and shows the saved partial answer as interrupted", async () => {
     const stream = sseStream();
     let saved = FIRST;

@@ -54,7 +54,8 @@ function useAnnouncer(message: ChatMessage | undefined, active: boolean) {
   const forId = useRef<string | null>(null);
   useEffect(() => {
     if (!message || message.role !== "assistant") return;
-    // The saved answer replacing the live one is the same answer: go on from where we were.
+    // The saved answer replacing the live one is the same answer: go on from where we were
+    // (it has had the saved id since the server named it; a stop before that may not).
     const continuing = Boolean(forId.current?.startsWith("live-")) && !message.optimistic;
     if (forId.current !== message.id && !continuing) {
       upTo.current = 0;

@@ -523,6 +523,7 @@ export const MessageItem = memo(function MessageItem({
     <li
       className="list-none"
       data-message-id={message.id}
+      data-live={message.optimistic ? "" : undefined}
       data-search-target={searchTarget ? "" : undefined}
       data-role={message.role}
       data-status={message.status}

@@ -172,6 +172,9 @@ export function applyEvent(turn: LiveTurn, ev: TurnEvent): LiveTurn {
         phase: turn.phase === "sending" ? "streaming" : turn.phase,
         user: turn.spec.kind === "regenerate" ? null : ev.message,
         answerId: ev.answerId,
+        // Known by its saved id from now on: when the saved answer takes its place, the
+        // chat keeps the same element (a thought process opened, the focus inside).
+        assistant: ev.answerId ? { ...turn.assistant, id: ev.answerId } : turn.assistant,
       };
     case "delta":
       return {
