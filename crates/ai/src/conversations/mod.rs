@@ -60,6 +60,28 @@ impl Visibility {
             Self::Workspace => "workspace",
         }
     }
+
+    /// As stored; anything but `workspace` is private (the safe reading).
+    pub fn parse(stored: &str) -> Self {
+        if stored == Self::Workspace.as_str() {
+            Self::Workspace
+        } else {
+            Self::Private
+        }
+    }
+
+    /// Who reads something kept this way (a conversation, a saved prompt): everyone in
+    /// the workspace, or only its creator.
+    pub fn readable(stored: &str, created_by: Uuid, ctx: &TenantCtx) -> bool {
+        Self::parse(stored) == Self::Workspace || Some(created_by) == ctx.actor.id()
+    }
+
+    /// Who changes it: members and above, if they made it or, shared, if they are admins.
+    pub fn writable(stored: &str, created_by: Uuid, ctx: &TenantCtx) -> bool {
+        ctx.role >= Role::Member
+            && (Some(created_by) == ctx.actor.id()
+                || (Self::parse(stored) == Self::Workspace && ctx.role >= Role::Admin))
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,11 +117,7 @@ impl ConversationView {
             title: c.title.clone(),
             model: c.model.clone(),
             system_prompt: c.system_prompt.clone(),
-            visibility: if c.visibility == "workspace" {
-                Visibility::Workspace
-            } else {
-                Visibility::Private
-            },
+            visibility: Visibility::parse(&c.visibility),
             pinned: c.pinned,
             archived: c.archived,
             created_by: c.created_by,
@@ -115,13 +133,11 @@ impl ConversationView {
 }
 
 pub fn can_read(c: &conversation::Model, ctx: &TenantCtx) -> bool {
-    c.visibility == "workspace" || Some(c.created_by) == ctx.actor.id()
+    Visibility::readable(&c.visibility, c.created_by, ctx)
 }
 
 pub fn can_write(c: &conversation::Model, ctx: &TenantCtx) -> bool {
-    ctx.role >= Role::Member
-        && (Some(c.created_by) == ctx.actor.id()
-            || (c.visibility == "workspace" && ctx.role >= Role::Admin))
+    Visibility::writable(&c.visibility, c.created_by, ctx)
 }
 
 /// [`can_write`] as a query filter, for a write that re-checks a conversation and changes

@@ -10,7 +10,6 @@ mod list;
 
 use chrono::{DateTime, Utc};
 use nexus_identity::domain::parse_name;
-use nexus_kernel::roles::Role;
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, AppState};
 use sea_orm::{
@@ -60,7 +59,7 @@ impl PromptView {
             id: p.id,
             title: p.title.clone(),
             content: p.content.clone(),
-            visibility: visibility_of(&p.visibility),
+            visibility: Visibility::parse(&p.visibility),
             created_by: p.created_by,
             can_write: can_write(p, ctx),
             created_at: p.created_at,
@@ -69,22 +68,12 @@ impl PromptView {
     }
 }
 
-fn visibility_of(stored: &str) -> Visibility {
-    if stored == Visibility::Workspace.as_str() {
-        Visibility::Workspace
-    } else {
-        Visibility::Private
-    }
-}
-
 fn can_read(p: &prompt::Model, ctx: &TenantCtx) -> bool {
-    p.visibility == Visibility::Workspace.as_str() || Some(p.created_by) == ctx.actor.id()
+    Visibility::readable(&p.visibility, p.created_by, ctx)
 }
 
 fn can_write(p: &prompt::Model, ctx: &TenantCtx) -> bool {
-    ctx.role >= Role::Member
-        && (Some(p.created_by) == ctx.actor.id()
-            || (p.visibility == Visibility::Workspace.as_str() && ctx.role >= Role::Admin))
+    Visibility::writable(&p.visibility, p.created_by, ctx)
 }
 
 /// A prompt the caller may change, locked until the transaction ends: 404 if they cannot

@@ -97,29 +97,29 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     if (!active || active === document.body || active.closest("[data-conversation-id]")) area.current?.focus();
   }, [disabled]);
 
+  /**
+   * Show `next` in the box, the caret at `caret` and the focus in it (once React has put
+   * the text there). Text a saved prompt put there does not open the prompt list again,
+   * even if it is itself a "/word".
+   */
+  const place = (next: string, caret: number, fromPrompt = false) => {
+    setText(next);
+    if (fromPrompt) menu.dismiss(next);
+    const el = area.current;
+    el?.focus();
+    requestAnimationFrame(() => el?.setSelectionRange(caret, caret));
+  };
+
   useImperativeHandle(ref, () => ({
     focus: () => {
       if (area.current?.disabled) wantsFocus.current = true;
       else area.current?.focus();
     },
-    setText: (t) => {
-      setText(t);
-      requestAnimationFrame(() => {
-        const el = area.current;
-        if (el) {
-          el.focus();
-          el.setSelectionRange(t.length, t.length);
-        }
-      });
-    },
+    setText: (t) => place(t, t.length),
     insert: (t) => {
-      const el = area.current;
-      const start = el?.selectionStart ?? text.length;
-      const end = el?.selectionEnd ?? text.length;
-      setText(text.slice(0, start) + t + text.slice(end));
-      menu.dismiss(text.slice(0, start) + t + text.slice(end));
-      el?.focus();
-      requestAnimationFrame(() => el?.setSelectionRange(start + t.length, start + t.length));
+      const start = area.current?.selectionStart ?? text.length;
+      const end = area.current?.selectionEnd ?? text.length;
+      place(text.slice(0, start) + t + text.slice(end), start + t.length, true);
     },
   }));
 
@@ -132,16 +132,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   }, [text]);
 
   /** Put a saved prompt's text in the box, the caret at its end. */
-  const insertPrompt = (p: Prompt) => {
-    setText(p.content);
-    // A prompt that is itself "/word" must not open the list again.
-    menu.dismiss(p.content);
-    requestAnimationFrame(() => {
-      const el = area.current;
-      el?.focus();
-      el?.setSelectionRange(p.content.length, p.content.length);
-    });
-  };
+  const insertPrompt = (p: Prompt) => place(p.content, p.content.length, true);
 
   const send = useCallback(() => {
     if (busy || disabled || !text.trim()) return;

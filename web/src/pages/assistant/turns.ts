@@ -279,22 +279,17 @@ async function awaitTitle(qc: QueryClient, ws: string, cid: string) {
   }
 }
 
-/** After Stop: the server saves the partial answer as it notices; wait for that version. */
+/**
+ * After Stop: the server saves the partial answer as it notices; wait (up to 5 s) until
+ * the saved messages no longer say it is streaming. `dropOnceSaved` then reads them once
+ * more and lets them take the turn's place.
+ */
 async function awaitSaved(qc: QueryClient, ws: string, cid: string) {
   for (let i = 0; i < 20; i++) {
-    try {
-      const saved = await qc.fetchQuery({
-        queryKey: assistantKeys.messages(ws, cid),
-        queryFn: () => fetchMessages(ws, cid),
-        staleTime: 0,
-      });
-      if (!saved.some((m) => m.status === "streaming")) break;
-    } catch {
-      break;
-    }
+    const saved = await readSaved(qc, ws, cid);
+    if (!saved || !saved.some((m) => m.status === "streaming")) return;
     await sleep(250);
   }
-  await refresh(qc, ws, cid);
 }
 
 async function run(qc: QueryClient, n: number, controller: AbortController) {
