@@ -330,10 +330,41 @@ describe("ChatView: editing and drafts", () => {
     await userEvent.clear(box);
     await userEvent.type(box, "Hello again{Enter}");
     expect(calls.some((c) => c.method === "POST" && c.path.endsWith("/messages/u1/edit"))).toBe(true);
-    const failure = await screen.findByText(/Not sent: AI quota used up/);
-    await userEvent.click(within(failure.closest("[data-turn-failure]") as HTMLElement).getByRole("button", { name: "Edit message" }));
-    expect(await screen.findByRole("textbox", { name: "Edit your message" })).toHaveValue("Hello again");
+    // The branch stays as it was, with the edit back in its box and the reason under it.
+    const reason = await screen.findByText(/Not sent: AI quota used up/);
+    const reopened = screen.getByRole("textbox", { name: "Edit your message" });
+    expect(reopened).toHaveValue("Hello again");
+    expect(reopened).toHaveAccessibleDescription(/AI quota used up/);
+    expect(reason.closest("[data-turn-failure]")).toBeNull();
+    expect(screen.getByText("Hello! How can I help?")).toBeInTheDocument();
     expect(composer()).toHaveValue("");
+    // Cancel leaves the message as it was, with nothing left of the refusal.
+    await userEvent.keyboard("{Escape}");
+    expect(screen.queryByRole("textbox", { name: "Edit your message" })).toBeNull();
+    expect(screen.queryByText(/Not sent:/)).toBeNull();
+    expect(screen.getByText("Hi")).toBeInTheDocument();
+  });
+
+  it("a refused edit is sent again from its edit box", async () => {
+    let refusals = 1;
+    const stream = sseStream();
+    const { calls } = serve({
+      routes: {
+        "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/edit": (req: Request) =>
+          refusals-- > 0 ? apiError(503, "ai_unavailable", "Every provider failed; try again.") : stream.response(req.signal),
+      },
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.click(screen.getByRole("button", { name: "Edit and resend" }));
+    await userEvent.type(screen.getByRole("textbox", { name: "Edit your message" }), " again{Enter}");
+    await screen.findByText(/^Not sent:/);
+    const box = screen.getByRole("textbox", { name: "Edit your message" });
+    expect(box).toHaveValue("Hi again");
+    await userEvent.type(box, "{Enter}");
+    await waitFor(() => expect(calls.filter((c) => c.path.endsWith("/messages/u1/edit"))).toHaveLength(2));
+    expect(screen.queryByText(/^Not sent:/)).toBeNull();
+    expect(screen.queryByRole("textbox", { name: "Edit your message" })).toBeNull();
   });
 
   it("Cancel in an edit box gives the focus back to its Edit button", async () => {

@@ -17,10 +17,11 @@ import { useAutoScroll } from "./autoscroll";
 import { Composer, type ComposerHandle } from "./Composer";
 import { usePrompts } from "./prompts";
 import { PromptsDialog } from "./PromptsDialog";
-import { type MessageActions, MessageItem } from "./MessageItem";
+import { type MessageActions, MessageItem, type ReopenEdit } from "./MessageItem";
 import { EscalateToggle, ModelPicker } from "./ModelPicker";
 import { Kbd, MOD_KEY } from "./shortcuts";
 import {
+  describeRefusal,
   dismissTurn,
   displayMessages,
   isRunning,
@@ -90,8 +91,8 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
    * which goes to the same button of the new one (or the other, at an end).
    */
   const [focusSwitch, setFocusSwitch] = useState<{ id: string; label: string } | null>(null);
-  /** A refused edit, back in its message's edit box. */
-  const [reopenEdit, setReopenEdit] = useState<{ id: string; text: string } | null>(null);
+  /** A refused edit, back in its message's edit box (with the reason, when just refused). */
+  const [reopenEdit, setReopenEdit] = useState<ReopenEdit | null>(null);
   const model = conversationId ? conversation?.model : (newModel ?? defaultModel);
   const [promptsOpen, setPromptsOpen] = useState(false);
   // Only once the assistant answers (its models listed): switched off, the list would be refused.
@@ -104,6 +105,17 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   useEffect(() => {
     if (conversationId && saved.data) settleTurn(ws.id, conversationId, saved.data);
   }, [ws.id, conversationId, saved.data]);
+  // A refused edit changed nothing: its text goes back into the edited message's edit box,
+  // with the reason, where sending it again is one Enter away. (Refused while another
+  // conversation was on screen, it opens there when the person comes back.)
+  const refusedEdit = live?.phase === "failed" && live.spec.kind === "edit" ? live.spec.targetId : undefined;
+  const refusedEditShown = refusedEdit !== undefined && messages.some((m) => m.id === refusedEdit);
+  useEffect(() => {
+    if (!refusedEditShown || !live || refusedEdit === undefined) return;
+    const error = live.failure;
+    const text = dismissTurn(ws.id, conversationId);
+    if (text != null) setReopenEdit({ id: refusedEdit, text, error });
+  }, [refusedEditShown, refusedEdit, live, ws.id, conversationId]);
   // Each model once, for "Regenerate with…" (a model two providers serve is one choice).
   const choices = useMemo(() => [...new Set((models ?? []).map((m) => m.id))], [models]);
   const last = messages[messages.length - 1];
@@ -264,7 +276,8 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   const loading = conversationId !== null && saved.isPending;
   // The composer shows when the person may write here and AI is set up (or still loading).
   const composing = canUse && (aiReady || models === undefined) && (!conversationId || !conversation || canWrite);
-  const failure = live?.phase === "failed" ? live.failure : null;
+  // (A refused edit shows in its edit box instead.)
+  const failure = live?.phase === "failed" && !refusedEditShown ? live.failure : null;
 
   return (
     <div className="relative flex min-h-0 flex-1 flex-col">
@@ -294,9 +307,11 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
                 const text = dismissTurn(ws.id, conversationId);
                 if (text == null) return;
                 // A refused edit goes back into its message's edit box, not the composer:
-                // sent from there it would be a new message, not a new version.
-                if (spec.kind === "edit" && spec.targetId) setReopenEdit({ id: spec.targetId, text });
-                else composerRef.current?.setText(text);
+                // sent from there it would be a new message, not a new version. (Only an
+                // edit of a message no longer on screen gets here: it goes to the composer.)
+                if (spec.kind === "edit" && spec.targetId && messages.some((m) => m.id === spec.targetId)) {
+                  setReopenEdit({ id: spec.targetId, text });
+                } else composerRef.current?.setText(text);
               }}
             />
           )}
@@ -502,7 +517,7 @@ function TurnFailure({ error, kind, onRetry, onEdit }: { error: unknown; kind: T
   const ws = useWorkspace();
   const code = isApiError(error) ? error.code : "";
   const stopped = code === STOPPED_BEFORE_SENDING;
-  const { title, description } = stopped ? { title: "Stopped", description: (error as Error).message } : describeError(error);
+  const { title, description } = describeRefusal(error);
   const retryable =
     stopped || !isApiError(error) || error.isNetwork || error.status >= 500 || error.status === 429 || error.status === 409;
   return (

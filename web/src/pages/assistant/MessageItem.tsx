@@ -12,6 +12,7 @@ import { formatNumber } from "@/lib/format";
 import { type BranchInfo, branchInfo, branchLabel } from "./branches";
 import { composerKeyAction } from "./Composer";
 import { ToolCallChip } from "./ToolCallChip";
+import { describeRefusal } from "./turns";
 import { type ChatMessage, type Feedback, STOPPED_CODE } from "./types";
 
 // The Markdown renderer is a chunk of its own, fetched when the assistant opens. Until it is
@@ -19,6 +20,15 @@ import { type ChatMessage, type Feedback, STOPPED_CODE } from "./types";
 const loadMarkdown = () => import("@/components/Markdown");
 const Markdown = lazy(() => loadMarkdown().then((m) => ({ default: m.Markdown })));
 export const preloadMarkdown = () => void loadMarkdown();
+
+/** A refused edit, opened again in its message's edit box. */
+export interface ReopenEdit {
+  /** The message edited. */
+  id: string;
+  text: string;
+  /** Why the server refused it, shown in the box (absent: the person already saw it). */
+  error?: unknown;
+}
 
 export interface MessageActions {
   /** The person may write here (send, edit, regenerate, switch versions). */
@@ -37,7 +47,7 @@ export interface MessageActions {
   /** Show another version; `from` is the button's label, for the focus to follow. */
   onSwitch: (targetId: string, from: string) => void;
   /** A refused edit to put back in its message's edit box. */
-  reopenEdit?: { id: string; text: string } | null;
+  reopenEdit?: ReopenEdit | null;
   onReopened?: () => void;
   /**
    * Rate an answer, or take the rating back (`null`); `onRefused` runs if the server says no.
@@ -139,6 +149,8 @@ function stats(m: ChatMessage): string {
 function UserMessage({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
+  /** Why the edit in the box was refused, until it is sent again or cancelled. */
+  const [refusal, setRefusal] = useState<unknown>(undefined);
   const area = useRef<HTMLTextAreaElement>(null);
   const editButton = useRef<HTMLButtonElement>(null);
   const info = branchInfo(message);
@@ -155,13 +167,17 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
   useEffect(() => {
     if (reopenEdit?.id !== message.id) return;
     setDraft(reopenEdit.text);
+    setRefusal(reopenEdit.error);
     setEditing(true);
+    // Already open (the reason is new): the box keeps the focus where it is.
+    area.current?.focus();
     onReopened?.();
   }, [reopenEdit, onReopened, message.id]);
 
   const cancel = () => {
     setEditing(false);
     setDraft(message.content);
+    setRefusal(undefined);
     // Back to the button that opened the box (rendered again once editing ends).
     requestAnimationFrame(() => editButton.current?.focus());
   };
@@ -170,11 +186,15 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
     const text = draft.trim();
     // While another answer is being written the edit waits, as the button does.
     if (!text || actions.busy) return;
-    if (text === message.content.trim()) {
+    // Unchanged text is no edit, unless it was refused (a message re-asked as itself).
+    if (text === message.content.trim() && refusal === undefined) {
       cancel();
       return;
     }
-    if (actions.onEdit(message, draft)) setEditing(false);
+    if (actions.onEdit(message, draft)) {
+      setEditing(false);
+      setRefusal(undefined);
+    }
   };
 
   if (editing) {
@@ -201,7 +221,9 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
           }}
           rows={Math.min(10, Math.max(2, draft.split("\n").length))}
           className="w-full resize-y bg-transparent text-sm leading-6 outline-none"
+          aria-describedby={refusal !== undefined ? `edit-refused-${message.id}` : undefined}
         />
+        {refusal !== undefined && <EditRefusal id={`edit-refused-${message.id}`} error={refusal} />}
         <div className="flex justify-end gap-2">
           <Button variant="outline" size="sm" onClick={cancel}>
             Cancel
@@ -242,6 +264,17 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
           </IconAction>
         )}
       </div>
+    </div>
+  );
+}
+
+/** Why an edit was not sent, inside its edit box: "Send edit" tries again. */
+function EditRefusal({ id, error }: { id: string; error: unknown }) {
+  const { title, description } = describeRefusal(error);
+  return (
+    <div id={id} role="alert" className="rounded-lg bg-destructive-soft px-3 py-2 text-sm text-destructive-soft-foreground" data-edit-refusal>
+      <p className="font-medium">Not sent: {title}</p>
+      <p className="opacity-90">{description}</p>
     </div>
   );
 }

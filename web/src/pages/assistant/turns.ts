@@ -142,9 +142,9 @@ function blankMessage(id: string, role: ChatMessage["role"], content: string): C
 
 /** What the chat shows: the saved branch up to the turn's anchor, then the turn. */
 export function displayMessages(saved: readonly ChatMessage[], live: LiveTurn | undefined | null): ChatMessage[] {
-  // A refused regeneration changed nothing: the answer it would have replaced stays, with
-  // the reason under the chat.
-  if (!live || (live.phase === "failed" && live.spec.kind === "regenerate")) return [...saved];
+  // A refused regeneration or edit changed nothing: the branch it would have replaced stays
+  // (the chat puts a refused edit back in its message's edit box, with the reason).
+  if (!live || (live.phase === "failed" && live.spec.kind !== "send")) return [...saved];
   let base: ChatMessage[];
   if (live.spec.anchorId === null) base = [];
   else {
@@ -234,6 +234,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The code of the failure a turn shows when Stop came before the server took the message. */
 export const STOPPED_BEFORE_SENDING = "stopped_before_sending";
+
+/** What to say about a turn the server refused (or Stop kept from it). */
+export function describeRefusal(error: unknown): { title: string; description: string } {
+  if (isApiError(error) && error.code === STOPPED_BEFORE_SENDING) return { title: "Stopped", description: error.message };
+  return describeError(error);
+}
 
 function stoppedBeforeSending(): ApiError {
   return new ApiError({
