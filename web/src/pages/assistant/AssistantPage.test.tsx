@@ -308,6 +308,31 @@ describe("AssistantPage: versions, tools, permissions, states", () => {
     expect(screen.getByRole("textbox", { name: "Message" })).toHaveFocus();
   });
 
+  it("words typed while a new chat is being made stay in its box, not the next new chat's", async () => {
+    const created = conversation({ title: "", message_count: 0, head_message_id: null });
+    let create!: () => void;
+    const creating = new Promise<Response>((r) => (create = () => r(json(201, created))));
+    mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations": () => creating,
+      "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, created),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: [], next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations/:cid/messages": (req) => sseStream().response(req.signal),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    const { location } = show("member", null);
+    await screen.findByRole("heading", { name: "What can I help with?" });
+    const box = () => screen.getByRole("textbox", { name: "Message" });
+    await userEvent.type(box(), "Hello{Enter}");
+    await userEvent.type(box(), "and then");
+    act(() => create());
+    await waitFor(() => expect(location.history?.at(-1)).toBe(`/w/${WS_ID}/assistant/${CID}`));
+    expect(box()).toHaveValue("and then");
+    await userEvent.click(screen.getByRole("button", { name: "New chat" }));
+    await waitFor(() => expect(location.history?.at(-1)).toBe(`/w/${WS_ID}/assistant`));
+    expect(box()).toHaveValue("");
+  });
+
   it("a conversation exported as JSON imports and opens", async () => {
     const imported = conversation({ id: "01900000-0000-7000-8000-0000000000d9", title: "Trip notes" });
     const { calls } = mockApi({

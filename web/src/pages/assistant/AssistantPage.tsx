@@ -10,11 +10,12 @@ import { Button, buttonClasses } from "@/components/ui/button";
 import { Dialog, SheetContent } from "@/components/ui/dialog";
 import { toast, toastError } from "@/components/ui/toast";
 import { Tooltip } from "@/components/ui/tooltip";
+import { moveDraft } from "@/lib/drafts";
 import { readLocal, writeLocal } from "@/lib/storage";
 import { useModels } from "@/pages/ai/api";
 import { useWorkspace, wsPath } from "@/pages/workspaces/context";
 import { useConversation, useConversations, useEnableAssistant } from "./api";
-import { ChatView } from "./ChatView";
+import { ChatView, chatDraftKey } from "./ChatView";
 import type { ComposerHandle } from "./Composer";
 import { ConversationList, titleOf } from "./ConversationList";
 import { DetailsPanel } from "./DetailsPanel";
@@ -103,6 +104,8 @@ export function AssistantPage() {
       // Only follow if the person is still on the new chat.
       if (here.current === wsPath(ws.id, "assistant")) {
         bornHere.current = created.id;
+        // Words typed while it was being made belong to it, not to the next new chat.
+        moveDraft(chatDraftKey(ws.id, null), chatDraftKey(ws.id, created.id));
         navigate(wsPath(ws.id, `assistant/${created.id}`), { replace: true });
       }
     },

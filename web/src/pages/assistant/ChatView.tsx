@@ -72,6 +72,9 @@ function useAnnouncer(message: ChatMessage | undefined, active: boolean) {
   return said;
 }
 
+/** Where a conversation's unsent message is kept ("new" for a new chat). */
+export const chatDraftKey = (ws: string, conversationId: string | null) => `${ws}:${conversationId ?? "new"}`;
+
 export function ChatView({ conversationId, conversation, models, composerRef, onCreated, onNewChat }: ChatViewProps) {
   const ws = useWorkspace();
   const qc = useQueryClient();
@@ -379,7 +382,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
           <Composer
             ref={composerRef}
             busy={running}
-            draftKey={`${ws.id}:${conversationId ?? "new"}`}
+            draftKey={chatDraftKey(ws.id, conversationId)}
             stopping={live?.phase === "stopping"}
             disabled={loading}
             onSend={send}
