@@ -67,6 +67,30 @@ describe("ChatView: Stop", () => {
     await userEvent.click(within(box).getByRole("button", { name: "Edit message" }));
     expect(composer()).toHaveValue("Plan a trip");
   });
+
+  it("a new chat made only after Stop gave up waiting for it is deleted, not left behind empty", async () => {
+    const created = conversation({ title: "", message_count: 0, head_message_id: null });
+    const creating = later<Response>();
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [], next_cursor: null }),
+      "POST /api/v1/workspaces/:ws/conversations": () => creating.promise,
+      "DELETE /api/v1/workspaces/:ws/conversations/:cid": () => json(204, null),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+    });
+    show("member", null);
+    await screen.findByRole("heading", { name: "What can I help with?" });
+    await userEvent.type(composer(), "Plan a trip{Enter}");
+    await userEvent.click(screen.getByRole("button", { name: "Stop generating" }));
+    // Stop gives up after 3 s: the message is offered to send again at once.
+    await screen.findByText("Not sent: Stopped", undefined, { timeout: 4500 });
+    expect(screen.getByRole("button", { name: "Send message" })).toBeInTheDocument();
+    expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+
+    creating.settle(json(201, created));
+    await waitFor(() => expect(calls.some((c) => c.method === "DELETE" && c.path.endsWith(`/conversations/${CID}`))).toBe(true));
+    expect(calls.some((c) => c.method === "POST" && c.path.endsWith("/messages"))).toBe(false);
+    expect(screen.getByText("Not sent: Stopped")).toBeInTheDocument();
+  }, 10_000);
 });
 
 describe("ChatView: Stop before the server named the answer", () => {

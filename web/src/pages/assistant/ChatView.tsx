@@ -147,7 +147,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             conversationId: null,
             kind: "send",
             anchorId: null,
-            create: (signal) => createConversation(ws.id, model ? { model } : {}, signal),
+            create: () => createConversation(ws.id, model ? { model } : {}),
             onCreated,
           });
       if (started) {

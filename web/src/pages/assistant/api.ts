@@ -144,8 +144,8 @@ export interface NewConversation {
   system_prompt?: string;
 }
 
-export function createConversation(ws: string, body: NewConversation, signal?: AbortSignal) {
-  return unwrap(api.POST("/api/v1/workspaces/{workspace_id}/conversations", { params: { path: { workspace_id: ws } }, body, signal }));
+export function createConversation(ws: string, body: NewConversation) {
+  return unwrap(api.POST("/api/v1/workspaces/{workspace_id}/conversations", { params: { path: { workspace_id: ws } }, body }));
 }
 
 export type ConversationPatch = {

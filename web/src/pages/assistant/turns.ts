@@ -48,10 +48,10 @@ export interface TurnSpec {
   /** Answer with this model instead of the conversation's (regenerate with another). */
   model?: string;
   /**
-   * Make the new chat. `signal` aborts it when Stop gives up waiting (an empty chat may be
-   * left behind if the server had already made it).
+   * Make the new chat. Not aborted when Stop gives up waiting for it: a chat that is made
+   * after all is then deleted, not left behind empty.
    */
-  create?: (signal: AbortSignal) => Promise<ConversationView>;
+  create?: () => Promise<ConversationView>;
   /** Called once the new chat exists (to move to its URL). */
   onCreated?: (c: ConversationView) => void;
 }
@@ -232,6 +232,29 @@ function turnBody(spec: TurnSpec): Record<string, unknown> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `work`, or an AbortError as soon as `signal` aborts; what `work` brings after that goes to
+ * `late` (it is not cancelled: the server may already be doing it).
+ */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal, late: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new DOMException("The turn was stopped.", "AbortError"));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) late(value);
+        else resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** The code of the failure a turn shows when Stop came before the server took the message. */
 export const STOPPED_BEFORE_SENDING = "stopped_before_sending";
 
@@ -309,7 +332,10 @@ async function run(qc: QueryClient, n: number, controller: AbortController) {
   try {
     if (!cid) {
       if (!spec.create) throw new Error("a new chat needs `create`");
-      const created = await spec.create(controller.signal);
+      const created = await unlessAborted(spec.create(), controller.signal, (late) => {
+        // Stop gave up waiting, and the chat was made after all: nothing was asked in it.
+        void deleteConversation(ws, late.id).catch(() => {});
+      });
       if (turns.get(key)?.phase === "stopping" || controller.signal.aborted) {
         // Stopped while the chat was being made: nothing was asked, so the empty chat goes
         // and the message stays on screen to send again.
