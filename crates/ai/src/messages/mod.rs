@@ -3,6 +3,7 @@
 //! old one is kept).
 
 mod checkpoints;
+mod delete;
 pub mod engine;
 mod export;
 pub mod feedback;
@@ -52,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(send::regenerate_message))
         .routes(routes!(send::edit_message))
         .routes(routes!(stop::stop_answer))
+        .routes(routes!(delete::delete_message))
         .routes(routes!(export::export_conversation))
         .routes(routes!(feedback::put_feedback, feedback::delete_feedback))
 }
@@ -220,7 +222,13 @@ pub async fn branch_leaf(
             "is not a message of this conversation",
         ));
     }
+    Ok(leaf_under(&all, message_id))
+}
+
+/// The end of the branch through `message_id`, following the newest child at each step.
+pub fn leaf_under(all: &[message::Model], message_id: Uuid) -> Uuid {
     let mut current = message_id;
+    let mut steps = 0;
     while let Some(child) = all
         .iter()
         .filter(|m| m.parent_id == Some(current))
@@ -228,6 +236,10 @@ pub async fn branch_leaf(
         .max()
     {
         current = child;
+        steps += 1;
+        if steps > all.len() {
+            break; // a cycle would be a bug; never loop forever on one
+        }
     }
-    Ok(current)
+    current
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod ai_anthropic;
 mod ai_channels;
+mod ai_delete;
 mod ai_feedback;
 mod ai_prompts;
 mod ai_reasoning;
