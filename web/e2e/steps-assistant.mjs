@@ -1,5 +1,5 @@
 // Steps: the AI assistant against a real fake provider (nexus-fake-ai): switching it on,
-// providers, streaming, stop, versions, ratings, saved prompts, sharing, what a viewer may do,
+// providers, streaming, stop, versions, ratings, saved prompts, deleting, sharing, what a viewer may do,
 // and AI usage.
 
 import assert from "node:assert/strict";
@@ -359,6 +359,23 @@ export function register(step, state) {
     await menu.waitFor({ state: "detached" });
     assert.equal(await composer(page).inputValue(), "Write this week's update for the team:");
     await composer(page).fill("");
+  });
+
+  step("owner deletes an exchange: asked first, the conversation ends where it did before", async () => {
+    const { page } = state.owner;
+    await send(page, "A question to take back");
+    await answered(page);
+    const answer = lastAnswer(page);
+    assert.notEqual(await answer.getAttribute("data-message-id"), state.ratedAnswer);
+    await answer.hover();
+    await answer.getByRole("button", { name: "Delete message" }).click();
+    const confirm = page.getByRole("alertdialog", { name: "Delete this answer and its question?" });
+    await confirm.getByText("2 messages here", { exact: false }).waitFor();
+    await confirm.getByRole("button", { name: "Delete" }).click();
+    await confirm.waitFor({ state: "detached" });
+    await page.locator('li[data-role="user"]').getByText("A question to take back").waitFor({ state: "detached" });
+    assert.equal(await lastAnswer(page).getAttribute("data-message-id"), state.ratedAnswer);
+    await page.waitForFunction(() => document.activeElement?.id === "composer");
   });
 
   step("owner starts a second chat and shares it; keyboard shortcuts work", async () => {

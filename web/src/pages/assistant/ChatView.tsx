@@ -6,11 +6,12 @@ import type { ConversationView, ModelView } from "@/api/client";
 import { describeError, isApiError } from "@/api/errors";
 import { ErrorState } from "@/components/ErrorState";
 import { Alert } from "@/components/ui/alert";
+import { ConfirmDialog } from "@/components/ui/alert-dialog";
 import { Button, buttonClasses } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { toastError } from "@/components/ui/toast";
 import { useWorkspace, wsPath } from "@/pages/workspaces/context";
-import { createConversation, useMessages, useRateAnswer, useUpdateConversation } from "./api";
+import { createConversation, useDeleteMessage, useMessages, useRateAnswer, useUpdateConversation } from "./api";
 import { matchTarget, useJumpToMatch } from "./jump";
 import { nextAnnouncement } from "./announce";
 import { useAutoScroll } from "./autoscroll";
@@ -98,6 +99,9 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   const [reopenEdit, setReopenEdit] = useState<ReopenEdit | null>(null);
   const model = conversationId ? conversation?.model : (newModel ?? defaultModel);
   const [promptsOpen, setPromptsOpen] = useState(false);
+  /** The message whose deletion is being confirmed. */
+  const [deleting, setDeleting] = useState<ChatMessage | null>(null);
+  const removeMessage = useDeleteMessage(ws.id, conversationId);
   // Only once the assistant answers (its models listed): switched off, the list would be refused.
   const prompts = usePrompts(ws.id, canUse && aiReady);
   const promptMenu = useMemo(() => ({ items: prompts.data ?? [], onManage: () => setPromptsOpen(true) }), [prompts.data]);
@@ -232,6 +236,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
       },
       // Anyone who may chat rates the answers they read, in others' shared conversations too.
       onRate: canUse && conversationId ? (m, feedback, onRefused) => rate({ answerId: m.id, feedback, onRefused }) : undefined,
+      onDelete: conversationId ? setDeleting : undefined,
     }),
     [canWrite, canUse, running, switching, mutate, rate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit, choices],
   );
@@ -416,6 +421,31 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             Answers can be wrong: check what matters. <Kbd>Enter</Kbd> sends, <Kbd>Shift</Kbd>+<Kbd>Enter</Kbd> adds a line.
           </p>
         )}
+        {deleting && (
+          <ConfirmDialog
+            open
+            onOpenChange={(open) => !open && setDeleting(null)}
+            destructive
+            confirmLabel="Delete"
+            {...deletionText(deleting, messages)}
+            onConfirm={async () => {
+              const gone = new Set(messages.slice(cutIndex(deleting, messages)).map((m) => m.id));
+              try {
+                await removeMessage.mutateAsync(deleting.id);
+              } catch (err) {
+                toastError(err, "Couldn't delete the message");
+                throw err;
+              }
+              // A failed turn that hung under what went has nowhere to go: its text goes
+              // back into the box.
+              if (live && !isRunning(live) && live.spec.anchorId && gone.has(live.spec.anchorId)) {
+                const text = dismissTurn(ws.id, conversationId);
+                if (text) composerRef.current?.insert(text);
+              }
+              requestAnimationFrame(() => composerRef.current?.focus());
+            }}
+          />
+        )}
         {composing && (
           <PromptsDialog workspaceId={ws.id} open={promptsOpen} onOpenChange={setPromptsOpen} onUse={(text) => composerRef.current?.insert(text)} />
         )}
@@ -436,6 +466,39 @@ function lastSavedId(shown: readonly ChatMessage[], live: LiveTurn | undefined):
     if (live?.answerId && m.id === live.assistant.id) return live.answerId;
   }
   return null;
+}
+
+/**
+ * Where deleting `m` cuts the branch on screen: at `m`, or at its question when it is the
+ * question's only answer (the server takes the question too).
+ */
+function cutIndex(m: ChatMessage, shown: readonly ChatMessage[]): number {
+  const i = shown.findIndex((x) => x.id === m.id);
+  const onlyAnswer = m.role === "assistant" && m.siblingIds.length <= 1;
+  return onlyAnswer && i > 0 && shown[i - 1]!.id === m.parentId ? i - 1 : Math.max(i, 0);
+}
+
+/** What the confirmation says goes: how many of the messages on screen, and why. */
+function deletionText(m: ChatMessage, shown: readonly ChatMessage[]): { title: string; description: string } {
+  const count = shown.length - cutIndex(m, shown);
+  const messages = count === 1 ? "1 message" : `${count} messages`;
+  const after = "and any other versions of what followed. This can't be undone.";
+  if (m.role === "user") {
+    return {
+      title: "Delete this message?",
+      description: `It goes with its answers and everything after them: ${messages} here, ${after}`,
+    };
+  }
+  if (m.siblingIds.length > 1) {
+    return {
+      title: "Delete this version of the answer?",
+      description: `It goes with everything after it: ${messages} here, ${after} The answer's other versions stay.`,
+    };
+  }
+  return {
+    title: "Delete this answer and its question?",
+    description: `It is its question's only answer, so the question goes too, with everything after them: ${messages} here, ${after}`,
+  };
 }
 
 function MessagesSkeleton() {

@@ -1,4 +1,4 @@
-import { AlertCircle, Bot, Brain, Check, ChevronDown, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, ThumbsDown, ThumbsUp, Zap } from "lucide-react";
+import { AlertCircle, Bot, Brain, Check, ChevronDown, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, ThumbsDown, ThumbsUp, Trash2, Zap } from "lucide-react";
 import { forwardRef, lazy, memo, Suspense, useEffect, useId, useRef, useState } from "react";
 import type { Rating } from "@/api/client";
 import { Badge } from "@/components/ui/badge";
@@ -54,6 +54,8 @@ export interface MessageActions {
    * Absent where the person may not rate.
    */
   onRate?: (m: ChatMessage, feedback: Feedback | null, onRefused?: () => void) => void;
+  /** Ask to delete a message with what followed it (absent where the person may not). */
+  onDelete?: (m: ChatMessage) => void;
 }
 
 const IconAction = forwardRef<HTMLButtonElement, { label: string; onClick: () => void; disabled?: boolean; pressed?: boolean; children: React.ReactNode }>(
@@ -263,6 +265,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
             <Pencil aria-hidden />
           </IconAction>
         )}
+        <DeleteAction message={message} actions={actions} />
       </div>
     </div>
   );
@@ -496,6 +499,7 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
               <RegenerateWith message={message} actions={actions} />
             )}
             {rating && !message.optimistic && !failed && <RateActions current={message.feedback?.rating ?? null} onPress={rating.press} thumbs={rating.thumbs} />}
+            <DeleteAction message={message} actions={actions} />
             <span className="ml-1.5 truncate opacity-0 transition-opacity group-hover/msg:opacity-100 group-focus-within/msg:opacity-100" data-stats>
               {stats(message)}
             </span>
@@ -509,6 +513,17 @@ function AssistantMessage({ message, actions }: { message: ChatMessage; actions:
         {rating?.asking && <RateComment key={rating.asking} ref={rating.box} rating={rating.asking} onSend={rating.send} onClose={rating.close} />}
       </div>
     </div>
+  );
+}
+
+/** The trash button: asks (in the chat's dialog) before deleting. */
+function DeleteAction({ message, actions }: { message: ChatMessage; actions: MessageActions }) {
+  const { onDelete } = actions;
+  if (!onDelete || !actions.canWrite || message.optimistic) return null;
+  return (
+    <IconAction label="Delete message" onClick={() => onDelete(message)} disabled={actions.busy}>
+      <Trash2 aria-hidden />
+    </IconAction>
   );
 }
 

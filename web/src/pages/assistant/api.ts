@@ -27,6 +27,30 @@ export async function stopAnswer(ws: string, cid: string, answerId: string): Pro
   );
 }
 
+/**
+ * Delete a message with what followed it in its branch (an only answer takes its
+ * question); then the conversation, its messages and the list (counts, order) are read
+ * again.
+ */
+export function useDeleteMessage(ws: string, cid: string | null) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (messageId: string) =>
+      unwrap(
+        api.DELETE("/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/messages/{message_id}", {
+          params: { path: { workspace_id: ws, conversation_id: cid ?? "", message_id: messageId } },
+        }),
+      ),
+    onSuccess: () =>
+      cid &&
+      Promise.all([
+        qc.invalidateQueries({ queryKey: assistantKeys.messages(ws, cid) }),
+        qc.invalidateQueries({ queryKey: assistantKeys.conversation(ws, cid) }),
+        qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) }),
+      ]),
+  });
+}
+
 /** Rate an answer (or change the rating), or with `null` take the rating back. */
 export async function rateAnswer(ws: string, cid: string, answerId: string, feedback: Feedback | null): Promise<void> {
   const path = { workspace_id: ws, conversation_id: cid, message_id: answerId };
