@@ -476,3 +476,46 @@ async fn upgrading_moves_the_chain_head(app: TestApp) {
         "one head per workspace"
     );
 }
+
+/// Every action the server records by name is one the audit page's filter offers: a new
+/// kind of event must not be findable only by typing its name.
+#[test]
+fn the_web_filter_offers_every_recorded_action() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let filters = std::fs::read_to_string(root.join("web/src/pages/audit/filters.ts"))
+        .expect("the audit page's filters");
+    let mut missing = Vec::new();
+    let mut found = 0;
+    let mut dirs = vec![root.join("crates")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a source directory") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                if path
+                    .file_name()
+                    .is_some_and(|n| n != "tests" && n != "target")
+                {
+                    dirs.push(path);
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("a source file");
+            for (at, _) in source.match_indices("Event::new(\"") {
+                let rest = &source[at + "Event::new(\"".len()..];
+                let action = &rest[..rest.find('"').expect("a closing quote")];
+                found += 1;
+                if !filters.contains(&format!("\"{action}\"")) {
+                    missing.push(format!("{action} ({})", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        found > 20,
+        "only {found} actions found: is the scan looking in the right place?"
+    );
+    assert!(missing.is_empty(), "not in the audit filter: {missing:?}");
+}

@@ -101,5 +101,6 @@ export const ACTION_FAMILIES: Array<{ prefix: string; label: string; actions: st
   { prefix: "ai_provider.", label: "AI providers", actions: ["ai_provider.created", "ai_provider.updated", "ai_provider.deleted"] },
   { prefix: "ai_settings.", label: "AI settings", actions: ["ai_settings.updated"] },
   { prefix: "conversation.", label: "Conversations", actions: ["conversation.created", "conversation.imported", "conversation.updated", "conversation.deleted"] },
-  { prefix: "message.", label: "Answer ratings", actions: ["message.rated", "message.rating_removed"] },
+  { prefix: "message.", label: "Messages", actions: ["message.deleted", "message.rated", "message.rating_removed"] },
+  { prefix: "prompt.", label: "Saved prompts", actions: ["prompt.created", "prompt.updated", "prompt.deleted"] },
 ];
