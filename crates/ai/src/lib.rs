@@ -17,6 +17,7 @@ pub mod prompts;
 pub mod provider;
 pub mod providers;
 pub mod resilience;
+pub mod shared;
 mod sql;
 pub mod tools;
 pub mod usage;
@@ -84,6 +85,7 @@ pub fn router(ai: Arc<AiService>) -> OpenApiRouter<AppState> {
         .merge(conversations::router())
         .merge(messages::router())
         .merge(prompts::router())
+        .merge(shared::router())
         .merge(ws::router())
         .layer(Extension(ai))
 }

@@ -162,6 +162,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/shared/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a conversation shared by a public link (no sign-in). */
+        get: operations["read_shared"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces": {
         parameters: {
             query?: never;
@@ -648,6 +665,31 @@ export interface paths {
         /** Stop an answer while it is written; what arrived is saved as `interrupted`. */
         post: operations["stop_answer"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/share-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The conversation's public link, if it has one. */
+        get: operations["get_share_link"];
+        /**
+         * Make the conversation's public link, or move it on to the conversation's latest
+         *     message (the same address).
+         */
+        put: operations["put_share_link"];
+        post?: never;
+        /**
+         * Take the conversation's public link down (204 whether or not it had one): its address
+         *     stops working at once.
+         */
+        delete: operations["delete_share_link"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1708,6 +1750,54 @@ export interface components {
              */
             temperature?: number | null;
         };
+        /** @description Whether a conversation has a public link, and the link. */
+        ShareLinkState: {
+            link?: components["schemas"]["ShareLinkView"] | null;
+        };
+        /** @description A conversation's public link, as those who manage it see it. */
+        ShareLinkView: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description How many messages the link shows. */
+            message_count: number;
+            /**
+             * Format: uuid
+             * @description The last message the link shows.
+             */
+            message_id: string;
+            /**
+             * @description The secret in the link's address: the web app's `/shared/{token}`, the API's
+             *     `GET /api/v1/shared/{token}`.
+             */
+            token: string;
+            /**
+             * Format: date-time
+             * @description When the link was last moved on to the conversation's latest message.
+             */
+            updated_at: string;
+        };
+        /** @description A conversation as its public link shows it. */
+        SharedConversation: {
+            messages: components["schemas"]["SharedMessage"][];
+            /**
+             * Format: date-time
+             * @description When the link was made or last moved on.
+             */
+            shared_at: string;
+            /** @description Empty when the conversation has no title yet. */
+            title: string;
+        };
+        SharedMessage: {
+            content: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The model that wrote an answer. */
+            model?: string | null;
+            /** @description `user` or `assistant`. */
+            role: string;
+            /** @description `complete`, `interrupted` (ended early) or `error`. */
+            status: string;
+        };
         SignupRequest: {
             email: string;
             name: string;
@@ -2118,6 +2208,45 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    read_shared: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The secret in the link */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedConversation"];
+                };
+            };
+            /** @description No such link (or no longer) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3468,6 +3597,128 @@ export interface operations {
             };
             /** @description Not being written: `answer_finished`, or `answer_elsewhere` (another server writes it and could not be reached) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_share_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLinkState"];
+                };
+            };
+            /** @description Only those who may change the conversation manage its link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_share_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLinkView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `nothing_to_share` (no messages yet) or `answer_streaming` (the last answer is still being written) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_share_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

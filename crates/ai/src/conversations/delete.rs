@@ -25,6 +25,8 @@ pub async fn delete_conversation(
     member.require(Permission::UseAssistant)?;
     let (ctx, tx) = member.write(&state).await?;
     find_writable(&tx, &ctx, id).await?;
+    // Its public link stops working, and the link's token goes from the secrets.
+    super::links::remove(&tx, &ctx, id).await?;
     // The answers' ratings go with them (`ai_feedback`'s key cascades).
     message::Entity::delete_many()
         .filter(message::Column::WorkspaceId.eq(ctx.workspace_id))

@@ -6,6 +6,7 @@ mod create;
 mod delete;
 mod get;
 mod import;
+pub mod links;
 mod list;
 mod matches;
 mod sharing;
@@ -39,6 +40,11 @@ pub fn router() -> OpenApiRouter<AppState> {
             list::list_conversations
         ))
         .routes(routes!(import::import_conversation))
+        .routes(routes!(
+            links::get_share_link,
+            links::put_share_link,
+            links::delete_share_link
+        ))
         .routes(routes!(
             get::get_conversation,
             update::update_conversation,

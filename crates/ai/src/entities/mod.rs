@@ -9,4 +9,5 @@ pub mod prompt;
 pub mod provider;
 pub mod quota_lease;
 pub mod quota_usage;
+pub mod share_link;
 pub mod usage;

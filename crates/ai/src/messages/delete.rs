@@ -21,7 +21,9 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 use super::{leaf_under, load_all, siblings};
-use crate::conversations::{self, assistant_on, readable_or_not_found, writable_or_forbidden};
+use crate::conversations::{
+    self, assistant_on, links, readable_or_not_found, writable_or_forbidden,
+};
 use crate::entities::{conversation, message};
 
 /// Rows deleted per statement: well under SQLite's and PostgreSQL's limits on bound
@@ -76,6 +78,13 @@ pub async fn delete_message(
         kept => kept,
     };
 
+    // A public link showing any of them is taken down: it would show a conversation that
+    // is no longer there.
+    if let Some(link) = links::find(&tx, &ctx, conversation_id).await?
+        && doomed.contains(&link.message_id)
+    {
+        links::remove(&tx, &ctx, conversation_id).await?;
+    }
     // Their ratings go with them (`ai_feedback`'s key cascades).
     let ids: Vec<Uuid> = doomed.iter().copied().collect();
     for chunk in ids.chunks(DELETE_CHUNK) {

@@ -11,6 +11,7 @@ mod m0009_ai_answer_reservations;
 mod m0010_ai_quota_leases;
 mod m0011_ai_feedback;
 mod m0012_ai_prompts;
+mod m0013_ai_share_links;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m0010_ai_quota_leases::Migration),
         Box::new(m0011_ai_feedback::Migration),
         Box::new(m0012_ai_prompts::Migration),
+        Box::new(m0013_ai_share_links::Migration),
     ]
 }
 
@@ -39,6 +41,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "ai_quota_leases",
     "ai_feedback",
     "ai_prompts",
+    "ai_share_links",
 ];
 
 /// How many of [`TENANT_TABLES`] the first migration made and secured; each later one

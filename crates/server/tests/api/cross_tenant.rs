@@ -22,6 +22,7 @@ pub const PLATFORM_ROUTES: &[&str] = &[
     "/api/v1/workspaces",         // lists only the caller's own
     "/api/v1/invitations/accept", // by secret token, bound to the invitee's email
     "/api/v1/ws", // a session's socket; each frame names its workspace and is checked like a request
+    "/api/v1/shared/{token}", // a public link: by secret token, read-only, what its conversation's writer chose to show
 ];
 
 /// Operator routes: for anyone else they answer 403.

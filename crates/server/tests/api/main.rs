@@ -9,6 +9,7 @@ mod ai_feedback;
 mod ai_prompts;
 mod ai_reasoning;
 mod ai_resilience;
+mod ai_share_links;
 mod ai_support;
 mod api_keys;
 mod assistant;

@@ -59,6 +59,13 @@ async fn unfiltered_queries_see_only_the_bound_workspace() {
                 .await;
             assert_eq!(rated.status, 200, "{}", rated.text);
         }
+        let link = c
+            .put(
+                &format!("/api/v1/workspaces/{ws}/conversations/{conv}/share-link"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(link.status, 200, "{}", link.text);
         let prompt = c
             .post(
                 &format!("/api/v1/workspaces/{ws}/ai/prompts"),

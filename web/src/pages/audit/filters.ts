@@ -100,7 +100,7 @@ export const ACTION_FAMILIES: Array<{ prefix: string; label: string; actions: st
   { prefix: "module.", label: "Modules", actions: ["module.enabled", "module.disabled"] },
   { prefix: "ai_provider.", label: "AI providers", actions: ["ai_provider.created", "ai_provider.updated", "ai_provider.deleted"] },
   { prefix: "ai_settings.", label: "AI settings", actions: ["ai_settings.updated"] },
-  { prefix: "conversation.", label: "Conversations", actions: ["conversation.created", "conversation.imported", "conversation.updated", "conversation.deleted"] },
+  { prefix: "conversation.", label: "Conversations", actions: ["conversation.created", "conversation.imported", "conversation.updated", "conversation.deleted", "conversation.link_created", "conversation.link_updated", "conversation.link_deleted"] },
   { prefix: "message.", label: "Messages", actions: ["message.deleted", "message.rated", "message.rating_removed"] },
   { prefix: "prompt.", label: "Saved prompts", actions: ["prompt.created", "prompt.updated", "prompt.deleted"] },
 ];

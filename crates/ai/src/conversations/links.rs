@@ -1,0 +1,284 @@
+//! Public links: `GET|PUT|DELETE …/conversations/{cid}/share-link`. A link lets anyone
+//! holding it read the conversation's messages as they were when it was made (the branch
+//! shown, down to its last message), without signing in (see `crate::shared`); later
+//! messages are not in it until the link is moved on (`PUT` again, same address). Whoever
+//! may write the conversation manages its link: its creator, and admins in a shared one.
+//!
+//! The token is a random secret. Its digest finds the link; the token itself is sealed with
+//! the workspace's secrets (as providers' API keys are), to be shown again to those who
+//! manage the link. A link goes with its conversation, and with the messages it showed.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, SubsecRound, Utc};
+use nexus_identity::extract::Member;
+use nexus_kernel::audit::{self, Event};
+use nexus_kernel::roles::Permission;
+use nexus_kernel::tenancy::TenantCtx;
+use nexus_kernel::{ApiError, ApiResult, AppState, secrets, token};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{assistant_on, find_writable};
+use crate::entities::{message, share_link};
+use crate::messages::{load_all, path_to};
+
+/// The name of the workspace secret that keeps a conversation's link token.
+pub fn token_secret_name(conversation_id: Uuid) -> String {
+    format!("ai_share_link.{conversation_id}")
+}
+
+/// A conversation's public link, as those who manage it see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShareLinkView {
+    /// The secret in the link's address: the web app's `/shared/{token}`, the API's
+    /// `GET /api/v1/shared/{token}`.
+    pub token: String,
+    /// The last message the link shows.
+    pub message_id: Uuid,
+    /// How many messages the link shows.
+    pub message_count: usize,
+    pub created_at: DateTime<Utc>,
+    /// When the link was last moved on to the conversation's latest message.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Whether a conversation has a public link, and the link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShareLinkState {
+    pub link: Option<ShareLinkView>,
+}
+
+/// The conversation's public link, if it has one.
+#[utoipa::path(get, path = "/workspaces/{workspace_id}/conversations/{conversation_id}/share-link", tag = "assistant",
+    params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = ShareLinkState),
+        (status = 403, description = "Only those who may change the conversation manage its link", body = nexus_kernel::error::ErrorEnvelope),
+        (status = 404, body = nexus_kernel::error::ErrorEnvelope),
+    ))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn get_share_link(
+    State(state): State<AppState>,
+    member: Member,
+    Path(path): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<ShareLinkState>> {
+    let (_, conversation_id) = path;
+    assistant_on(&member).await?;
+    member.require(Permission::UseAssistant)?;
+    find_writable(member.tx(), &member.ctx, conversation_id).await?;
+    let Some(row) = find(member.tx(), &member.ctx, conversation_id).await? else {
+        return Ok(axum::Json(ShareLinkState { link: None }));
+    };
+    let Some(token) = token_of(member.tx(), &state, &row).await? else {
+        return Ok(axum::Json(ShareLinkState { link: None }));
+    };
+    let all = load_all(member.tx(), member.workspace_id(), conversation_id).await?;
+    Ok(axum::Json(ShareLinkState {
+        link: Some(view(&row, token, &all)),
+    }))
+}
+
+/// Make the conversation's public link, or move it on to the conversation's latest
+/// message (the same address).
+#[utoipa::path(put, path = "/workspaces/{workspace_id}/conversations/{conversation_id}/share-link", tag = "assistant",
+    params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = ShareLinkView),
+        (status = 403, body = nexus_kernel::error::ErrorEnvelope),
+        (status = 404, body = nexus_kernel::error::ErrorEnvelope),
+        (status = 409, description = "`nothing_to_share` (no messages yet) or `answer_streaming` (the last answer is still being written)", body = nexus_kernel::error::ErrorEnvelope),
+    ))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn put_share_link(
+    State(state): State<AppState>,
+    member: Member,
+    Path(path): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<ShareLinkView>> {
+    let (_, conversation_id) = path;
+    assistant_on(&member).await?;
+    member.require(Permission::UseAssistant)?;
+    let (ctx, tx) = member.write(&state).await?;
+    let conv = find_writable(&tx, &ctx, conversation_id).await?;
+    let all = load_all(&tx, ctx.workspace_id, conversation_id).await?;
+    let head = conv
+        .head_message_id
+        .and_then(|id| all.iter().find(|m| m.id == id))
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "nothing_to_share",
+                "This conversation has no messages yet: share it once it has.",
+            )
+        })?;
+    if head.status == "streaming" {
+        return Err(ApiError::conflict(
+            "answer_streaming",
+            "The last answer is still being written: share the conversation once it ends.",
+        ));
+    }
+    let created_by = ctx
+        .actor
+        .id()
+        .ok_or_else(|| ApiError::forbidden("forbidden", "Only members and API keys share."))?;
+    let existing = find(&tx, &ctx, conversation_id).await?;
+    let now = Utc::now().trunc_subsecs(6);
+    let secret_name = token_secret_name(conversation_id);
+    let kept = match &existing {
+        Some(row) => token_of(&tx, &state, row).await?,
+        None => None,
+    };
+    let (token, created_at) = match (kept, &existing) {
+        (Some(token), Some(row)) => (token, row.created_at),
+        // New, or its token is gone from the secrets (deleted there, which takes the link
+        // down): a new address.
+        _ => {
+            let token = token::random_token();
+            secrets::put(
+                &tx,
+                &state.keyring,
+                ctx.workspace_id,
+                &secret_name,
+                &token,
+                created_by,
+            )
+            .await?;
+            (token, existing.as_ref().map_or(now, |r| r.created_at))
+        }
+    };
+    let row = share_link::Model {
+        workspace_id: ctx.workspace_id,
+        conversation_id,
+        message_id: head.id,
+        token_digest: token::digest(&token),
+        created_by: existing.as_ref().map_or(created_by, |r| r.created_by),
+        created_at,
+        updated_at: now,
+    };
+    share_link::Entity::insert(share_link::ActiveModel {
+        workspace_id: Set(row.workspace_id),
+        conversation_id: Set(row.conversation_id),
+        message_id: Set(row.message_id),
+        token_digest: Set(row.token_digest.clone()),
+        created_by: Set(row.created_by),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            share_link::Column::WorkspaceId,
+            share_link::Column::ConversationId,
+        ])
+        .update_columns([
+            share_link::Column::MessageId,
+            share_link::Column::TokenDigest,
+            share_link::Column::UpdatedAt,
+        ])
+        .to_owned(),
+    )
+    .exec_without_returning(&tx)
+    .await?;
+    let shown = view(&row, token, &all);
+    let action = if existing.is_some() {
+        "conversation.link_updated"
+    } else {
+        "conversation.link_created"
+    };
+    audit::record(
+        &tx,
+        &ctx,
+        Event::new(action, "conversation", conversation_id)
+            .summary(json!({ "messages": shown.message_count })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(shown))
+}
+
+/// Take the conversation's public link down (204 whether or not it had one): its address
+/// stops working at once.
+#[utoipa::path(delete, path = "/workspaces/{workspace_id}/conversations/{conversation_id}/share-link", tag = "assistant",
+    params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)),
+    responses(
+        (status = 204),
+        (status = 403, body = nexus_kernel::error::ErrorEnvelope),
+        (status = 404, body = nexus_kernel::error::ErrorEnvelope),
+    ))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn delete_share_link(
+    State(state): State<AppState>,
+    member: Member,
+    Path(path): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let (_, conversation_id) = path;
+    assistant_on(&member).await?;
+    member.require(Permission::UseAssistant)?;
+    let (ctx, tx) = member.write(&state).await?;
+    find_writable(&tx, &ctx, conversation_id).await?;
+    if remove(&tx, &ctx, conversation_id).await? {
+        audit::record(
+            &tx,
+            &ctx,
+            Event::new("conversation.link_deleted", "conversation", conversation_id),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Take down the conversation's link and its token, if it has one; whether it had.
+pub async fn remove(
+    db: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    conversation_id: Uuid,
+) -> Result<bool, ApiError> {
+    let removed = share_link::Entity::delete_many()
+        .filter(share_link::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(share_link::Column::ConversationId.eq(conversation_id))
+        .exec(db)
+        .await?;
+    secrets::delete(db, ctx.workspace_id, &token_secret_name(conversation_id)).await?;
+    Ok(removed.rows_affected > 0)
+}
+
+/// The link's token, as the workspace's secrets keep it; none if the secret is gone or no
+/// longer holds the link's token (changed through the secrets API): the link is down.
+pub async fn token_of(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    row: &share_link::Model,
+) -> Result<Option<String>, ApiError> {
+    let name = token_secret_name(row.conversation_id);
+    let Some(secret) = secrets::read(db, &state.keyring, row.workspace_id, &name).await? else {
+        return Ok(None);
+    };
+    let token = secret.expose_secret();
+    Ok(token::constant_time_eq(&token::digest(token), &row.token_digest).then(|| token.to_owned()))
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    conversation_id: Uuid,
+) -> Result<Option<share_link::Model>, ApiError> {
+    Ok(share_link::Entity::find()
+        .filter(share_link::Column::WorkspaceId.eq(ctx.workspace_id))
+        .filter(share_link::Column::ConversationId.eq(conversation_id))
+        .one(db)
+        .await?)
+}
+
+fn view(row: &share_link::Model, token: String, all: &[message::Model]) -> ShareLinkView {
+    ShareLinkView {
+        token,
+        message_id: row.message_id,
+        message_count: path_to(all, Some(row.message_id)).len(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
