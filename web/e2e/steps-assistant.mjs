@@ -1,10 +1,10 @@
 // Steps: the AI assistant against a real fake provider (nexus-fake-ai): switching it on,
-// providers, streaming, stop, versions, ratings, saved prompts, deleting, sharing, what a viewer may do,
+// providers, streaming, stop, versions, ratings, saved prompts, deleting, public links, sharing, what a viewer may do,
 // and AI usage.
 
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { allowFailures, expectAbort, expectFailure, go, shot, timed } from "./browser.mjs";
+import { allowFailures, expectAbort, expectFailure, go, openBrowser, shot, timed } from "./browser.mjs";
 import { OWNER, nav, toastText } from "./common.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -376,6 +376,34 @@ export function register(step, state) {
     await page.locator('li[data-role="user"]').getByText("A question to take back").waitFor({ state: "detached" });
     assert.equal(await lastAnswer(page).getAttribute("data-message-id"), state.ratedAnswer);
     await page.waitForFunction(() => document.activeElement?.id === "composer");
+  });
+
+  step("owner makes a public link; a stranger reads it without signing in, until it is deleted", async () => {
+    const { page } = state.owner;
+    const details = page.getByRole("complementary", { name: "Conversation details" });
+    const section = details.getByRole("region", { name: "Public link" });
+    await section.getByRole("button", { name: "Create public link" }).click();
+    await toastText(page, "Public link created").waitFor();
+    const url = await section.getByRole("textbox", { name: "Public link" }).inputValue();
+    assert.match(url, new RegExp(`^${state.base}/shared/[A-Za-z0-9_-]{43}$`));
+
+    const stranger = await openBrowser("stranger", state.base);
+    try {
+      await go(stranger.page, url);
+      await stranger.page.getByRole("heading", { level: 1, name: state.privateTitle }).waitFor();
+      await stranger.page.locator('li[data-role="assistant"]').first().locator("[data-answer]").waitFor();
+      assert.equal(await stranger.page.getByRole("button", { name: /Edit and resend|Regenerate answer|Delete message|Bad answer/ }).count(), 0);
+      await shot(stranger.page, "40-shared-conversation", { dark: false });
+
+      await section.getByRole("button", { name: "Delete link" }).click();
+      await page.getByRole("alertdialog").getByRole("button", { name: "Delete link" }).click();
+      await toastText(page, "Public link deleted").waitFor();
+      expectFailure("GET", /^\/api\/v1\/shared\/[A-Za-z0-9_-]+$/, 404);
+      await go(stranger.page, url);
+      await stranger.page.getByText("This link doesn't work").waitFor();
+    } finally {
+      await stranger.close();
+    }
   });
 
   step("owner starts a second chat and shares it; keyboard shortcuts work", async () => {

@@ -14,6 +14,7 @@ import { LoginPage } from "@/pages/auth/LoginPage";
 import { RequireAuth } from "@/pages/auth/RequireAuth";
 import { SignupPage } from "@/pages/auth/SignupPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
+import { SharedConversationPage } from "@/pages/shared/SharedConversationPage";
 import { HomeRedirect } from "@/pages/workspaces/HomeRedirect";
 import { WelcomePage } from "@/pages/workspaces/WelcomePage";
 import { WorkspaceRoutes } from "@/pages/workspaces/WorkspaceRoutes";
@@ -54,6 +55,7 @@ export function App({ client: given }: { client?: QueryClient }) {
           <Route path="/login" component={LoginPage} />
           <Route path="/signup" component={SignupPage} />
           <Route path="/invite" component={AcceptInvitePage} />
+          <Route path="/shared/:token" component={SharedConversationPage} />
           <Route>
             <RequireAuth>
               <Switch>

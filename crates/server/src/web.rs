@@ -3,7 +3,7 @@
 //! and every client route falls back to it. Without a built app, `/` explains how to
 //! build one and the API keeps working.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use rust_embed::RustEmbed;
 
@@ -28,10 +28,19 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     {
         return StatusCode::NOT_FOUND.into_response();
     }
-    match Assets::get("index.html") {
+    let mut page = match Assets::get("index.html") {
         Some(index) => respond("index.html", index, &headers),
         None => Html(crate::docs::HOME).into_response(),
+    };
+    // A conversation shared by a public link is for those given the link, not for search
+    // engines (its API answer says the same).
+    if path.starts_with("shared/") {
+        page.headers_mut().insert(
+            HeaderName::from_static("x-robots-tag"),
+            HeaderValue::from_static("noindex, nofollow"),
+        );
     }
+    page
 }
 
 fn respond(path: &str, file: rust_embed::EmbeddedFile, request: &HeaderMap) -> Response {

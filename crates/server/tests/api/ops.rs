@@ -64,6 +64,11 @@ async fn health_readiness_metrics_and_headers() {
         assert!(page.text.contains("Nexus"), "{route}");
     }
     assert_eq!(c.get("/assets/missing-file.js").await.status, 404);
+    // A shared conversation's page is not for search engines; the rest of the app is.
+    let shared = c.get("/shared/some-token").await;
+    assert_eq!(shared.status, 200);
+    assert_eq!(shared.headers["x-robots-tag"], "noindex, nofollow");
+    assert!(c.get("/login").await.headers.get("x-robots-tag").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -500,6 +500,8 @@ describe("ChatView: sharing while an answer is written", () => {
     await userEvent.type(composer(), "Tell me a story{Enter}");
     await waitFor(() => expect(share).toBeDisabled());
     expect(screen.getByText(/You can share it once the answer ends/)).toBeInTheDocument();
+    // Nor is a public link made of an answer half written.
+    expect(screen.getByRole("button", { name: "Create public link" })).toBeDisabled();
 
     act(() => {
       stream.send("message", { ...message("u2", "user", "Tell me a story", { parent_id: "a1" }), assistant_message_id: "a2" });

@@ -1,8 +1,11 @@
-import { Download, Lock, Users, X } from "lucide-react";
+import { Download, Link2, Lock, Users, X } from "lucide-react";
 import { type ReactNode, useEffect, useState } from "react";
 import type { ConversationView, ModelView } from "@/api/client";
 import { useSession } from "@/api/session";
+import { ConfirmDialog } from "@/components/ui/alert-dialog";
 import { Button } from "@/components/ui/button";
+import { CopyField } from "@/components/ui/copy-field";
+import { Skeleton } from "@/components/ui/skeleton";
 import { Select } from "@/components/ui/select";
 import { Switch } from "@/components/ui/switch";
 import { Textarea } from "@/components/ui/input";
@@ -10,6 +13,7 @@ import { toast, toastError } from "@/components/ui/toast";
 import { formatDateTime, formatNumber, formatRelative } from "@/lib/format";
 import { useWorkspace } from "@/pages/workspaces/context";
 import { exportHref, useUpdateConversation } from "./api";
+import { sharedUrl, useShareLink, useShareLinkChanges } from "./links";
 import { isRunning, useLiveTurn } from "./turns";
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
@@ -163,6 +167,7 @@ export function DetailsPanel({
             </p>
           )}
         </form>
+        {c.can_write && <PublicLink conversation={c} answering={answering} />}
         <section className="mt-6 grid gap-2 border-t pt-4" aria-labelledby="export-heading">
           <h3 id="export-heading" className="text-xs font-medium text-muted-foreground">
             Export
@@ -183,5 +188,87 @@ export function DetailsPanel({
         </section>
       </div>
     </div>
+  );
+}
+
+/**
+ * The conversation's public link: anyone with it reads the messages shown when it was made
+ * (or last updated), without signing in.
+ */
+function PublicLink({ conversation: c, answering }: { conversation: ConversationView; answering: boolean }) {
+  const ws = useWorkspace();
+  const link = useShareLink(ws.id, c.id, true);
+  const { share, unshare } = useShareLinkChanges(ws.id, c.id);
+  const [confirming, setConfirming] = useState(false);
+  const current = link.data;
+  const make = async () => {
+    try {
+      await share.mutateAsync();
+      toast({ title: current ? "Public link updated" : "Public link created" });
+    } catch (err) {
+      toastError(err, "Couldn't share the conversation");
+    }
+  };
+  return (
+    <section className="mt-6 grid gap-2 border-t pt-4" aria-labelledby="public-link-heading" data-public-link>
+      <h3 id="public-link-heading" className="flex items-center gap-1.5 text-xs font-medium text-muted-foreground">
+        <Link2 className="size-3.5" aria-hidden /> Public link
+      </h3>
+      {link.isPending ? (
+        <Skeleton className="h-9 w-full" />
+      ) : link.isError ? (
+        <div className="flex items-center gap-2 text-xs text-muted-foreground">
+          <span className="min-w-0 flex-1">Couldn't load the public link.</span>
+          <Button size="sm" variant="outline" onClick={() => link.refetch()}>
+            Try again
+          </Button>
+        </div>
+      ) : current ? (
+        <>
+          <CopyField value={sharedUrl(current.token)} label="Public link" monospace />
+          <p className="text-xs text-muted-foreground">
+            Anyone with the link can read {current.message_count === 1 ? "the 1 message" : `the ${formatNumber(current.message_count)} messages`} shared{" "}
+            {formatRelative(current.updated_at)}, without signing in. Update it to include later ones.
+          </p>
+          <div className="flex flex-wrap gap-2">
+            <Button size="sm" variant="outline" onClick={make} loading={share.isPending} disabled={answering}>
+              Update link
+            </Button>
+            <Button size="sm" variant="ghost" className="text-destructive" onClick={() => setConfirming(true)}>
+              Delete link
+            </Button>
+          </div>
+          <ConfirmDialog
+            open={confirming}
+            onOpenChange={setConfirming}
+            destructive
+            title="Delete the public link?"
+            description="Whoever has the link can no longer read the conversation. Sharing it again makes a new link."
+            confirmLabel="Delete link"
+            onConfirm={async () => {
+              try {
+                await unshare.mutateAsync();
+                toast({ title: "Public link deleted" });
+              } catch (err) {
+                toastError(err, "Couldn't delete the link");
+                throw err;
+              }
+            }}
+          />
+        </>
+      ) : (
+        <>
+          <p className="text-xs text-muted-foreground">
+            Let anyone with a link read this conversation as it is now, without signing in. Later messages stay out until you update it.
+          </p>
+          <div>
+            <Button size="sm" variant="outline" onClick={make} loading={share.isPending} disabled={answering || c.message_count === 0}>
+              Create public link
+            </Button>
+          </div>
+          {answering && <p className="text-xs text-muted-foreground">You can make a link once the answer ends.</p>}
+        </>
+      )}
+    </section>
   );
 }

@@ -561,11 +561,14 @@ export const MessageItem = memo(function MessageItem({
   message,
   actions,
   searchTarget = false,
+  askedBy = "You",
 }: {
   message: ChatMessage;
   actions: MessageActions;
   /** The message a search result opened: outlined for a moment. */
   searchTarget?: boolean;
+  /** Who wrote the questions, as a screen reader names them. */
+  askedBy?: string;
 }) {
   return (
     <li
@@ -575,7 +578,7 @@ export const MessageItem = memo(function MessageItem({
       data-search-target={searchTarget ? "" : undefined}
       data-role={message.role}
       data-status={message.status}
-      aria-label={message.role === "user" ? "You" : "Assistant"}
+      aria-label={message.role === "user" ? askedBy : "Assistant"}
     >
       {message.role === "user" ? <UserMessage message={message} actions={actions} /> : <AssistantMessage message={message} actions={actions} />}
     </li>

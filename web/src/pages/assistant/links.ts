@@ -1,0 +1,38 @@
+/** A conversation's public link (`…/share-link`), for those who may change the conversation. */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, type Schemas, unwrap } from "@/api/client";
+
+export type ShareLink = Schemas["ShareLinkView"];
+
+export const shareLinkKey = (ws: string, cid: string) => ["assistant", ws, "share-link", cid] as const;
+
+const path = "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/share-link" as const;
+
+/** The link's address in the web app: anyone with it reads the conversation. */
+export function sharedUrl(token: string): string {
+  return `${window.location.origin}/shared/${encodeURIComponent(token)}`;
+}
+
+/** The conversation's link (null: none), read only where it may be managed. */
+export function useShareLink(ws: string, cid: string, enabled: boolean) {
+  return useQuery({
+    queryKey: shareLinkKey(ws, cid),
+    queryFn: async () => (await unwrap(api.GET(path, { params: { path: { workspace_id: ws, conversation_id: cid } } }))).link ?? null,
+    enabled,
+  });
+}
+
+/** Make the link, or move it on to the latest message (same address); take it down. */
+export function useShareLinkChanges(ws: string, cid: string) {
+  const qc = useQueryClient();
+  const params = { params: { path: { workspace_id: ws, conversation_id: cid } } };
+  const share = useMutation({
+    mutationFn: () => unwrap(api.PUT(path, params)),
+    onSuccess: (link) => qc.setQueryData(shareLinkKey(ws, cid), link),
+  });
+  const unshare = useMutation({
+    mutationFn: () => unwrap(api.DELETE(path, params)),
+    onSuccess: () => qc.setQueryData(shareLinkKey(ws, cid), null),
+  });
+  return { share, unshare };
+}
