@@ -121,7 +121,7 @@ export function serve({
     "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/stop": () => json(204, null),
     "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: models, next_cursor: null }),
     "GET /api/v1/workspaces/:ws/ai/prompts": () => json(200, { items: prompts(), next_cursor: null }),
-    "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null }),
+    "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null, allowed: true }),
     ...routes,
   });
 }

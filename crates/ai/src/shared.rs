@@ -108,7 +108,9 @@ pub async fn read_shared(
         .map_err(|_| ApiError::NotFound)?;
     // The token must still be the one the workspace keeps for the link (see
     // `links::token_of`).
-    if links::token_of(&tx, &state, &link).await?.is_none() {
+    if !links::allowed(&tx, link.workspace_id).await?
+        || links::token_of(&tx, &state, &link).await?.is_none()
+    {
         return Err(ApiError::NotFound);
     }
     let conv = conversation::Entity::find()

@@ -72,7 +72,7 @@ pub async fn list_ai_models(
     }))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema, Default)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiSettingsView {
     pub default_model: Option<String>,
@@ -83,6 +83,28 @@ pub struct AiSettingsView {
     pub fallback_models: Vec<String>,
     /// Monthly AI tokens per member; none means only the workspace's plan limit applies.
     pub member_monthly_tokens: Option<i64>,
+    /// Whether conversations may be shared by public link (allowed when omitted).
+    /// Switching it off takes down every link the workspace has.
+    #[serde(default = "allowed")]
+    #[schema(default = true)]
+    pub public_links: bool,
+}
+
+fn allowed() -> bool {
+    true
+}
+
+impl Default for AiSettingsView {
+    fn default() -> Self {
+        Self {
+            default_model: None,
+            small_model: None,
+            large_model: None,
+            fallback_models: Vec::new(),
+            member_monthly_tokens: None,
+            public_links: true,
+        }
+    }
 }
 
 /// The workspace's AI defaults.
@@ -105,6 +127,7 @@ fn view(s: ai_settings::Model) -> AiSettingsView {
         large_model: s.large_model,
         fallback_models: serde_json::from_value(s.fallback_models).unwrap_or_default(),
         member_monthly_tokens: s.member_monthly_tokens,
+        public_links: s.public_links,
     }
 }
 
@@ -154,6 +177,7 @@ pub async fn update_ai_settings(
         large_model: Set(body.large_model.clone()),
         fallback_models: Set(json!(body.fallback_models)),
         member_monthly_tokens: Set(body.member_monthly_tokens),
+        public_links: Set(body.public_links),
         updated_at: Set(Utc::now()),
     })
     .on_conflict(
@@ -164,12 +188,16 @@ pub async fn update_ai_settings(
                 ai_settings::Column::LargeModel,
                 ai_settings::Column::FallbackModels,
                 ai_settings::Column::MemberMonthlyTokens,
+                ai_settings::Column::PublicLinks,
                 ai_settings::Column::UpdatedAt,
             ])
             .to_owned(),
     )
     .exec_without_returning(&tx)
     .await?;
+    if !body.public_links {
+        crate::conversations::links::remove_all(&tx, &ctx).await?;
+    }
     audit::record(
         &tx,
         &ctx,

@@ -912,6 +912,12 @@ export interface components {
              * @description Monthly AI tokens per member; none means only the workspace's plan limit applies.
              */
             member_monthly_tokens?: number | null;
+            /**
+             * @description Whether conversations may be shared by public link (allowed when omitted).
+             *     Switching it off takes down every link the workspace has.
+             * @default true
+             */
+            public_links: boolean;
             small_model?: string | null;
         };
         ApiKeyView: {
@@ -1752,6 +1758,8 @@ export interface components {
         };
         /** @description Whether a conversation has a public link, and the link. */
         ShareLinkState: {
+            /** @description Whether the workspace's admins allow public links (when not, there is none). */
+            allowed: boolean;
             link?: components["schemas"]["ShareLinkView"] | null;
         };
         /** @description A conversation's public link, as those who manage it see it. */
@@ -3665,6 +3673,7 @@ export interface operations {
                     "application/json": components["schemas"]["ShareLinkView"];
                 };
             };
+            /** @description `public_links_disabled`: the workspace's admins have switched public links off */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -17,7 +17,9 @@ use nexus_kernel::roles::Permission;
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, ApiResult, AppState, secrets, token};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
@@ -25,7 +27,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{assistant_on, find_writable};
-use crate::entities::{message, share_link};
+use crate::entities::{ai_settings, message, share_link};
 use crate::messages::{load_all, path_to};
 
 /// The name of the workspace secret that keeps a conversation's link token.
@@ -52,6 +54,8 @@ pub struct ShareLinkView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShareLinkState {
     pub link: Option<ShareLinkView>,
+    /// Whether the workspace's admins allow public links (when not, there is none).
+    pub allowed: bool,
 }
 
 /// The conversation's public link, if it has one.
@@ -72,15 +76,21 @@ pub async fn get_share_link(
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
     find_writable(member.tx(), &member.ctx, conversation_id).await?;
+    let allowed = allowed(member.tx(), member.workspace_id()).await?;
+    let none = ShareLinkState {
+        link: None,
+        allowed,
+    };
     let Some(row) = find(member.tx(), &member.ctx, conversation_id).await? else {
-        return Ok(axum::Json(ShareLinkState { link: None }));
+        return Ok(axum::Json(none));
     };
     let Some(token) = token_of(member.tx(), &state, &row).await? else {
-        return Ok(axum::Json(ShareLinkState { link: None }));
+        return Ok(axum::Json(none));
     };
     let all = load_all(member.tx(), member.workspace_id(), conversation_id).await?;
     Ok(axum::Json(ShareLinkState {
         link: Some(view(&row, token, &all)),
+        allowed,
     }))
 }
 
@@ -92,6 +102,7 @@ pub async fn get_share_link(
         (status = 200, body = ShareLinkView),
         (status = 403, body = nexus_kernel::error::ErrorEnvelope),
         (status = 404, body = nexus_kernel::error::ErrorEnvelope),
+        (status = 403, description = "`public_links_disabled`: the workspace's admins have switched public links off", body = nexus_kernel::error::ErrorEnvelope),
         (status = 409, description = "`nothing_to_share` (no messages yet) or `answer_streaming` (the last answer is still being written)", body = nexus_kernel::error::ErrorEnvelope),
     ))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
@@ -105,6 +116,12 @@ pub async fn put_share_link(
     member.require(Permission::UseAssistant)?;
     let (ctx, tx) = member.write(&state).await?;
     let conv = find_writable(&tx, &ctx, conversation_id).await?;
+    if !allowed(&tx, ctx.workspace_id).await? {
+        return Err(ApiError::forbidden(
+            "public_links_disabled",
+            "This workspace's admins have switched public links off (Settings → AI).",
+        ));
+    }
     let all = load_all(&tx, ctx.workspace_id, conversation_id).await?;
     let head = conv
         .head_message_id
@@ -229,6 +246,29 @@ pub async fn delete_share_link(
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether the workspace allows public links (its AI settings; allowed if it has none).
+pub async fn allowed(db: &impl ConnectionTrait, workspace_id: Uuid) -> Result<bool, ApiError> {
+    Ok(ai_settings::Entity::find_by_id(workspace_id)
+        .one(db)
+        .await?
+        .is_none_or(|s| s.public_links))
+}
+
+/// Take down every link of the workspace, with their tokens (public links switched off).
+pub async fn remove_all(db: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<(), ApiError> {
+    let linked: Vec<Uuid> = share_link::Entity::find()
+        .filter(share_link::Column::WorkspaceId.eq(ctx.workspace_id))
+        .select_only()
+        .column(share_link::Column::ConversationId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for conversation_id in linked {
+        remove(db, ctx, conversation_id).await?;
+    }
+    Ok(())
 }
 
 /// Take down the conversation's link and its token, if it has one; whether it had.

@@ -11,6 +11,8 @@ pub struct Model {
     pub fallback_models: Json,
     pub member_monthly_tokens: Option<i64>,
     pub updated_at: DateTimeUtc,
+    /// Whether conversations may be shared by public link.
+    pub public_links: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! Public links: a conversation's messages, up to one of them, readable by anyone holding
-//! the link's token (see `conversations::links` and `shared`). One link per conversation.
+//! the link's token (see `conversations::links` and `shared`). One link per conversation;
+//! a workspace's admins may forbid them (`ai_settings.public_links`, allowed by default).
 //! The token itself is kept sealed with the workspace's secrets, to be shown again to
 //! those who manage the link; this table keeps its digest, which finds the link.
 
@@ -34,6 +35,13 @@ impl MigrationTrait for Migration {
                         .to("conversations", ("workspace_id", "id"))
                         .on_delete(ForeignKeyAction::Cascade),
                 )
+                .take(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("ai_settings")
+                .add_column(boolean("public_links").default(true))
                 .take(),
         )
         .await?;

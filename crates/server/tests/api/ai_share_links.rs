@@ -11,7 +11,8 @@ use crate::assert_error;
 both_engines!(
     a_link_shows_the_conversation_as_it_was,
     links_are_managed_by_writers_only,
-    a_link_goes_with_what_it_showed
+    a_link_goes_with_what_it_showed,
+    admins_may_switch_public_links_off
 );
 
 fn link_url(ws: &str, conv: &str) -> String {
@@ -53,7 +54,7 @@ async fn a_link_shows_the_conversation_as_it_was(app: TestApp) {
     assert_eq!(r.status, 200, "{}", r.text);
     let none = o.get(&link_url(&ws, &conv)).await;
     assert_eq!(none.status, 200, "{}", none.text);
-    assert_eq!(none.body, json!({ "link": null }));
+    assert_eq!(none.body, json!({ "link": null, "allowed": true }));
     assert_error(
         &o.put(&link_url(&ws, &conv), json!({})).await,
         409,
@@ -281,4 +282,52 @@ async fn a_link_goes_with_what_it_showed(app: TestApp) {
     assert_error(&read(&app, &token).await, 404, "not_found");
     let secrets = o.get(&format!("/api/v1/workspaces/{ws}/secrets")).await;
     assert!(!secrets.text.contains("ai_share_link"), "{}", secrets.text);
+}
+
+async fn admins_may_switch_public_links_off(app: TestApp) {
+    let (_fake, o, ws, conv) = ai_owner(&app, "Policy").await;
+    ask(&o, &ws, &conv, "hello").await;
+    let token = share(&o, &ws, &conv).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let settings_url = format!("/api/v1/workspaces/{ws}/ai/settings");
+    let settings = o.get(&settings_url).await;
+    assert_eq!(settings.body["public_links"], true, "allowed by default");
+
+    // Switched off: every link goes down, for good, and none can be made.
+    let mut off = settings.body.clone();
+    off["public_links"] = json!(false);
+    let r = o.put(&settings_url, off).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(o.get(&settings_url).await.body["public_links"], false);
+    assert_error(&read(&app, &token).await, 404, "not_found");
+    assert_eq!(
+        o.get(&link_url(&ws, &conv)).await.body,
+        json!({ "link": null, "allowed": false })
+    );
+    assert_error(
+        &o.put(&link_url(&ws, &conv), json!({})).await,
+        403,
+        "public_links_disabled",
+    );
+    let secrets = o.get(&format!("/api/v1/workspaces/{ws}/secrets")).await;
+    assert!(!secrets.text.contains("ai_share_link"), "{}", secrets.text);
+
+    // Only admins decide; on again (omitted is on), old links stay down, new ones work.
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    assert_error(&m.put(&settings_url, json!({})).await, 403, "forbidden");
+    let r = o
+        .put(&settings_url, json!({ "default_model": "fake-small" }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["public_links"], true);
+    assert_error(&read(&app, &token).await, 404, "not_found");
+    let fresh = share(&o, &ws, &conv).await;
+    assert_eq!(
+        read(&app, fresh["token"].as_str().unwrap_or_default())
+            .await
+            .status,
+        200
+    );
 }

@@ -30,7 +30,7 @@ function shared(createdBy: string): ConversationView {
 
 // The panel asks whether a conversation it may change has a public link: none, here.
 beforeEach(() => {
-  mockApi({ "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null }) });
+  mockApi({ "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null, allowed: true }) });
 });
 
 describe("DetailsPanel: visibility", () => {
@@ -70,7 +70,7 @@ describe("DetailsPanel: public link", () => {
   it("makes a link to copy, moves it on, and deletes it after asking", async () => {
     let link: typeof LINK | null = null;
     const { calls } = mockApi({
-      "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link, allowed: true }),
       "PUT /api/v1/workspaces/:ws/conversations/:cid/share-link": () => {
         link = link ? { ...LINK, message_count: 4 } : LINK;
         return json(200, link);
@@ -100,7 +100,7 @@ describe("DetailsPanel: public link", () => {
 
   it("says why a link was refused, and is not offered to those who may only read", async () => {
     mockApi({
-      "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null, allowed: true }),
       "PUT /api/v1/workspaces/:ws/conversations/:cid/share-link": () =>
         apiError(409, "answer_streaming", "The last answer is still being written: share the conversation once it ends."),
     });
@@ -113,5 +113,12 @@ describe("DetailsPanel: public link", () => {
       me: me("viewer"),
     });
     expect(screen.queryByRole("region", { name: "Public link" })).toBeNull();
+  });
+
+  it("says when the workspace's admins have switched public links off", async () => {
+    mockApi({ "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null, allowed: false }) });
+    renderApp(<DetailsPanel conversation={shared(ME.user.id)} models={[]} onClose={() => {}} />, { me: ME });
+    expect(await screen.findByText(/admins have switched public links off \(Settings → AI\)/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Create public link" })).toBeNull();
   });
 });

@@ -200,7 +200,7 @@ function PublicLink({ conversation: c, answering }: { conversation: Conversation
   const link = useShareLink(ws.id, c.id, true);
   const { share, unshare } = useShareLinkChanges(ws.id, c.id);
   const [confirming, setConfirming] = useState(false);
-  const current = link.data;
+  const current = link.data?.link;
   const make = async () => {
     try {
       await share.mutateAsync();
@@ -223,6 +223,10 @@ function PublicLink({ conversation: c, answering }: { conversation: Conversation
             Try again
           </Button>
         </div>
+      ) : !link.data.allowed ? (
+        <p className="text-xs text-muted-foreground">
+          This workspace's admins have switched public links off{ws.can("manage_ai") ? " (Settings → AI)" : ""}.
+        </p>
       ) : current ? (
         <>
           <CopyField value={sharedUrl(current.token)} label="Public link" monospace />

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Schemas, unwrap } from "@/api/client";
 
 export type ShareLink = Schemas["ShareLinkView"];
+export type ShareLinkState = Schemas["ShareLinkState"];
 
 export const shareLinkKey = (ws: string, cid: string) => ["assistant", ws, "share-link", cid] as const;
 
@@ -13,11 +14,11 @@ export function sharedUrl(token: string): string {
   return `${window.location.origin}/shared/${encodeURIComponent(token)}`;
 }
 
-/** The conversation's link (null: none), read only where it may be managed. */
+/** The conversation's link, if any, and whether the workspace allows one; read only where it may be managed. */
 export function useShareLink(ws: string, cid: string, enabled: boolean) {
   return useQuery({
     queryKey: shareLinkKey(ws, cid),
-    queryFn: async () => (await unwrap(api.GET(path, { params: { path: { workspace_id: ws, conversation_id: cid } } }))).link ?? null,
+    queryFn: () => unwrap(api.GET(path, { params: { path: { workspace_id: ws, conversation_id: cid } } })),
     enabled,
   });
 }
@@ -28,11 +29,13 @@ export function useShareLinkChanges(ws: string, cid: string) {
   const params = { params: { path: { workspace_id: ws, conversation_id: cid } } };
   const share = useMutation({
     mutationFn: () => unwrap(api.PUT(path, params)),
-    onSuccess: (link) => qc.setQueryData(shareLinkKey(ws, cid), link),
+    onSuccess: (link) => qc.setQueryData<ShareLinkState>(shareLinkKey(ws, cid), { link, allowed: true }),
+    // Refused because the admins switched links off meanwhile: say so in the panel too.
+    onError: () => qc.invalidateQueries({ queryKey: shareLinkKey(ws, cid) }),
   });
   const unshare = useMutation({
     mutationFn: () => unwrap(api.DELETE(path, params)),
-    onSuccess: () => qc.setQueryData(shareLinkKey(ws, cid), null),
+    onSuccess: () => qc.setQueryData<ShareLinkState>(shareLinkKey(ws, cid), (s) => ({ link: null, allowed: s?.allowed ?? true })),
   });
   return { share, unshare };
 }

@@ -18,6 +18,7 @@ describe("AiDefaultsCard", () => {
       large_model: "gone-large",
       fallback_models: ["gone-model"],
       member_monthly_tokens: null,
+      public_links: true,
     };
     const { calls } = mockApi({
       "GET /api/v1/workspaces/:ws/ai/settings": () => json(200, settings),
@@ -36,6 +37,23 @@ describe("AiDefaultsCard", () => {
     await userEvent.click(screen.getByRole("button", { name: "Save defaults" }));
     await waitFor(() => expect(calls.some((c) => c.method === "PUT")).toBe(true));
     const put = calls.find((c) => c.method === "PUT")!;
-    expect(put.body).toMatchObject({ fallback_models: [], large_model: "gone-large" });
+    expect(put.body).toMatchObject({ fallback_models: [], large_model: "gone-large", public_links: true });
+  });
+
+  it("switching public links off warns that saving takes every link down", async () => {
+    const { calls } = mockApi({
+      "GET /api/v1/workspaces/:ws/ai/settings": () =>
+        json(200, { default_model: null, small_model: null, large_model: null, fallback_models: [], member_monthly_tokens: null, public_links: true }),
+      "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+      "PUT /api/v1/workspaces/:ws/ai/settings": (_req, body) => json(200, body),
+    });
+    renderApp(<AiDefaultsCard />, { me: me("owner") });
+    const links = await screen.findByRole("switch", { name: "Public links" });
+    expect(links).toBeChecked();
+    expect(screen.queryByText(/takes down every public link/)).toBeNull();
+    await userEvent.click(links);
+    expect(screen.getByText("Saving takes down every public link in this workspace.")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Save defaults" }));
+    await waitFor(() => expect(calls.find((c) => c.method === "PUT")?.body).toMatchObject({ public_links: false }));
   });
 });

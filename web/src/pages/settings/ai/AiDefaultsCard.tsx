@@ -10,6 +10,7 @@ import { Field } from "@/components/ui/form-field";
 import { Input } from "@/components/ui/input";
 import { Select } from "@/components/ui/select";
 import { Skeleton } from "@/components/ui/skeleton";
+import { Switch } from "@/components/ui/switch";
 import { toast } from "@/components/ui/toast";
 import { applyServerError } from "@/lib/forms";
 import { useAiSettings, useModels, useSaveAiSettings } from "@/pages/ai/api";
@@ -23,6 +24,7 @@ function toForm(s: AiSettingsView | undefined): DefaultsForm {
     large_model: s?.large_model ?? NONE,
     fallback_models: s?.fallback_models ?? [],
     member_monthly_tokens: s?.member_monthly_tokens != null ? String(s.member_monthly_tokens) : "",
+    public_links: s?.public_links ?? true,
   };
 }
 
@@ -34,6 +36,7 @@ function toBody(v: DefaultsForm): AiSettingsView {
     large_model: pick(v.large_model),
     fallback_models: v.fallback_models,
     member_monthly_tokens: v.member_monthly_tokens === "" ? null : Number(v.member_monthly_tokens),
+    public_links: v.public_links,
   };
 }
 
@@ -43,9 +46,13 @@ const LABELS = {
   large_model: "Large model",
   fallback_models: "Fallback models",
   member_monthly_tokens: "Tokens per member",
+  public_links: "Public links",
 } as const;
 
-/** The workspace's AI defaults: which model does what, and a per-member monthly limit. */
+/**
+ * The workspace's AI defaults: which model does what, a per-member monthly limit, and
+ * whether conversations may be shared by public link.
+ */
 export function AiDefaultsCard() {
   const ws = useWorkspace();
   const settings = useAiSettings(ws.id);
@@ -169,6 +176,33 @@ export function AiDefaultsCard() {
               >
                 <Input inputMode="numeric" placeholder="No per-member limit" {...form.register("member_monthly_tokens")} />
               </Field>
+              <Controller
+                control={form.control}
+                name="public_links"
+                render={({ field }) => (
+                  <div className="flex items-start justify-between gap-4 rounded-lg border p-3">
+                    <div className="grid gap-1">
+                      <span id="public-links-label" className="text-sm font-medium">
+                        Public links
+                      </span>
+                      <span id="public-links-help" className="text-xs text-muted-foreground">
+                        Members may share a conversation by a link anyone can open without signing in.
+                      </span>
+                      {!field.value && settings.data?.public_links !== false && (
+                        <span className="text-xs font-medium text-destructive" role="status">
+                          Saving takes down every public link in this workspace.
+                        </span>
+                      )}
+                    </div>
+                    <Switch
+                      aria-labelledby="public-links-label"
+                      aria-describedby="public-links-help"
+                      checked={field.value}
+                      onCheckedChange={field.onChange}
+                    />
+                  </div>
+                )}
+              />
             </>
           )}
           <FormError message={errors.root?.server?.message} />

@@ -97,6 +97,7 @@ export const defaultsSchema = z.object({
     .string()
     .trim()
     .refine((v) => v === "" || /^\d+$/.test(v), "Enter a whole number of tokens, or leave it empty for no limit"),
+  public_links: z.boolean(),
 });
 export type DefaultsForm = z.infer<typeof defaultsSchema>;
 
