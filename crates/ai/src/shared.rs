@@ -4,8 +4,9 @@
 //! model) and when. Nothing else leaves: not who wrote the questions, the instructions,
 //! the tools the model called and what they found, its thoughts, ratings or ids.
 //!
-//! A link that is unknown, taken down, or whose workspace is gone, suspended or has the
-//! assistant switched off answers 404, the same for all: a stranger learns nothing about
+//! A link that is unknown, taken down, no longer vouched for by whoever made it, or whose
+//! workspace is gone, suspended, has the assistant or public links switched off answers
+//! 404, the same for all: a stranger learns nothing about
 //! why. Reads are limited per address, as sign-ins are, against guessing (a token is 32
 //! random bytes: guessing is hopeless anyway) and scraping.
 
@@ -106,19 +107,20 @@ pub async fn read_shared(
     require_module(&tx, link.workspace_id, Module::Assistant)
         .await
         .map_err(|_| ApiError::NotFound)?;
-    // The token must still be the one the workspace keeps for the link (see
-    // `links::token_of`).
-    if !links::allowed(&tx, link.workspace_id).await?
-        || links::token_of(&tx, &state, &link).await?.is_none()
-    {
-        return Err(ApiError::NotFound);
-    }
     let conv = conversation::Entity::find()
         .filter(conversation::Column::WorkspaceId.eq(link.workspace_id))
         .filter(conversation::Column::Id.eq(link.conversation_id))
         .one(&tx)
         .await?
         .ok_or(ApiError::NotFound)?;
+    // Links allowed; the token still the one the workspace keeps for the link; whoever made
+    // or moved it still able to write the conversation (see `links`).
+    if !links::allowed(&tx, link.workspace_id).await?
+        || links::token_of(&tx, &state, &link).await?.is_none()
+        || !links::vouched(&tx, &conv, link.created_by).await?
+    {
+        return Err(ApiError::NotFound);
+    }
     let all = load_all(&tx, link.workspace_id, link.conversation_id).await?;
     let messages: Vec<SharedMessage> = path_to(&all, Some(link.message_id))
         .into_iter()

@@ -83,15 +83,11 @@ pub struct AiSettingsView {
     pub fallback_models: Vec<String>,
     /// Monthly AI tokens per member; none means only the workspace's plan limit applies.
     pub member_monthly_tokens: Option<i64>,
-    /// Whether conversations may be shared by public link (allowed when omitted).
+    /// Whether conversations may be shared by public link (allowed until an admin says
+    /// otherwise; always given in answers). Omitted when saving: unchanged, unlike the
+    /// other fields, so that a client that does not know it never switches links back on.
     /// Switching it off takes down every link the workspace has.
-    #[serde(default = "allowed")]
-    #[schema(default = true)]
-    pub public_links: bool,
-}
-
-fn allowed() -> bool {
-    true
+    pub public_links: Option<bool>,
 }
 
 impl Default for AiSettingsView {
@@ -102,7 +98,7 @@ impl Default for AiSettingsView {
             large_model: None,
             fallback_models: Vec::new(),
             member_monthly_tokens: None,
-            public_links: true,
+            public_links: Some(true),
         }
     }
 }
@@ -127,7 +123,7 @@ fn view(s: ai_settings::Model) -> AiSettingsView {
         large_model: s.large_model,
         fallback_models: serde_json::from_value(s.fallback_models).unwrap_or_default(),
         member_monthly_tokens: s.member_monthly_tokens,
-        public_links: s.public_links,
+        public_links: Some(s.public_links),
     }
 }
 
@@ -170,6 +166,12 @@ pub async fn update_ai_settings(
         ));
     }
     let (ctx, tx) = member.write(&state).await?;
+    let mut body = body;
+    let public_links = match body.public_links {
+        Some(on) => on,
+        None => crate::conversations::links::allowed(&tx, ctx.workspace_id).await?,
+    };
+    body.public_links = Some(public_links);
     ai_settings::Entity::insert(ai_settings::ActiveModel {
         workspace_id: Set(ctx.workspace_id),
         default_model: Set(body.default_model.clone()),
@@ -177,7 +179,7 @@ pub async fn update_ai_settings(
         large_model: Set(body.large_model.clone()),
         fallback_models: Set(json!(body.fallback_models)),
         member_monthly_tokens: Set(body.member_monthly_tokens),
-        public_links: Set(body.public_links),
+        public_links: Set(public_links),
         updated_at: Set(Utc::now()),
     })
     .on_conflict(
@@ -195,13 +197,17 @@ pub async fn update_ai_settings(
     )
     .exec_without_returning(&tx)
     .await?;
-    if !body.public_links {
-        crate::conversations::links::remove_all(&tx, &ctx).await?;
-    }
+    let links_removed = if public_links {
+        0
+    } else {
+        crate::conversations::links::remove_all(&tx, &ctx).await?
+    };
+    let mut summary = json!(body);
+    summary["links_removed"] = json!(links_removed);
     audit::record(
         &tx,
         &ctx,
-        Event::new("ai_settings.updated", "workspace", ctx.workspace_id).summary(json!(body)),
+        Event::new("ai_settings.updated", "workspace", ctx.workspace_id).summary(summary),
     )
     .await?;
     tx.commit().await?;

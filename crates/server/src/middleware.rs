@@ -17,6 +17,14 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 
 /// Take a sane incoming `X-Request-Id` (from a proxy) or make one; expose it to every
 /// error built during the request and return it in the response.
+/// A request's path as the logs keep it: a public link's token is a password, and is left out.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.find("/shared/") {
+        Some(at) => format!("{}/shared/…", &path[..at]).into(),
+        None => path.into(),
+    }
+}
+
 pub async fn request_id(req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -29,7 +37,7 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req.uri().path()));
     let mut response = REQUEST_ID
         .scope(
             id.clone(),
@@ -214,4 +222,16 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     ApiError::Internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn a_public_links_token_stays_out_of_the_logs() {
+        assert_eq!(loggable_path("/api/v1/shared/abc123"), "/api/v1/shared/…");
+        assert_eq!(loggable_path("/shared/abc123"), "/shared/…");
+        assert_eq!(loggable_path("/api/v1/me"), "/api/v1/me");
+    }
 }

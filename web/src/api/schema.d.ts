@@ -913,11 +913,12 @@ export interface components {
              */
             member_monthly_tokens?: number | null;
             /**
-             * @description Whether conversations may be shared by public link (allowed when omitted).
+             * @description Whether conversations may be shared by public link (allowed until an admin says
+             *     otherwise; always given in answers). Omitted when saving: unchanged, unlike the
+             *     other fields, so that a client that does not know it never switches links back on.
              *     Switching it off takes down every link the workspace has.
-             * @default true
              */
-            public_links: boolean;
+            public_links?: boolean | null;
             small_model?: string | null;
         };
         ApiKeyView: {
@@ -3673,7 +3674,7 @@ export interface operations {
                     "application/json": components["schemas"]["ShareLinkView"];
                 };
             };
-            /** @description `public_links_disabled`: the workspace's admins have switched public links off */
+            /** @description Not the conversation's to change (`forbidden`), or the workspace's admins have switched public links off (`public_links_disabled`) */
             403: {
                 headers: {
                     [name: string]: unknown;

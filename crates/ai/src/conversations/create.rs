@@ -170,6 +170,7 @@ impl NewConversation {
             tokens_used: 0,
             created_at: now,
             updated_at: now,
+            prune_count: 0,
         }
     }
 }
@@ -192,6 +193,7 @@ pub(super) async fn insert(tx: &Tx, c: &conversation::Model) -> Result<(), ApiEr
         tokens_used: Set(c.tokens_used),
         created_at: Set(c.created_at),
         updated_at: Set(c.updated_at),
+        prune_count: Set(c.prune_count),
     })
     .exec_without_returning(tx)
     .await?;

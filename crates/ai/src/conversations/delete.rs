@@ -7,7 +7,7 @@ use nexus_kernel::{ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{assistant_on, find_writable};
+use super::{assistant_on, find_writable_locked};
 use crate::entities::{conversation, message};
 
 /// Delete a conversation, its messages and their ratings.
@@ -24,7 +24,9 @@ pub async fn delete_conversation(
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
     let (ctx, tx) = member.write(&state).await?;
-    find_writable(&tx, &ctx, id).await?;
+    // Held: a public link made meanwhile would lose its row to the cascade but keep its
+    // token among the secrets.
+    find_writable_locked(&tx, &ctx, id).await?;
     // Its public link stops working, and the link's token goes from the secrets.
     super::links::remove(&tx, &ctx, id).await?;
     // The answers' ratings go with them (`ai_feedback`'s key cascades).

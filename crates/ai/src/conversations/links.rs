@@ -7,13 +7,17 @@
 //! The token is a random secret. Its digest finds the link; the token itself is sealed with
 //! the workspace's secrets (as providers' API keys are), to be shown again to those who
 //! manage the link. A link goes with its conversation, and with the messages it showed.
+//! It works only while whoever last made or moved it may still write the conversation
+//! (see [`vouched`]): a member removed, made a viewer, or no longer its writer (a shared
+//! conversation made private again) takes their links down with them.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, SubsecRound, Utc};
+use nexus_identity::entities::{api_key, member};
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
-use nexus_kernel::roles::Permission;
+use nexus_kernel::roles::{Permission, Role};
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, ApiResult, AppState, secrets, token};
 use sea_orm::sea_query::OnConflict;
@@ -26,8 +30,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{assistant_on, find_writable};
-use crate::entities::{ai_settings, message, share_link};
+use super::{Visibility, assistant_on, find_writable, find_writable_locked};
+use crate::entities::{ai_settings, conversation, message, share_link};
 use crate::messages::{load_all, path_to};
 
 /// The name of the workspace secret that keeps a conversation's link token.
@@ -75,7 +79,7 @@ pub async fn get_share_link(
     let (_, conversation_id) = path;
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
-    find_writable(member.tx(), &member.ctx, conversation_id).await?;
+    let conv = find_writable(member.tx(), &member.ctx, conversation_id).await?;
     let allowed = allowed(member.tx(), member.workspace_id()).await?;
     let none = ShareLinkState {
         link: None,
@@ -84,6 +88,9 @@ pub async fn get_share_link(
     let Some(row) = find(member.tx(), &member.ctx, conversation_id).await? else {
         return Ok(axum::Json(none));
     };
+    if !vouched(member.tx(), &conv, row.created_by).await? {
+        return Ok(axum::Json(none));
+    }
     let Some(token) = token_of(member.tx(), &state, &row).await? else {
         return Ok(axum::Json(none));
     };
@@ -100,9 +107,8 @@ pub async fn get_share_link(
     params(("workspace_id" = Uuid, Path), ("conversation_id" = Uuid, Path)),
     responses(
         (status = 200, body = ShareLinkView),
-        (status = 403, body = nexus_kernel::error::ErrorEnvelope),
+        (status = 403, description = "Not the conversation's to change (`forbidden`), or the workspace's admins have switched public links off (`public_links_disabled`)", body = nexus_kernel::error::ErrorEnvelope),
         (status = 404, body = nexus_kernel::error::ErrorEnvelope),
-        (status = 403, description = "`public_links_disabled`: the workspace's admins have switched public links off", body = nexus_kernel::error::ErrorEnvelope),
         (status = 409, description = "`nothing_to_share` (no messages yet) or `answer_streaming` (the last answer is still being written)", body = nexus_kernel::error::ErrorEnvelope),
     ))]
 #[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
@@ -115,8 +121,12 @@ pub async fn put_share_link(
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
     let (ctx, tx) = member.write(&state).await?;
-    let conv = find_writable(&tx, &ctx, conversation_id).await?;
-    if !allowed(&tx, ctx.workspace_id).await? {
+    // Held until the commit: another PUT, a DELETE, a message deleted or the conversation
+    // deleted meanwhile waits for this one, and sees its link.
+    let conv = find_writable_locked(&tx, &ctx, conversation_id).await?;
+    // Held too, where there are settings: switching links off waits, then takes this one
+    // down with the rest.
+    if !allowed_locked(&tx, ctx.workspace_id).await? {
         return Err(ApiError::forbidden(
             "public_links_disabled",
             "This workspace's admins have switched public links off (Settings → AI).",
@@ -145,10 +155,15 @@ pub async fn put_share_link(
     let existing = find(&tx, &ctx, conversation_id).await?;
     let now = Utc::now().trunc_subsecs(6);
     let secret_name = token_secret_name(conversation_id);
+    // The address stays while the link works: its token is still the secret's, and whoever
+    // made it still vouches for it (else the link was down, and comes back at a new one).
     let kept = match &existing {
-        Some(row) => token_of(&tx, &state, row).await?,
-        None => None,
+        Some(row) if vouched(&tx, &conv, row.created_by).await? => {
+            token_of(&tx, &state, row).await?
+        }
+        _ => None,
     };
+    let renewed = kept.is_none();
     let (token, created_at) = match (kept, &existing) {
         (Some(token), Some(row)) => (token, row.created_at),
         // New, or its token is gone from the secrets (deleted there, which takes the link
@@ -172,7 +187,8 @@ pub async fn put_share_link(
         conversation_id,
         message_id: head.id,
         token_digest: token::digest(&token),
-        created_by: existing.as_ref().map_or(created_by, |r| r.created_by),
+        // Whoever moves a link on vouches for it from then on.
+        created_by,
         created_at,
         updated_at: now,
     };
@@ -193,6 +209,7 @@ pub async fn put_share_link(
         .update_columns([
             share_link::Column::MessageId,
             share_link::Column::TokenDigest,
+            share_link::Column::CreatedBy,
             share_link::Column::UpdatedAt,
         ])
         .to_owned(),
@@ -200,16 +217,18 @@ pub async fn put_share_link(
     .exec_without_returning(&tx)
     .await?;
     let shown = view(&row, token, &all);
-    let action = if existing.is_some() {
-        "conversation.link_updated"
-    } else {
+    // A new address is a new link, also where a link was there but down.
+    let action = if renewed {
         "conversation.link_created"
+    } else {
+        "conversation.link_updated"
     };
     audit::record(
         &tx,
         &ctx,
         Event::new(action, "conversation", conversation_id)
-            .summary(json!({ "messages": shown.message_count })),
+            .summary(json!({ "messages": shown.message_count }))
+            .content(),
     )
     .await?;
     tx.commit().await?;
@@ -235,12 +254,12 @@ pub async fn delete_share_link(
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
     let (ctx, tx) = member.write(&state).await?;
-    find_writable(&tx, &ctx, conversation_id).await?;
+    find_writable_locked(&tx, &ctx, conversation_id).await?;
     if remove(&tx, &ctx, conversation_id).await? {
         audit::record(
             &tx,
             &ctx,
-            Event::new("conversation.link_deleted", "conversation", conversation_id),
+            Event::new("conversation.link_deleted", "conversation", conversation_id).content(),
         )
         .await?;
     }
@@ -256,8 +275,47 @@ pub async fn allowed(db: &impl ConnectionTrait, workspace_id: Uuid) -> Result<bo
         .is_none_or(|s| s.public_links))
 }
 
-/// Take down every link of the workspace, with their tokens (public links switched off).
-pub async fn remove_all(db: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<(), ApiError> {
+/// [`allowed`], holding the settings' row (`FOR SHARE`) until the transaction ends.
+async fn allowed_locked(db: &impl ConnectionTrait, workspace_id: Uuid) -> Result<bool, ApiError> {
+    Ok(ai_settings::Entity::find_by_id(workspace_id)
+        .lock_shared()
+        .one(db)
+        .await?
+        .is_none_or(|s| s.public_links))
+}
+
+/// Whether `who` (the member or API key that last made or moved a link) may still write
+/// `conv`, as [`super::Visibility::writable`] says for them now.
+pub async fn vouched(
+    db: &impl ConnectionTrait,
+    conv: &conversation::Model,
+    who: Uuid,
+) -> Result<bool, ApiError> {
+    let member = member::Entity::find()
+        .filter(member::Column::WorkspaceId.eq(conv.workspace_id))
+        .filter(member::Column::UserId.eq(who))
+        .one(db)
+        .await?;
+    let role = match member {
+        Some(m) => Some(Role::from_db(&m.role)),
+        None => api_key::Entity::find()
+            .filter(api_key::Column::WorkspaceId.eq(conv.workspace_id))
+            .filter(api_key::Column::Id.eq(who))
+            .one(db)
+            .await?
+            .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > Utc::now()))
+            .map(|k| Role::from_db(&k.role)),
+    };
+    Ok(role.is_some_and(|role| {
+        role >= Role::Member
+            && (conv.created_by == who
+                || (conv.visibility == Visibility::Workspace.as_str() && role >= Role::Admin))
+    }))
+}
+
+/// Take down every link of the workspace, with their tokens (public links switched off);
+/// how many there were.
+pub async fn remove_all(db: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<usize, ApiError> {
     let linked: Vec<Uuid> = share_link::Entity::find()
         .filter(share_link::Column::WorkspaceId.eq(ctx.workspace_id))
         .select_only()
@@ -265,10 +323,10 @@ pub async fn remove_all(db: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<()
         .into_tuple()
         .all(db)
         .await?;
-    for conversation_id in linked {
+    for &conversation_id in &linked {
         remove(db, ctx, conversation_id).await?;
     }
-    Ok(())
+    Ok(linked.len())
 }
 
 /// Take down the conversation's link and its token, if it has one; whether it had.

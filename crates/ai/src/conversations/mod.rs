@@ -198,6 +198,18 @@ pub async fn find_writable(
     writable_or_forbidden(c, ctx)
 }
 
+/// [`find_writable`], holding the conversation's row until the transaction ends (on
+/// PostgreSQL; SQLite writes one at a time anyway): for changes that must not interleave
+/// with a turn's save, a deletion, or another such change.
+pub async fn find_writable_locked(
+    db: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    id: Uuid,
+) -> Result<conversation::Model, ApiError> {
+    let row = find(ctx, id).lock_exclusive().one(db).await?;
+    writable_or_forbidden(readable_or_not_found(row, ctx)?, ctx)
+}
+
 /// A conversation the caller can read, if they can also write it; 403 if not.
 pub fn writable_or_forbidden(
     c: conversation::Model,

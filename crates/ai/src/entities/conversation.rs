@@ -21,6 +21,9 @@ pub struct Model {
     pub tokens_used: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// How many times messages were deleted from it: a turn that read the conversation
+    /// before a deletion must not save under messages that went (see `messages::delete`).
+    pub prune_count: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,15 +15,13 @@ use nexus_kernel::audit::{self, Event};
 use nexus_kernel::roles::Permission;
 use nexus_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
 use serde_json::json;
 use std::collections::HashSet;
 use uuid::Uuid;
 
 use super::{leaf_under, load_all, siblings};
-use crate::conversations::{
-    self, assistant_on, links, readable_or_not_found, writable_or_forbidden,
-};
+use crate::conversations::{self, assistant_on, links};
 use crate::entities::{conversation, message};
 
 /// Rows deleted per statement: well under SQLite's and PostgreSQL's limits on bound
@@ -52,11 +50,7 @@ pub async fn delete_message(
     // The conversation's row is held until the commit: a turn saves its messages after
     // updating that row, so no answer can be added under the messages being deleted
     // between reading them and deleting them.
-    let conv = conversations::find(&ctx, conversation_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?;
-    let conv = writable_or_forbidden(readable_or_not_found(conv, &ctx)?, &ctx)?;
+    let conv = conversations::find_writable_locked(&tx, &ctx, conversation_id).await?;
     let all = load_all(&tx, ctx.workspace_id, conversation_id).await?;
     let target = all
         .iter()
@@ -80,11 +74,12 @@ pub async fn delete_message(
 
     // A public link showing any of them is taken down: it would show a conversation that
     // is no longer there.
-    if let Some(link) = links::find(&tx, &ctx, conversation_id).await?
-        && doomed.contains(&link.message_id)
-    {
-        links::remove(&tx, &ctx, conversation_id).await?;
-    }
+    let link_removed = match links::find(&tx, &ctx, conversation_id).await? {
+        Some(link) if doomed.contains(&link.message_id) => {
+            links::remove(&tx, &ctx, conversation_id).await?
+        }
+        _ => false,
+    };
     // Their ratings go with them (`ai_feedback`'s key cascades).
     let ids: Vec<Uuid> = doomed.iter().copied().collect();
     for chunk in ids.chunks(DELETE_CHUNK) {
@@ -101,6 +96,11 @@ pub async fn delete_message(
             conversation::Column::MessageCount,
             Expr::col(conversation::Column::MessageCount).sub(ids.len() as i32),
         )
+        // A turn that read the conversation before this must not save under what went.
+        .col_expr(
+            conversation::Column::PruneCount,
+            Expr::col(conversation::Column::PruneCount).add(1),
+        )
         .col_expr(
             conversation::Column::UpdatedAt,
             Expr::value(Utc::now().trunc_subsecs(6)),
@@ -116,6 +116,7 @@ pub async fn delete_message(
             .summary(json!({
                 "conversation_id": conversation_id,
                 "messages": ids.len(),
+                "link_removed": link_removed,
             }))
             .content(),
     )

@@ -390,6 +390,9 @@ async fn save_messages(
         .filter(conversation::Column::WorkspaceId.eq(ctx.workspace_id))
         .filter(conversation::Column::Id.eq(conv.id))
         .filter(writable(ctx))
+        // No message was deleted since the conversation was read: the new one's parent,
+        // and the history sent to the model, are still there.
+        .filter(conversation::Column::PruneCount.eq(conv.prune_count))
         .into_query();
     let insert_messages = message::Entity::insert_many(rows).into_query();
     let writes = [
@@ -524,7 +527,8 @@ async fn saved_or_given_back(
 }
 
 /// The save's transaction if the conversation's update (the first write) changed its
-/// row; if not, why (see [`why_not_saved`]).
+/// row; if not, why (see [`why_not_saved`]): gone, no longer the caller's, or messages
+/// were deleted from it since it was read.
 async fn check_written(
     state: &AppState,
     ctx: &TenantCtx,
@@ -536,7 +540,11 @@ async fn check_written(
         return Ok(tx);
     }
     tx.rollback().await?;
-    Err(why_not_saved(state, ctx, conversation_id, ApiError::NotFound).await)
+    let pruned = ApiError::conflict(
+        "conversation_changed",
+        "Messages were deleted from this conversation while this one was being sent: send it again.",
+    );
+    Err(why_not_saved(state, ctx, conversation_id, pruned).await)
 }
 
 /// Why a save found its conversation unwritable, as a read now says it: gone (404) or

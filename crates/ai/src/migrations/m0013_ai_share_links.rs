@@ -1,6 +1,10 @@
 //! Public links: a conversation's messages, up to one of them, readable by anyone holding
 //! the link's token (see `conversations::links` and `shared`). One link per conversation;
 //! a workspace's admins may forbid them (`ai_settings.public_links`, allowed by default).
+//!
+//! Messages can be deleted from now on: `conversations.prune_count` counts the deletions,
+//! so that a turn that read a conversation before one does not save under messages that
+//! went (its update of the conversation names the count it read).
 //! The token itself is kept sealed with the workspace's secrets, to be shown again to
 //! those who manage the link; this table keeps its digest, which finds the link.
 
@@ -42,6 +46,13 @@ impl MigrationTrait for Migration {
             Table::alter()
                 .table("ai_settings")
                 .add_column(boolean("public_links").default(true))
+                .take(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("conversations")
+                .add_column(integer("prune_count").default(0))
                 .take(),
         )
         .await?;

@@ -12,7 +12,8 @@ both_engines!(
     a_link_shows_the_conversation_as_it_was,
     links_are_managed_by_writers_only,
     a_link_goes_with_what_it_showed,
-    admins_may_switch_public_links_off
+    admins_may_switch_public_links_off,
+    a_link_needs_its_maker
 );
 
 fn link_url(ws: &str, conv: &str) -> String {
@@ -217,6 +218,29 @@ async fn links_are_managed_by_writers_only(app: TestApp) {
         token.as_str()
     );
 
+    // A link works while whoever made it may write the conversation: the admin's goes
+    // down when the creator makes it private again (and the creator's own link is new).
+    let admins = share(&a, &ws, &conv).await;
+    assert_eq!(
+        admins["token"],
+        token.as_str(),
+        "moved on, the same address"
+    );
+    let r = o
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}"),
+            json!({ "visibility": "private" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_error(&read(&app, &token).await, 404, "not_found");
+    assert_eq!(o.get(&link_url(&ws, &conv)).await.body["link"], Value::Null);
+    let token = share(&o, &ws, &conv).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(read(&app, &token).await.status, 200);
+
     // Another workspace: nothing.
     let (x, _, _) = crate::owner(&app, "x@example.com").await;
     assert_error(&x.get(&link_url(&ws, &conv)).await, 404, "not_found");
@@ -314,11 +338,20 @@ async fn admins_may_switch_public_links_off(app: TestApp) {
     let secrets = o.get(&format!("/api/v1/workspaces/{ws}/secrets")).await;
     assert!(!secrets.text.contains("ai_share_link"), "{}", secrets.text);
 
-    // Only admins decide; on again (omitted is on), old links stay down, new ones work.
+    // Only admins decide. Saved without it (an older client), it stays as it was; on
+    // again, old links stay down and new ones work.
     let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
     assert_error(&m.put(&settings_url, json!({})).await, 403, "forbidden");
     let r = o
         .put(&settings_url, json!({ "default_model": "fake-small" }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["public_links"], false);
+    let r = o
+        .put(
+            &settings_url,
+            json!({ "default_model": "fake-small", "public_links": true }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["public_links"], true);
@@ -330,4 +363,21 @@ async fn admins_may_switch_public_links_off(app: TestApp) {
             .status,
         200
     );
+}
+
+/// A member's links go down with their right to write: made a viewer, their link stops.
+async fn a_link_needs_its_maker(app: TestApp) {
+    let (_fake, o, ws, _) = ai_owner(&app, "Maker").await;
+    let (m, m_id) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    let conv = conversation(&m, &ws, json!({ "title": "Mine" })).await;
+    ask(&m, &ws, &conv, "hello").await;
+    let token = share(&m, &ws, &conv).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(read(&app, &token).await.status, 200);
+    let role = format!("/api/v1/workspaces/{ws}/members/{m_id}");
+    let r = o.patch(&role, json!({ "role": "viewer" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_error(&read(&app, &token).await, 404, "not_found");
 }
