@@ -1,6 +1,7 @@
 /** The AI service every module shares: models, providers, defaults and usage. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type AiSettingsView, type ProviderView, unwrap } from "@/api/client";
+import { shareLinksKey } from "@/pages/assistant/links";
 
 const p = (workspace_id: string) => ({ params: { path: { workspace_id } } });
 
@@ -153,7 +154,11 @@ export function useSaveAiSettings(ws: string) {
       unwrap(api.PUT("/api/v1/workspaces/{workspace_id}/ai/settings", { ...p(ws), body })),
     onSuccess: (saved) => {
       qc.setQueryData(aiKeys.settings(ws), saved);
-      return qc.invalidateQueries({ queryKey: aiKeys.models(ws) });
+      return Promise.all([
+        qc.invalidateQueries({ queryKey: aiKeys.models(ws) }),
+        // Public links switched off take every link down: the chats' panels say so.
+        qc.invalidateQueries({ queryKey: shareLinksKey(ws) }),
+      ]);
     },
   });
 }

@@ -369,6 +369,23 @@ describe("ChatView: editing and drafts", () => {
     expect(screen.getByText("Hi")).toBeInTheDocument();
   });
 
+  it("a refusal that comes while the person types elsewhere opens the edit box without taking the focus", async () => {
+    const refused = later<Response>();
+    serve({ routes: { "POST /api/v1/workspaces/:ws/conversations/:cid/messages/:mid/edit": () => refused.promise } });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.click(screen.getByRole("button", { name: "Edit and resend" }));
+    await userEvent.type(screen.getByRole("textbox", { name: "Edit your message" }), " again{Enter}");
+    await waitFor(() => expect(composer()).toHaveFocus());
+    await userEvent.type(composer(), "Next thought");
+    refused.settle(apiError(503, "ai_unavailable", "Every provider failed; try again."));
+    await screen.findByText(/^Not sent:/);
+    expect(screen.getByRole("textbox", { name: "Edit your message" })).toHaveValue("Hi again");
+    await new Promise((r) => requestAnimationFrame(r));
+    expect(composer()).toHaveFocus();
+    expect(composer()).toHaveValue("Next thought");
+  });
+
   it("a refused edit is sent again from its edit box", async () => {
     let refusals = 1;
     const stream = sseStream();

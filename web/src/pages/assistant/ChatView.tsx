@@ -436,11 +436,13 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
                 toastError(err, "Couldn't delete the message");
                 throw err;
               }
-              // A failed turn that hung under what went has nowhere to go: its text goes
-              // back into the box.
-              if (live && !isRunning(live) && live.spec.anchorId && gone.has(live.spec.anchorId)) {
+              // A turn still on screen that hung under what went, or whose own messages
+              // went, has nowhere to go. One the server refused gives its text back to the
+              // box; one it had taken was deleted with the rest.
+              const ids = live ? [live.spec.anchorId, live.user?.id, live.answerId] : [];
+              if (live && !isRunning(live) && ids.some((id) => id != null && gone.has(id))) {
                 const text = dismissTurn(ws.id, conversationId);
-                if (text) composerRef.current?.insert(text);
+                if (text && live.phase === "failed") composerRef.current?.insert(text);
               }
               requestAnimationFrame(() => composerRef.current?.focus());
             }}

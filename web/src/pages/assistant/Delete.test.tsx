@@ -1,9 +1,9 @@
 /** Deleting a message: asked first, saying what goes; then the chat shows what remains. */
-import { screen, waitFor, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { apiError, json } from "../../../test/api-mock";
-import { conversation, FIRST, message, serve, setUpAssistantTests, show } from "../../../test/assistant";
+import { conversation, FIRST, message, serve, setUpAssistantTests, show, sseStream } from "../../../test/assistant";
 
 setUpAssistantTests();
 
@@ -97,6 +97,37 @@ describe("deleting a message", () => {
     await screen.findByRole("heading", { name: "What can I help with?" });
     expect(screen.queryByText(/Not sent/)).toBeNull();
     expect(screen.getByRole("textbox", { name: "Message" })).toHaveValue("One more");
+  });
+
+  it("deleting the message of an answer that failed unsaved takes the failed answer with it", async () => {
+    let saved = [...FIRST, message("u2", "user", "Tell me more", { parent_id: "a1" })];
+    const stream = sseStream();
+    serve({
+      messages: () => saved,
+      post: (req) => stream.response(req.signal),
+      routes: {
+        "DELETE /api/v1/workspaces/:ws/conversations/:cid/messages/:mid": () => {
+          saved = FIRST;
+          return json(204, null);
+        },
+      },
+    });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.type(screen.getByRole("textbox", { name: "Message" }), "Tell me more{Enter}");
+    act(() => {
+      stream.send("message", { ...message("u2", "user", "Tell me more", { parent_id: "a1" }), assistant_message_id: "a2" });
+      stream.send("error", { code: "provider_error", message: "The provider failed." });
+      stream.close();
+    });
+    await screen.findByText("The provider failed.");
+    const question = screen.getAllByRole("listitem", { name: "You" }).at(-1)!;
+    await userEvent.click(within(question).getByRole("button", { name: "Delete message" }));
+    await userEvent.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "Delete" }));
+    await waitFor(() => expect(screen.queryByText("Tell me more")).toBeNull());
+    expect(screen.queryByText("The provider failed.")).toBeNull();
+    // It had been sent: it does not come back as a draft.
+    expect(screen.getByRole("textbox", { name: "Message" })).toHaveValue("");
   });
 
   it("is not offered to those who may only read the conversation", async () => {

@@ -94,8 +94,9 @@ describe("DetailsPanel: public link", () => {
     await userEvent.click(within(section()).getByRole("button", { name: "Delete link" }));
     const confirm = screen.getByRole("alertdialog", { name: "Delete the public link?" });
     await userEvent.click(within(confirm).getByRole("button", { name: "Delete link" }));
-    expect(await within(section()).findByRole("button", { name: "Create public link" })).toBeInTheDocument();
+    const create = await within(section()).findByRole("button", { name: "Create public link" });
     expect(calls.some((c) => c.method === "DELETE")).toBe(true);
+    await waitFor(() => expect(create).toHaveFocus());
   });
 
   it("says why a link was refused, and is not offered to those who may only read", async () => {

@@ -1,5 +1,5 @@
 import { Download, Link2, Lock, Users, X } from "lucide-react";
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, useEffect, useRef, useState } from "react";
 import type { ConversationView, ModelView } from "@/api/client";
 import { useSession } from "@/api/session";
 import { ConfirmDialog } from "@/components/ui/alert-dialog";
@@ -200,6 +200,8 @@ function PublicLink({ conversation: c, answering }: { conversation: Conversation
   const link = useShareLink(ws.id, c.id, true);
   const { share, unshare } = useShareLinkChanges(ws.id, c.id);
   const [confirming, setConfirming] = useState(false);
+  /** Set when the link is deleted: "Create public link" takes the focus its dialog leaves. */
+  const focusCreate = useRef(false);
   const current = link.data?.link;
   const make = async () => {
     try {
@@ -252,6 +254,7 @@ function PublicLink({ conversation: c, answering }: { conversation: Conversation
             onConfirm={async () => {
               try {
                 await unshare.mutateAsync();
+                focusCreate.current = true;
                 toast({ title: "Public link deleted" });
               } catch (err) {
                 toastError(err, "Couldn't delete the link");
@@ -266,7 +269,19 @@ function PublicLink({ conversation: c, answering }: { conversation: Conversation
             Let anyone with a link read this conversation as it is now, without signing in. Later messages stay out until you update it.
           </p>
           <div>
-            <Button size="sm" variant="outline" onClick={make} loading={share.isPending} disabled={answering || c.message_count === 0}>
+            <Button
+              ref={(el) => {
+                if (!el || !focusCreate.current) return;
+                focusCreate.current = false;
+                // After the dialog has given the focus back (to a button now gone).
+                requestAnimationFrame(() => el.focus());
+              }}
+              size="sm"
+              variant="outline"
+              onClick={make}
+              loading={share.isPending}
+              disabled={answering || c.message_count === 0}
+            >
               Create public link
             </Button>
           </div>

@@ -158,12 +158,17 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
   const info = branchInfo(message);
   const { reopenEdit, onReopened } = actions;
 
+  /** Opened again by a refusal while the person was elsewhere: leave the focus there. */
+  const skipFocus = useRef(false);
   useEffect(() => {
-    if (editing) {
-      const el = area.current;
-      el?.focus();
-      el?.setSelectionRange(el.value.length, el.value.length);
+    if (!editing) return;
+    if (skipFocus.current) {
+      skipFocus.current = false;
+      return;
     }
+    const el = area.current;
+    el?.focus();
+    el?.setSelectionRange(el.value.length, el.value.length);
   }, [editing]);
 
   useEffect(() => {
@@ -171,8 +176,18 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
     setDraft(reopenEdit.text);
     setRefusal(reopenEdit.error);
     setEditing(true);
-    // Already open (the reason is new): the box keeps the focus where it is.
-    area.current?.focus();
+    // The focus comes back to the box unless the person has moved on: typing in the
+    // message box (which took the focus when the edit was sent) or elsewhere by the time
+    // a refusal comes. The reason is announced either way.
+    const active = document.activeElement;
+    const idle =
+      !active ||
+      active === document.body ||
+      active.closest(`li[data-message-id="${message.id}"]`) !== null ||
+      (active instanceof HTMLTextAreaElement && active.id === "composer" && active.value === "");
+    if (idle) {
+      requestAnimationFrame(() => area.current?.focus());
+    } else skipFocus.current = true;
     onReopened?.();
   }, [reopenEdit, onReopened, message.id]);
 

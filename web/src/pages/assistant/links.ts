@@ -5,7 +5,9 @@ import { api, type Schemas, unwrap } from "@/api/client";
 export type ShareLink = Schemas["ShareLinkView"];
 export type ShareLinkState = Schemas["ShareLinkState"];
 
-export const shareLinkKey = (ws: string, cid: string) => ["assistant", ws, "share-link", cid] as const;
+/** Every conversation's link in a workspace, and one's. */
+export const shareLinksKey = (ws: string) => ["assistant", ws, "share-link"] as const;
+export const shareLinkKey = (ws: string, cid: string) => [...shareLinksKey(ws), cid] as const;
 
 const path = "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/share-link" as const;
 

@@ -73,6 +73,9 @@ export function SharedConversationPage() {
     queryKey: ["shared", token],
     queryFn: () => unwrap(api.GET("/api/v1/shared/{token}", { params: { path: { token } } })),
     retry: (count, err) => count < 2 && (!isApiError(err) || err.isNetwork || err.status >= 500),
+    // A fixed snapshot: read once; a reader coming back to the tab keeps what they read.
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
   });
   const title = shared.data ? shared.data.title || "Shared conversation" : "Shared conversation";
   useDocumentTitle(title);
@@ -88,18 +91,18 @@ export function SharedConversationPage() {
       </header>
       <main id="main" className="mx-auto flex w-full max-w-3xl flex-1 flex-col px-4 py-8 sm:px-6">
         {shared.isPending ? (
-          <div className="grid gap-6" aria-label="Loading the conversation">
+          <div className="grid gap-6" role="status" aria-busy="true" aria-label="Loading the conversation">
             <Skeleton className="h-8 w-2/3" />
             <Skeleton className="ml-auto h-10 w-1/2 rounded-2xl" />
             <Skeleton className="h-4 w-5/6" />
           </div>
-        ) : gone ? (
+        ) : gone && !shared.data ? (
           <EmptyState
             icon={Link2Off}
             title="This link doesn't work"
             description="It may have been taken down by whoever shared it, or copied incompletely. Ask them for the link again."
           />
-        ) : shared.isError ? (
+        ) : !shared.data ? (
           <ErrorState error={shared.error} onRetry={() => shared.refetch()} />
         ) : (
           <article aria-labelledby="shared-title" className="grid gap-8">

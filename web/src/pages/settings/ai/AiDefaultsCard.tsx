@@ -188,15 +188,14 @@ export function AiDefaultsCard() {
                       <span id="public-links-help" className="text-xs text-muted-foreground">
                         Members may share a conversation by a link anyone can open without signing in.
                       </span>
-                      {!field.value && settings.data?.public_links !== false && (
-                        <span className="text-xs font-medium text-destructive" role="status">
-                          Saving takes down every public link in this workspace.
-                        </span>
-                      )}
+                      {/* Always there, so that screen readers hear the warning when it comes. */}
+                      <span id="public-links-warning" className="text-xs font-medium text-destructive empty:hidden" role="status">
+                        {!field.value && settings.data?.public_links !== false ? "Saving takes down every public link in this workspace." : ""}
+                      </span>
                     </div>
                     <Switch
                       aria-labelledby="public-links-label"
-                      aria-describedby="public-links-help"
+                      aria-describedby="public-links-help public-links-warning"
                       checked={field.value}
                       onCheckedChange={field.onChange}
                     />
