@@ -74,7 +74,13 @@ pub async fn update_conversation(
         .map(|t| parse_name("title", t, 200))
         .transpose()?;
     let (ctx, tx) = member.write(&state).await?;
-    let current = find_writable(&tx, &ctx, id).await?;
+    // Switching branch holds the row: a message deletion meanwhile waits, so the branch's
+    // end is read after it (or the deletion reads the new head).
+    let current = if body.active_message_id.is_some() {
+        super::find_writable_locked(&tx, &ctx, id).await?
+    } else {
+        find_writable(&tx, &ctx, id).await?
+    };
     let mut changed = Vec::new();
     let mut row = current.clone().into_active_model();
     if let Some(t) = title {
