@@ -166,8 +166,8 @@ pub async fn put_share_link(
     let renewed = kept.is_none();
     let (token, created_at) = match (kept, &existing) {
         (Some(token), Some(row)) => (token, row.created_at),
-        // New, or its token is gone from the secrets (deleted there, which takes the link
-        // down): a new address.
+        // New, or down (its token gone from the secrets, or no longer vouched for): a new
+        // address, a new link.
         _ => {
             let token = token::random_token();
             secrets::put(
@@ -179,7 +179,7 @@ pub async fn put_share_link(
                 created_by,
             )
             .await?;
-            (token, existing.as_ref().map_or(now, |r| r.created_at))
+            (token, now)
         }
     };
     let row = share_link::Model {

@@ -12,6 +12,8 @@ pub struct Model {
     pub message_id: Uuid,
     /// SHA-256 of the link's token (`nexus_kernel::token::digest`).
     pub token_digest: String,
+    /// Who made it or last moved it on (a member or an API key): the link works while
+    /// they may write the conversation.
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     /// When the link was last moved on to the conversation's latest message.

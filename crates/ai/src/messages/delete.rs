@@ -48,8 +48,9 @@ pub async fn delete_message(
     member.require(Permission::UseAssistant)?;
     let (ctx, tx) = member.write(&state).await?;
     // The conversation's row is held until the commit: a turn saves its messages after
-    // updating that row, so no answer can be added under the messages being deleted
-    // between reading them and deleting them.
+    // updating that row, so none is added under the messages being deleted between
+    // reading and deleting them. A turn that read the conversation before this deletion
+    // and saves after it is refused by the `prune_count` its update names (bumped below).
     let conv = conversations::find_writable_locked(&tx, &ctx, conversation_id).await?;
     let all = load_all(&tx, ctx.workspace_id, conversation_id).await?;
     let target = all
