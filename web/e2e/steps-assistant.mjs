@@ -386,6 +386,8 @@ export function register(step, state) {
     await toastText(page, "Public link created").waitFor();
     const url = await section.getByRole("textbox", { name: "Public link" }).inputValue();
     assert.match(url, new RegExp(`^${state.base}/shared/[A-Za-z0-9_-]{43}$`));
+    const marked = page.locator(`li[data-conversation-id="${state.privateChat}"]`).getByLabel("Readable by public link");
+    await marked.waitFor();
 
     const stranger = await openBrowser("stranger", state.base);
     try {
@@ -398,6 +400,7 @@ export function register(step, state) {
       await section.getByRole("button", { name: "Delete link" }).click();
       await page.getByRole("alertdialog").getByRole("button", { name: "Delete link" }).click();
       await toastText(page, "Public link deleted").waitFor();
+      await marked.waitFor({ state: "detached" });
       expectFailure("GET", /^\/api\/v1\/shared\/[A-Za-z0-9_-]+$/, 404);
       await go(stranger.page, url);
       await stranger.page.getByText("This link doesn't work").waitFor();

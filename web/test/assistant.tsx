@@ -122,6 +122,7 @@ export function serve({
     "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: models, next_cursor: null }),
     "GET /api/v1/workspaces/:ws/ai/prompts": () => json(200, { items: prompts(), next_cursor: null }),
     "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null, allowed: true }),
+    "GET /api/v1/workspaces/:ws/ai/share-links": () => json(200, { items: [], next_cursor: null }),
     ...routes,
   });
 }

@@ -364,6 +364,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/ai/share-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The conversations the caller can read by public link and may manage the links of (their
+         *     own, and as an admin the workspace's shared ones), newest link first: what they have
+         *     made public. At most 500 (`next_cursor` is always null).
+         */
+        get: operations["list_share_links"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/ai/usage": {
         parameters: {
             query?: never;
@@ -1490,6 +1511,19 @@ export interface components {
             }[];
             next_cursor?: string | null;
         };
+        List_PublicConversation: {
+            items: {
+                /** Format: uuid */
+                conversation_id: string;
+                /**
+                 * Format: date-time
+                 * @description When its link was made or last moved on.
+                 */
+                shared_at: string;
+                title: string;
+            }[];
+            next_cursor?: string | null;
+        };
         List_SecretView: {
             items: {
                 /** Format: date-time */
@@ -1699,6 +1733,17 @@ export interface components {
             prompt_caching: boolean;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description A conversation that can be read by its public link. */
+        PublicConversation: {
+            /** Format: uuid */
+            conversation_id: string;
+            /**
+             * Format: date-time
+             * @description When its link was made or last moved on.
+             */
+            shared_at: string;
+            title: string;
         };
         PutSecretRequest: {
             /** @description Up to 64 KiB. Stored encrypted; never returned. */
@@ -2787,6 +2832,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_share_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List_PublicConversation"];
                 };
             };
         };

@@ -17,20 +17,23 @@ use chrono::{DateTime, SubsecRound, Utc};
 use nexus_identity::entities::{api_key, member};
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
+use nexus_kernel::pagination::List;
 use nexus_kernel::roles::{Permission, Role};
 use nexus_kernel::tenancy::TenantCtx;
 use nexus_kernel::{ApiError, ApiResult, AppState, secrets, token};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Visibility, assistant_on, find_writable, find_writable_locked};
+use super::{Visibility, assistant_on, can_write, find_writable, find_writable_locked};
 use crate::entities::{ai_settings, conversation, message, share_link};
 use crate::messages::{load_all, path_to};
 
@@ -52,6 +55,73 @@ pub struct ShareLinkView {
     pub created_at: DateTime<Utc>,
     /// When the link was last moved on to the conversation's latest message.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A conversation that can be read by its public link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicConversation {
+    pub conversation_id: Uuid,
+    pub title: String,
+    /// When its link was made or last moved on.
+    pub shared_at: DateTime<Utc>,
+}
+
+/// The most links [`list_share_links`] gives.
+const MAX_LISTED: u64 = 500;
+
+/// The conversations the caller can read by public link and may manage the links of (their
+/// own, and as an admin the workspace's shared ones), newest link first: what they have
+/// made public. At most 500 (`next_cursor` is always null).
+#[utoipa::path(get, path = "/workspaces/{workspace_id}/ai/share-links", tag = "assistant",
+    params(("workspace_id" = Uuid, Path)),
+    responses((status = 200, body = List<PublicConversation>)))]
+#[tracing::instrument(skip_all, fields(workspace_id = %member.workspace_id()))]
+pub async fn list_share_links(member: Member) -> ApiResult<axum::Json<List<PublicConversation>>> {
+    assistant_on(&member).await?;
+    member.require(Permission::UseAssistant)?;
+    let db = member.tx();
+    let links = share_link::Entity::find()
+        .filter(share_link::Column::WorkspaceId.eq(member.workspace_id()))
+        .order_by_desc(share_link::Column::UpdatedAt)
+        .limit(MAX_LISTED)
+        .all(db)
+        .await?;
+    if links.is_empty() || !allowed(db, member.workspace_id()).await? {
+        return Ok(axum::Json(List {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    }
+    let conversations: HashMap<Uuid, conversation::Model> = conversation::Entity::find()
+        .filter(conversation::Column::WorkspaceId.eq(member.workspace_id()))
+        .filter(conversation::Column::Id.is_in(links.iter().map(|l| l.conversation_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let roles = roles_of(
+        db,
+        member.workspace_id(),
+        links.iter().map(|l| l.created_by).collect(),
+    )
+    .await?;
+    let items = links
+        .iter()
+        .filter_map(|l| {
+            let c = conversations.get(&l.conversation_id)?;
+            let works = may_write(c, l.created_by, roles.get(&l.created_by).copied());
+            (works && can_write(c, &member.ctx)).then(|| PublicConversation {
+                conversation_id: c.id,
+                title: c.title.clone(),
+                shared_at: l.updated_at,
+            })
+        })
+        .collect();
+    Ok(axum::Json(List {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// Whether a conversation has a public link, and the link.
@@ -291,26 +361,52 @@ pub async fn vouched(
     conv: &conversation::Model,
     who: Uuid,
 ) -> Result<bool, ApiError> {
-    let member = member::Entity::find()
-        .filter(member::Column::WorkspaceId.eq(conv.workspace_id))
-        .filter(member::Column::UserId.eq(who))
-        .one(db)
-        .await?;
-    let role = match member {
-        Some(m) => Some(Role::from_db(&m.role)),
-        None => api_key::Entity::find()
-            .filter(api_key::Column::WorkspaceId.eq(conv.workspace_id))
-            .filter(api_key::Column::Id.eq(who))
-            .one(db)
-            .await?
-            .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > Utc::now()))
-            .map(|k| Role::from_db(&k.role)),
-    };
-    Ok(role.is_some_and(|role| {
+    let roles = roles_of(db, conv.workspace_id, vec![who]).await?;
+    Ok(may_write(conv, who, roles.get(&who).copied()))
+}
+
+/// Whether someone of `role` (none: no longer a member, or a key revoked or expired) may
+/// write `conv`.
+fn may_write(conv: &conversation::Model, who: Uuid, role: Option<Role>) -> bool {
+    role.is_some_and(|role| {
         role >= Role::Member
             && (conv.created_by == who
                 || (conv.visibility == Visibility::Workspace.as_str() && role >= Role::Admin))
-    }))
+    })
+}
+
+/// The workspace roles of members and live API keys among `ids`, in two reads.
+async fn roles_of(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, Role>, ApiError> {
+    let mut roles: HashMap<Uuid, Role> = member::Entity::find()
+        .filter(member::Column::WorkspaceId.eq(workspace_id))
+        .filter(member::Column::UserId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.user_id, Role::from_db(&m.role)))
+        .collect();
+    let keys: Vec<Uuid> = ids
+        .into_iter()
+        .filter(|id| !roles.contains_key(id))
+        .collect();
+    if !keys.is_empty() {
+        let now = Utc::now();
+        for k in api_key::Entity::find()
+            .filter(api_key::Column::WorkspaceId.eq(workspace_id))
+            .filter(api_key::Column::Id.is_in(keys))
+            .all(db)
+            .await?
+        {
+            if k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > now) {
+                roles.insert(k.id, Role::from_db(&k.role));
+            }
+        }
+    }
+    Ok(roles)
 }
 
 /// Take down every link of the workspace, with their tokens (public links switched off);

@@ -45,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             links::put_share_link,
             links::delete_share_link
         ))
+        .routes(routes!(links::list_share_links))
         .routes(routes!(
             get::get_conversation,
             update::update_conversation,

@@ -376,8 +376,24 @@ async fn a_link_needs_its_maker(app: TestApp) {
         .expect("token")
         .to_owned();
     assert_eq!(read(&app, &token).await.status, 200);
+    // Each sees the conversations they made public and manage: not others' private ones.
+    let list = format!("/api/v1/workspaces/{ws}/ai/share-links");
+    let mine = m.get(&list).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(mine.body["items"][0]["conversation_id"], conv.as_str());
+    assert_eq!(mine.body["items"][0]["title"], "Mine");
+    assert_eq!(o.get(&list).await.body["items"], json!([]));
     let role = format!("/api/v1/workspaces/{ws}/members/{m_id}");
     let r = o.patch(&role, json!({ "role": "viewer" })).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_error(&read(&app, &token).await, 404, "not_found");
+    // Back to member: the link works again (its maker may write it again), and is listed.
+    let r = o.patch(&role, json!({ "role": "member" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(read(&app, &token).await.status, 200);
+    assert_eq!(
+        m.get(&list).await.body["items"].as_array().map(Vec::len),
+        Some(1)
+    );
 }

@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { json, mockApi } from "../../../test/api-mock";
-import { CID, conversation, FIRST, MODELS, setUpAssistantTests, show } from "../../../test/assistant";
+import { CID, conversation, FIRST, MODELS, serve, setUpAssistantTests, show } from "../../../test/assistant";
 import { WS_ID } from "../../../test/fixtures";
 import { highlighted } from "./ConversationList";
 
@@ -20,6 +20,9 @@ describe("ConversationList: search", () => {
       "GET /api/v1/workspaces/:ws/conversations/:cid": () => json(200, conversation()),
       "GET /api/v1/workspaces/:ws/conversations/:cid/messages": () => json(200, { items: FIRST, next_cursor: null }),
       "GET /api/v1/workspaces/:ws/ai/models": () => json(200, { items: MODELS, next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/ai/share-links": () => json(200, { items: [], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/ai/prompts": () => json(200, { items: [], next_cursor: null }),
+      "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null, allowed: true }),
     });
     show();
     await screen.findByText("Hello! How can I help?");
@@ -40,5 +43,22 @@ describe("ConversationList: search", () => {
     const parts = highlighted("Rome, then rome again", "ROME");
     expect(parts.filter((p) => typeof p !== "string")).toHaveLength(2);
     expect(highlighted("nothing here", "rome")).toEqual(["nothing here"]);
+  });
+});
+
+describe("ConversationList: public links", () => {
+  it("marks the conversations anyone with a link can read", async () => {
+    const other = conversation({ id: "01900000-0000-7000-8000-0000000000c2", title: "Budget" });
+    serve({
+      routes: {
+        "GET /api/v1/workspaces/:ws/conversations": () => json(200, { items: [conversation(), other], next_cursor: null }),
+        "GET /api/v1/workspaces/:ws/ai/share-links": () =>
+          json(200, { items: [{ conversation_id: CID, title: "Trip plans", shared_at: "2026-01-01T00:00:00Z" }], next_cursor: null }),
+      },
+    });
+    show();
+    const row = (id: string) => document.querySelector(`li[data-conversation-id="${id}"]`) as HTMLElement;
+    await waitFor(() => expect(within(row(CID)).getByLabelText("Readable by public link")).toBeInTheDocument());
+    expect(within(row(other.id)).queryByLabelText("Readable by public link")).toBeNull();
   });
 });

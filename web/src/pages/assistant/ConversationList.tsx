@@ -1,4 +1,4 @@
-import { Archive, ArchiveRestore, FileUp, MessageSquarePlus, MoreHorizontal, Pencil, Pin, PinOff, Search, Trash2, Users, X } from "lucide-react";
+import { Archive, ArchiveRestore, FileUp, Link2, MessageSquarePlus, MoreHorizontal, Pencil, Pin, PinOff, Search, Trash2, Users, X } from "lucide-react";
 import { forwardRef, useEffect, useRef, useState } from "react";
 import { Link, useLocation } from "wouter";
 import type { ConversationView } from "@/api/client";
@@ -19,6 +19,7 @@ import { useWorkspace } from "@/pages/workspaces/context";
 import { type ConversationImport, useConversations, useDeleteConversation, useImportConversation, useUpdateConversation } from "./api";
 import { matchHref } from "./jump";
 import { IS_MAC, MOD_KEY } from "./shortcuts";
+import { usePublicConversations } from "./links";
 
 export const UNTITLED = "New conversation";
 
@@ -58,6 +59,8 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
   const [renaming, setRenaming] = useState<ConversationView | null>(null);
   const [deleting, setDeleting] = useState<ConversationView | null>(null);
   const canUse = ws.can("use_assistant");
+  // Once the list has loaded: with the assistant switched off the server refuses both.
+  const publicIds = usePublicConversations(ws.id, canUse && list.isSuccess).data;
   const importing = useImportConversation(ws.id);
   const fileInput = useRef<HTMLInputElement>(null);
   const [, navigate] = useLocation();
@@ -99,6 +102,7 @@ export const ConversationList = forwardRef<HTMLInputElement, ConversationListPro
       c={c}
       searched={q}
       active={c.id === activeId}
+      isPublic={publicIds?.has(c.id) ?? false}
       onNavigate={onNavigate}
       onRename={() => setRenaming(c)}
       onPin={() => patch(c, { pinned: !c.pinned }, c.pinned ? "Unpinned" : "Pinned")}
@@ -270,6 +274,7 @@ function ConversationRow({
   c,
   searched,
   active,
+  isPublic,
   onNavigate,
   onRename,
   onPin,
@@ -277,6 +282,8 @@ function ConversationRow({
   onDelete,
 }: {
   c: ConversationView;
+  /** Anyone with its public link can read it. */
+  isPublic: boolean;
   /** The search the list shows (its words are marked in a match's text). */
   searched: string;
   active: boolean;
@@ -313,6 +320,7 @@ function ConversationRow({
             </span>
           )}
         </span>
+        {isPublic && <Link2 className="size-3.5 shrink-0 text-muted-foreground" aria-label="Readable by public link" />}
         {c.visibility === "workspace" && <Users className="size-3.5 shrink-0 text-muted-foreground" aria-label="Shared with the workspace" />}
         <span className="sr-only">, {formatRelative(c.updated_at)}</span>
       </Link>

@@ -3,7 +3,7 @@ import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tansta
 import { api, apiUrl, type ConversationView, type Schemas, unwrap, type Visibility } from "@/api/client";
 import { useCursorList } from "@/api/lists";
 import { toastError } from "@/components/ui/toast";
-import { shareLinkKey } from "./links";
+import { shareLinksKey } from "./links";
 import { type ChatMessage, type Feedback, toChatMessage } from "./types";
 
 /** Where a conversation downloads as a file: Markdown (the branch shown) or JSON (every branch). */
@@ -49,7 +49,7 @@ export function useDeleteMessage(ws: string, cid: string | null) {
         qc.invalidateQueries({ queryKey: assistantKeys.conversation(ws, cid) }),
         qc.invalidateQueries({ queryKey: assistantKeys.lists(ws) }),
         // A public link showing what went is taken down with it.
-        qc.invalidateQueries({ queryKey: shareLinkKey(ws, cid) }),
+        qc.invalidateQueries({ queryKey: shareLinksKey(ws) }),
       ]),
   });
 }

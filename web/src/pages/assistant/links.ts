@@ -16,6 +16,18 @@ export function sharedUrl(token: string): string {
   return `${window.location.origin}/shared/${encodeURIComponent(token)}`;
 }
 
+const publicListKey = (ws: string) => [...shareLinksKey(ws), "list"] as const;
+
+/** The ids of the conversations the person has made public (and manages the links of). */
+export function usePublicConversations(ws: string, enabled: boolean) {
+  return useQuery({
+    queryKey: publicListKey(ws),
+    queryFn: () => unwrap(api.GET("/api/v1/workspaces/{workspace_id}/ai/share-links", { params: { path: { workspace_id: ws } } })),
+    select: (list) => new Set(list.items.map((c) => c.conversation_id)),
+    enabled,
+  });
+}
+
 /** The conversation's link, if any, and whether the workspace allows one; read only where it may be managed. */
 export function useShareLink(ws: string, cid: string, enabled: boolean) {
   return useQuery({
@@ -31,13 +43,19 @@ export function useShareLinkChanges(ws: string, cid: string) {
   const params = { params: { path: { workspace_id: ws, conversation_id: cid } } };
   const share = useMutation({
     mutationFn: () => unwrap(api.PUT(path, params)),
-    onSuccess: (link) => qc.setQueryData<ShareLinkState>(shareLinkKey(ws, cid), { link, allowed: true }),
+    onSuccess: (link) => {
+      qc.setQueryData<ShareLinkState>(shareLinkKey(ws, cid), { link, allowed: true });
+      return qc.invalidateQueries({ queryKey: publicListKey(ws) });
+    },
     // Refused because the admins switched links off meanwhile: say so in the panel too.
     onError: () => qc.invalidateQueries({ queryKey: shareLinkKey(ws, cid) }),
   });
   const unshare = useMutation({
     mutationFn: () => unwrap(api.DELETE(path, params)),
-    onSuccess: () => qc.setQueryData<ShareLinkState>(shareLinkKey(ws, cid), (s) => ({ link: null, allowed: s?.allowed ?? true })),
+    onSuccess: () => {
+      qc.setQueryData<ShareLinkState>(shareLinkKey(ws, cid), (s) => ({ link: null, allowed: s?.allowed ?? true }));
+      return qc.invalidateQueries({ queryKey: publicListKey(ws) });
+    },
   });
   return { share, unshare };
 }
