@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Take a sane incoming `X-Request-Id` (from a proxy) or make one; expose it to every
-/// error built during the request and return it in the response.
 /// A request's path as the logs keep it: a public link's token is a password, and is left out.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     match path.find("/shared/") {
@@ -25,6 +23,8 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Take a sane incoming `X-Request-Id` (from a proxy) or make one; expose it to every
+/// error built during the request and return it in the response.
 pub async fn request_id(req: Request, next: Next) -> Response {
     let id = req
         .headers()

@@ -17,6 +17,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use nexus_identity::entities::{api_key, member};
 use nexus_identity::extract::Member;
 use nexus_kernel::audit::{self, Event};
+use nexus_kernel::entities::secret;
 use nexus_kernel::pagination::List;
 use nexus_kernel::roles::{Permission, Role};
 use nexus_kernel::tenancy::TenantCtx;
@@ -29,7 +30,7 @@ use sea_orm::{
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -39,8 +40,10 @@ use crate::messages::{load_all, path_to};
 
 /// The name of the workspace secret that keeps a conversation's link token.
 pub fn token_secret_name(conversation_id: Uuid) -> String {
-    format!("ai_share_link.{conversation_id}")
+    format!("{TOKEN_SECRET_PREFIX}{conversation_id}")
 }
+
+const TOKEN_SECRET_PREFIX: &str = "ai_share_link.";
 
 /// A conversation's public link, as those who manage it see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,7 +70,7 @@ pub struct PublicConversation {
 }
 
 /// The most links [`list_share_links`] gives.
-const MAX_LISTED: u64 = 500;
+const MAX_LISTED: usize = 500;
 
 /// The conversations the caller can read by public link and may manage the links of (their
 /// own, and as an admin the workspace's shared ones), newest link first: what they have
@@ -80,10 +83,10 @@ pub async fn list_share_links(member: Member) -> ApiResult<axum::Json<List<Publi
     assistant_on(&member).await?;
     member.require(Permission::UseAssistant)?;
     let db = member.tx();
+    // All of them, to keep the caller's: another's newer links must not push theirs out.
     let links = share_link::Entity::find()
         .filter(share_link::Column::WorkspaceId.eq(member.workspace_id()))
         .order_by_desc(share_link::Column::UpdatedAt)
-        .limit(MAX_LISTED)
         .all(db)
         .await?;
     if links.is_empty() || !allowed(db, member.workspace_id()).await? {
@@ -92,31 +95,43 @@ pub async fn list_share_links(member: Member) -> ApiResult<axum::Json<List<Publi
             next_cursor: None,
         }));
     }
-    let conversations: HashMap<Uuid, conversation::Model> = conversation::Entity::find()
-        .filter(conversation::Column::WorkspaceId.eq(member.workspace_id()))
-        .filter(conversation::Column::Id.is_in(links.iter().map(|l| l.conversation_id)))
+    let mut conversations: HashMap<Uuid, conversation::Model> = HashMap::new();
+    // In chunks: well under either engine's limit on bound values, however many links.
+    for chunk in links.chunks(MAX_LISTED) {
+        let found = conversation::Entity::find()
+            .filter(conversation::Column::WorkspaceId.eq(member.workspace_id()))
+            .filter(conversation::Column::Id.is_in(chunk.iter().map(|l| l.conversation_id)))
+            .all(db)
+            .await?;
+        conversations.extend(found.into_iter().map(|c| (c.id, c)));
+    }
+    // The makers are the workspace's members and keys: few, whatever the links.
+    let makers: HashSet<Uuid> = links.iter().map(|l| l.created_by).collect();
+    let roles = roles_of(db, member.workspace_id(), makers.into_iter().collect()).await?;
+    // A link whose token is gone from the secrets is down (see `token_of`).
+    let kept: HashSet<String> = secret::Entity::find()
+        .filter(secret::Column::WorkspaceId.eq(member.workspace_id()))
+        .filter(secret::Column::Name.starts_with(TOKEN_SECRET_PREFIX))
+        .select_only()
+        .column(secret::Column::Name)
+        .into_tuple()
         .all(db)
         .await?
         .into_iter()
-        .map(|c| (c.id, c))
         .collect();
-    let roles = roles_of(
-        db,
-        member.workspace_id(),
-        links.iter().map(|l| l.created_by).collect(),
-    )
-    .await?;
     let items = links
         .iter()
         .filter_map(|l| {
             let c = conversations.get(&l.conversation_id)?;
-            let works = may_write(c, l.created_by, roles.get(&l.created_by).copied());
+            let works = kept.contains(&token_secret_name(c.id))
+                && may_write(c, l.created_by, roles.get(&l.created_by).copied());
             (works && can_write(c, &member.ctx)).then(|| PublicConversation {
                 conversation_id: c.id,
                 title: c.title.clone(),
                 shared_at: l.updated_at,
             })
         })
+        .take(MAX_LISTED)
         .collect();
     Ok(axum::Json(List {
         items,
@@ -280,6 +295,7 @@ pub async fn put_share_link(
             share_link::Column::MessageId,
             share_link::Column::TokenDigest,
             share_link::Column::CreatedBy,
+            share_link::Column::CreatedAt,
             share_link::Column::UpdatedAt,
         ])
         .to_owned(),

@@ -258,11 +258,26 @@ async fn links_are_managed_by_writers_only(app: TestApp) {
     // The token deleted from the workspace's secrets takes the link down; sharing again
     // makes a new one.
     let secret = format!("/api/v1/workspaces/{ws}/secrets/ai_share_link.{conv}");
+    let list = format!("/api/v1/workspaces/{ws}/ai/share-links");
+    assert_eq!(
+        o.get(&list).await.body["items"].as_array().map(Vec::len),
+        Some(1)
+    );
     assert_eq!(o.delete(&secret).await.status, 204);
     assert_error(&read(&app, &token).await, 404, "not_found");
     assert_eq!(o.get(&link_url(&ws, &conv)).await.body["link"], Value::Null);
+    assert_eq!(
+        o.get(&list).await.body["items"],
+        json!([]),
+        "down, not listed"
+    );
     let fresh = share(&o, &ws, &conv).await;
     assert_ne!(fresh["token"], token.as_str());
+    // A new link from now, as saved.
+    assert_eq!(
+        o.get(&link_url(&ws, &conv)).await.body["link"]["created_at"],
+        fresh["created_at"]
+    );
     assert_eq!(
         read(&app, fresh["token"].as_str().unwrap_or_default())
             .await

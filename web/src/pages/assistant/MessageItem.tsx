@@ -187,7 +187,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
       (active instanceof HTMLTextAreaElement && active.id === "composer" && active.value === "");
     if (idle) {
       requestAnimationFrame(() => area.current?.focus());
-    } else skipFocus.current = true;
+    } else if (!editing) skipFocus.current = true;
     onReopened?.();
   }, [reopenEdit, onReopened, message.id]);
 
@@ -195,6 +195,7 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
     setEditing(false);
     setDraft(message.content);
     setRefusal(undefined);
+    skipFocus.current = false;
     // Back to the button that opened the box (rendered again once editing ends).
     requestAnimationFrame(() => editButton.current?.focus());
   };

@@ -207,6 +207,8 @@ export function useUpdateConversation(ws: string) {
     onSuccess: async (c, vars) => {
       await storeConversation(qc, ws, c);
       if (vars.active_message_id) await qc.invalidateQueries({ queryKey: assistantKeys.messages(ws, c.id) });
+      // Made private, an admin's public link on it goes down.
+      if (vars.visibility) await qc.invalidateQueries({ queryKey: shareLinksKey(ws) });
     },
   });
 }
