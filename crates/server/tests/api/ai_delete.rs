@@ -20,16 +20,10 @@ fn messages_url(ws: &str, conv: &str) -> String {
 
 /// Ask and wait for the answer; (question's id, answer's id).
 async fn ask(c: &Client, ws: &str, conv: &str, question: &str) -> (String, String) {
-    let r = c
-        .post(&messages_url(ws, conv), json!({ "content": question }))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    let r = crate::ai_support::ask(c, ws, conv, question).await;
     (
-        r.body["user_message"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned(),
-        r.body["assistant_message"]["id"]
+        r["user_message"]["id"].as_str().expect("id").to_owned(),
+        r["assistant_message"]["id"]
             .as_str()
             .expect("id")
             .to_owned(),

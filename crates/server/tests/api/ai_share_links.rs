@@ -5,7 +5,7 @@ use nexus_testkit::fake_ai::{Behavior, Reply};
 use nexus_testkit::{Client, TestApp, both_engines, member_with_role};
 use serde_json::{Value, json};
 
-use crate::ai_support::{ai_owner, conversation};
+use crate::ai_support::{ai_owner, ask, conversation};
 use crate::assert_error;
 
 both_engines!(
@@ -18,17 +18,6 @@ both_engines!(
 
 fn link_url(ws: &str, conv: &str) -> String {
     format!("/api/v1/workspaces/{ws}/conversations/{conv}/share-link")
-}
-
-async fn ask(c: &Client, ws: &str, conv: &str, question: &str) -> Value {
-    let r = c
-        .post(
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
-            json!({ "content": question }),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body
 }
 
 async fn share(c: &Client, ws: &str, conv: &str) -> Value {

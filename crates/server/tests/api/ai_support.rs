@@ -96,6 +96,19 @@ pub fn parse_sse(text: &str) -> Vec<SseEvent> {
         .collect()
 }
 
+/// Send a message to `conv` and wait for the whole answer (201); the answer's body
+/// (`user_message`, `assistant_message`).
+pub async fn ask(c: &Client, ws: &str, conv: &str, question: &str) -> Value {
+    let r = c
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
+            json!({ "content": question }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body
+}
+
 /// Send a message to `conv` and wait for the whole answer (201), in a task of its own:
 /// the test goes on while the answer is written.
 pub fn send_in_background(

@@ -15,7 +15,7 @@ import { onSessionChange } from "@/api/session";
 import { toastError } from "@/components/ui/toast";
 import { assistantKeys, deleteConversation, fetchConversation, fetchMessages, stopAnswer } from "./api";
 import { streamTurn, type TurnEvent } from "./stream";
-import type { ChatMessage } from "./types";
+import { type ChatMessage, plainMessage } from "./types";
 
 export type TurnKind = "send" | "regenerate" | "edit";
 
@@ -117,27 +117,7 @@ function findKey(n: number): string | null {
 }
 
 function blankMessage(id: string, role: ChatMessage["role"], content: string): ChatMessage {
-  return {
-    id,
-    parentId: null,
-    role,
-    content,
-    reasoning: "",
-    status: role === "assistant" ? "streaming" : "complete",
-    model: null,
-    promptTokens: 0,
-    completionTokens: 0,
-    cachedPromptTokens: 0,
-    latencyMs: null,
-    ttftMs: null,
-    cached: false,
-    toolCalls: [],
-    error: null,
-    siblingIds: [id],
-    feedback: null,
-    createdAt: new Date().toISOString(),
-    optimistic: true,
-  };
+  return plainMessage(id, role, content, { status: role === "assistant" ? "streaming" : "complete", optimistic: true });
 }
 
 /** What the chat shows: the saved branch up to the turn's anchor, then the turn. */

@@ -73,6 +73,34 @@ export function toError(raw: unknown): MessageError | null {
 
 const STATUSES: readonly MessageStatus[] = ["complete", "streaming", "interrupted", "error"];
 
+/**
+ * A message known only by its words (a turn's before the server answers, a shared
+ * conversation's): no usage, tools, rating or other versions.
+ */
+export function plainMessage(id: string, role: MessageRole, content: string, over: Partial<ChatMessage> = {}): ChatMessage {
+  return {
+    id,
+    parentId: null,
+    role,
+    content,
+    reasoning: "",
+    status: "complete",
+    model: null,
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedPromptTokens: 0,
+    latencyMs: null,
+    ttftMs: null,
+    cached: false,
+    toolCalls: [],
+    error: null,
+    siblingIds: [id],
+    feedback: null,
+    createdAt: new Date().toISOString(),
+    ...over,
+  };
+}
+
 export function toChatMessage(m: Schemas["MessageView"]): ChatMessage {
   const status = STATUSES.includes(m.status as MessageStatus) ? (m.status as MessageStatus) : "complete";
   return {

@@ -18,7 +18,7 @@ import { EmptyState } from "@/components/ui/empty-state";
 import { Skeleton } from "@/components/ui/skeleton";
 import { formatDateTime } from "@/lib/format";
 import { type MessageActions, MessageItem, preloadMarkdown } from "@/pages/assistant/MessageItem";
-import type { ChatMessage } from "@/pages/assistant/types";
+import { type ChatMessage, plainMessage } from "@/pages/assistant/types";
 
 type Shared = Schemas["SharedConversation"];
 
@@ -32,26 +32,14 @@ const READ_ONLY: MessageActions = {
 };
 
 function toMessages(shared: Shared): ChatMessage[] {
-  return shared.messages.map((m, i) => ({
-    id: `shared-${i}`,
-    parentId: i > 0 ? `shared-${i - 1}` : null,
-    role: m.role === "user" ? "user" : "assistant",
-    content: m.content,
-    reasoning: "",
-    status: m.status === "interrupted" || m.status === "error" ? m.status : "complete",
-    model: m.model ?? null,
-    promptTokens: 0,
-    completionTokens: 0,
-    cachedPromptTokens: 0,
-    latencyMs: null,
-    ttftMs: null,
-    cached: false,
-    toolCalls: [],
-    error: null,
-    siblingIds: [`shared-${i}`],
-    feedback: null,
-    createdAt: m.created_at,
-  }));
+  return shared.messages.map((m, i) =>
+    plainMessage(`shared-${i}`, m.role === "user" ? "user" : "assistant", m.content, {
+      parentId: i > 0 ? `shared-${i - 1}` : null,
+      status: m.status === "interrupted" || m.status === "error" ? m.status : "complete",
+      model: m.model ?? null,
+      createdAt: m.created_at,
+    }),
+  );
 }
 
 /** Not for search engines, whatever the server said (it says so too). */
