@@ -7,6 +7,7 @@
 //! first user; tools ([`tools`]) let the model act on the workspace's own data with the
 //! member's rights.
 
+pub mod attachments;
 pub mod cache;
 pub mod catalog;
 pub mod conversations;
@@ -84,6 +85,7 @@ pub fn router(ai: Arc<AiService>) -> OpenApiRouter<AppState> {
         .merge(workspace_ai::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(attachments::router())
         .merge(prompts::router())
         .merge(shared::router())
         .merge(ws::router())

@@ -1,7 +1,7 @@
 //! Reading a conversation by its public link: `GET /shared/{token}`, without signing in
 //! (the links themselves: `conversations::links`). It shows the branch the link was made
 //! on, down to its last message: each message's words, who wrote it (a person or the
-//! model) and when. Nothing else leaves: not who wrote the questions, the instructions,
+//! model) and when, and the names of the files a question attached. Nothing else leaves: not who wrote the questions, the instructions,
 //! the tools the model called and what they found, its thoughts, ratings or ids.
 //!
 //! A link that is unknown, taken down, no longer vouched for by whoever made it, or whose
@@ -24,6 +24,7 @@ use std::time::Duration;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::attachments::{self, AttachmentMeta};
 use crate::conversations::links;
 use crate::entities::{conversation, share_link};
 use crate::messages::{load_all, path_to};
@@ -54,6 +55,9 @@ pub struct SharedMessage {
     pub model: Option<String>,
     /// `complete`, `interrupted` (ended early) or `error`.
     pub status: String,
+    /// What a question attached, by name, type and size: the files themselves are not
+    /// shared.
+    pub attachments: Vec<AttachmentMeta>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -129,6 +133,7 @@ pub async fn read_shared(
             content: m.content.clone(),
             model: m.model.clone(),
             status: m.status.clone(),
+            attachments: attachments::of_message(m),
             created_at: m.created_at,
         })
         .collect();

@@ -241,7 +241,10 @@ async fn session(
                         ai.clone(),
                         member,
                         conversation_id,
-                        TurnKind::Send { content },
+                        TurnKind::Send {
+                            content,
+                            attachments: Vec::new(),
+                        },
                         opts,
                     )
                     .await

@@ -141,6 +141,7 @@ pub async fn import_conversation(
             reasoning: Set(m.reasoning.filter(|r| !r.is_empty())),
             reserved_tokens: Set(0),
             reserved_for: Set(None),
+            attachments: Set(None),
             cached: Set(false),
             tool_calls: Set(m.tool_calls.filter(|t| !t.is_null())),
             error: Set(m.error.filter(|e| !e.is_null())),

@@ -34,6 +34,9 @@ pub struct Model {
     pub reserved_tokens: i64,
     /// The member whose own monthly limit was reserved too.
     pub reserved_for: Option<Uuid>,
+    /// A user message's attachments, in order: `[{name, media_type, size}]` (their bytes
+    /// are in `ai_attachments`); none for most messages.
+    pub attachments: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 //! SeaORM entities for the AI module's tables (schema in `migrations/`).
 
 pub mod ai_settings;
+pub mod attachment;
 pub mod cache_entry;
 pub mod conversation;
 pub mod feedback;

@@ -190,6 +190,7 @@ mod tests {
             cached_prompt_tokens: 0,
             reserved_tokens: 0,
             reserved_for: None,
+            attachments: None,
             cached: false,
             tool_calls: None,
             error: None,

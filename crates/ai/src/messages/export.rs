@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{MessageView, path_to, readable_with_messages, siblings};
+use crate::attachments;
 use crate::conversations::{ConversationView, assistant_on};
 use crate::entities::{conversation, message};
 
@@ -135,6 +136,13 @@ fn markdown(c: &conversation::Model, shown: &[&message::Model], now: DateTime<Ut
         let _ = writeln!(out, "## {who} · {}\n", when(m.created_at));
         if !m.content.trim().is_empty() {
             let _ = writeln!(out, "{}", m.content.trim_end());
+        }
+        let files: Vec<String> = attachments::of_message(m)
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        if !files.is_empty() {
+            let _ = writeln!(out, "\n_Attached: {}_", files.join(", "));
         }
         let tools = tool_names(m);
         if !tools.is_empty() {

@@ -228,6 +228,7 @@ pub(super) async fn generate(
             content: Some(round_text).filter(|t| !t.trim().is_empty()),
             tool_calls: Some(calls.clone()),
             tool_call_id: None,
+            images: Vec::new(),
         });
         for call in calls {
             let asked = TurnEvent::ToolCall {
@@ -279,6 +280,7 @@ pub(super) async fn generate(
                 content: Some(ran.to_string()),
                 tool_calls: None,
                 tool_call_id: Some(call.id),
+                images: Vec::new(),
             });
         }
         // A further round is paid for like the first: what it may cost beyond what is

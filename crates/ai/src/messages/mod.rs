@@ -21,6 +21,7 @@ pub use checkpoints::Checkpoints;
 pub use saves::FinalSaves;
 pub use turn::{MAX_CONTENT_CHARS, Options, TurnKind, prepare};
 
+use axum::extract::DefaultBodyLimit;
 use chrono::{DateTime, Utc};
 use nexus_kernel::db::Tx;
 use nexus_kernel::tenancy::TenantCtx;
@@ -35,6 +36,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::attachments::{self, AttachmentMeta};
 use crate::conversations;
 use crate::entities::{conversation, message};
 
@@ -49,7 +51,13 @@ pub const TURN_ROUTES: [&str; 3] = [
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list::list_messages, send::send_message))
+        .routes(routes!(list::list_messages))
+        // A message's body carries its attachments: more than the server's usual limit.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(send::send_message))
+                .layer(DefaultBodyLimit::max(attachments::MAX_SEND_BODY)),
+        )
         .routes(routes!(send::regenerate_message))
         .routes(routes!(send::edit_message))
         .routes(routes!(stop::stop_answer))
@@ -91,6 +99,9 @@ pub struct MessageView {
     #[schema(value_type = Option<Object>)]
     pub error: Option<Value>,
     pub created_by: Option<Uuid>,
+    /// A user message's images and text files, in order (their bytes at
+    /// `…/messages/{id}/attachments/{position}`); empty for most messages.
+    pub attachments: Vec<AttachmentMeta>,
     /// Other versions of this message (edits or regenerations), oldest first, this one
     /// included.
     pub sibling_ids: Vec<Uuid>,
@@ -124,6 +135,7 @@ impl MessageView {
             tool_calls: m.tool_calls.clone(),
             error: m.error.clone(),
             created_by: m.created_by,
+            attachments: attachments::of_message(m),
             sibling_ids: if sibling_ids.is_empty() {
                 vec![m.id]
             } else {

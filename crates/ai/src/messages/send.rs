@@ -14,11 +14,18 @@ use super::respond::{TurnResult, respond};
 use super::turn::Options;
 use super::{TurnKind, engine};
 use crate::AiService;
+use crate::attachments::{self, AttachmentInput};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessageRequest {
+    /// The message's words; may be empty when it attaches files.
     pub content: String,
+    /// Images (PNG, JPEG, GIF, WebP; up to 5 MiB each) and text files (up to 512 KiB
+    /// each), up to 8 and 20 MiB together: images go to the model as images, a text
+    /// file's words after the message's.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInput>,
     /// Answer with this model instead of the conversation's.
     pub model: Option<String>,
     /// Answer with the workspace's large model (small-model-first workspaces).
@@ -92,6 +99,7 @@ pub async fn send_message(
         conversation_id,
         TurnKind::Send {
             content: body.content,
+            attachments: attachments::check(body.attachments)?,
         },
         opts,
     )

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::engine::Turn;
 use super::{MessageView, path_to, readable_with_messages, siblings};
 use crate::AiService;
+use crate::attachments::{self, Attachment};
 use crate::catalog::Catalog;
 use crate::conversations::{assistant_on, find_writable, writable, writable_or_forbidden};
 use crate::entities::{conversation, message};
@@ -28,8 +29,12 @@ use crate::usage::quota;
 pub const MAX_CONTENT_CHARS: usize = 100_000;
 
 pub enum TurnKind {
-    /// A new message at the end of the current branch.
-    Send { content: String },
+    /// A new message at the end of the current branch, with what it attaches (checked:
+    /// see [`attachments::check`]).
+    Send {
+        content: String,
+        attachments: Vec<Attachment>,
+    },
     /// A new version of a user message: a new branch from its parent.
     Edit { message_id: Uuid, content: String },
     /// A new answer to the user message before this assistant message.
@@ -43,8 +48,9 @@ pub struct Options {
     pub temperature: Option<f32>,
 }
 
-pub fn check_content(content: &str) -> Result<(), ApiError> {
-    if content.trim().is_empty() {
+/// A message's words: up to [`MAX_CONTENT_CHARS`], and some unless it attaches files.
+pub fn check_content(content: &str, attaches: bool) -> Result<(), ApiError> {
+    if content.trim().is_empty() && !attaches {
         return Err(ApiError::field("content", "must not be empty"));
     }
     if content.chars().count() > MAX_CONTENT_CHARS {
@@ -141,23 +147,29 @@ pub async fn prepare(
         .map(|m| catalog.candidates(&m))
         .unwrap_or_default();
 
-    // Where the new user message hangs (None for a regeneration, which reuses one), and
-    // the answers a regeneration is another version of.
-    let (parent, content, regenerate_of, earlier_answers) = match kind {
-        TurnKind::Send { content } => {
-            check_content(&content)?;
-            (Some(conv.head_message_id), content, None, Vec::new())
+    // Where the new user message hangs (None for a regeneration, which reuses one), the
+    // answers a regeneration is another version of, and the attachments of the message
+    // the model answers: sent now, or those of the message edited or answered again.
+    let (parent, content, regenerate_of, earlier_answers, files) = match kind {
+        TurnKind::Send {
+            content,
+            attachments,
+        } => {
+            check_content(&content, !attachments.is_empty())?;
+            let files = Files::Sent(attachments);
+            (Some(conv.head_message_id), content, None, Vec::new(), files)
         }
         TurnKind::Edit {
             message_id,
             content,
         } => {
-            check_content(&content)?;
             let target = all
                 .iter()
                 .find(|m| m.id == message_id && m.role == "user")
                 .ok_or(ApiError::NotFound)?;
-            (Some(target.parent_id), content, None, Vec::new())
+            check_content(&content, target.attachments.is_some())?;
+            let files = Files::Kept(target.id);
+            (Some(target.parent_id), content, None, Vec::new(), files)
         }
         TurnKind::Regenerate { message_id } => {
             let target = all
@@ -173,6 +185,7 @@ pub async fn prepare(
                 user.content.clone(),
                 Some(user.clone()),
                 siblings(&all, target),
+                Files::Kept(user.id),
             )
         }
     };
@@ -187,10 +200,28 @@ pub async fn prepare(
     if !conv.system_prompt.trim().is_empty() {
         messages.push(ChatMessage::text("system", conv.system_prompt.clone()));
     }
-    for m in path_to(&all, history_leaf) {
-        push_history(&mut messages, m);
+    let history = path_to(&all, history_leaf);
+    // The stored attachments the request needs, in one read (none for most turns).
+    let kept_from = match &files {
+        Files::Kept(id) => Some(*id),
+        Files::Sent(_) => None,
+    };
+    let with_files: Vec<Uuid> = history
+        .iter()
+        .copied()
+        .chain(kept_from.and_then(|id| all.iter().find(|m| m.id == id)))
+        .filter(|m| m.role == "user" && m.attachments.is_some())
+        .map(|m| m.id)
+        .collect();
+    let mut stored = attachments::load(member.tx(), conv.workspace_id, &with_files).await?;
+    for m in history {
+        push_history(&mut messages, m, stored.get(&m.id).map(Vec::as_slice));
     }
-    messages.push(ChatMessage::text("user", content.clone()));
+    let files = match files {
+        Files::Sent(files) => files,
+        Files::Kept(id) => stored.remove(&id).unwrap_or_default(),
+    };
+    messages.push(attachments::user_message(&content, &files));
     let request = ChatRequest {
         model: model.clone(),
         messages,
@@ -228,6 +259,7 @@ pub async fn prepare(
         &conv,
         parent,
         &content,
+        &files,
         regenerate_of,
         &all,
         budget,
@@ -252,9 +284,19 @@ pub async fn prepare(
     Ok(Prepared { turn, save })
 }
 
-fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
+/// Where the attachments of the message the model answers come from.
+enum Files {
+    Sent(Vec<Attachment>),
+    /// Those of this stored user message: the one edited, or the one answered again.
+    Kept(Uuid),
+}
+
+fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model, files: Option<&[Attachment]>) {
     if m.role == "user" {
-        messages.push(ChatMessage::text("user", m.content.clone()));
+        messages.push(attachments::user_message(
+            &m.content,
+            files.unwrap_or_default(),
+        ));
         return;
     }
     if m.status == "error" && m.content.is_empty() {
@@ -277,6 +319,7 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
             content: None,
             tool_calls: Some(tool_calls),
             tool_call_id: None,
+            images: Vec::new(),
         });
         for c in calls {
             messages.push(ChatMessage {
@@ -284,6 +327,7 @@ fn push_history(messages: &mut Vec<ChatMessage>, m: &message::Model) {
                 content: Some(c["result"].to_string()),
                 tool_calls: None,
                 tool_call_id: c["id"].as_str().map(str::to_owned),
+                images: Vec::new(),
             });
         }
     }
@@ -307,6 +351,7 @@ async fn save_messages(
     conv: &conversation::Model,
     parent: Option<Option<Uuid>>,
     content: &str,
+    files: &[Attachment],
     regenerate_of: Option<message::Model>,
     all: &[message::Model],
     budget: quota::Budget,
@@ -333,6 +378,7 @@ async fn save_messages(
             cached_prompt_tokens: Set(0),
             reserved_tokens: Set(0),
             reserved_for: Set(None),
+            attachments: Set(None),
             cached: Set(false),
             tool_calls: Set(None),
             error: Set(None),
@@ -342,18 +388,23 @@ async fn save_messages(
         }
     };
     let mut rows = Vec::with_capacity(2);
+    // The attachments of a new user message, saved with it (a regeneration's are saved).
+    let mut save_files = None;
     let user_row = match regenerate_of {
         Some(user) => user,
         None => {
-            let row = new_row(
+            let mut row = new_row(
                 Uuid::now_v7(),
                 parent.flatten(),
                 "user",
                 content,
                 "complete",
             );
+            row.attachments = Set(attachments::metadata(files));
             rows.push(row.clone());
-            row.try_into_model()?
+            let row = row.try_into_model()?;
+            save_files = attachments::insert(ctx, conv.id, row.id, files, now);
+            row
         }
     };
     let assistant_id = Uuid::now_v7();
@@ -417,6 +468,11 @@ async fn save_messages(
         db: state.db.clone(),
         separate,
     };
+    // The files after the message they belong to, in the same transaction: a failure
+    // drops `save`, which undoes all of it and gives the reservation back.
+    if let (Some(insert), Some(tx)) = (&save_files, &save.tx) {
+        tx.write(Write::Insert(insert)).await?;
+    }
     Ok((view, answer.try_into_model()?, reservation, save))
 }
 

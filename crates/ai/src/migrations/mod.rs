@@ -12,6 +12,7 @@ mod m0010_ai_quota_leases;
 mod m0011_ai_feedback;
 mod m0012_ai_prompts;
 mod m0013_ai_share_links;
+mod m0014_ai_attachments;
 
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     vec![
@@ -25,6 +26,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m0011_ai_feedback::Migration),
         Box::new(m0012_ai_prompts::Migration),
         Box::new(m0013_ai_share_links::Migration),
+        Box::new(m0014_ai_attachments::Migration),
     ]
 }
 
@@ -42,6 +44,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "ai_feedback",
     "ai_prompts",
     "ai_share_links",
+    "ai_attachments",
 ];
 
 /// How many of [`TENANT_TABLES`] the first migration made and secured; each later one

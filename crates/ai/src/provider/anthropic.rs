@@ -146,10 +146,17 @@ pub fn stream_body(request: &ChatRequest, prompt_caching: bool) -> Value {
                 }
                 ("assistant", blocks)
             }
+            // Images first, as Anthropic advises, then the words about them.
             _ => (
                 "user",
-                text.map(|t| json!({"type": "text", "text": t}))
-                    .into_iter()
+                m.images
+                    .iter()
+                    .map(|i| {
+                        json!({"type": "image", "source": {
+                            "type": "base64", "media_type": i.media_type, "data": &*i.base64,
+                        }})
+                    })
+                    .chain(text.map(|t| json!({"type": "text", "text": t})))
                     .collect(),
             ),
         };
@@ -633,6 +640,7 @@ mod tests {
             content: Some(format!("for {id}")),
             tool_calls: None,
             tool_call_id: Some(id.into()),
+            images: Vec::new(),
         };
         // Two rounds of a history, both written with "call_0", and "a.b" next to "a_b".
         let request = ChatRequest {
@@ -649,6 +657,7 @@ mod tests {
                         call("a_b"),
                     ]),
                     tool_call_id: None,
+                    images: Vec::new(),
                 },
                 result("call_0"),
                 result("a.b"),
@@ -685,6 +694,30 @@ mod tests {
     }
 
     #[test]
+    fn images_go_before_the_words_as_base64_blocks() {
+        let mut question = ChatMessage::text("user", "What is this?");
+        question.images.push(super::super::Image {
+            media_type: "image/png".into(),
+            base64: "iVBORw0K".into(),
+        });
+        let request = ChatRequest {
+            model: "claude-x".into(),
+            messages: vec![question],
+            tools: Vec::new(),
+            temperature: None,
+            max_tokens: Some(10),
+        };
+        let body = stream_body(&request, false);
+        assert_eq!(
+            body["messages"][0]["content"],
+            json!([
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}},
+                {"type": "text", "text": "What is this?"},
+            ])
+        );
+    }
+
+    #[test]
     fn the_request_moves_system_and_tools_where_anthropic_wants_them() {
         let call = ToolCall {
             id: "toolu_1".into(),
@@ -714,18 +747,21 @@ mod tests {
                         },
                     ]),
                     tool_call_id: None,
+                    images: Vec::new(),
                 },
                 ChatMessage {
                     role: "tool".into(),
                     content: Some(r#"{"members":[]}"#.into()),
                     tool_calls: None,
                     tool_call_id: Some("toolu_1".into()),
+                    images: Vec::new(),
                 },
                 ChatMessage {
                     role: "tool".into(),
                     content: Some(r#"{"error":"no such conversation"}"#.into()),
                     tool_calls: None,
                     tool_call_id: Some("call.2/x".into()),
+                    images: Vec::new(),
                 },
             ],
             tools: vec![ToolSpec {

@@ -28,14 +28,62 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ChatMessage {
     pub role: String,
     pub content: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub tool_calls: Option<Vec<ToolCall>>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub tool_call_id: Option<String>,
+    /// Images a user message shows the model (vision), after its text.
+    #[serde(skip)]
+    pub images: Vec<Image>,
+}
+
+/// An image sent to the model, already in base64: a request is serialised once per
+/// attempt and once for its cache key, and the same image goes with every later turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`.
+    pub media_type: String,
+    pub base64: std::sync::Arc<str>,
+}
+
+/// A prompt's tokens for one image, as an upper bound for quota reservations and the
+/// count when a provider reports no usage: Anthropic's largest image is about 1,600
+/// tokens, OpenAI's (high detail) about 1,100.
+pub const IMAGE_TOKENS: u64 = 1_600;
+
+/// Chat Completions' message: `content` is a string, or for a message with images an
+/// array of parts (the text, then each image as a `data:` URL).
+impl Serialize for ChatMessage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("role", &self.role)?;
+        if self.images.is_empty() {
+            map.serialize_entry("content", &self.content)?;
+        } else {
+            let text = self.content.as_deref().filter(|t| !t.is_empty());
+            let parts: Vec<Value> = text
+                .map(|t| serde_json::json!({"type": "text", "text": t}))
+                .into_iter()
+                .chain(self.images.iter().map(|i| {
+                    let url = format!("data:{};base64,{}", i.media_type, i.base64);
+                    serde_json::json!({"type": "image_url", "image_url": {"url": url}})
+                }))
+                .collect();
+            map.serialize_entry("content", &parts)?;
+        }
+        if let Some(calls) = &self.tool_calls {
+            map.serialize_entry("tool_calls", calls)?;
+        }
+        if let Some(id) = &self.tool_call_id {
+            map.serialize_entry("tool_call_id", id)?;
+        }
+        map.end()
+    }
 }
 
 impl ChatRequest {
@@ -54,7 +102,8 @@ impl ChatRequest {
                     .flatten()
                     .map(|c| tokens(&c.function.name) + tokens(&c.function.arguments) + 4)
                     .sum();
-                tokens(m.content.as_deref().unwrap_or_default()) + calls + 4
+                let images = m.images.len() as u64 * IMAGE_TOKENS;
+                tokens(m.content.as_deref().unwrap_or_default()) + calls + images + 4
             })
             .sum();
         let tools = if self.tools.is_empty() {
@@ -101,6 +150,7 @@ impl ChatMessage {
             content: Some(content.into()),
             tool_calls: None,
             tool_call_id: None,
+            images: Vec::new(),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 use tiktoken_rs::CoreBPE;
 
-use crate::provider::ChatMessage;
+use crate::provider::{ChatMessage, IMAGE_TOKENS};
 
 static BPE: LazyLock<Option<CoreBPE>> = LazyLock::new(|| tiktoken_rs::cl100k_base().ok());
 
@@ -16,7 +16,8 @@ pub fn count(text: &str) -> u64 {
     }
 }
 
-/// Prompt tokens of a message list, with OpenAI's per-message overhead.
+/// Prompt tokens of a message list, with OpenAI's per-message overhead; an image counts
+/// as [`IMAGE_TOKENS`] (a tokenizer cannot count it).
 pub fn count_messages(messages: &[ChatMessage]) -> u64 {
     messages
         .iter()
@@ -27,7 +28,8 @@ pub fn count_messages(messages: &[ChatMessage]) -> u64 {
                 .flatten()
                 .map(|c| count(&c.function.arguments) + count(&c.function.name))
                 .sum();
-            4 + count(m.content.as_deref().unwrap_or_default()) + tool_args
+            let images = m.images.len() as u64 * IMAGE_TOKENS;
+            4 + count(m.content.as_deref().unwrap_or_default()) + tool_args + images
         })
         .sum::<u64>()
         + 3

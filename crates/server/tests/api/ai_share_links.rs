@@ -85,7 +85,17 @@ async fn a_link_shows_the_conversation_as_it_was(app: TestApp) {
     assert_eq!(messages[1]["content"], "Two days in Lisbon.");
     assert_eq!(messages[1]["model"], "fake-small");
     let keys: Vec<&String> = messages[1].as_object().expect("a message").keys().collect();
-    assert_eq!(keys, ["content", "created_at", "model", "role", "status"]);
+    assert_eq!(
+        keys,
+        [
+            "attachments",
+            "content",
+            "created_at",
+            "model",
+            "role",
+            "status"
+        ]
+    );
     for private in ["o@example.com", "secret offsite", &ws, &conv] {
         assert!(
             !shown.text.contains(private),

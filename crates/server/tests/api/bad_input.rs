@@ -132,8 +132,15 @@ async fn bad_input_changes_nothing(app: TestApp) {
             &send_raw(serde_json::to_vec(&valid).unwrap_or_default(), "text/plain").await,
             &format!("{method} {path} text/plain"),
         );
+        // Past the route's limit: the usual one, or a message's with its attachments.
+        let sends = method == "post" && path.ends_with("/conversations/{conversation_id}/messages");
+        let past_limit = if sends {
+            nexus_ai::attachments::MAX_SEND_BODY + (1 << 20)
+        } else {
+            10 * 1024 * 1024
+        };
         let mut ten_mb = b"{\"name\":\"".to_vec();
-        ten_mb.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
+        ten_mb.extend(std::iter::repeat_n(b'a', past_limit));
         ten_mb.extend(b"\"}");
         // The server answers 413 after reading up to its limit and then closes the
         // connection, so the client may see its upload cut off instead of the answer.

@@ -128,6 +128,7 @@ impl Fixture {
             .replace("{conversation_id}", &self.conversation_id)
             .replace("{message_id}", &self.message_id)
             .replace("{prompt_id}", &self.prompt_id)
+            .replace("{position}", "0")
             .replace("{name}", "SECRET")
             .replace("{module}", "crm")
     }

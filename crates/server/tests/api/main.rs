@@ -3,6 +3,7 @@
 
 mod admin;
 mod ai_anthropic;
+mod ai_attachments;
 mod ai_channels;
 mod ai_delete;
 mod ai_feedback;

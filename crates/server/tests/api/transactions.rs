@@ -1146,6 +1146,9 @@ fn full_message(scope: Scope, conversation_id: Uuid) -> nexus_ai::entities::mess
         cached_prompt_tokens: Set(42),
         reserved_tokens: Set(2_148),
         reserved_for: Set(scope.user_id),
+        attachments: Set(Some(serde_json::json!([
+            { "name": "a \"b\".png", "media_type": "image/png", "size": 10 }
+        ]))),
     }
 }
 
