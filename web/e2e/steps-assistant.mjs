@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { crc32, deflateSync } from "node:zlib";
 import { allowFailures, expectAbort, expectFailure, go, openBrowser, shot, timed } from "./browser.mjs";
 import { OWNER, nav, toastText } from "./common.mjs";
 
@@ -18,6 +19,34 @@ const composer = (page) => page.getByRole("textbox", { name: "Message", exact: t
 async function answered(page, timeout = 20_000) {
   await page.getByRole("button", { name: "Send message" }).waitFor({ timeout });
   await page.waitForFunction(() => !document.querySelector('li[data-status="streaming"]'), null, { timeout });
+}
+
+/** A `width` × `height` PNG of a colour gradient, made here (no image files in the repository). */
+function gradientPng(width, height) {
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = [0]; // no filter
+    for (let x = 0; x < width; x++) row.push(Math.round((x / width) * 255), Math.round((y / height) * 255), 200);
+    rows.push(...row);
+  }
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(Buffer.from(rows))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 async function send(page, text) {
@@ -376,6 +405,40 @@ export function register(step, state) {
     await page.locator('li[data-role="user"]').getByText("A question to take back").waitFor({ state: "detached" });
     assert.equal(await lastAnswer(page).getAttribute("data-message-id"), state.ratedAnswer);
     await page.waitForFunction(() => document.activeElement?.id === "composer");
+  });
+
+  step("owner attaches a picture and a text file: the model reads the file, the picture shows, the file downloads", async () => {
+    const { page } = state.owner;
+    // A real PNG: the browser must be able to draw what the server serves back.
+    await page.getByTestId("attach-input").setInputFiles([
+      { name: "sketch.png", mimeType: "image/png", buffer: gradientPng(120, 80) },
+      { name: "agenda.md", mimeType: "text/markdown", buffer: Buffer.from("Day one: planning") },
+    ]);
+    const box = page.locator("form").filter({ has: composer(page) });
+    await box.getByRole("list", { name: "Attached files" }).getByText("agenda.md").waitFor();
+    await send(page, "Summarise the agenda");
+    await answered(page);
+    // The fake provider echoes the question's text: the file's words went with it.
+    assert.ok((await answerText(page)).includes("planning"), await answerText(page));
+    assert.equal(await box.getByRole("list", { name: "Attached files" }).count(), 0, "the box is empty again");
+    const question = page.locator('li[data-role="user"]').last();
+    // Saved, the picture comes from the server and draws.
+    await page.waitForFunction(() => {
+      const img = [...document.querySelectorAll('li[data-role="user"] img')].at(-1);
+      return img?.complete && img.naturalWidth === 120 && img.src.includes("/attachments/0");
+    });
+    await shot(page, "41-assistant-attachments", { fullPage: false, dark: false });
+    const [download] = await Promise.all([page.waitForEvent("download"), question.getByRole("link", { name: /agenda\.md/ }).click()]);
+    assert.equal(download.suggestedFilename(), "agenda.md");
+    assert.equal(await readFile(await download.path(), "utf8"), "Day one: planning");
+    // Taken back, so the steps after see the conversation as before.
+    const answer = lastAnswer(page);
+    await answer.hover();
+    await answer.getByRole("button", { name: "Delete message" }).click();
+    const confirm = page.getByRole("alertdialog");
+    await confirm.getByRole("button", { name: "Delete" }).click();
+    await confirm.waitFor({ state: "detached" });
+    await question.getByText("Summarise the agenda").waitFor({ state: "detached" });
   });
 
   step("owner makes a public link; a stranger reads it without signing in, until it is deleted", async () => {

@@ -619,6 +619,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/messages/{message_id}/attachments/{position}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download one of a message's attachments (readable by whoever may read the
+         *     conversation). Images are served as themselves, to show; text files as plain text
+         *     to save, never as the type they were sent with.
+         */
+        get: operations["download_attachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/conversations/{conversation_id}/messages/{message_id}/edit": {
         parameters: {
             query?: never;
@@ -959,6 +980,31 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string | null;
             role: components["schemas"]["Role"];
+        };
+        /** @description An attachment as sent with a message. */
+        AttachmentInput: {
+            /** @description The file's bytes in base64. */
+            data: string;
+            /**
+             * @description `image/png`, `image/jpeg`, `image/gif` or `image/webp` for an image; for a text
+             *     file its type if the browser knows one (`text/plain` otherwise).
+             */
+            media_type: string;
+            /** @description The file's name, as shown (a path's folders are dropped). */
+            name: string;
+        };
+        /**
+         * @description What a message's attachment is, as its row keeps it and as the API shows it; the
+         *     bytes are at `…/messages/{message_id}/attachments/{position}`, from 0 in this order.
+         */
+        AttachmentMeta: {
+            media_type: string;
+            name: string;
+            /**
+             * Format: int64
+             * @description Bytes.
+             */
+            size: number;
         };
         AuditActor: {
             /** Format: uuid */
@@ -1374,6 +1420,11 @@ export interface components {
         };
         List_MessageView: {
             items: {
+                /**
+                 * @description A user message's images and text files, in order (their bytes at
+                 *     `…/messages/{id}/attachments/{position}`); empty for most messages.
+                 */
+                attachments: components["schemas"]["AttachmentMeta"][];
                 /** @description Answered from the response cache. */
                 cached: boolean;
                 /**
@@ -1566,6 +1617,11 @@ export interface components {
             user_id: string;
         };
         MessageView: {
+            /**
+             * @description A user message's images and text files, in order (their bytes at
+             *     `…/messages/{id}/attachments/{position}`); empty for most messages.
+             */
+            attachments: components["schemas"]["AttachmentMeta"][];
             /** @description Answered from the response cache. */
             cached: boolean;
             /**
@@ -1791,6 +1847,13 @@ export interface components {
             updated_by: string;
         };
         SendMessageRequest: {
+            /**
+             * @description Images (PNG, JPEG, GIF, WebP; up to 5 MiB each) and text files (up to 512 KiB
+             *     each), up to 8 and 20 MiB together: images go to the model as images, a text
+             *     file's words after the message's.
+             */
+            attachments?: components["schemas"]["AttachmentInput"][];
+            /** @description The message's words; may be empty when it attaches files. */
             content: string;
             /** @description Answer with the workspace's large model (small-model-first workspaces). */
             escalate?: boolean;
@@ -1842,6 +1905,11 @@ export interface components {
             title: string;
         };
         SharedMessage: {
+            /**
+             * @description What a question attached, by name, type and size: the files themselves are not
+             *     shared.
+             */
+            attachments: components["schemas"]["AttachmentMeta"][];
             content: string;
             /** Format: date-time */
             created_at: string;
@@ -3485,6 +3553,40 @@ export interface operations {
             };
             /** @description `answer_streaming`: an answer among them is still being written */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    download_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                conversation_id: string;
+                message_id: string;
+                /** @description The attachment's place in the message's `attachments`, from 0 */
+                position: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

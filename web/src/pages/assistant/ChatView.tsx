@@ -15,6 +15,7 @@ import { createConversation, useDeleteMessage, useMessages, useRateAnswer, useUp
 import { matchTarget, useJumpToMatch } from "./jump";
 import { nextAnnouncement } from "./announce";
 import { useAutoScroll } from "./autoscroll";
+import { attachmentUrl, type OutgoingFile } from "./attachments";
 import { Composer, type ComposerHandle } from "./Composer";
 import { usePrompts } from "./prompts";
 import { PromptsDialog } from "./PromptsDialog";
@@ -141,9 +142,9 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
   }, [conversationId, jumpToLatest]);
 
   const send = useCallback(
-    (text: string) => {
+    (text: string, files: OutgoingFile[]) => {
       if (running) return false;
-      const common = { workspaceId: ws.id, content: text, escalate: escalate && Boolean(largeModel) };
+      const common = { workspaceId: ws.id, content: text, attachments: files, escalate: escalate && Boolean(largeModel) };
       const started = conversationId
         ? startTurn(qc, { ...common, conversationId, kind: "send", anchorId: lastSavedId(messages, live), shown: messages })
         : startTurn(qc, {
@@ -237,6 +238,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
       // Anyone who may chat rates the answers they read, in others' shared conversations too.
       onRate: canUse && conversationId ? (m, feedback, onRefused) => rate({ answerId: m.id, feedback, onRefused }) : undefined,
       onDelete: conversationId ? setDeleting : undefined,
+      attachmentUrl: conversationId ? (m, i) => attachmentUrl(ws.id, conversationId, m.id, i) : undefined,
     }),
     [canWrite, canUse, running, switching, mutate, rate, conversationId, saved.data, qc, ws.id, escalate, largeModel, started, reopenEdit, choices],
   );
@@ -319,7 +321,10 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
                 // edit of a message no longer on screen gets here: it goes to the composer.)
                 if (spec.kind === "edit" && spec.targetId && messages.some((m) => m.id === spec.targetId)) {
                   setReopenEdit({ id: spec.targetId, text });
-                } else composerRef.current?.setText(text);
+                } else {
+                  composerRef.current?.setText(text);
+                  composerRef.current?.addFiles(spec.attachments ?? []);
+                }
               }}
             />
           )}
@@ -391,6 +396,7 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
             stopping={live?.phase === "stopping"}
             disabled={loading}
             onSend={send}
+            attach
             onStop={() => stopTurn(ws.id, conversationId)}
             prompts={promptMenu}
             tools={
@@ -442,7 +448,10 @@ export function ChatView({ conversationId, conversation, models, composerRef, on
               const ids = live ? [live.spec.anchorId, live.user?.id, live.answerId] : [];
               if (live && !isRunning(live) && ids.some((id) => id != null && gone.has(id))) {
                 const text = dismissTurn(ws.id, conversationId);
-                if (text && live.phase === "failed") composerRef.current?.insert(text);
+                if (text != null && live.phase === "failed") {
+                  if (text) composerRef.current?.insert(text);
+                  composerRef.current?.addFiles(live.spec.attachments ?? []);
+                }
               }
               requestAnimationFrame(() => composerRef.current?.focus());
             }}

@@ -28,7 +28,7 @@ describe("Composer", () => {
     expect(onSend).not.toHaveBeenCalled();
     expect(box).toHaveValue("first line\nsecond line");
     await userEvent.keyboard("{Enter}");
-    expect(onSend).toHaveBeenCalledWith("first line\nsecond line");
+    expect(onSend).toHaveBeenCalledWith("first line\nsecond line", []);
     expect(box).toHaveValue("");
   });
 

@@ -1,5 +1,7 @@
-import { ArrowUp, BookText, Square } from "lucide-react";
+import { ArrowUp, BookText, FileText, Paperclip, Square, X } from "lucide-react";
 import {
+  type ClipboardEvent,
+  type DragEvent,
   forwardRef,
   type KeyboardEvent,
   type ReactNode,
@@ -8,6 +10,7 @@ import {
   useId,
   useImperativeHandle,
   useLayoutEffect,
+  useMemo,
   useRef,
   useState,
 } from "react";
@@ -15,6 +18,7 @@ import { Button } from "@/components/ui/button";
 import { cn } from "@/lib/cn";
 import { draftStorageKey } from "@/lib/drafts";
 import { readSession, writeSession } from "@/lib/storage";
+import { formatSize, type OutgoingFile, readFiles } from "./attachments";
 import { filterPrompts, type Prompt, promptQuery } from "./prompts";
 
 export interface KeyInfo {
@@ -39,11 +43,13 @@ export interface ComposerHandle {
   setText: (text: string) => void;
   /** Put `text` where the caret is (replacing what is selected), keeping the rest; take the focus. */
   insert: (text: string) => void;
+  /** Attach these files again (a message the server refused gives them back). */
+  addFiles: (files: readonly OutgoingFile[]) => void;
 }
 
 export interface ComposerProps {
-  /** Returns false to keep the text (e.g. a turn is still running). */
-  onSend: (text: string) => boolean | void;
+  /** Returns false to keep the text and files (e.g. a turn is still running). */
+  onSend: (text: string, files: OutgoingFile[]) => boolean | void;
   onStop: () => void;
   /** An answer is streaming: the button stops it, Enter waits. */
   busy: boolean;
@@ -63,12 +69,14 @@ export interface ComposerProps {
    * the prompt's text in the box, Escape closes the list. `onManage` opens the library.
    */
   prompts?: { items: readonly Prompt[]; onManage: () => void };
+  /** Offer to attach images and text files (a button, pasting, dropping). */
+  attach?: boolean;
 }
 
 const MAX_HEIGHT = 240;
 
 export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Composer(
-  { onSend, onStop, busy, stopping, disabled, placeholder = "Message the assistant…", tools, hint, draftKey, prompts },
+  { onSend, onStop, busy, stopping, disabled, placeholder = "Message the assistant…", tools, hint, draftKey, prompts, attach },
   ref,
 ) {
   const [text, setText] = useState(() => (draftKey ? (readSession(draftStorageKey(draftKey)) ?? "") : ""));
@@ -81,11 +89,13 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     setText(draftKey ? (readSession(draftStorageKey(draftKey)) ?? "") : "");
   }
   const menu = usePromptMenu(text, prompts?.items);
+  const files = useAttachedFiles();
 
   useEffect(() => {
     if (draftKey) writeSession(draftStorageKey(draftKey), text === "" ? null : text);
   }, [draftKey, text]);
   const area = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
 
   // Asked for the focus while disabled (the conversation still loading): take it once
   // enabled, unless the person has gone somewhere else meanwhile.
@@ -121,6 +131,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
       const end = area.current?.selectionEnd ?? text.length;
       place(text.slice(0, start) + t + text.slice(end), start + t.length, true);
     },
+    addFiles: (f) => files.restore(f),
   }));
 
   // Grow with the text, up to a limit; then scroll inside.
@@ -134,10 +145,24 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   /** Put a saved prompt's text in the box, the caret at its end. */
   const insertPrompt = (p: Prompt) => place(p.content, p.content.length, true);
 
+  const sendable = (text.trim() !== "" || files.list.length > 0) && !files.reading;
   const send = useCallback(() => {
-    if (busy || disabled || !text.trim()) return;
-    if (onSend(text) !== false) setText("");
-  }, [busy, disabled, text, onSend]);
+    if (busy || disabled || !sendable) return;
+    if (onSend(text, files.list) !== false) {
+      setText("");
+      files.clear();
+    }
+  }, [busy, disabled, sendable, text, onSend, files]);
+
+  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
+    const pasted = [...e.clipboardData.files];
+    if (!attach || pasted.length === 0) return;
+    // A screenshot comes as a file alone; copied text that also carries a picture of
+    // itself (office suites) pastes as text.
+    if (e.clipboardData.getData("text/plain")) return;
+    e.preventDefault();
+    files.add(pasted);
+  };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     // An input method confirming a word (Safari says so only with keyCode 229).
@@ -185,17 +210,44 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     }
   };
 
+  const carriesFiles = (e: DragEvent) => attach && !disabled && [...e.dataTransfer.types].includes("Files");
   return (
     <form
       className={cn(
         "relative rounded-2xl border bg-card shadow-sm transition-colors focus-within:border-ring focus-within:ring-2 focus-within:ring-ring/20",
         disabled && "opacity-70",
+        files.dragging && "border-ring ring-2 ring-ring/40",
       )}
       onSubmit={(e) => {
         e.preventDefault();
         send();
       }}
+      onDragOver={(e) => {
+        if (!carriesFiles(e)) return;
+        e.preventDefault();
+        files.setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) files.setDragging(false);
+      }}
+      onDrop={(e) => {
+        files.setDragging(false);
+        if (!carriesFiles(e)) return;
+        e.preventDefault();
+        files.add([...e.dataTransfer.files]);
+        area.current?.focus();
+      }}
     >
+      {attach && (
+        <AttachedFiles
+          files={files.list}
+          problems={files.problems}
+          onRemove={(i) => {
+            files.remove(i);
+            area.current?.focus();
+          }}
+        />
+      )}
       <label htmlFor="composer" className="sr-only">
         Message
       </label>
@@ -205,6 +257,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKeyDown}
+        onPaste={onPaste}
         onBlur={() => menu.open && menu.dismiss()}
         rows={1}
         disabled={disabled}
@@ -233,6 +286,37 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
               <BookText aria-hidden />
             </Button>
           )}
+          {attach && (
+            <>
+              <input
+                ref={picker}
+                type="file"
+                multiple
+                hidden
+                aria-hidden
+                tabIndex={-1}
+                data-testid="attach-input"
+                onChange={(e) => {
+                  files.add([...(e.target.files ?? [])]);
+                  // The same file can be chosen again after it was removed.
+                  e.target.value = "";
+                  area.current?.focus();
+                }}
+              />
+              <Button
+                type="button"
+                variant="ghost"
+                size="icon-sm"
+                className="text-muted-foreground hover:text-foreground"
+                aria-label="Attach files"
+                title="Attach images or text files (or paste, or drop them here)"
+                disabled={disabled}
+                onClick={() => picker.current?.click()}
+              >
+                <Paperclip aria-hidden />
+              </Button>
+            </>
+          )}
           {tools}
         </div>
         {busy ? (
@@ -256,7 +340,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
           <Button
             type="submit"
             size="icon-sm"
-            disabled={disabled || !text.trim()}
+            disabled={disabled || !sendable}
             aria-label="Send message"
             title="Send (Enter)"
             className="rounded-full"
@@ -272,6 +356,82 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     </form>
   );
 });
+
+/** The files going with the next message, what was wrong with those that could not, and a drag over the box. */
+function useAttachedFiles() {
+  const [list, setList] = useState<OutgoingFile[]>([]);
+  const [problems, setProblems] = useState<string[]>([]);
+  const [reading, setReading] = useState(0);
+  const [dragging, setDragging] = useState(false);
+  // Reads finish in any order: each checks against what is attached when it ends.
+  const current = useRef(list);
+  current.current = list;
+  const add = useCallback(async (picked: File[]) => {
+    if (picked.length === 0) return;
+    setReading((n) => n + 1);
+    try {
+      const { added, problems } = await readFiles(picked, current.current);
+      current.current = [...current.current, ...added];
+      setList(current.current);
+      setProblems(problems);
+    } catch {
+      setProblems(["The files couldn't be read."]);
+    } finally {
+      setReading((n) => n - 1);
+    }
+  }, []);
+  const remove = useCallback((index: number) => {
+    setList((l) => l.filter((_, i) => i !== index));
+    setProblems([]);
+  }, []);
+  const clear = useCallback(() => {
+    setList([]);
+    setProblems([]);
+  }, []);
+  const restore = useCallback((files: readonly OutgoingFile[]) => setList((l) => [...l, ...files]), []);
+  return useMemo(
+    () => ({ list, problems, reading: reading > 0, dragging, setDragging, add: (f: File[]) => void add(f), remove, clear, restore }),
+    [list, problems, reading, dragging, add, remove, clear, restore],
+  );
+}
+
+/** The files going with the next message, each with a way to take it off; and why others could not go. */
+function AttachedFiles({ files, problems, onRemove }: { files: readonly OutgoingFile[]; problems: readonly string[]; onRemove: (index: number) => void }) {
+  if (files.length === 0 && problems.length === 0) return null;
+  return (
+    <div className="grid gap-1.5 px-3 pt-3">
+      {files.length > 0 && (
+        <ul className="flex flex-wrap gap-2" aria-label="Attached files">
+          {files.map((f, i) => (
+            <li key={`${i}:${f.name}`} className="flex max-w-56 items-center gap-2 rounded-lg border bg-muted/40 py-1 pr-1 pl-1.5 text-xs">
+              {f.preview ? (
+                <img src={f.preview} alt="" className="size-8 shrink-0 rounded object-cover" />
+              ) : (
+                <FileText className="size-4 shrink-0 text-muted-foreground" aria-hidden />
+              )}
+              <span className="min-w-0">
+                <span className="block truncate font-medium" title={f.name}>
+                  {f.name}
+                </span>
+                <span className="text-muted-foreground">{formatSize(f.size)}</span>
+              </span>
+              <Button type="button" variant="ghost" size="icon-sm" className="size-6 shrink-0" aria-label={`Remove ${f.name}`} onClick={() => onRemove(i)}>
+                <X aria-hidden />
+              </Button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {problems.length > 0 && (
+        <div role="alert" className="grid gap-0.5 text-xs text-destructive">
+          {problems.map((p) => (
+            <p key={p}>{p}</p>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
 
 /** The saved prompts a message starting with "/" asks for, and which one the arrows are on. */
 function usePromptMenu(text: string, prompts: readonly Prompt[] | undefined) {

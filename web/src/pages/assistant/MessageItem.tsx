@@ -1,4 +1,22 @@
-import { AlertCircle, Bot, Brain, Check, ChevronDown, ChevronLeft, ChevronRight, Copy, OctagonX, Pencil, RefreshCw, ThumbsDown, ThumbsUp, Trash2, Zap } from "lucide-react";
+import {
+  AlertCircle,
+  Bot,
+  Brain,
+  Check,
+  ChevronDown,
+  ChevronLeft,
+  ChevronRight,
+  Copy,
+  FileText,
+  ImageIcon,
+  OctagonX,
+  Pencil,
+  RefreshCw,
+  ThumbsDown,
+  ThumbsUp,
+  Trash2,
+  Zap,
+} from "lucide-react";
 import { forwardRef, lazy, memo, Suspense, useEffect, useId, useRef, useState } from "react";
 import type { Rating } from "@/api/client";
 import { Badge } from "@/components/ui/badge";
@@ -9,6 +27,7 @@ import { Tooltip } from "@/components/ui/tooltip";
 import { copyText } from "@/lib/clipboard";
 import { cn } from "@/lib/cn";
 import { formatNumber } from "@/lib/format";
+import { type AttachmentView, formatSize, isImage } from "./attachments";
 import { type BranchInfo, branchInfo, branchLabel } from "./branches";
 import { composerKeyAction } from "./Composer";
 import { ToolCallChip } from "./ToolCallChip";
@@ -56,6 +75,11 @@ export interface MessageActions {
   onRate?: (m: ChatMessage, feedback: Feedback | null, onRefused?: () => void) => void;
   /** Ask to delete a message with what followed it (absent where the person may not). */
   onDelete?: (m: ChatMessage) => void;
+  /**
+   * Where a saved message's attachment downloads from (absent where files are not shown:
+   * a public link lists their names only).
+   */
+  attachmentUrl?: (m: ChatMessage, position: number) => string;
 }
 
 const IconAction = forwardRef<HTMLButtonElement, { label: string; onClick: () => void; disabled?: boolean; pressed?: boolean; children: React.ReactNode }>(
@@ -200,10 +224,11 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
     requestAnimationFrame(() => editButton.current?.focus());
   };
 
+  const files = message.attachments.length;
   const submit = () => {
     const text = draft.trim();
     // While another answer is being written the edit waits, as the button does.
-    if (!text || actions.busy) return;
+    if ((!text && files === 0) || actions.busy) return;
     // Unchanged text is no edit, unless it was refused (a message re-asked as itself).
     if (text === message.content.trim() && refusal === undefined) {
       cancel();
@@ -242,11 +267,16 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
           aria-describedby={refusal !== undefined ? `edit-refused-${message.id}` : undefined}
         />
         {refusal !== undefined && <EditRefusal id={`edit-refused-${message.id}`} error={refusal} />}
-        <div className="flex justify-end gap-2">
+        <div className="flex items-center justify-end gap-2">
+          {files > 0 && (
+            <p className="mr-auto text-xs text-muted-foreground">
+              {files === 1 ? "Its attached file goes with it." : `Its ${files} attached files go with it.`}
+            </p>
+          )}
           <Button variant="outline" size="sm" onClick={cancel}>
             Cancel
           </Button>
-          <Button size="sm" onClick={submit} disabled={!draft.trim() || actions.busy}>
+          <Button size="sm" onClick={submit} disabled={(!draft.trim() && files === 0) || actions.busy}>
             Send edit
           </Button>
         </div>
@@ -256,18 +286,21 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
 
   return (
     <div className="group/msg ml-auto flex max-w-[85%] flex-col items-end gap-1">
-      <div
-        className={cn(
-          "rounded-2xl rounded-br-md bg-primary-soft px-4 py-2.5 text-sm leading-6 whitespace-pre-wrap text-foreground",
-          message.optimistic && "opacity-80",
-        )}
-        style={{ overflowWrap: "anywhere" }}
-      >
-        {message.content}
-      </div>
+      {files > 0 && <MessageFiles message={message} url={actions.attachmentUrl} />}
+      {message.content !== "" && (
+        <div
+          className={cn(
+            "rounded-2xl rounded-br-md bg-primary-soft px-4 py-2.5 text-sm leading-6 whitespace-pre-wrap text-foreground",
+            message.optimistic && "opacity-80",
+          )}
+          style={{ overflowWrap: "anywhere" }}
+        >
+          {message.content}
+        </div>
+      )}
       <div className="flex h-7 items-center gap-0.5 opacity-100 transition-opacity focus-within:opacity-100 sm:opacity-0 sm:group-hover/msg:opacity-100 [&:has([data-branch-position])]:opacity-100">
         {info && <BranchSwitcher info={info} role="user" onSwitch={actions.onSwitch} disabled={!actions.canWrite || actions.busy} />}
-        {!message.optimistic && <CopyAction text={message.content} />}
+        {!message.optimistic && message.content !== "" && <CopyAction text={message.content} />}
         {actions.canWrite && !message.optimistic && (
           <IconAction
             ref={editButton}
@@ -284,6 +317,54 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
         <DeleteAction message={message} actions={actions} />
       </div>
     </div>
+  );
+}
+
+/**
+ * A question's files: images as pictures that open full size, text files as chips that
+ * download. Not yet saved, an image shows its preview; where files are not served (a
+ * public link), each shows by name.
+ */
+function MessageFiles({ message, url }: { message: ChatMessage; url?: (m: ChatMessage, position: number) => string }) {
+  const served = !message.optimistic && url ? (i: number) => url(message, i) : undefined;
+  return (
+    <ul className="flex flex-wrap justify-end gap-2" aria-label="Attached files">
+      {message.attachments.map((a, i) => (
+        <li key={`${i}:${a.name}`} className="max-w-full">
+          <MessageFile file={a} href={served?.(i)} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function MessageFile({ file, href }: { file: AttachmentView; href?: string }) {
+  const picture = file.preview ?? (isImage(file.mediaType) ? href : undefined);
+  if (picture) {
+    const img = <img src={picture} alt={file.name} loading="lazy" className="max-h-48 min-h-12 max-w-60 min-w-12 rounded-xl border bg-muted/40 object-contain" />;
+    return href ? (
+      <a href={href} target="_blank" rel="noreferrer" title={`${file.name} (opens full size)`} className="block rounded-xl focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none">
+        {img}
+      </a>
+    ) : (
+      img
+    );
+  }
+  const Icon = isImage(file.mediaType) ? ImageIcon : FileText;
+  const chip = (
+    <>
+      <Icon className="size-4 shrink-0 text-muted-foreground" aria-hidden />
+      <span className="min-w-0 truncate font-medium">{file.name}</span>
+      <span className="shrink-0 text-muted-foreground">{formatSize(file.size)}</span>
+    </>
+  );
+  const look = "flex max-w-72 items-center gap-2 rounded-lg border bg-card px-2.5 py-1.5 text-xs";
+  return href ? (
+    <a href={href} download={file.name} title={`Download ${file.name}`} className={cn(look, "hover:bg-accent focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none")}>
+      {chip}
+    </a>
+  ) : (
+    <span className={look}>{chip}</span>
   );
 }
 

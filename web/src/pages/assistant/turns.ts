@@ -14,6 +14,7 @@ import { ApiError, describeError, isApiError } from "@/api/errors";
 import { onSessionChange } from "@/api/session";
 import { toastError } from "@/components/ui/toast";
 import { assistantKeys, deleteConversation, fetchConversation, fetchMessages, stopAnswer } from "./api";
+import { type AttachmentView, type OutgoingFile, toRequest, toView } from "./attachments";
 import { streamTurn, type TurnEvent } from "./stream";
 import { type ChatMessage, plainMessage } from "./types";
 
@@ -42,6 +43,8 @@ export interface TurnSpec {
   shown?: readonly ChatMessage[];
   /** The person's message (send, edit), or the question answered again (regenerate). */
   content: string;
+  /** Files sent with a new message (an edit keeps its message's, a regeneration its question's). */
+  attachments?: readonly OutgoingFile[];
   /** The message edited (edit) or answered again (regenerate). */
   targetId?: string;
   escalate?: boolean;
@@ -114,6 +117,13 @@ function update(key: string, n: number, change: (t: LiveTurn) => LiveTurn, soon 
 function findKey(n: number): string | null {
   for (const [k, t] of turns) if (t.seq === n) return k;
   return null;
+}
+
+/** What the person's message shows of its files before the server has it. */
+function optimisticFiles(spec: TurnSpec): AttachmentView[] {
+  if (spec.kind === "send") return (spec.attachments ?? []).map(toView);
+  // An edit keeps the edited message's files.
+  return spec.shown?.find((m) => m.id === spec.targetId)?.attachments ?? [];
 }
 
 function blankMessage(id: string, role: ChatMessage["role"], content: string): ChatMessage {
@@ -205,6 +215,7 @@ function turnPath(spec: TurnSpec, cid: string): string {
 function turnBody(spec: TurnSpec): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (spec.kind !== "regenerate") body.content = spec.content;
+  if (spec.kind === "send" && spec.attachments?.length) body.attachments = toRequest(spec.attachments);
   if (spec.model) body.model = spec.model;
   else if (spec.escalate) body.escalate = true;
   return body;
@@ -531,7 +542,7 @@ export function startTurn(qc: QueryClient, spec: TurnSpec): boolean {
     spec,
     conversationId: spec.conversationId,
     phase: "sending",
-    user: spec.kind === "regenerate" ? null : blankMessage(`optimistic-${n}`, "user", spec.content),
+    user: spec.kind === "regenerate" ? null : { ...blankMessage(`optimistic-${n}`, "user", spec.content), attachments: optimisticFiles(spec) },
     assistant: blankMessage(`live-${n}`, "assistant", ""),
     answerId: null,
     failure: null,

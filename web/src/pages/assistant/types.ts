@@ -3,6 +3,7 @@
  * `error` as free-form objects; here they get the shapes the server writes.
  */
 import type { Rating, Schemas } from "@/api/client";
+import type { AttachmentView } from "./attachments";
 
 export type MessageRole = "user" | "assistant";
 export type MessageStatus = "complete" | "streaming" | "interrupted" | "error";
@@ -47,11 +48,18 @@ export interface ChatMessage {
   toolCalls: ToolCallView[];
   error: MessageError | null;
   siblingIds: string[];
+  /** A question's images and text files, in order. */
+  attachments: AttachmentView[];
   /** The reader's rating of this answer, if they gave one. */
   feedback: Feedback | null;
   createdAt: string;
   /** Not saved yet: shown at once while the request is on its way. */
   optimistic?: boolean;
+}
+
+/** The API's attachments (absent from older servers' answers and from events that omit them). */
+export function toAttachments(raw: readonly Schemas["AttachmentMeta"][] | undefined): AttachmentView[] {
+  return (raw ?? []).map((a) => ({ name: a.name, mediaType: a.media_type, size: a.size }));
 }
 
 function str(v: unknown, fallback = ""): string {
@@ -95,6 +103,7 @@ export function plainMessage(id: string, role: MessageRole, content: string, ove
     toolCalls: [],
     error: null,
     siblingIds: [id],
+    attachments: [],
     feedback: null,
     createdAt: new Date().toISOString(),
     ...over,
@@ -122,6 +131,7 @@ export function toChatMessage(m: Schemas["MessageView"]): ChatMessage {
       : [],
     error: toError(m.error),
     siblingIds: m.sibling_ids.length > 0 ? m.sibling_ids : [m.id],
+    attachments: toAttachments(m.attachments),
     feedback: m.feedback ? { rating: m.feedback.rating, comment: m.feedback.comment ?? null } : null,
     createdAt: m.created_at,
   };

@@ -17,7 +17,14 @@ describe("a conversation shared by a public link", () => {
           title: "Offsite plan",
           shared_at: "2026-01-01T00:00:00Z",
           messages: [
-            { role: "user", content: "Where do we go?", model: null, status: "complete", created_at: "2026-01-01T00:00:00Z" },
+            {
+              role: "user",
+              content: "Where do we go?",
+              model: null,
+              status: "complete",
+              attachments: [{ name: "map.png", media_type: "image/png", size: 2048 }],
+              created_at: "2026-01-01T00:00:00Z",
+            },
             { role: "assistant", content: "Two days in **Lisbon**.", model: "fake-small", status: "complete", created_at: "2026-01-01T00:00:01Z" },
           ],
         }),
@@ -27,6 +34,10 @@ describe("a conversation shared by a public link", () => {
     const list = screen.getByRole("list", { name: "Conversation" });
     expect(within(list).getByRole("listitem", { name: "Question" })).toHaveTextContent("Where do we go?");
     expect(await within(list).findByText("Lisbon")).toBeInTheDocument();
+    // A question's files are named, not served.
+    expect(within(list).getByText("map.png")).toBeInTheDocument();
+    expect(within(list).queryByRole("img")).toBeNull();
+    expect(within(list).queryByRole("link")).toBeNull();
     // Nothing to change here, and nothing asked of the server but the conversation.
     expect(screen.queryByRole("button", { name: /Edit|Regenerate|Delete|Good answer/ })).toBeNull();
     expect(calls.map((c) => c.path)).toEqual(["/api/v1/shared/tok_abc"]);

@@ -18,7 +18,7 @@ import { EmptyState } from "@/components/ui/empty-state";
 import { Skeleton } from "@/components/ui/skeleton";
 import { formatDateTime } from "@/lib/format";
 import { type MessageActions, MessageItem, preloadMarkdown } from "@/pages/assistant/MessageItem";
-import { type ChatMessage, plainMessage } from "@/pages/assistant/types";
+import { type ChatMessage, plainMessage, toAttachments } from "@/pages/assistant/types";
 
 type Shared = Schemas["SharedConversation"];
 
@@ -37,6 +37,8 @@ function toMessages(shared: Shared): ChatMessage[] {
       parentId: i > 0 ? `shared-${i - 1}` : null,
       status: m.status === "interrupted" || m.status === "error" ? m.status : "complete",
       model: m.model ?? null,
+      // Named only: the files themselves are not shared.
+      attachments: toAttachments(m.attachments),
       createdAt: m.created_at,
     }),
   );

@@ -1,0 +1,122 @@
+/**
+ * Files attached to a message: images the model looks at, text files it reads. Checked here
+ * against the server's limits before they are sent (the server checks them again), read as
+ * base64 for the message's JSON body.
+ */
+
+export const MAX_FILES = 8;
+export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+export const MAX_TEXT_BYTES = 512 * 1024;
+export const MAX_TOTAL_BYTES = 20 * 1024 * 1024;
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/** What a message's attachment is, as the chat shows it. */
+export interface AttachmentView {
+  name: string;
+  mediaType: string;
+  size: number;
+  /** A `data:` URL of an image not sent yet (the file input's, or an optimistic message's). */
+  preview?: string;
+}
+
+/** A file ready to go with the next message. */
+export interface OutgoingFile extends AttachmentView {
+  /** The bytes in base64. */
+  data: string;
+}
+
+export const isImage = (mediaType: string) => IMAGE_TYPES.includes(mediaType);
+
+/** "12 KB", "3.4 MB": a file's size as people read it. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The body's `attachments`, as the server reads them. */
+export function toRequest(files: readonly OutgoingFile[]): { name: string; media_type: string; data: string }[] {
+  return files.map((f) => ({ name: f.name, media_type: f.mediaType, data: f.data }));
+}
+
+/** What a sent file shows as in the optimistic message: its preview, not its bytes. */
+export function toView({ name, mediaType, size, preview }: OutgoingFile): AttachmentView {
+  return preview ? { name, mediaType, size, preview } : { name, mediaType, size };
+}
+
+/** The download address of a saved message's attachment (the API's, with the session cookie). */
+export function attachmentUrl(workspaceId: string, conversationId: string, messageId: string, position: number): string {
+  return `/api/v1/workspaces/${workspaceId}/conversations/${conversationId}/messages/${messageId}/attachments/${position}`;
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  return btoa(binary);
+}
+
+async function bytesOf(file: File): Promise<Uint8Array> {
+  // jsdom's File has no arrayBuffer(); a FileReader works everywhere.
+  if (typeof file.arrayBuffer === "function") return new Uint8Array(await file.arrayBuffer());
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(new Uint8Array(reader.result as ArrayBuffer));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsArrayBuffer(file);
+  });
+}
+
+function isText(bytes: Uint8Array): boolean {
+  if (bytes.includes(0)) return false;
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Read `picked` to go with a message that already has `current`: those that can go, and
+ * for each that cannot, a sentence saying why.
+ */
+export async function readFiles(picked: readonly File[], current: readonly OutgoingFile[]): Promise<{ added: OutgoingFile[]; problems: string[] }> {
+  const added: OutgoingFile[] = [];
+  const problems: string[] = [];
+  let total = current.reduce((sum, f) => sum + f.size, 0);
+  for (const file of picked) {
+    const name = file.name || "pasted";
+    if (current.length + added.length >= MAX_FILES) {
+      problems.push(`${name}: a message can carry ${MAX_FILES} files at most.`);
+      continue;
+    }
+    const image = isImage(file.type);
+    if (image && file.size > MAX_IMAGE_BYTES) {
+      problems.push(`${name} is ${formatSize(file.size)}: images can be ${formatSize(MAX_IMAGE_BYTES)} at most.`);
+      continue;
+    }
+    if (!image && file.size > MAX_TEXT_BYTES) {
+      problems.push(`${name} is ${formatSize(file.size)}: text files can be ${formatSize(MAX_TEXT_BYTES)} at most.`);
+      continue;
+    }
+    if (file.size === 0) {
+      problems.push(`${name} is empty.`);
+      continue;
+    }
+    if (total + file.size > MAX_TOTAL_BYTES) {
+      problems.push(`${name}: a message's files can be ${formatSize(MAX_TOTAL_BYTES)} together at most.`);
+      continue;
+    }
+    const bytes = await bytesOf(file);
+    if (!image && !isText(bytes)) {
+      problems.push(`${name} can't be attached: only images (PNG, JPEG, GIF, WebP) and text files can.`);
+      continue;
+    }
+    const data = base64(bytes);
+    const mediaType = image ? file.type : file.type || "text/plain";
+    total += file.size;
+    added.push({ name, mediaType, size: file.size, data, ...(image ? { preview: `data:${file.type};base64,${data}` } : {}) });
+  }
+  return { added, problems };
+}
