@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::engine::Turn;
 use crate::AiService;
+use crate::attachments::AttachmentMeta;
 use crate::entities::conversation;
 use crate::provider::{ChatMessage, ChatRequest, StreamEvent, Usage};
 use crate::resilience::Candidate;
@@ -43,6 +44,16 @@ fn clean(raw: &str) -> Option<String> {
         .take(80)
         .collect();
     (!t.is_empty()).then_some(t)
+}
+
+/// What the fallback title is made of: the question's own words (not the text files the
+/// model read after them), or for files sent alone, their names.
+fn first_words(content: &str, attachments: &[AttachmentMeta]) -> String {
+    if !content.trim().is_empty() {
+        return content.to_owned();
+    }
+    let names: Vec<&str> = attachments.iter().map(|a| a.name.as_str()).collect();
+    names.join(", ")
 }
 
 pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: &str) {
@@ -87,7 +98,10 @@ pub async fn generate(state: AppState, ai: Arc<AiService>, turn: &Turn, answer: 
     let title = generated
         .as_ref()
         .and_then(|(t, ..)| t.clone())
-        .unwrap_or_else(|| fallback_title(&question));
+        .unwrap_or_else(|| {
+            let question = &turn.user_message;
+            fallback_title(&first_words(&question.content, &question.attachments))
+        });
     let used = generated.as_ref().map_or(0, |(_, usage, _)| {
         usage.prompt_tokens + usage.completion_tokens
     });
@@ -196,6 +210,18 @@ fn truncate(s: &str, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn files_sent_alone_name_the_fallback() {
+        let file = |name: &str| crate::attachments::AttachmentMeta {
+            name: name.into(),
+            media_type: "image/png".into(),
+            size: 1,
+        };
+        let files = [file("cat.png"), file("dog.png")];
+        assert_eq!(super::first_words(" ", &files), "cat.png, dog.png");
+        assert_eq!(super::first_words("What is this?", &files), "What is this?");
+    }
+
     #[test]
     fn titles_are_cleaned_and_have_a_fallback() {
         assert_eq!(
