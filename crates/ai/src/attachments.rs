@@ -8,8 +8,10 @@
 //! build a provider's request or to download one. An edit keeps the edited message's
 //! attachments; a regeneration sends them again.
 
-use axum::extract::Path;
+use axum::body::Body;
+use axum::extract::{Path, Request};
 use axum::http::header;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -37,16 +39,26 @@ use crate::provider::{ChatMessage, Image};
 
 /// At most this many attachments per message.
 pub const MAX_ATTACHMENTS: usize = 8;
-/// An image's largest size: Anthropic's limit, well under OpenAI's.
-pub const MAX_IMAGE_BYTES: usize = 5 << 20;
+/// An image's largest size: Anthropic's limit of 5 MiB applies to its base64 (four bytes
+/// for three), well under OpenAI's.
+pub const MAX_IMAGE_BYTES: usize = (5 << 20) / 4 * 3;
 /// A text file's largest size: its words go into the prompt, where a message's own are
 /// limited to 100,000 characters.
 pub const MAX_TEXT_BYTES: usize = 512 << 10;
 /// All of one message's attachments together.
 pub const MAX_TOTAL_BYTES: usize = 20 << 20;
 /// The body a message with attachments may need: the files in base64 (four bytes for
-/// three), the message's words and room for the JSON around them.
-pub const MAX_SEND_BODY: usize = MAX_TOTAL_BYTES / 3 * 4 + (1 << 20);
+/// three), and room for the message's words and the JSON around them (100,000 characters
+/// that a client escapes as `\uXXXX` pairs take 1.2 MB).
+pub const MAX_SEND_BODY: usize = MAX_TOTAL_BYTES / 3 * 4 + (2 << 20);
+/// How long reading a message's body may take in all: a slow upload of the largest body
+/// still fits, one that trickles holds a connection no longer.
+const UPLOAD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+/// The images one request to a model carries at most, the question's and its history's
+/// together (Anthropic refuses more than 100, and shrinks its limits past 20), and their
+/// bytes: older images past these are named instead (see [`fit_history`]).
+const MAX_REQUEST_IMAGES: usize = 20;
+const MAX_REQUEST_IMAGE_BYTES: usize = MAX_TOTAL_BYTES;
 
 const IMAGE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
@@ -116,13 +128,13 @@ pub fn check(inputs: Vec<AttachmentInput>) -> Result<Vec<Attachment>, ApiError> 
             if image_type(&data) != Some(media_type.as_str()) {
                 return Err(ApiError::field(
                     &field("data"),
-                    format!("is not a {media_type} image"),
+                    format!("is not the image its type says ({media_type})"),
                 ));
             }
             if data.len() > MAX_IMAGE_BYTES {
                 return Err(ApiError::field(
                     &field("data"),
-                    format!("must be at most {} MiB for an image", MAX_IMAGE_BYTES >> 20),
+                    format!("must be at most {} KiB for an image", MAX_IMAGE_BYTES >> 10),
                 ));
             }
             media_type
@@ -303,16 +315,49 @@ pub async fn load(
     Ok(by_message)
 }
 
+/// Leave out of a request the history's images past what one request may carry, the
+/// newest kept: `current` are the question's own (always sent), `history` the earlier
+/// questions' files, `newest_first` their messages in that order. An image left out keeps
+/// its name, and the model reads that it was not sent again.
+pub fn fit_history(
+    current: &[Attachment],
+    history: &mut HashMap<Uuid, Vec<Attachment>>,
+    newest_first: &[Uuid],
+) {
+    let images = current.iter().filter(|a| a.meta.is_image());
+    let mut count = images.clone().count();
+    let mut bytes: usize = images.map(|a| a.data.len()).sum();
+    for id in newest_first {
+        for a in history.get_mut(id).into_iter().flatten() {
+            if !a.meta.is_image() {
+                continue;
+            }
+            count += 1;
+            bytes += a.data.len();
+            if count > MAX_REQUEST_IMAGES || bytes > MAX_REQUEST_IMAGE_BYTES {
+                a.data = Arc::from([]);
+            }
+        }
+    }
+}
+
 /// A user message as the model reads it: its words, each text file's after them, and
-/// its images.
+/// its images (those [`fit_history`] left out, by name).
 pub fn user_message(content: &str, attachments: &[Attachment]) -> ChatMessage {
     let mut message = ChatMessage::text("user", content);
     for a in attachments {
-        if a.meta.is_image() {
+        if a.meta.is_image() && !a.data.is_empty() {
             message.images.push(Image {
                 media_type: a.meta.media_type.clone(),
                 base64: STANDARD.encode(&a.data).into(),
             });
+        } else if a.meta.is_image() {
+            let name = a.meta.name.replace(['[', ']'], "");
+            if let Some(text) = message.content.as_mut() {
+                text.push_str(&format!(
+                    "\n\n[Image {name}: sent earlier in this conversation, not sent again]"
+                ));
+            }
         } else if let Some(text) = message.content.as_mut() {
             // Checked as UTF-8 when it arrived.
             let words = String::from_utf8_lossy(&a.data);
@@ -325,6 +370,46 @@ pub fn user_message(content: &str, attachments: &[Attachment]) -> ChatMessage {
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(download_attachment))
+}
+
+/// For the send route, whose body may carry files: a body larger than the server's usual
+/// limit must arrive within [`UPLOAD_DEADLINE`] (the route is exempt from the request
+/// timeout, which bounds the answer instead). A small body, as nearly every message's,
+/// passes untouched.
+pub async fn upload_deadline(req: Request, next: Next) -> Response {
+    let small = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|n| n <= 1 << 20);
+    if small {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(UPLOAD_DEADLINE, axum::body::to_bytes(body, MAX_SEND_BODY)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(err)) => {
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::PayloadTooLarge.into_response()
+            } else {
+                ApiError::bad_request("bad_body", "The request body could not be read.")
+                    .into_response()
+            }
+        }
+        Err(_) => ApiError::bad_request(
+            "upload_too_slow",
+            format!(
+                "The message took longer than {} seconds to arrive.",
+                UPLOAD_DEADLINE.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// Download one of a message's attachments (readable by whoever may read the
@@ -470,6 +555,41 @@ mod tests {
             wire["content"][1]["image_url"]["url"],
             format!("data:image/png;base64,{}", STANDARD.encode(PNG))
         );
+    }
+
+    #[test]
+    fn older_images_past_what_a_request_carries_are_named_instead() {
+        let image = |name: &str, size: usize| Attachment {
+            meta: AttachmentMeta {
+                name: name.into(),
+                media_type: "image/png".into(),
+                size: size as i64,
+            },
+            data: vec![1u8; size].into(),
+        };
+        let (old, new) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        // The question's own image and the newest earlier one fit; the oldest does not.
+        let current = [image("now.png", MAX_REQUEST_IMAGE_BYTES / 2)];
+        let mut history = HashMap::from([
+            (old, vec![image("old.png", MAX_REQUEST_IMAGE_BYTES / 4 + 1)]),
+            (new, vec![image("new.png", MAX_REQUEST_IMAGE_BYTES / 4)]),
+        ]);
+        fit_history(&current, &mut history, &[new, old]);
+        assert!(!history[&new][0].data.is_empty());
+        let left_out = user_message("Earlier", &history[&old]);
+        assert!(left_out.images.is_empty());
+        assert_eq!(
+            left_out.content.as_deref(),
+            Some("Earlier\n\n[Image old.png: sent earlier in this conversation, not sent again]")
+        );
+        // And never more than so many images, however small.
+        let many: Vec<Attachment> = (0..MAX_REQUEST_IMAGES)
+            .map(|i| image(&format!("{i}"), 1))
+            .collect();
+        let mut history = HashMap::from([(old, many)]);
+        fit_history(&current, &mut history, &[old]);
+        let sent = history[&old].iter().filter(|a| !a.data.is_empty()).count();
+        assert_eq!(sent, MAX_REQUEST_IMAGES - 1);
     }
 
     #[test]

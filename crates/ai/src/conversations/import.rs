@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::create::{NewConversation, Settings, UnofferedModel, insert};
 use super::{ConversationView, Visibility};
+use crate::attachments::{AttachmentMeta, MAX_ATTACHMENTS};
 use crate::entities::{conversation, message};
 use crate::messages::MAX_CONTENT_CHARS;
 
@@ -55,6 +56,10 @@ pub struct ImportedMessage {
     /// `user` or `assistant`.
     pub role: String,
     pub content: String,
+    /// What a question attached, as exported: the files themselves are not in an export,
+    /// so they are not imported; a question of files alone is imported as their names.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentMeta>,
     /// `complete` (the default), `interrupted` or `error`; `streaming` comes in as
     /// `interrupted`.
     pub status: Option<String>,
@@ -65,6 +70,22 @@ pub struct ImportedMessage {
     #[schema(value_type = Option<Object>)]
     pub error: Option<Value>,
     pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A message's words as imported: a question that had only files says which, so that a
+/// model reading the history later sees a question, not an empty message.
+fn imported_content(m: &ImportedMessage) -> String {
+    if !m.content.trim().is_empty() || m.attachments.is_empty() {
+        return m.content.clone();
+    }
+    // As many names as a message may carry files, each as long as a file's name may be.
+    let names: Vec<String> = m
+        .attachments
+        .iter()
+        .take(MAX_ATTACHMENTS)
+        .map(|a| a.name.chars().take(255).collect())
+        .collect();
+    format!("[Attached: {}]", names.join(", "))
 }
 
 /// Import a conversation from a file (`…/export?format=json`): a new conversation with
@@ -128,8 +149,8 @@ pub async fn import_conversation(
             conversation_id: Set(conversation_id),
             parent_id: Set(m.parent_id.map(|p| ids[&p])),
             status: Set(imported_status(m.status.as_deref()).into()),
+            content: Set(imported_content(&m)),
             role: Set(m.role),
-            content: Set(m.content),
             model: Set(m.model),
             provider_id: Set(None),
             // Nothing was used here: the tokens were the original workspace's.

@@ -56,7 +56,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(send::send_message))
-                .layer(DefaultBodyLimit::max(attachments::MAX_SEND_BODY)),
+                .layer(DefaultBodyLimit::max(attachments::MAX_SEND_BODY))
+                .layer(axum::middleware::from_fn(attachments::upload_deadline)),
         )
         .routes(routes!(send::regenerate_message))
         .routes(routes!(send::edit_message))

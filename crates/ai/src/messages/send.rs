@@ -14,7 +14,7 @@ use super::respond::{TurnResult, respond};
 use super::turn::Options;
 use super::{TurnKind, engine};
 use crate::AiService;
-use crate::attachments::{self, AttachmentInput};
+use crate::attachments::AttachmentInput;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -99,7 +99,7 @@ pub async fn send_message(
         conversation_id,
         TurnKind::Send {
             content: body.content,
-            attachments: attachments::check(body.attachments)?,
+            attachments: body.attachments,
         },
         opts,
     )

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::engine::Turn;
 use super::{MessageView, path_to, readable_with_messages, siblings};
 use crate::AiService;
-use crate::attachments::{self, Attachment};
+use crate::attachments::{self, Attachment, AttachmentInput};
 use crate::catalog::Catalog;
 use crate::conversations::{assistant_on, find_writable, writable, writable_or_forbidden};
 use crate::entities::{conversation, message};
@@ -29,11 +29,11 @@ use crate::usage::quota;
 pub const MAX_CONTENT_CHARS: usize = 100_000;
 
 pub enum TurnKind {
-    /// A new message at the end of the current branch, with what it attaches (checked:
-    /// see [`attachments::check`]).
+    /// A new message at the end of the current branch, with the files it attaches (checked
+    /// here, once the caller may send: see [`attachments::check`]).
     Send {
         content: String,
-        attachments: Vec<Attachment>,
+        attachments: Vec<AttachmentInput>,
     },
     /// A new version of a user message: a new branch from its parent.
     Edit { message_id: Uuid, content: String },
@@ -156,7 +156,7 @@ pub async fn prepare(
             attachments,
         } => {
             check_content(&content, !attachments.is_empty())?;
-            let files = Files::Sent(attachments);
+            let files = Files::Sent(attachments::check(attachments)?);
             (Some(conv.head_message_id), content, None, Vec::new(), files)
         }
         TurnKind::Edit {
@@ -214,13 +214,17 @@ pub async fn prepare(
         .map(|m| m.id)
         .collect();
     let mut stored = attachments::load(member.tx(), conv.workspace_id, &with_files).await?;
-    for m in history {
-        push_history(&mut messages, m, stored.get(&m.id).map(Vec::as_slice));
-    }
     let files = match files {
         Files::Sent(files) => files,
         Files::Kept(id) => stored.remove(&id).unwrap_or_default(),
     };
+    // Every earlier question's images go again, the newest first, as far as one request
+    // may carry them.
+    let newest_first: Vec<Uuid> = history.iter().rev().map(|m| m.id).collect();
+    attachments::fit_history(&files, &mut stored, &newest_first);
+    for m in history {
+        push_history(&mut messages, m, stored.get(&m.id).map(Vec::as_slice));
+    }
     messages.push(attachments::user_message(&content, &files));
     let request = ChatRequest {
         model: model.clone(),

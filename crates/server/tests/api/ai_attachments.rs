@@ -177,17 +177,44 @@ async fn files_reach_the_model_and_come_back(app: TestApp) {
     let (status, _, bytes) = download(&o, &format!("{url}/{eid}/attachments/0")).await;
     assert_eq!((status, bytes.as_slice()), (200, PNG));
 
-    // The Markdown export names them.
-    let md = o
-        .get(&format!(
-            "/api/v1/workspaces/{ws}/conversations/{conv}/export"
-        ))
-        .await;
+    // The Markdown export names them; the JSON export lists them, and a question of files
+    // alone comes back from an import as their names.
+    let export = format!("/api/v1/workspaces/{ws}/conversations/{conv}/export");
+    let md = o.get(&export).await;
     assert!(
         md.text.contains("_Attached: shot.png, notes.md_"),
         "{}",
         md.text
     );
+    let exported = o.get(&format!("{export}?format=json")).await.body;
+    let r = o
+        .post(
+            &format!("/api/v1/workspaces/{ws}/conversations/import"),
+            exported,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let copy = r.body["id"].as_str().expect("id").to_owned();
+    let all = o
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/conversations/{copy}/export?format=json"
+        ))
+        .await
+        .body;
+    let words: Vec<&str> = all["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert!(words.contains(&"[Attached: b.png]"), "{words:?}");
+    assert!(words.contains(&"What is in these?"), "{words:?}");
+
+    // Private, the conversation's files are nobody else's to download.
+    let (m, _) = member_with_role(&app.base, &o, &ws, "m@example.com", "member").await;
+    let file = format!("{url}/{eid}/attachments/0");
+    assert_error(&m.get(&file).await, 404, "not_found");
 
     // Shared with the workspace, a viewer downloads them; another workspace cannot.
     let r = o
@@ -198,8 +225,8 @@ async fn files_reach_the_model_and_come_back(app: TestApp) {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let (v, _) = member_with_role(&app.base, &o, &ws, "v@example.com", "viewer").await;
-    let file = format!("{url}/{eid}/attachments/0");
     assert_eq!(download(&v, &file).await.0, 200);
+    assert_eq!(download(&m, &file).await.0, 200);
     let (x, _, _) = crate::owner(&app, "x@example.com").await;
     assert_error(&x.get(&file).await, 404, "not_found");
 
@@ -263,9 +290,15 @@ async fn bad_files_change_nothing(app: TestApp) {
     assert_eq!(r.status, 422, "{}", r.text);
     // Past what any message may carry: refused before it is read in full.
     let r = o
-        .post(&url, json!({ "content": "x", "pad": "a".repeat(28 << 20) }))
+        .post(&url, json!({ "content": "x", "pad": "a".repeat(31 << 20) }))
         .await;
     assert_eq!(r.status, 413, "{}", r.text);
+    // Someone who may not send is told so before any file is looked at.
+    let (v, _) = member_with_role(&app.base, &o, &ws, "v@example.com", "viewer").await;
+    let r = v
+        .post(&url, json!({ "content": "x", "attachments": [{ "name": "a", "media_type": "image/png", "data": "***" }] }))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
     // None of it reached the model or the conversation.
     assert!(fake.requests().is_empty());
     let list = o.get(&url).await;
