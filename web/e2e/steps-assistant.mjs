@@ -410,12 +410,19 @@ export function register(step, state) {
   step("owner attaches a picture and a text file: the model reads the file, the picture shows, the file downloads", async () => {
     const { page } = state.owner;
     // A real PNG: the browser must be able to draw what the server serves back.
-    await page.getByTestId("attach-input").setInputFiles([
-      { name: "sketch.png", mimeType: "image/png", buffer: gradientPng(120, 80) },
-      { name: "agenda.md", mimeType: "text/markdown", buffer: Buffer.from("Day one: planning") },
-    ]);
+    await page.getByRole("button", { name: "Attach files" }).waitFor();
+    await page.getByTestId("attach-input").setInputFiles([{ name: "sketch.png", mimeType: "image/png", buffer: gradientPng(120, 80) }]);
     const box = page.locator("form").filter({ has: composer(page) });
-    await box.getByRole("list", { name: "Attached files" }).getByText("agenda.md").waitFor();
+    const attached = box.getByRole("list", { name: "Attached files" });
+    await attached.getByText("sketch.png").waitFor();
+    // A file dropped on the conversation, not only on the box, is attached (not opened).
+    const dropped = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(["Day one: planning"], "agenda.md", { type: "text/markdown" }));
+      return dt;
+    });
+    await page.getByRole("region", { name: "Messages" }).dispatchEvent("drop", { dataTransfer: dropped });
+    await attached.getByText("agenda.md").waitFor();
     await send(page, "Summarise the agenda");
     await answered(page);
     // The fake provider echoes the question's text: the file's words went with it.

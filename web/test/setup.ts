@@ -1,6 +1,7 @@
 import "@testing-library/jest-dom/vitest";
 import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
+import { clearDrafts } from "@/lib/drafts";
 
 // findBy… and waitFor give up after this long. Testing Library's default second is less
 // than a page's cold first render (lazy chunks, the markdown renderer) takes on a busy
@@ -10,9 +11,10 @@ configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
-  // Drafts live in this tab's storage, panels' choices in the browser's: each test
-  // starts with none.
+  // Drafts live in this tab's storage (their files in memory), panels' choices in the
+  // browser's: each test starts with none.
   if (typeof window !== "undefined") {
+    clearDrafts();
     sessionStorage.clear();
     localStorage.clear();
   }

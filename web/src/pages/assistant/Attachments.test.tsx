@@ -2,10 +2,10 @@
  * Files in the chat: what may be attached and why not, the box's list of them, what the
  * message sends, and how a question shows its files before and after it is saved.
  */
-import { act, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { apiError } from "../../../test/api-mock";
+import { apiError, json } from "../../../test/api-mock";
 import { CID, FIRST, message, serve, setUpAssistantTests, show, sseStream } from "../../../test/assistant";
 import { WS_ID } from "../../../test/fixtures";
 import { formatSize, MAX_FILES, MAX_IMAGE_BYTES, readFiles } from "./attachments";
@@ -17,6 +17,14 @@ const png = (name = "shot.png") => new File([PNG], name, { type: "image/png" });
 const text = (name: string, words: string, type = "text/plain") => new File([words], name, { type });
 
 describe("readFiles", () => {
+  it("knows an image by its bytes, not its name", async () => {
+    const webp = new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50, 1]);
+    const { added } = await readFiles([new File([webp], "photo.png", { type: "image/png" })], []);
+    expect(added[0]?.mediaType).toBe("image/webp");
+    const fake = await readFiles([new File(["<svg/>"], "x.png", { type: "image/png" })], []);
+    expect(fake.problems).toEqual(["x.png can't be attached: only images (PNG, JPEG, GIF, WebP) and text files can."]);
+  });
+
   it("reads images with a preview and text files as they are", async () => {
     const { added, problems } = await readFiles([png(), text("main.rs", "fn main() {}", "")], []);
     expect(problems).toEqual([]);
@@ -35,9 +43,11 @@ describe("readFiles", () => {
     expect(added).toEqual([]);
     expect(problems).toEqual([
       "app.exe can't be attached: only images (PNG, JPEG, GIF, WebP) and text files can.",
-      `huge.png is ${formatSize(MAX_IMAGE_BYTES + 1)}: images can be 5.0 MB at most.`,
+      `huge.png is ${formatSize(MAX_IMAGE_BYTES + 1)}: images can be ${formatSize(MAX_IMAGE_BYTES)} at most.`,
       "empty.txt is empty.",
     ]);
+    const pdf = new File(["%PDF-1.7 ".repeat(100_000)], "report.pdf", { type: "application/pdf" });
+    expect((await readFiles([pdf], [])).problems).toEqual(["report.pdf can't be attached: only images (PNG, JPEG, GIF, WebP) and text files can."]);
     const full = (await readFiles(Array.from({ length: MAX_FILES }, (_, i) => text(`${i}.txt`, "x")), [])).added;
     const more = await readFiles([text("one-more.txt", "x")], full);
     expect(more.problems).toEqual(["one-more.txt: a message can carry 8 files at most."]);
@@ -91,11 +101,13 @@ describe("ChatView: attachments", () => {
     const download = screen.getByRole("link", { name: /notes\.md/ });
     expect(download).toHaveAttribute("href", `${base}/1`);
     expect(download).toHaveAttribute("download", "notes.md");
-    expect(screen.getByRole("link", { name: "shot.png" })).toHaveAttribute("href", `${base}/0`);
+    expect(screen.getByRole("link", { name: "shot.png, open full size in a new tab" })).toHaveAttribute("href", `${base}/0`);
   });
 
-  it("a refused message gives its files back to the box, and a file that can't go says why", async () => {
-    serve({ post: () => apiError(422, "validation_failed", "Some fields are invalid.", { fields: { "attachments[0].data": "is not a image/png image" } }) });
+  it("a refused message says which file, and gives its files back to the box", async () => {
+    const { calls } = serve({
+      post: () => apiError(422, "validation_failed", "Some fields are invalid.", { fields: { "attachments[0].data": "is not the image its type says (image/png)" } }),
+    });
     show();
     await screen.findByText("Hello! How can I help?");
     await userEvent.upload(picker(), [new File([new Uint8Array([0, 1, 2])], "blob.bin", { type: "" })]);
@@ -103,7 +115,12 @@ describe("ChatView: attachments", () => {
     await userEvent.upload(picker(), [png()]);
     await waitFor(() => expect(screen.queryByRole("alert")).toBeNull());
     await userEvent.type(composer(), "Look{Enter}");
-    await userEvent.click(await screen.findByRole("button", { name: "Edit message" }));
+    const refusal = await screen.findByRole("alert");
+    expect(refusal).toHaveTextContent("A file can't be sent");
+    expect(refusal).toHaveTextContent("File 1 is not the image its type says (image/png).");
+    expect((calls.find((c) => c.method === "POST")?.body as { attachments: { name: string }[] }).attachments.map((a) => a.name)).toEqual(["shot.png"]);
+    expect(within(composer().closest("form")!).queryByRole("list", { name: "Attached files" })).toBeNull();
+    await userEvent.click(screen.getByRole("button", { name: "Edit message" }));
     expect(composer()).toHaveValue("Look");
     const list = within(composer().closest("form")!).getByRole("list", { name: "Attached files" });
     expect(within(list).getByText("shot.png")).toBeInTheDocument();
@@ -114,11 +131,57 @@ describe("ChatView: attachments", () => {
     show();
     await screen.findByText("Hello! How can I help?");
     composer().focus();
-    await userEvent.paste({ files: [png("image.png")], getData: () => "", types: ["Files"], items: [] } as unknown as DataTransfer);
-    expect(await screen.findByText("image.png")).toBeInTheDocument();
+    const screenshot = { files: [png("image.png")], getData: () => "", types: ["Files"], items: [] } as unknown as DataTransfer;
+    await userEvent.paste(screenshot);
+    // Every screenshot is "image.png": each gets a name of its own.
+    expect(await screen.findByText("Pasted image 1.png")).toBeInTheDocument();
+    await userEvent.paste(screenshot);
+    expect(await screen.findByText("Pasted image 2.png")).toBeInTheDocument();
     await userEvent.paste("just words");
-    expect(composer()).toHaveValue("just words");
-    expect(screen.getAllByRole("listitem").filter((li) => li.closest('[aria-label="Attached files"]'))).toHaveLength(1);
+    // Copied text that carries a picture of itself too (an office suite's) pastes as text.
+    await userEvent.paste({ files: [png("image.png")], getData: (t: string) => (t.startsWith("text") ? " and more" : ""), types: ["text/plain", "Files"], items: [] } as unknown as DataTransfer);
+    expect(composer()).toHaveValue("just words and more");
+    const list = within(composer().closest("form")!).getByRole("list", { name: "Attached files" });
+    expect(within(list).getAllByRole("listitem")).toHaveLength(2);
+  });
+
+  it("files stay with their conversation's draft, and a new chat starts without them", async () => {
+    serve({ routes: { "GET /api/v1/workspaces/:ws/conversations/:cid/share-link": () => json(200, { link: null, allowed: true }) } });
+    show();
+    await screen.findByText("Hello! How can I help?");
+    await userEvent.upload(picker(), [text("notes.md", "# Plan")]);
+    await screen.findByText("notes.md");
+    await userEvent.click(screen.getAllByRole("button", { name: /New chat/ })[0]!);
+    await screen.findByRole("heading", { name: "What can I help with?" });
+    expect(within(composer().closest("form")!).queryByRole("list", { name: "Attached files" })).toBeNull();
+    await userEvent.click(screen.getByRole("link", { name: /Trip plans/ }));
+    await screen.findByText("Hello! How can I help?");
+    expect(within(composer().closest("form")!).getByText("notes.md")).toBeInTheDocument();
+  });
+
+  it("files dropped anywhere on the page are attached, not opened", async () => {
+    serve();
+    show();
+    await screen.findByText("Hello! How can I help?");
+    const region = screen.getByRole("region", { name: "Messages" });
+    const files = [png("dropped.png")];
+    fireEvent.dragEnter(region, { dataTransfer: { types: ["Files"], files } });
+    expect(screen.getByText("Drop files to attach them")).toBeInTheDocument();
+    const dropped = fireEvent.drop(region, { dataTransfer: { types: ["Files"], files } });
+    expect(dropped).toBe(false); // the browser's own handling (opening the file) was prevented
+    expect(await within(composer().closest("form")!).findByText("dropped.png")).toBeInTheDocument();
+    expect(screen.queryByText("Drop files to attach them")).toBeNull();
+  });
+
+  it("files picked in quick succession are held to the limit together", async () => {
+    serve();
+    show();
+    await screen.findByText("Hello! How can I help?");
+    const input = picker();
+    fireEvent.change(input, { target: { files: Array.from({ length: MAX_FILES }, (_, i) => text(`${i}.txt`, "x")) } });
+    fireEvent.change(input, { target: { files: [text("ninth.txt", "x")] } });
+    expect(await screen.findByRole("alert")).toHaveTextContent("ninth.txt: a message can carry 8 files at most.");
+    expect(within(screen.getByRole("list", { name: "Attached files" })).getAllByRole("listitem")).toHaveLength(MAX_FILES);
   });
 
   it("an edit keeps the message's files and says so", async () => {

@@ -1,7 +1,6 @@
-import { ArrowUp, BookText, FileText, Paperclip, Square, X } from "lucide-react";
+import { ArrowUp, BookText, FileText, Loader2, Paperclip, Square, X } from "lucide-react";
 import {
   type ClipboardEvent,
-  type DragEvent,
   forwardRef,
   type KeyboardEvent,
   type ReactNode,
@@ -16,9 +15,9 @@ import {
 } from "react";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/lib/cn";
-import { draftStorageKey } from "@/lib/drafts";
+import { draftStorageKey, readDraftFiles, writeDraftFiles } from "@/lib/drafts";
 import { readSession, writeSession } from "@/lib/storage";
-import { formatSize, type OutgoingFile, readFiles } from "./attachments";
+import { formatSize, MAX_FILES, type OutgoingFile, readFiles } from "./attachments";
 import { filterPrompts, type Prompt, promptQuery } from "./prompts";
 
 export interface KeyInfo {
@@ -89,7 +88,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     setText(draftKey ? (readSession(draftStorageKey(draftKey)) ?? "") : "");
   }
   const menu = usePromptMenu(text, prompts?.items);
-  const files = useAttachedFiles();
+  const files = useAttachedFiles(draftKey, Boolean(attach), Boolean(disabled));
 
   useEffect(() => {
     if (draftKey) writeSession(draftStorageKey(draftKey), text === "" ? null : text);
@@ -148,7 +147,8 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   const sendable = (text.trim() !== "" || files.list.length > 0) && !files.reading;
   const send = useCallback(() => {
     if (busy || disabled || !sendable) return;
-    if (onSend(text, files.list) !== false) {
+    // Files alone: blank lines around them are no words.
+    if (onSend(text.trim() === "" ? "" : text, [...files.list]) !== false) {
       setText("");
       files.clear();
     }
@@ -161,7 +161,9 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     // itself (office suites) pastes as text.
     if (e.clipboardData.getData("text/plain")) return;
     e.preventDefault();
-    files.add(pasted);
+    // Pasted pictures are all called "image.png": number them, to tell them apart.
+    const taken = files.list.length;
+    files.add(pasted.map((f, i) => (f.name === "image.png" ? new File([f], `Pasted image ${taken + i + 1}.png`, { type: f.type }) : f)));
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -210,7 +212,6 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     }
   };
 
-  const carriesFiles = (e: DragEvent) => attach && !disabled && [...e.dataTransfer.types].includes("Files");
   return (
     <form
       className={cn(
@@ -222,26 +223,17 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
         e.preventDefault();
         send();
       }}
-      onDragOver={(e) => {
-        if (!carriesFiles(e)) return;
-        e.preventDefault();
-        files.setDragging(true);
-      }}
-      onDragLeave={(e) => {
-        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) files.setDragging(false);
-      }}
-      onDrop={(e) => {
-        files.setDragging(false);
-        if (!carriesFiles(e)) return;
-        e.preventDefault();
-        files.add([...e.dataTransfer.files]);
-        area.current?.focus();
-      }}
     >
+      {files.dragging && (
+        <div className="pointer-events-none absolute inset-0 z-10 flex items-center justify-center rounded-2xl border-2 border-dashed border-ring bg-card/90 text-sm font-medium">
+          Drop files to attach them
+        </div>
+      )}
       {attach && (
         <AttachedFiles
           files={files.list}
           problems={files.problems}
+          reading={files.reading}
           onRemove={(i) => {
             files.remove(i);
             area.current?.focus();
@@ -349,6 +341,12 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
           </Button>
         )}
       </div>
+      {attach && (
+        // Said once a read ends: how many files go with the message now.
+        <p className="sr-only" role="status">
+          {files.reading ? "" : files.list.length === 1 ? "1 file attached." : files.list.length > 1 ? `${files.list.length} files attached.` : ""}
+        </p>
+      )}
       <p id="composer-hint" className="sr-only">
         Enter sends, Shift+Enter starts a new line.{prompts ? " Type / for saved prompts." : ""}
       </p>
@@ -357,49 +355,150 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   );
 });
 
-/** The files going with the next message, what was wrong with those that could not, and a drag over the box. */
-function useAttachedFiles() {
-  const [list, setList] = useState<OutgoingFile[]>([]);
-  const [problems, setProblems] = useState<string[]>([]);
+/**
+ * The files going with the next message (kept per draft, in memory, while another
+ * conversation is on screen), what was wrong with those that could not go, whether files
+ * are being read, and whether files are being dragged over the page. Files dropped
+ * anywhere on the page are attached (a browser would otherwise open them in place of the
+ * app).
+ */
+function useAttachedFiles(draftKey: string | undefined, attach: boolean, disabled: boolean) {
+  const [list, setListState] = useState<readonly OutgoingFile[]>(() => (draftKey ? readDraftFiles<OutgoingFile>(draftKey) : []));
+  const [problems, setProblems] = useState<readonly string[]>([]);
   const [reading, setReading] = useState(0);
   const [dragging, setDragging] = useState(false);
-  // Reads finish in any order: each checks against what is attached when it ends.
+  // What is attached now, for reads that end after a change; and whose draft it is.
   const current = useRef(list);
-  current.current = list;
-  const add = useCallback(async (picked: File[]) => {
-    if (picked.length === 0) return;
-    setReading((n) => n + 1);
-    try {
-      const { added, problems } = await readFiles(picked, current.current);
-      current.current = [...current.current, ...added];
-      setList(current.current);
-      setProblems(problems);
-    } catch {
-      setProblems(["The files couldn't be read."]);
-    } finally {
-      setReading((n) => n - 1);
-    }
-  }, []);
-  const remove = useCallback((index: number) => {
-    setList((l) => l.filter((_, i) => i !== index));
+  const key = useRef(draftKey);
+  const [filesOf, setFilesOf] = useState(draftKey);
+  if (filesOf !== draftKey) {
+    // The box serves another conversation: its own files show (see the text's draft).
+    setFilesOf(draftKey);
+    const theirs = draftKey ? readDraftFiles<OutgoingFile>(draftKey) : [];
+    current.current = theirs;
+    setListState(theirs);
     setProblems([]);
+  }
+  key.current = draftKey;
+  const setList = useCallback((next: readonly OutgoingFile[]) => {
+    current.current = next;
+    setListState(next);
+    if (key.current) writeDraftFiles(key.current, next);
   }, []);
+  // One read at a time, each checked against what the ones before it attached.
+  const queue = useRef<Promise<void>>(Promise.resolve());
+  const add = useCallback(
+    (picked: File[]) => {
+      if (picked.length === 0) return;
+      setReading((n) => n + 1);
+      const forKey = key.current;
+      queue.current = queue.current.then(async () => {
+        try {
+          const { added, problems } = await readFiles(picked, forKey === key.current ? current.current : readDraftFiles<OutgoingFile>(forKey ?? ""));
+          if (forKey !== key.current) {
+            // Picked for a conversation no longer on screen: they wait in its draft.
+            if (forKey) writeDraftFiles(forKey, [...readDraftFiles<OutgoingFile>(forKey), ...added]);
+            return;
+          }
+          setList([...current.current, ...added]);
+          setProblems(problems);
+        } catch {
+          setProblems(["The files couldn't be read."]);
+        } finally {
+          setReading((n) => n - 1);
+        }
+      });
+    },
+    [setList],
+  );
+  const remove = useCallback(
+    (index: number) => {
+      setList(current.current.filter((_, i) => i !== index));
+      setProblems([]);
+    },
+    [setList],
+  );
   const clear = useCallback(() => {
     setList([]);
     setProblems([]);
-  }, []);
-  const restore = useCallback((files: readonly OutgoingFile[]) => setList((l) => [...l, ...files]), []);
+  }, [setList]);
+  /** Files given back (a refused message's), after those in the box, as many as may go. */
+  const restore = useCallback(
+    (files: readonly OutgoingFile[]) => {
+      const have = new Set(current.current.map((f) => `${f.name}:${f.data}`));
+      const back = files.filter((f) => !have.has(`${f.name}:${f.data}`));
+      setList([...current.current, ...back].slice(0, MAX_FILES));
+    },
+    [setList],
+  );
+
+  const blocked = useRef(disabled);
+  blocked.current = disabled;
+  useEffect(() => {
+    if (!attach) return;
+    const withFiles = (e: globalThis.DragEvent) => e.dataTransfer?.types.includes("Files") ?? false;
+    // Entering and leaving each element fire in turn: the drag has left the page when they even out.
+    let depth = 0;
+    const enter = (e: globalThis.DragEvent) => {
+      if (!withFiles(e)) return;
+      depth += 1;
+      setDragging(true);
+    };
+    const leave = (e: globalThis.DragEvent) => {
+      if (!withFiles(e)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) setDragging(false);
+    };
+    const over = (e: globalThis.DragEvent) => {
+      if (!withFiles(e)) return;
+      e.preventDefault();
+      if (e.dataTransfer) e.dataTransfer.dropEffect = blocked.current ? "none" : "copy";
+    };
+    const drop = (e: globalThis.DragEvent) => {
+      if (!withFiles(e)) return;
+      e.preventDefault();
+      depth = 0;
+      setDragging(false);
+      if (!blocked.current) add([...(e.dataTransfer?.files ?? [])]);
+    };
+    window.addEventListener("dragenter", enter);
+    window.addEventListener("dragleave", leave);
+    window.addEventListener("dragover", over);
+    window.addEventListener("drop", drop);
+    return () => {
+      window.removeEventListener("dragenter", enter);
+      window.removeEventListener("dragleave", leave);
+      window.removeEventListener("dragover", over);
+      window.removeEventListener("drop", drop);
+    };
+  }, [attach, add]);
+
   return useMemo(
-    () => ({ list, problems, reading: reading > 0, dragging, setDragging, add: (f: File[]) => void add(f), remove, clear, restore }),
-    [list, problems, reading, dragging, add, remove, clear, restore],
+    () => ({ list, problems, reading: reading > 0, dragging: dragging && !disabled, add, remove, clear, restore }),
+    [list, problems, reading, dragging, disabled, add, remove, clear, restore],
   );
 }
 
 /** The files going with the next message, each with a way to take it off; and why others could not go. */
-function AttachedFiles({ files, problems, onRemove }: { files: readonly OutgoingFile[]; problems: readonly string[]; onRemove: (index: number) => void }) {
-  if (files.length === 0 && problems.length === 0) return null;
+function AttachedFiles({
+  files,
+  problems,
+  reading,
+  onRemove,
+}: {
+  files: readonly OutgoingFile[];
+  problems: readonly string[];
+  reading: boolean;
+  onRemove: (index: number) => void;
+}) {
+  if (files.length === 0 && problems.length === 0 && !reading) return null;
   return (
     <div className="grid gap-1.5 px-3 pt-3">
+      {reading && (
+        <p className="flex items-center gap-2 text-xs text-muted-foreground">
+          <Loader2 className="size-3.5 animate-spin" aria-hidden /> Reading files…
+        </p>
+      )}
       {files.length > 0 && (
         <ul className="flex flex-wrap gap-2" aria-label="Attached files">
           {files.map((f, i) => (
@@ -424,8 +523,9 @@ function AttachedFiles({ files, problems, onRemove }: { files: readonly Outgoing
       )}
       {problems.length > 0 && (
         <div role="alert" className="grid gap-0.5 text-xs text-destructive">
-          {problems.map((p) => (
-            <p key={p}>{p}</p>
+          {problems.map((p, i) => (
+            // The same sentence may come twice.
+            <p key={i}>{p}</p>
           ))}
         </div>
       )}

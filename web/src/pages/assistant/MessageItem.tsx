@@ -264,12 +264,12 @@ function UserMessage({ message, actions }: { message: ChatMessage; actions: Mess
           }}
           rows={Math.min(10, Math.max(2, draft.split("\n").length))}
           className="w-full resize-y bg-transparent text-sm leading-6 outline-none"
-          aria-describedby={refusal !== undefined ? `edit-refused-${message.id}` : undefined}
+          aria-describedby={[refusal !== undefined && `edit-refused-${message.id}`, files > 0 && `edit-files-${message.id}`].filter(Boolean).join(" ") || undefined}
         />
         {refusal !== undefined && <EditRefusal id={`edit-refused-${message.id}`} error={refusal} />}
         <div className="flex items-center justify-end gap-2">
           {files > 0 && (
-            <p className="mr-auto text-xs text-muted-foreground">
+            <p id={`edit-files-${message.id}`} className="mr-auto text-xs text-muted-foreground">
               {files === 1 ? "Its attached file goes with it." : `Its ${files} attached files go with it.`}
             </p>
           )}
@@ -343,7 +343,13 @@ function MessageFile({ file, href }: { file: AttachmentView; href?: string }) {
   if (picture) {
     const img = <img src={picture} alt={file.name} loading="lazy" className="max-h-48 min-h-12 max-w-60 min-w-12 rounded-xl border bg-muted/40 object-contain" />;
     return href ? (
-      <a href={href} target="_blank" rel="noreferrer" title={`${file.name} (opens full size)`} className="block rounded-xl focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none">
+      <a
+        href={href}
+        target="_blank"
+        rel="noreferrer"
+        title={`${file.name} (opens full size)`}
+        aria-label={`${file.name}, open full size in a new tab`}
+        className="block rounded-xl focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none">
         {img}
       </a>
     ) : (

@@ -71,7 +71,7 @@ describe("Saved prompts in the message box", () => {
     expect(screen.queryByRole("listbox", { name: "Saved prompts" })).not.toBeInTheDocument();
     await userEvent.keyboard("{Backspace}/");
     expect(options()).toHaveLength(2);
-    expect(screen.getByRole("status")).toHaveTextContent("2 saved prompts");
+    expect(document.querySelector("[data-prompt-menu] [role=status]")).toHaveTextContent("2 saved prompts");
     await userEvent.tab();
     expect(screen.queryByRole("listbox", { name: "Saved prompts" })).not.toBeInTheDocument();
   });

@@ -5,7 +5,8 @@
  */
 
 export const MAX_FILES = 8;
-export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+/** 5 MiB in base64, as Anthropic counts. */
+export const MAX_IMAGE_BYTES = (5 * 1024 * 1024 * 3) / 4;
 export const MAX_TEXT_BYTES = 512 * 1024;
 export const MAX_TOTAL_BYTES = 20 * 1024 * 1024;
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
@@ -77,46 +78,76 @@ function isText(bytes: Uint8Array): boolean {
   }
 }
 
+/** Which image `bytes` are, by their first bytes (as the server tells them), if any. */
+export function sniffImage(bytes: Uint8Array): string | null {
+  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
+  if (starts(0xff, 0xd8, 0xff)) return "image/jpeg";
+  if (starts(0x47, 0x49, 0x46, 0x38) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61) return "image/gif";
+  if (starts(0x52, 0x49, 0x46, 0x46) && [0x57, 0x45, 0x42, 0x50].every((b, i) => bytes[8 + i] === b)) return "image/webp";
+  return null;
+}
+
+/** Types that are surely not text, refused by their type before their size is looked at. */
+function surelyBinary(type: string): boolean {
+  if (type.startsWith("image/")) return type !== "image/svg+xml";
+  // TypeScript files are "video/mp2t" to browsers.
+  if (type.startsWith("video/")) return type !== "video/mp2t";
+  return type.startsWith("audio/") || type === "application/pdf" || type.includes("zip") || type.includes("msword") || type.includes("officedocument");
+}
+
 /**
  * Read `picked` to go with a message that already has `current`: those that can go, and
- * for each that cannot, a sentence saying why.
+ * for each that cannot, a sentence saying why. An image is known by its bytes (a WebP
+ * saved as ".png" goes as what it is).
  */
 export async function readFiles(picked: readonly File[], current: readonly OutgoingFile[]): Promise<{ added: OutgoingFile[]; problems: string[] }> {
   const added: OutgoingFile[] = [];
   const problems: string[] = [];
   let total = current.reduce((sum, f) => sum + f.size, 0);
+  const cannot = (name: string) => `${name} can't be attached: only images (PNG, JPEG, GIF, WebP) and text files can.`;
   for (const file of picked) {
     const name = file.name || "pasted";
     if (current.length + added.length >= MAX_FILES) {
       problems.push(`${name}: a message can carry ${MAX_FILES} files at most.`);
       continue;
     }
-    const image = isImage(file.type);
-    if (image && file.size > MAX_IMAGE_BYTES) {
-      problems.push(`${name} is ${formatSize(file.size)}: images can be ${formatSize(MAX_IMAGE_BYTES)} at most.`);
-      continue;
-    }
-    if (!image && file.size > MAX_TEXT_BYTES) {
-      problems.push(`${name} is ${formatSize(file.size)}: text files can be ${formatSize(MAX_TEXT_BYTES)} at most.`);
-      continue;
-    }
     if (file.size === 0) {
       problems.push(`${name} is empty.`);
       continue;
+    }
+    const bytes = file.size <= MAX_IMAGE_BYTES ? await bytesOf(file) : null;
+    const image = bytes ? sniffImage(bytes) : null;
+    if (!image) {
+      if (isImage(file.type) && file.size > MAX_IMAGE_BYTES) {
+        problems.push(`${name} is ${formatSize(file.size)}: images can be ${formatSize(MAX_IMAGE_BYTES)} at most.`);
+        continue;
+      }
+      if (isImage(file.type) || surelyBinary(file.type)) {
+        problems.push(cannot(name));
+        continue;
+      }
+      if (file.size > MAX_TEXT_BYTES) {
+        problems.push(`${name} is ${formatSize(file.size)}: text files can be ${formatSize(MAX_TEXT_BYTES)} at most.`);
+        continue;
+      }
+      if (!bytes || !isText(bytes)) {
+        problems.push(cannot(name));
+        continue;
+      }
     }
     if (total + file.size > MAX_TOTAL_BYTES) {
       problems.push(`${name}: a message's files can be ${formatSize(MAX_TOTAL_BYTES)} together at most.`);
       continue;
     }
-    const bytes = await bytesOf(file);
-    if (!image && !isText(bytes)) {
-      problems.push(`${name} can't be attached: only images (PNG, JPEG, GIF, WebP) and text files can.`);
-      continue;
-    }
+    if (!bytes) continue; // (read above: every file that gets here is small enough)
     const data = base64(bytes);
-    const mediaType = image ? file.type : file.type || "text/plain";
     total += file.size;
-    added.push({ name, mediaType, size: file.size, data, ...(image ? { preview: `data:${file.type};base64,${data}` } : {}) });
+    added.push(
+      image
+        ? { name, mediaType: image, size: file.size, data, preview: `data:${image};base64,${data}` }
+        : { name, mediaType: file.type || "text/plain", size: file.size, data },
+    );
   }
   return { added, problems };
 }

@@ -14,7 +14,7 @@ import { ApiError, describeError, isApiError } from "@/api/errors";
 import { onSessionChange } from "@/api/session";
 import { toastError } from "@/components/ui/toast";
 import { assistantKeys, deleteConversation, fetchConversation, fetchMessages, stopAnswer } from "./api";
-import { type AttachmentView, type OutgoingFile, toRequest, toView } from "./attachments";
+import { type AttachmentView, attachmentUrl, isImage, type OutgoingFile, toRequest, toView } from "./attachments";
 import { streamTurn, type TurnEvent } from "./stream";
 import { type ChatMessage, plainMessage } from "./types";
 
@@ -121,9 +121,16 @@ function findKey(n: number): string | null {
 
 /** What the person's message shows of its files before the server has it. */
 function optimisticFiles(spec: TurnSpec): AttachmentView[] {
-  if (spec.kind === "send") return (spec.attachments ?? []).map(toView);
-  // An edit keeps the edited message's files.
-  return spec.shown?.find((m) => m.id === spec.targetId)?.attachments ?? [];
+  const edited = spec.kind === "edit" ? spec.shown?.find((m) => m.id === spec.targetId) : undefined;
+  // An edit keeps the edited message's files: its pictures show from where they are saved.
+  if (edited && spec.conversationId) {
+    const cid = spec.conversationId;
+    return edited.attachments.map((a, i) =>
+      isImage(a.mediaType) && !a.preview ? { ...a, preview: attachmentUrl(spec.workspaceId, cid, edited.id, i) } : a,
+    );
+  }
+  // A send, or a retried one (an edit of a message saved meanwhile): the files it sent.
+  return (spec.attachments ?? []).map(toView);
 }
 
 function blankMessage(id: string, role: ChatMessage["role"], content: string): ChatMessage {
@@ -252,6 +259,15 @@ export const STOPPED_BEFORE_SENDING = "stopped_before_sending";
 /** What to say about a turn the server refused (or Stop kept from it). */
 export function describeRefusal(error: unknown): { title: string; description: string } {
   if (isApiError(error) && error.code === STOPPED_BEFORE_SENDING) return { title: "Stopped", description: error.message };
+  const files = isApiError(error) ? Object.entries(error.fields).filter(([field]) => field.startsWith("attachments")) : [];
+  if (files.length > 0) {
+    // "attachments[1].data" → "File 2", in the order the box lists them (they go back there).
+    const which = (field: string) => {
+      const n = /^attachments\[(\d+)\]/.exec(field)?.[1];
+      return n === undefined ? "The files" : `File ${Number(n) + 1}`;
+    };
+    return { title: "A file can't be sent", description: files.map(([field, problem]) => `${which(field)} ${problem}.`).join(" ") };
+  }
   return describeError(error);
 }
 
