@@ -1261,6 +1261,11 @@ export interface components {
             visibility?: components["schemas"]["Visibility"] | null;
         };
         ImportedMessage: {
+            /**
+             * @description What a question attached, as exported: the files themselves are not in an export,
+             *     so they are not imported; a question of files alone is imported as their names.
+             */
+            attachments?: components["schemas"]["AttachmentMeta"][];
             content: string;
             /** Format: date-time */
             created_at?: string | null;

@@ -38,12 +38,19 @@ async fn unfiltered_queries_see_only_the_bound_workspace() {
         )
         .await;
         let conv = crate::ai_support::conversation(c, ws, json!({ "title": "T" })).await;
-        // The second message, right after the first, takes a quota lease.
-        for content in ["hi", "again"] {
+        // The second message, right after the first, takes a quota lease; the first
+        // attaches a file.
+        for (content, files) in [
+            (
+                "hi",
+                json!([{ "name": "a.txt", "media_type": "text/plain", "data": "aGk=" }]),
+            ),
+            ("again", json!([])),
+        ] {
             let r = c
                 .post(
                     &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
-                    json!({ "content": content, "temperature": 0 }),
+                    json!({ "content": content, "temperature": 0, "attachments": files }),
                 )
                 .await;
             assert_eq!(r.status, 201, "{}", r.text);
