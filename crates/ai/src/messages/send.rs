@@ -21,9 +21,9 @@ use crate::attachments::AttachmentInput;
 pub struct SendMessageRequest {
     /// The message's words; may be empty when it attaches files.
     pub content: String,
-    /// Images (PNG, JPEG, GIF, WebP; up to 5 MiB each) and text files (up to 512 KiB
-    /// each), up to 8 and 20 MiB together: images go to the model as images, a text
-    /// file's words after the message's.
+    /// Images (PNG, JPEG, GIF, WebP; up to 3.75 MiB each, 5 MiB in base64) and text
+    /// files (up to 512 KiB each), up to 8 and 20 MiB together: images go to the model as
+    /// images, a text file's words after the message's.
     #[serde(default)]
     pub attachments: Vec<AttachmentInput>,
     /// Answer with this model instead of the conversation's.
