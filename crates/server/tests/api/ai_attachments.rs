@@ -10,7 +10,7 @@ use nexus_testkit::{Client, TestApp, both_engines, member_with_role};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::ai_support::ai_owner;
+use crate::ai_support::{ai_owner, share_with_workspace};
 use crate::assert_error;
 
 both_engines!(
@@ -217,13 +217,7 @@ async fn files_reach_the_model_and_come_back(app: TestApp) {
     assert_error(&m.get(&file).await, 404, "not_found");
 
     // Shared with the workspace, a viewer downloads them; another workspace cannot.
-    let r = o
-        .patch(
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}"),
-            json!({ "visibility": "workspace" }),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    share_with_workspace(&o, &ws, &conv).await;
     let (v, _) = member_with_role(&app.base, &o, &ws, "v@example.com", "viewer").await;
     assert_eq!(download(&v, &file).await.0, 200);
     assert_eq!(download(&m, &file).await.0, 200);

@@ -6,7 +6,9 @@ use nexus_testkit::{Client, TestApp, both_engines, member_with_role};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use crate::ai_support::{ai_owner, conversation, send_in_background, wait_for_message};
+use crate::ai_support::{
+    ai_owner, conversation, send_in_background, share_with_workspace, wait_for_message,
+};
 use crate::assert_error;
 
 both_engines!(
@@ -156,13 +158,7 @@ async fn bad_deletes_change_nothing(app: TestApp) {
     assert_error(&m.delete(&url).await, 404, "not_found");
 
     // Shared, it is readable by members but theirs to change only if they started it.
-    let r = o
-        .patch(
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}"),
-            json!({ "visibility": "workspace" }),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    share_with_workspace(&o, &ws, &conv).await;
     assert_error(&m.delete(&url).await, 403, "forbidden");
     let (v, _) = member_with_role(&app.base, &o, &ws, "v@example.com", "viewer").await;
     assert_error(&v.delete(&url).await, 403, "forbidden");

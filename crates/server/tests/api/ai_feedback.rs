@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 use crate::ai_support::{
-    ai_owner, conversation, send_in_background, wait_for_message, wait_for_message_where,
+    ai_owner, conversation, send_in_background, share_with_workspace, wait_for_message,
+    wait_for_message_where,
 };
 use crate::assert_error;
 
@@ -268,13 +269,7 @@ async fn bad_feedback_changes_nothing(app: TestApp) {
     assert_error(&m.delete(&url).await, 404, "not_found");
 
     // Viewers read shared conversations but do not rate.
-    let r = o
-        .patch(
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}"),
-            json!({ "visibility": "workspace" }),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    share_with_workspace(&o, &ws, &conv).await;
     let (v, _) = member_with_role(&app.base, &o, &ws, "v@example.com", "viewer").await;
     assert_error(
         &v.put(&url, json!({ "rating": "down" })).await,

@@ -21,6 +21,17 @@ pub async fn ai_owner(app: &TestApp, title: &str) -> (FakeAi, Client, String, St
     (fake, o, ws, conv)
 }
 
+/// Make `conv` readable by the workspace's members (its creator `c` may).
+pub async fn share_with_workspace(c: &Client, ws: &str, conv: &str) {
+    let r = c
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/conversations/{conv}"),
+            json!({ "visibility": "workspace" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
 pub async fn switch_on_assistant(c: &Client, ws: &str) {
     let r = c
         .put(
