@@ -21,8 +21,11 @@ async function answered(page, timeout = 20_000) {
   await page.waitForFunction(() => !document.querySelector('li[data-status="streaming"]'), null, { timeout });
 }
 
-/** A `width` × `height` PNG of a colour gradient, made here (no image files in the repository). */
-function gradientPng(width, height) {
+/**
+ * A `width` × `height` PNG of a colour gradient, made here (no image files in the
+ * repository); `stored` leaves it uncompressed, as large as a phone's photo.
+ */
+function gradientPng(width, height, { stored = false } = {}) {
   const rows = [];
   for (let y = 0; y < height; y++) {
     const row = [0]; // no filter
@@ -44,7 +47,7 @@ function gradientPng(width, height) {
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", header),
-    chunk("IDAT", deflateSync(Buffer.from(rows))),
+    chunk("IDAT", deflateSync(Buffer.from(rows), { level: stored ? 0 : 6 })),
     chunk("IEND", Buffer.alloc(0)),
   ]);
 }
@@ -411,10 +414,15 @@ export function register(step, state) {
     const { page } = state.owner;
     // A real PNG: the browser must be able to draw what the server serves back.
     await page.getByRole("button", { name: "Attach files" }).waitFor();
-    await page.getByTestId("attach-input").setInputFiles([{ name: "sketch.png", mimeType: "image/png", buffer: gradientPng(120, 80) }]);
+    // A photo too large to send (15 MB) goes as a smaller JPEG.
+    await page.getByTestId("attach-input").setInputFiles([
+      { name: "sketch.png", mimeType: "image/png", buffer: gradientPng(120, 80) },
+      { name: "photo.png", mimeType: "image/png", buffer: gradientPng(2600, 2000, { stored: true }) },
+    ]);
     const box = page.locator("form").filter({ has: composer(page) });
     const attached = box.getByRole("list", { name: "Attached files" });
     await attached.getByText("sketch.png").waitFor();
+    await attached.getByText("photo.jpg").waitFor();
     // A file dropped on the conversation, not only on the box, is attached (not opened).
     const dropped = await page.evaluateHandle(() => {
       const dt = new DataTransfer();
@@ -431,8 +439,9 @@ export function register(step, state) {
     const question = page.locator('li[data-role="user"]').last();
     // Saved, the picture comes from the server and draws.
     await page.waitForFunction(() => {
-      const img = [...document.querySelectorAll('li[data-role="user"] img')].at(-1);
-      return img?.complete && img.naturalWidth === 120 && img.src.includes("/attachments/0");
+      const imgs = [...document.querySelectorAll('li[data-role="user"]')].at(-1)?.querySelectorAll("img") ?? [];
+      const drawn = [...imgs].map((img) => img.complete && img.src.includes("/attachments/") && img.naturalWidth);
+      return drawn.join() === "120,2048";
     });
     await shot(page, "41-assistant-attachments", { fullPage: false, dark: false });
     const [download] = await Promise.all([page.waitForEvent("download"), question.getByRole("link", { name: /agenda\.md/ }).click()]);

@@ -4,7 +4,7 @@
  */
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { apiError, json } from "../../../test/api-mock";
 import { CID, FIRST, message, serve, setUpAssistantTests, show, sseStream } from "../../../test/assistant";
 import { WS_ID } from "../../../test/fixtures";
@@ -17,6 +17,28 @@ const png = (name = "shot.png") => new File([PNG], name, { type: "image/png" });
 const text = (name: string, words: string, type = "text/plain") => new File([words], name, { type });
 
 describe("readFiles", () => {
+  it("makes a photo too large to send smaller, where the browser can draw it", async () => {
+    const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+    const drawn: number[][] = [];
+    vi.stubGlobal("createImageBitmap", async () => ({ width: 4000, height: 3000, close: () => {} }));
+    const canvas = vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockImplementation(function (this: HTMLCanvasElement) {
+      drawn.push([this.width, this.height]);
+      return { fillRect: () => {}, drawImage: () => {}, fillStyle: "" } as unknown as CanvasRenderingContext2D;
+    } as unknown as typeof HTMLCanvasElement.prototype.getContext);
+    const toBlob = vi.spyOn(HTMLCanvasElement.prototype, "toBlob").mockImplementation((done) => done(new Blob([JPEG], { type: "image/jpeg" })));
+    try {
+      const photo = new File([new Uint8Array(MAX_IMAGE_BYTES + 1)], "IMG_0001.png", { type: "image/png" });
+      const { added, problems } = await readFiles([photo], []);
+      expect(problems).toEqual([]);
+      expect(drawn).toEqual([[2048, 1536]]);
+      expect(added.map((f) => [f.name, f.mediaType, f.size])).toEqual([["IMG_0001.jpg", "image/jpeg", JPEG.length]]);
+    } finally {
+      canvas.mockRestore();
+      toBlob.mockRestore();
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("knows an image by its bytes, not its name", async () => {
     const webp = new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50, 1]);
     const { added } = await readFiles([new File([webp], "photo.png", { type: "image/png" })], []);

@@ -88,6 +88,38 @@ export function sniffImage(bytes: Uint8Array): string | null {
   return null;
 }
 
+/** Images made smaller when too large to send (an animated GIF would lose its motion). */
+const SHRINKABLE = ["image/png", "image/jpeg", "image/webp"];
+/** The longest side of a photo made smaller: what the models look at in any case. */
+const SHRUNK_SIDE = 2048;
+
+/**
+ * A photo too large to send, made smaller as chat apps do: at most 2048 pixels on its
+ * longest side, as a JPEG (a transparent PNG gets a white background). Null where the
+ * browser cannot draw it, or where it is still too large.
+ */
+export async function shrinkImage(file: File): Promise<File | null> {
+  if (typeof createImageBitmap !== "function" || typeof document === "undefined") return null;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, SHRUNK_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    const ctx = canvas.getContext("2d");
+    if (!ctx) return null;
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    const jpeg = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+    if (!jpeg || jpeg.size > MAX_IMAGE_BYTES) return null;
+    return new File([jpeg], `${file.name.replace(/\.[^.]*$/, "") || "image"}.jpg`, { type: "image/jpeg" });
+  } catch {
+    return null;
+  }
+}
+
 /** Types that are surely not text, refused by their type before their size is looked at. */
 function surelyBinary(type: string): boolean {
   if (type.startsWith("image/")) return type !== "image/svg+xml";
@@ -106,7 +138,9 @@ export async function readFiles(picked: readonly File[], current: readonly Outgo
   const problems: string[] = [];
   let total = current.reduce((sum, f) => sum + f.size, 0);
   const cannot = (name: string) => `${name} can't be attached: only images (PNG, JPEG, GIF, WebP) and text files can.`;
-  for (const file of picked) {
+  for (const original of picked) {
+    // A photo too large to send goes smaller, where the browser can make it so.
+    const file = (original.size > MAX_IMAGE_BYTES && SHRINKABLE.includes(original.type) && (await shrinkImage(original))) || original;
     const name = file.name || "pasted";
     if (current.length + added.length >= MAX_FILES) {
       problems.push(`${name}: a message can carry ${MAX_FILES} files at most.`);
