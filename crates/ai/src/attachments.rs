@@ -49,7 +49,7 @@ pub const MAX_TEXT_BYTES: usize = 512 << 10;
 pub const MAX_TOTAL_BYTES: usize = 20 << 20;
 /// The body a message with attachments may need: the files in base64 (four bytes for
 /// three), and room for the message's words and the JSON around them (100,000 characters
-/// that a client escapes as `\uXXXX` pairs take 1.2 MB).
+/// that a client writes as `\u` escapes, six bytes each, take 1.2 MB).
 pub const MAX_SEND_BODY: usize = MAX_TOTAL_BYTES / 3 * 4 + (2 << 20);
 /// How long reading a message's body may take in all: a slow upload of the largest body
 /// still fits, one that trickles holds a connection no longer.
