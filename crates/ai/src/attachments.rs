@@ -87,8 +87,13 @@ pub struct AttachmentMeta {
 
 impl AttachmentMeta {
     pub fn is_image(&self) -> bool {
-        IMAGE_TYPES.contains(&self.media_type.as_str())
+        is_image_type(&self.media_type)
     }
+}
+
+/// Whether files of this type go to a model as images (and are served as themselves).
+fn is_image_type(media_type: &str) -> bool {
+    IMAGE_TYPES.contains(&media_type)
 }
 
 /// An attachment with its bytes: checked, ready to save and to send to a model.
@@ -124,7 +129,7 @@ pub fn check(inputs: Vec<AttachmentInput>) -> Result<Vec<Attachment>, ApiError> 
             return Err(ApiError::field(&field("data"), "must not be empty"));
         }
         let media_type = input.media_type.trim().to_ascii_lowercase();
-        let media_type = if IMAGE_TYPES.contains(&media_type.as_str()) {
+        let media_type = if is_image_type(&media_type) {
             if image_type(&data) != Some(media_type.as_str()) {
                 return Err(ApiError::field(
                     &field("data"),
@@ -439,8 +444,7 @@ pub async fn download_attachment(
         .one(member.tx())
         .await?
         .ok_or(ApiError::NotFound)?;
-    let image = IMAGE_TYPES.contains(&row.media_type.as_str());
-    let (content_type, disposition) = if image {
+    let (content_type, disposition) = if is_image_type(&row.media_type) {
         (row.media_type.clone(), "inline")
     } else {
         ("text/plain; charset=utf-8".to_owned(), "attachment")

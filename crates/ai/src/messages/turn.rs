@@ -219,9 +219,11 @@ pub async fn prepare(
         Files::Kept(id) => stored.remove(&id).unwrap_or_default(),
     };
     // Every earlier question's images go again, the newest first, as far as one request
-    // may carry them.
-    let newest_first: Vec<Uuid> = history.iter().rev().map(|m| m.id).collect();
-    attachments::fit_history(&files, &mut stored, &newest_first);
+    // may carry them (nothing to weigh for most turns: no earlier files).
+    if !stored.is_empty() {
+        let newest_first: Vec<Uuid> = history.iter().rev().map(|m| m.id).collect();
+        attachments::fit_history(&files, &mut stored, &newest_first);
+    }
     for m in history {
         push_history(&mut messages, m, stored.get(&m.id).map(Vec::as_slice));
     }

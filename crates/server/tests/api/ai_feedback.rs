@@ -19,14 +19,7 @@ both_engines!(
 
 /// Ask in `conv` and wait for the answer (201); the answer's id.
 async fn answer(c: &Client, ws: &str, conv: &str, question: &str) -> String {
-    let r = c
-        .post(
-            &format!("/api/v1/workspaces/{ws}/conversations/{conv}/messages"),
-            json!({ "content": question }),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body["assistant_message"]["id"]
+    crate::ai_support::ask(c, ws, conv, question).await["assistant_message"]["id"]
         .as_str()
         .expect("an answer's id")
         .to_owned()

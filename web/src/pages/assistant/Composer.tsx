@@ -425,8 +425,8 @@ function useAttachedFiles(draftKey: string | undefined, attach: boolean, disable
   /** Files given back (a refused message's), after those in the box, as many as may go. */
   const restore = useCallback(
     (files: readonly OutgoingFile[]) => {
-      const have = new Set(current.current.map((f) => `${f.name}:${f.data}`));
-      const back = files.filter((f) => !have.has(`${f.name}:${f.data}`));
+      const same = (a: OutgoingFile, b: OutgoingFile) => a.name === b.name && a.size === b.size && a.data === b.data;
+      const back = files.filter((f) => !current.current.some((c) => same(c, f)));
       setList([...current.current, ...back].slice(0, MAX_FILES));
     },
     [setList],

@@ -3,6 +3,7 @@
  * against the server's limits before they are sent (the server checks them again), read as
  * base64 for the message's JSON body.
  */
+import { apiUrl } from "@/api/client";
 
 export const MAX_FILES = 8;
 /** 5 MiB in base64, as Anthropic counts. */
@@ -47,7 +48,8 @@ export function toView({ name, mediaType, size, preview }: OutgoingFile): Attach
 
 /** The download address of a saved message's attachment (the API's, with the session cookie). */
 export function attachmentUrl(workspaceId: string, conversationId: string, messageId: string, position: number): string {
-  return `/api/v1/workspaces/${workspaceId}/conversations/${conversationId}/messages/${messageId}/attachments/${position}`;
+  const [ws, cid, mid] = [workspaceId, conversationId, messageId].map(encodeURIComponent);
+  return apiUrl(`/workspaces/${ws}/conversations/${cid}/messages/${mid}/attachments/${position}`);
 }
 
 function base64(bytes: Uint8Array): string {
